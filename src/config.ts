@@ -1,0 +1,121 @@
+import path from 'node:path';
+
+/**
+ * The one place where the environment is read. Everything else receives a frozen Config.
+ * Embedded defaults (PGlite + local object store + in-process worker) live here and only here.
+ */
+export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+
+export type StorageConfig =
+  | { kind: 'local'; rootDir: string }
+  | {
+      kind: 's3';
+      endpoint?: string;
+      bucket: string;
+      region: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      forcePathStyle: boolean;
+    };
+
+export interface Config {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly storage: StorageConfig;
+  readonly media: { readonly ffmpegPath?: string; readonly ffprobePath?: string };
+  readonly worker: { readonly inProcess: boolean; readonly concurrency: number };
+  readonly adminPassword?: string;
+  readonly security: {
+    /** scrypt cost as log2(N); 17 (N = 131072) in production. */
+    readonly scryptLogN: number;
+    readonly sessionIdleMinutes: number;
+    readonly sessionAbsoluteHours: number;
+    readonly cookieSecure: boolean;
+    readonly loginMaxFailures: number;
+    readonly loginWindowMinutes: number;
+    readonly apiTokenDays: number;
+  };
+  readonly uploads: { readonly maxVideoBytes: number; readonly tmpDir: string };
+  readonly trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(env.DATA_DIR || './data');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  const database: DatabaseConfig = databaseUrl
+    ? { kind: 'postgres', url: databaseUrl }
+    : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
+
+  let storage: StorageConfig;
+  if (env.S3_BUCKET || env.S3_ENDPOINT) {
+    if (!env.S3_BUCKET) throw new ConfigError('S3_BUCKET is required when S3_ENDPOINT is set');
+    storage = {
+      kind: 's3',
+      endpoint: env.S3_ENDPOINT || undefined,
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION || 'us-east-1',
+      accessKeyId: env.S3_ACCESS_KEY_ID || undefined,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY || undefined,
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
+    };
+  } else {
+    storage = { kind: 'local', rootDir: path.join(dataDir, 'objects') };
+  }
+
+  const config: Config = {
+    port: int(env, 'PORT', 3000),
+    dataDir,
+    database,
+    storage,
+    media: { ffmpegPath: env.FFMPEG_PATH || undefined, ffprobePath: env.FFPROBE_PATH || undefined },
+    worker: {
+      inProcess: bool(env, 'IN_PROCESS_WORKER', database.kind === 'pglite'),
+      concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
+    },
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    security: {
+      scryptLogN: int(env, 'SCRYPT_LOG_N', 17, 14),
+      sessionIdleMinutes: int(env, 'SESSION_IDLE_MINUTES', 120, 1),
+      sessionAbsoluteHours: int(env, 'SESSION_ABSOLUTE_HOURS', 12, 1),
+      cookieSecure: bool(env, 'COOKIE_SECURE', false),
+      loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 10, 1),
+      loginWindowMinutes: int(env, 'LOGIN_WINDOW_MINUTES', 15, 1),
+      apiTokenDays: int(env, 'API_TOKEN_DAYS', 30, 1),
+    },
+    uploads: {
+      maxVideoBytes: int(env, 'MAX_VIDEO_BYTES', 2 * 1024 ** 3, 1),
+      tmpDir: path.resolve(env.UPLOAD_TMP_DIR || path.join(dataDir, 'tmp')),
+    },
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,126 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Row types of every table, as the database holds them. Functions use Selectable/Insertable/
+ * Updateable of these; a nullable column is `T | null`. Each migration adds its tables here.
+ */
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Json = ColumnType<unknown, string | undefined, string>;
+
+export interface CountiesTable {
+  id: string;
+  code: string;
+  name: string;
+  sort: Generated<number>;
+}
+
+export interface SchoolsTable {
+  id: Generated<string>;
+  name: string;
+  county_id: string | null;
+  level: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export type Role = 'school' | 'county' | 'judge' | 'admin' | 'tv';
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  display_name: string;
+  role: Role;
+  county_id: string | null;
+  school_id: string | null;
+  password_hash: string;
+  disabled_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: Generated<Timestamp>;
+  last_seen_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface LoginFailuresTable {
+  id: Generated<number>;
+  username: string;
+  ip: string;
+  at: Generated<Timestamp>;
+}
+
+export interface CampaignsTable {
+  id: string;
+  title: string;
+  max_duration_s: Generated<number>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface SongsTable {
+  id: Generated<string>;
+  campaign_id: string;
+  title: string;
+  designated: boolean;
+  sort: Generated<number>;
+}
+
+export interface CodeLabelTable {
+  code: string;
+  label: string;
+  sort: Generated<number>;
+}
+
+export interface PeriodsTable {
+  id: Generated<string>;
+  campaign_id: string;
+  name: string;
+  submit_by: Timestamp;
+  forward_by: Timestamp;
+  quota: number;
+  sort: Generated<number>;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Timestamp>;
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  object_type: string;
+  object_id: string;
+  from_state: string | null;
+  to_state: string | null;
+  reason: string | null;
+  detail: Json | null;
+}
+
+export interface FoundationTables {
+  counties: CountiesTable;
+  schools: SchoolsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  login_failures: LoginFailuresTable;
+  campaigns: CampaignsTable;
+  songs: SongsTable;
+  performance_forms: CodeLabelTable;
+  levels: CodeLabelTable;
+  periods: PeriodsTable;
+  audit_log: AuditLogTable;
+}
+
+export interface DB extends FoundationTables {}

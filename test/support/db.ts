@@ -1,0 +1,51 @@
+import crypto from 'node:crypto';
+import pg from 'pg';
+import type { DatabaseConfig } from '../../src/config';
+import { openDatabase, type Database } from '../../src/platform/db/database';
+import { migrateToLatest } from '../../src/platform/db/migrate';
+
+/**
+ * A fresh, migrated database for one test file: a new database on the PostgreSQL server named by
+ * DATABASE_URL (dropped again by `drop`), or an in-memory PGlite when DATABASE_URL is unset.
+ */
+export interface TestDatabase {
+  config: DatabaseConfig;
+  database: Database;
+  /** Closes the connection and drops the database. */
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const config: DatabaseConfig = { kind: 'pglite', dir: 'memory://' };
+    const database = await openDatabase(config);
+    await migrateToLatest(database.db);
+    return { config, database, drop: () => database.close() };
+  }
+  const name = `cx_test_${crypto.randomBytes(6).toString('hex')}`;
+  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const config: DatabaseConfig = { kind: 'postgres', url: url.toString() };
+  const database = await openDatabase(config);
+  await migrateToLatest(database.db);
+  return {
+    config,
+    database,
+    drop: async () => {
+      await database.close();
+      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+async function adminQuery(serverUrl: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
