@@ -1,0 +1,64 @@
+import * as fsp from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The part of s3rver 3.7 we use (the package ships no type declarations). */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
+
+// `require` because s3rver has no types; the cast names exactly what we call.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as S3rverConstructor;
+
+export interface S3rverHandle {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts s3rver on 127.0.0.1 (random port) over a fresh temp directory with one bucket.
+ * `stop()` closes it (dropping keep-alive sockets) and removes the directory.
+ */
+export async function startS3rver(bucket = 'changxiang-test'): Promise<S3rverHandle> {
+  const directory = await fsp.mkdtemp(path.join(os.tmpdir(), 'cx-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await server.run();
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER', // s3rver's built-in account
+    secretAccessKey: 'S3RVER',
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const closing = server.close();
+      server.httpServer?.closeAllConnections();
+      await closing;
+      await fsp.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
