@@ -78,7 +78,7 @@ export class ObjectStoreError extends Error {
 
 export class ObjectNotFoundError extends ObjectStoreError {
   override readonly name = 'ObjectNotFoundError';
-  readonly code = 'OBJECT_NOT_FOUND';
+  readonly code = 'not_found'; // the API.md word the error handler answers with
   readonly status = 404;
   constructor(readonly key: string) {
     super(`object not found: ${key}`);
@@ -88,7 +88,7 @@ export class ObjectNotFoundError extends ObjectStoreError {
 /** The store did not answer, timed out, or failed on its side (5xx). Callers answer 503. */
 export class StoreUnavailableError extends ObjectStoreError {
   override readonly name = 'StoreUnavailableError';
-  readonly code = 'STORE_UNAVAILABLE';
+  readonly code = 'unavailable';
   readonly status = 503;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -97,7 +97,7 @@ export class StoreUnavailableError extends ObjectStoreError {
 
 export class InvalidObjectKeyError extends ObjectStoreError {
   override readonly name = 'InvalidObjectKeyError';
-  readonly code = 'INVALID_OBJECT_KEY';
+  readonly code = 'invalid_object_key'; // a bug: keys are server-generated → 500
   constructor(readonly key: string) {
     // JSON.stringify so a hostile key cannot inject newlines into logs.
     super(`invalid object key: ${JSON.stringify(key)}`);
@@ -106,7 +106,7 @@ export class InvalidObjectKeyError extends ObjectStoreError {
 
 export class RangeNotSatisfiableError extends ObjectStoreError {
   override readonly name = 'RangeNotSatisfiableError';
-  readonly code = 'RANGE_NOT_SATISFIABLE';
+  readonly code = 'range_not_satisfiable';
   readonly status = 416;
   constructor(readonly key: string, readonly sizeBytes: number) {
     super(`range not satisfiable for ${key} (size ${sizeBytes})`);
