@@ -1,10 +1,14 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { QueueTables } from '../queue/queue.schema';
 
 /**
  * Row types of every table, as the database holds them. Functions use Selectable/Insertable/
  * Updateable of these; a nullable column is `T | null`. Each migration adds its tables here.
  */
-export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default (now()). */
+export type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 export type Json = ColumnType<unknown, string | undefined, string>;
 
 export interface CountiesTable {
@@ -19,8 +23,8 @@ export interface SchoolsTable {
   name: string;
   county_id: string | null;
   level: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 }
 
 export type Role = 'school' | 'county' | 'judge' | 'admin' | 'tv';
@@ -33,41 +37,41 @@ export interface UsersTable {
   county_id: string | null;
   school_id: string | null;
   password_hash: string;
-  disabled_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  disabled_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 }
 
 export interface SessionsTable {
   id: string;
   user_id: string;
   csrf_token: string;
-  created_at: Generated<Timestamp>;
-  last_seen_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
   expires_at: Timestamp;
 }
 
 export interface ApiTokensTable {
   id: string;
   user_id: string;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   expires_at: Timestamp;
-  revoked_at: Timestamp | null;
-  last_used_at: Timestamp | null;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
 }
 
 export interface LoginFailuresTable {
   id: Generated<number>;
   username: string;
   ip: string;
-  at: Generated<Timestamp>;
+  at: DefaultTimestamp;
 }
 
 export interface CampaignsTable {
   id: string;
   title: string;
   max_duration_s: Generated<number>;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
 }
 
 export interface SongsTable {
@@ -96,7 +100,7 @@ export interface PeriodsTable {
 
 export interface AuditLogTable {
   id: Generated<number>;
-  at: Generated<Timestamp>;
+  at: DefaultTimestamp;
   actor_id: string | null;
   actor_name: string;
   action: string;
@@ -123,4 +127,4 @@ export interface FoundationTables {
   audit_log: AuditLogTable;
 }
 
-export interface DB extends FoundationTables {}
+export interface DB extends FoundationTables, QueueTables {}
