@@ -1,0 +1,110 @@
+import { Router, type Request } from 'express';
+import type { SchoolService } from '../org/school.service';
+import { pageQuery } from '../platform/validate';
+import { handleForm } from '../web/forms';
+import { pageLinks } from '../web/view-helpers';
+import { currentUser, queryString } from '../web/request-context';
+import { ROLE_LABELS, ROLES, type CurrentUser, type Role } from './account.types';
+import type { UserService } from './user.service';
+import type { UserFilter } from './user.repository';
+
+export interface AccountDeps {
+  users: UserService;
+  schools: SchoolService;
+}
+
+function userFilter(req: Request): UserFilter {
+  const role = queryString(req, 'role', 16);
+  return {
+    role: role && (ROLES as readonly string[]).includes(role) ? (role as Role) : undefined,
+    countyId: queryString(req, 'countyId', 64),
+    q: queryString(req, 'q', 100),
+  };
+}
+
+/** The roles an actor may create accounts for (county reviewers: school accounts only). */
+const creatableRoles = (user: CurrentUser) => (user.role === 'admin' ? ROLES : (['school'] as const)).map((code) => ({ code, label: ROLE_LABELS[code] }));
+
+export function accountPages(deps: AccountDeps): Router {
+  const router = Router();
+
+  router.get('/accounts', async (req, res) => {
+    const user = currentUser(req);
+    const filter = userFilter(req);
+    const result = await deps.users.list(user, filter, pageQuery(req.query as Record<string, unknown>));
+    res.render('accounts/list', {
+      title: '账号',
+      users: result.items,
+      filter,
+      roles: ROLES.map((code) => ({ code, label: ROLE_LABELS[code] })),
+      pagination: pageLinks('/accounts', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
+    });
+  });
+
+  async function formData(user: CurrentUser, extra: Record<string, unknown>) {
+    const schools = await deps.schools.list(user, {}, { page: 1, pageSize: 200 });
+    return {
+      title: '新建账号',
+      roles: creatableRoles(user),
+      counties: user.role === 'admin' ? await deps.schools.listCounties() : [],
+      schools: schools.items,
+      moreSchools: schools.total > schools.items.length,
+      isAdmin: user.role === 'admin',
+      ...extra,
+    };
+  }
+
+  router.get('/accounts/new', async (req, res) => {
+    const user = currentUser(req);
+    await deps.users.list(user, {}, { page: 1, pageSize: 1 }); // role gate
+    res.render('accounts/new', await formData(user, { values: { role: queryString(req, 'role', 16) ?? 'school', schoolId: queryString(req, 'schoolId', 64) ?? '' } }));
+  });
+
+  router.post('/accounts', async (req, res) => {
+    const user = currentUser(req);
+    const values = req.body as Record<string, unknown>;
+    await handleForm(res, { view: 'accounts/new', data: await formData(user, { values: { ...values, password: '' } }) }, async () => {
+      const created = await deps.users.create(user, values);
+      res.redirect(303, `/accounts/${created.id}?msg=user_created`);
+    });
+  });
+
+  router.get('/accounts/:id', async (req, res) => {
+    const account = await deps.users.get(currentUser(req), req.params.id);
+    res.render('accounts/show', { title: `账号：${account.username}`, account });
+  });
+
+  async function update(req: Request, res: import('express').Response, patch: Record<string, unknown>, msg: string) {
+    const user = currentUser(req);
+    const account = await deps.users.get(user, req.params.id as string);
+    await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account } }, async () => {
+      await deps.users.update(user, account.id, patch);
+      res.redirect(303, `/accounts/${account.id}?msg=${msg}`);
+    });
+  }
+
+  router.post('/accounts/:id/disable', (req, res) => update(req, res, { disabled: true }, 'user_disabled'));
+  router.post('/accounts/:id/enable', (req, res) => update(req, res, { disabled: false }, 'user_enabled'));
+  router.post('/accounts/:id/password', (req, res) => update(req, res, { password: (req.body as Record<string, unknown>).password }, 'password_reset'));
+  router.post('/accounts/:id', (req, res) => update(req, res, { displayName: (req.body as Record<string, unknown>).displayName }, 'user_updated'));
+
+  return router;
+}
+
+export function accountApi(deps: AccountDeps): Router {
+  const router = Router();
+  router.get('/users', async (req, res) => {
+    res.json(await deps.users.list(currentUser(req), userFilter(req), pageQuery(req.query as Record<string, unknown>)));
+  });
+  router.post('/users', async (req, res) => {
+    const created = await deps.users.create(currentUser(req), req.body);
+    res.status(201).json({ id: created.id, user: created });
+  });
+  router.get('/users/:id', async (req, res) => {
+    res.json(await deps.users.get(currentUser(req), req.params.id));
+  });
+  router.patch('/users/:id', async (req, res) => {
+    res.json(await deps.users.update(currentUser(req), req.params.id, req.body));
+  });
+  return router;
+}

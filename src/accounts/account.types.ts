@@ -1,0 +1,30 @@
+import type { Role } from '../platform/db/schema';
+
+export type { Role };
+
+export const ROLES: readonly Role[] = ['school', 'county', 'judge', 'admin', 'tv'];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  school: '学校',
+  county: '县级教育局',
+  judge: '评委',
+  admin: '市教育局管理员',
+  tv: '电视台',
+};
+
+/** The signed-in user, as every service and the policy see it. */
+export interface CurrentUser {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  countyId: string | null;
+  schoolId: string | null;
+}
+
+export interface UserView extends CurrentUser {
+  countyName: string | null;
+  schoolName: string | null;
+  disabled: boolean;
+  createdAt: Date;
+}

@@ -1,0 +1,82 @@
+import crypto from 'node:crypto';
+import { Router } from 'express';
+import { AppError } from '../platform/errors';
+import { clearCookie, PRELOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie } from '../web/cookies';
+import { csrfFailed, tokensMatch } from '../web/auth.middleware';
+import { clientIp, currentUser } from '../web/request-context';
+import type { AuthService } from './auth.service';
+import type { SessionService } from './session.service';
+
+/** Only same-site relative paths are followed after login (no open redirects). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next.slice(0, 500) : '/';
+}
+
+export function authPages(deps: { auth: AuthService; sessions: SessionService; cookieSecure: boolean }): Router {
+  const router = Router();
+  const secure = deps.cookieSecure;
+
+  function renderLogin(res: import('express').Response, status: number, data: Record<string, unknown>) {
+    const token = crypto.randomBytes(24).toString('base64url');
+    setCookie(res, PRELOGIN_COOKIE, token, { secure, maxAgeMs: 3600_000 });
+    res.status(status).render('accounts/login', { title: '登录', loginCsrf: token, ...data });
+  }
+
+  router.get('/login', (req, res) => {
+    if (req.auth.user) return res.redirect(303, safeNext(req.query.next));
+    renderLogin(res, 200, { next: safeNext(req.query.next) });
+  });
+
+  router.post('/login', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    if (!tokensMatch(typeof body._csrf === 'string' ? body._csrf : undefined, readCookie(req, PRELOGIN_COOKIE))) throw csrfFailed();
+    const username = typeof body.username === 'string' ? body.username : '';
+    try {
+      const user = await deps.auth.login(username, typeof body.password === 'string' ? body.password : '', clientIp(req));
+      // Rotate: whatever session the browser had is dropped; the login gets a new id.
+      if (req.auth.sessionSecret) await deps.sessions.destroy(req.auth.sessionSecret);
+      const session = await deps.sessions.create(user.id);
+      setCookie(res, SESSION_COOKIE, session.secret, { secure });
+      clearCookie(res, PRELOGIN_COOKIE, { secure });
+      res.redirect(303, safeNext(body.next));
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 401 || err.status === 429)) {
+        for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+        return renderLogin(res, err.status, { username: username.slice(0, 100), next: safeNext(body.next), errorSummary: err.detail });
+      }
+      throw err;
+    }
+  });
+
+  router.post('/logout', async (req, res) => {
+    if (req.auth.sessionSecret) await deps.sessions.destroy(req.auth.sessionSecret);
+    clearCookie(res, SESSION_COOKIE, { secure });
+    res.redirect(303, '/login?msg=logged_out');
+  });
+
+  return router;
+}
+
+export function authApi(deps: { auth: AuthService; sessions: SessionService }): Router {
+  const router = Router();
+
+  router.post('/auth/token', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const user = await deps.auth.login(typeof body.username === 'string' ? body.username : '', typeof body.password === 'string' ? body.password : '', clientIp(req));
+    const { token, expiresAt } = await deps.sessions.createApiToken(user.id);
+    res.json({ token, expiresAt: expiresAt.toISOString(), user });
+  });
+
+  router.delete('/auth/token', async (req, res) => {
+    currentUser(req);
+    if (req.auth.bearerToken) await deps.sessions.revokeApiToken(req.auth.bearerToken);
+    res.status(204).end();
+  });
+
+  router.get('/me', (req, res) => {
+    const user = currentUser(req);
+    res.json(user);
+  });
+
+  return router;
+}

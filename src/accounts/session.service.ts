@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import type { Db } from '../platform/db/database';
+import type { CurrentUser } from './account.types';
+import { toCurrentUser } from './user.repository';
+
+/**
+ * Server-side browser sessions and API bearer tokens. Clients hold a random secret; the database
+ * keeps only its SHA-256, so a leaked table cannot be replayed. Sessions have an idle expiry
+ * (last_seen_at) and an absolute one (expires_at); tokens have an expiry and can be revoked.
+ */
+export interface SessionOptions {
+  idleMinutes: number;
+  absoluteHours: number;
+  apiTokenDays: number;
+  now?: () => Date;
+}
+
+export interface ResolvedSession {
+  user: CurrentUser;
+  sessionId: string;
+  csrfToken: string;
+}
+
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+const randomSecret = () => crypto.randomBytes(32).toString('base64url');
+/** last_seen_at is refreshed at most once a minute, not on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function createSessionService(db: Db, opts: SessionOptions) {
+  const now = opts.now ?? (() => new Date());
+
+  async function activeUser(userId: string): Promise<CurrentUser | null> {
+    const row = await db.selectFrom('users').selectAll().where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
+    return row ? toCurrentUser(row) : null;
+  }
+
+  return {
+    /** A new session (a new id every login: the old one, if any, is destroyed by the caller). */
+    async create(userId: string): Promise<{ secret: string; csrfToken: string; expiresAt: Date }> {
+      const secret = randomSecret();
+      const csrfToken = randomSecret();
+      const expiresAt = new Date(now().getTime() + opts.absoluteHours * 3600_000);
+      await db.insertInto('sessions').values({ id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() }).execute();
+      return { secret, csrfToken, expiresAt };
+    },
+
+    async resolve(secret: string): Promise<ResolvedSession | null> {
+      const id = sha256(secret);
+      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return null;
+      const t = now().getTime();
+      const lastSeen = new Date(row.last_seen_at).getTime();
+      if (new Date(row.expires_at).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
+        await db.deleteFrom('sessions').where('id', '=', id).execute();
+        return null;
+      }
+      const user = await activeUser(row.user_id);
+      if (!user) return null;
+      if (t - lastSeen > TOUCH_INTERVAL_MS) {
+        await db.updateTable('sessions').set({ last_seen_at: new Date(t) }).where('id', '=', id).execute();
+      }
+      return { user, sessionId: id, csrfToken: row.csrf_token };
+    },
+
+    async destroy(secret: string): Promise<void> {
+      await db.deleteFrom('sessions').where('id', '=', sha256(secret)).execute();
+    },
+
+    async destroyAllFor(userId: string): Promise<void> {
+      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    },
+
+    async createApiToken(userId: string): Promise<{ token: string; expiresAt: Date }> {
+      const token = `cxt_${randomSecret()}`;
+      const expiresAt = new Date(now().getTime() + opts.apiTokenDays * 86400_000);
+      await db.insertInto('api_tokens').values({ id: sha256(token), user_id: userId, expires_at: expiresAt }).execute();
+      return { token, expiresAt };
+    },
+
+    async resolveApiToken(token: string): Promise<CurrentUser | null> {
+      const row = await db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('id', '=', sha256(token))
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      if (!row) return null;
+      const user = await activeUser(row.user_id);
+      if (user && (!row.last_used_at || now().getTime() - new Date(row.last_used_at).getTime() > TOUCH_INTERVAL_MS)) {
+        await db.updateTable('api_tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
+      }
+      return user;
+    },
+
+    async revokeApiToken(token: string): Promise<void> {
+      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('id', '=', sha256(token)).where('revoked_at', 'is', null).execute();
+    },
+
+    /** Housekeeping: drop expired sessions and tokens. */
+    async sweep(): Promise<void> {
+      const idleCutoff = new Date(now().getTime() - opts.idleMinutes * 60_000);
+      await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<=', now()), eb('last_seen_at', '<=', idleCutoff)])).execute();
+      await db.deleteFrom('api_tokens').where('expires_at', '<=', now()).execute();
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

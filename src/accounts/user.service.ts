@@ -1,0 +1,144 @@
+import type { Db } from '../platform/db/database';
+import { recordAudit } from '../platform/audit';
+import { isUniqueViolation } from '../platform/db/errors';
+import { forbidden, notFound, validationFailed } from '../platform/errors';
+import { boolean, oneOf, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { findSchool } from '../org/school.repository';
+import { ROLES, type CurrentUser, type Role, type UserView } from './account.types';
+import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
+import { accountScope, assertArea, canManageAccount, type AccountTarget } from './policy';
+import * as repo from './user.repository';
+import type { SessionService } from './session.service';
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,47}$/;
+
+const password = text('密码', { min: PASSWORD_MIN_LENGTH, max: 200 });
+const createFields = {
+  username: text('用户名', { max: 48, pattern: USERNAME, patternMessage: '用户名只能包含字母、数字、点、下划线和短横线，2–48 个字符' }),
+  password,
+  displayName: text('姓名或名称', { max: 60 }),
+  role: oneOf('角色', ROLES),
+  countyId: optional(text('所属县区', { max: 64 })),
+  schoolId: optional(text('所属学校', { max: 64 })),
+};
+const updateFields = {
+  displayName: text('姓名或名称', { max: 60 }),
+  password,
+  disabled: boolean('停用'),
+};
+
+export function createUserService(db: Db, deps: { scryptLogN: number; sessions: SessionService }) {
+  /** Resolves what an account belongs to, checking the references exist and fit the role. */
+  async function resolveTarget(input: { role: Role; countyId: string | null; schoolId: string | null }): Promise<AccountTarget> {
+    if (input.role === 'school') {
+      if (!input.schoolId) throw validationFailed([{ field: 'schoolId', message: '学校账号必须选择所属学校' }]);
+      const school = await findSchool(db, input.schoolId);
+      if (!school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      return { role: 'school', countyId: school.countyId, schoolId: school.id };
+    }
+    if (input.role === 'county') {
+      if (!input.countyId) throw validationFailed([{ field: 'countyId', message: '县级账号必须选择所属县区' }]);
+      const county = await db.selectFrom('counties').select('id').where('id', '=', input.countyId).executeTakeFirst();
+      if (!county) throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+      return { role: 'county', countyId: county.id, schoolId: null };
+    }
+    if (input.role === 'judge') {
+      // A judge's own county/school are kept so assignment can avoid hard conflicts.
+      const school = input.schoolId ? await findSchool(db, input.schoolId) : undefined;
+      if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      const countyId = school ? school.countyId : input.countyId;
+      if (countyId && !(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) {
+        throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+      }
+      return { role: 'judge', countyId: countyId ?? null, schoolId: school?.id ?? null };
+    }
+    return { role: input.role, countyId: null, schoolId: null };
+  }
+
+  async function loadManaged(actor: CurrentUser, id: string) {
+    const target = await repo.findUserView(db, id);
+    if (!target || !canManageAccount(actor, { role: target.role, countyId: target.countyId ?? target.schoolCountyId, schoolId: target.schoolId })) {
+      throw notFound('账号不存在，或不在您的管辖范围内。');
+    }
+    return target;
+  }
+
+  return {
+    async list(actor: CurrentUser, filter: repo.UserFilter, page: PageQuery): Promise<Page<UserView>> {
+      assertArea(actor, 'accounts');
+      const scope = accountScope(actor);
+      return repo.listUserViews(db, scope === 'all' ? filter : { ...filter, schoolCountyId: scope!.schoolCountyId }, page);
+    },
+
+    async get(actor: CurrentUser, id: string): Promise<UserView> {
+      assertArea(actor, 'accounts');
+      return loadManaged(actor, id);
+    },
+
+    async create(actor: CurrentUser, body: unknown): Promise<UserView> {
+      assertArea(actor, 'accounts');
+      const input = parse(createFields, body);
+      const target = await resolveTarget(input);
+      if (!canManageAccount(actor, target)) {
+        throw actor.role === 'county' && target.role !== 'school'
+          ? forbidden('县级账号只能为本县区的学校创建账号。')
+          : validationFailed([{ field: 'schoolId', message: '只能为本县区的学校创建账号' }]);
+      }
+      const passwordHash = await hashPassword(input.password, deps.scryptLogN);
+      try {
+        const id = await db.transaction().execute(async (trx) => {
+          const newId = await repo.insertUser(trx, {
+            username: input.username,
+            display_name: input.displayName,
+            role: target.role,
+            county_id: target.role === 'school' ? null : target.countyId,
+            school_id: target.schoolId,
+            password_hash: passwordHash,
+          });
+          await recordAudit(trx, { actor, action: 'user.create', objectType: 'user', objectId: newId, detail: { username: input.username, role: target.role } });
+          return newId;
+        });
+        return (await repo.findUserView(db, id))!;
+      } catch (err) {
+        if (isUniqueViolation(err)) throw validationFailed([{ field: 'username', message: `用户名「${input.username}」已被使用` }]);
+        throw err;
+      }
+    },
+
+    /** Edit a display name, disable/enable, or reset the password (which ends the account's sessions). */
+    async update(actor: CurrentUser, id: string, body: unknown): Promise<UserView> {
+      assertArea(actor, 'accounts');
+      const target = await loadManaged(actor, id);
+      const patch = parsePartial(updateFields, body);
+      if (patch.disabled && target.id === actor.id) throw validationFailed([{ field: 'disabled', message: '不能停用自己的账号' }]);
+      const passwordHash = patch.password ? await hashPassword(patch.password, deps.scryptLogN) : undefined;
+      await db.transaction().execute(async (trx) => {
+        await repo.updateUser(trx, id, {
+          ...(patch.displayName !== undefined && { display_name: patch.displayName }),
+          ...(patch.disabled !== undefined && { disabled_at: patch.disabled ? new Date() : null }),
+          ...(passwordHash && { password_hash: passwordHash }),
+        });
+        const action = patch.disabled === true ? 'user.disable' : patch.disabled === false && target.disabled ? 'user.enable' : passwordHash ? 'user.password_reset' : 'user.update';
+        await recordAudit(trx, { actor, action, objectType: 'user', objectId: id, detail: { displayName: patch.displayName } });
+      });
+      if (patch.disabled || passwordHash) await deps.sessions.destroyAllFor(id);
+      return (await repo.findUserView(db, id))!;
+    },
+
+    /** First start on an empty database: the `admin` account. */
+    async ensureFirstAdmin(password: string): Promise<boolean> {
+      if ((await repo.countUsers(db)) > 0) return false;
+      await repo.insertUser(db, {
+        username: 'admin',
+        display_name: '市教育局管理员',
+        role: 'admin',
+        county_id: null,
+        school_id: null,
+        password_hash: await hashPassword(password, deps.scryptLogN),
+      });
+      return true;
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { accountApi, accountPages } from './accounts/account.routes';
+import { authApi, authPages } from './accounts/auth.routes';
+import { campaignApi, campaignPages } from './campaign/campaign.routes';
+import type { Container } from './container';
+import { orgApi, orgPages } from './org/org.routes';
+import { authenticate, csrfProtection } from './web/auth.middleware';
+import { errorHandler, notFoundHandler } from './web/error-handler';
+import { healthRoutes } from './web/health.routes';
+import { homePages } from './web/home.routes';
+import { FLASH, navFor } from './web/navigation';
+import { openApiDocument } from './web/openapi';
+import { createViewEngine, resolveViewsDir } from './web/views';
+
+/** Builds the Express app from the container. Never listens: main.ts and the tests do that. */
+export function buildApp(c: Container): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', c.config.trustProxy);
+  // Plain key=value query strings only: no nested objects (`a[__proto__]=1` stays a literal key).
+  app.set('query parser', 'simple');
+
+  const viewsDir = resolveViewsDir();
+  const views = createViewEngine(viewsDir);
+  app.engine('hbs', (filePath: string, options: object, callback: (e: unknown, rendered?: string) => void) => {
+    try {
+      const name = path.relative(viewsDir, filePath).replace(/\\/g, '/').replace(/\.hbs$/, '');
+      callback(null, views.render(name, options as Record<string, unknown>));
+    } catch (err) {
+      callback(err);
+    }
+  });
+  app.set('views', viewsDir);
+  app.set('view engine', 'hbs');
+
+  app.use(securityHeaders);
+  app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
+  app.use(healthRoutes({ database: c.database, store: c.store }));
+
+  app.use(express.json({ limit: '200kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500 }));
+  app.use(authenticate(c.sessions));
+  app.use((req: Request, res: Response, next: NextFunction) => (req.path === '/login' ? next() : csrfProtection(req, res, next)));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.locals.currentUser = req.auth.user;
+    res.locals.csrfToken = req.auth.csrfToken;
+    res.locals.nav = navFor(req.auth.user, req.path);
+    const msg = typeof req.query.msg === 'string' ? FLASH[req.query.msg] : undefined;
+    if (msg) res.locals.flash = msg;
+    next();
+  });
+
+  const api = express.Router();
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+  api.use(authApi(c));
+  api.use(campaignApi(c));
+  api.use(orgApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  api.use(accountApi(c));
+  app.use('/api/v1', api);
+
+  app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
+  app.use(homePages(c));
+  app.use(campaignPages(c));
+  app.use(orgPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  app.use(accountPages(c));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(c.logger));
+  return app;
+}
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'same-origin');
+  res.setHeader(
+    'Content-Security-Policy',
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  );
+  next();
+}

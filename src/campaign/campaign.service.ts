@@ -1,0 +1,97 @@
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea } from '../accounts/policy';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { notFound, validationFailed } from '../platform/errors';
+import { dateTime, integer, parsePartial, text } from '../platform/validate';
+
+export interface Song {
+  id: string;
+  title: string;
+  designated: boolean;
+}
+export interface CodeLabel {
+  code: string;
+  label: string;
+}
+export interface Period {
+  id: string;
+  name: string;
+  submitBy: Date;
+  forwardBy: Date;
+  quota: number;
+}
+export interface Campaign {
+  id: string;
+  title: string;
+  maxDurationS: number;
+  songs: Song[];
+  forms: CodeLabel[];
+  levels: CodeLabel[];
+  periods: Period[];
+}
+
+export const CAMPAIGN_ID = 'main';
+
+const periodFields = {
+  name: text('报送期名称', { max: 60 }),
+  quota: integer('每县报送名额', { min: 0, max: 10000 }),
+  submitBy: dateTime('学校提交截止时间'),
+  forwardBy: dateTime('县区报送截止时间'),
+};
+
+export function createCampaignService(db: Db) {
+  async function listPeriods(): Promise<Period[]> {
+    const rows = await db.selectFrom('periods').selectAll().where('campaign_id', '=', CAMPAIGN_ID).orderBy('sort').orderBy('submit_by').execute();
+    return rows.map((p) => ({ id: p.id, name: p.name, submitBy: new Date(p.submit_by), forwardBy: new Date(p.forward_by), quota: p.quota }));
+  }
+
+  return {
+    async get(): Promise<Campaign> {
+      const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', CAMPAIGN_ID).executeTakeFirstOrThrow();
+      const [songs, forms, levels, periods] = await Promise.all([
+        db.selectFrom('songs').select(['id', 'title', 'designated']).where('campaign_id', '=', CAMPAIGN_ID).orderBy('sort').execute(),
+        db.selectFrom('performance_forms').select(['code', 'label']).orderBy('sort').execute(),
+        db.selectFrom('levels').select(['code', 'label']).orderBy('sort').execute(),
+        listPeriods(),
+      ]);
+      return { id: campaign.id, title: campaign.title, maxDurationS: campaign.max_duration_s, songs, forms, levels, periods };
+    },
+
+    listPeriods,
+
+    async updatePeriod(actor: CurrentUser, id: string, body: unknown): Promise<Period> {
+      assertArea(actor, 'periods');
+      const current = await db.selectFrom('periods').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('报送期不存在。');
+      const patch = parsePartial(periodFields, body);
+      const submitBy = patch.submitBy ?? new Date(current.submit_by);
+      const forwardBy = patch.forwardBy ?? new Date(current.forward_by);
+      if (forwardBy < submitBy) throw validationFailed([{ field: 'forwardBy', message: '县区报送截止时间不能早于学校提交截止时间' }]);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('periods')
+          .set({
+            ...(patch.name !== undefined && { name: patch.name }),
+            ...(patch.quota !== undefined && { quota: patch.quota }),
+            submit_by: submitBy,
+            forward_by: forwardBy,
+          })
+          .where('id', '=', id)
+          .execute();
+        await recordAudit(trx, {
+          actor,
+          action: 'period.update',
+          objectType: 'period',
+          objectId: id,
+          from: patch.quota !== undefined ? String(current.quota) : null,
+          to: patch.quota !== undefined ? String(patch.quota) : null,
+          detail: { ...patch },
+        });
+      });
+      return (await listPeriods()).find((p) => p.id === id)!;
+    },
+  };
+}
+
+export type CampaignService = ReturnType<typeof createCampaignService>;

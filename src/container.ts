@@ -1,0 +1,63 @@
+import type { Config } from './config';
+import { createAuthService } from './accounts/auth.service';
+import { createSessionService } from './accounts/session.service';
+import { createUserService } from './accounts/user.service';
+import { createCampaignService } from './campaign/campaign.service';
+import { createSchoolImportService } from './org/school-import';
+import { createSchoolService } from './org/school.service';
+import { openDatabase, type Database } from './platform/db/database';
+import { migrateToLatest } from './platform/db/migrate';
+import { createLogger, type Logger } from './platform/logger';
+import { createObjectStore } from './platform/storage';
+import type { ObjectStore } from './platform/storage/object-store';
+
+/**
+ * The composition root: every module is constructed here, by hand, from the Config.
+ * No module-level singletons anywhere else.
+ */
+export interface ContainerOverrides {
+  database?: Database;
+  store?: ObjectStore;
+  logger?: Logger;
+}
+
+export async function createContainer(config: Config, overrides: ContainerOverrides = {}) {
+  const logger = overrides.logger ?? createLogger();
+  const database = overrides.database ?? (await openDatabase(config.database));
+  await migrateToLatest(database.db);
+  const store = overrides.store ?? createObjectStore(config.storage);
+  const db = database.db;
+
+  const sessions = createSessionService(db, {
+    idleMinutes: config.security.sessionIdleMinutes,
+    absoluteHours: config.security.sessionAbsoluteHours,
+    apiTokenDays: config.security.apiTokenDays,
+  });
+  const auth = createAuthService(db, {
+    scryptLogN: config.security.scryptLogN,
+    maxFailures: config.security.loginMaxFailures,
+    windowMinutes: config.security.loginWindowMinutes,
+  });
+  const users = createUserService(db, { scryptLogN: config.security.scryptLogN, sessions });
+  const schools = createSchoolService(db);
+  const schoolImport = createSchoolImportService(db);
+  const campaign = createCampaignService(db);
+
+  return {
+    config,
+    logger,
+    database,
+    store,
+    sessions,
+    auth,
+    users,
+    schools,
+    schoolImport,
+    campaign,
+    async close(): Promise<void> {
+      await database.close();
+    },
+  };
+}
+
+export type Container = Awaited<ReturnType<typeof createContainer>>;

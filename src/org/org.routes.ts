@@ -1,0 +1,164 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Router, type Request } from 'express';
+import multer from 'multer';
+import { assertArea, canUse } from '../accounts/policy';
+import type { CampaignService } from '../campaign/campaign.service';
+import { AppError } from '../platform/errors';
+import { pageQuery } from '../platform/validate';
+import { handleForm } from '../web/forms';
+import { pageLinks } from '../web/view-helpers';
+import { currentUser, queryString } from '../web/request-context';
+import { ImportRejectedError, type SchoolImportService } from './school-import';
+import type { SchoolService } from './school.service';
+
+export interface OrgDeps {
+  schools: SchoolService;
+  schoolImport: SchoolImportService;
+  campaign: CampaignService;
+  tmpDir: string;
+}
+
+/** Small spreadsheet uploads for the school import: to disk, 5 MB, one file, no other parts. */
+function importUpload(tmpDir: string) {
+  fs.mkdirSync(tmpDir, { recursive: true });
+  return multer({
+    storage: multer.diskStorage({ destination: tmpDir }),
+    limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
+  }).single('file');
+}
+
+/** Role gate before any upload is accepted. */
+const mayImport = (req: Request, _res: unknown, next: () => void) => {
+  assertArea(req.auth.user, 'schoolImport');
+  next();
+};
+
+function schoolFilter(req: Request) {
+  return { countyId: queryString(req, 'countyId', 64), q: queryString(req, 'q', 100) };
+}
+
+export function orgPages(deps: OrgDeps): Router {
+  const router = Router();
+
+  router.get('/org/counties', async (req, res) => {
+    const user = currentUser(req);
+    if (!canUse(user, 'schoolImport')) throw new AppError(403, 'forbidden', '没有权限', '只有市教育局可以查看全部县区。');
+    const [counties, cityDirect] = await Promise.all([deps.schools.listCountiesWithSchoolCounts(), deps.schools.countCityDirectSchools()]);
+    res.render('org/counties', { title: '县区', counties, cityDirect });
+  });
+
+  router.get('/org/schools', async (req, res) => {
+    const user = currentUser(req);
+    const filter = schoolFilter(req);
+    const page = pageQuery(req.query as Record<string, unknown>);
+    const result = await deps.schools.list(user, filter, page);
+    res.render('org/schools', {
+      title: '学校',
+      schools: result.items,
+      filter,
+      counties: user.role === 'admin' ? await deps.schools.listCounties() : [],
+      canImport: canUse(user, 'schoolImport'),
+      pagination: pageLinks('/org/schools', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
+    });
+  });
+
+  async function formData(req: Request, extra: Record<string, unknown>) {
+    const user = currentUser(req);
+    const campaign = await deps.campaign.get();
+    return { counties: user.role === 'admin' ? await deps.schools.listCounties() : [], levels: campaign.levels, isAdmin: user.role === 'admin', ...extra };
+  }
+
+  router.get('/org/schools/new', async (req, res) => {
+    const user = currentUser(req);
+    await deps.schools.list(user, {}, { page: 1, pageSize: 1 }); // role gate
+    res.render('org/school-form', await formData(req, { title: '新建学校', values: { countyId: queryString(req, 'countyId', 64) ?? '' }, action: '/org/schools' }));
+  });
+
+  router.post('/org/schools', async (req, res) => {
+    const user = currentUser(req);
+    const values = req.body as Record<string, unknown>;
+    await handleForm(res, { view: 'org/school-form', data: await formData(req, { title: '新建学校', values, action: '/org/schools' }) }, async () => {
+      const school = await deps.schools.create(user, values);
+      res.redirect(303, `/org/schools?countyId=${encodeURIComponent(school.countyId ?? 'city')}&msg=school_created`);
+    });
+  });
+
+  router.get('/org/schools/import', async (req, res) => {
+    const user = currentUser(req);
+    if (!canUse(user, 'schoolImport')) throw new AppError(403, 'forbidden', '没有权限', '只有市教育局可以批量导入学校。');
+    res.render('org/school-import', { title: '导入学校' });
+  });
+
+  router.post('/org/schools/import', mayImport, importUpload(deps.tmpDir), async (req, res) => {
+    const user = currentUser(req);
+    const file = req.file;
+    try {
+      if (!file) throw new ImportRejectedError([{ row: 0, message: '请选择要导入的 CSV 或 XLSX 文件' }]);
+      const result = await deps.schoolImport.importFile(user, file.path, file.originalname);
+      res.redirect(303, `/org/schools?msg=schools_imported&imported=${result.imported}`);
+    } catch (err) {
+      if (err instanceof ImportRejectedError) {
+        return res.status(400).render('org/school-import', { title: '导入学校', rowErrors: err.rowErrors.slice(0, 200), moreErrors: Math.max(0, err.rowErrors.length - 200) });
+      }
+      throw err;
+    } finally {
+      if (file) await fs.promises.rm(file.path, { force: true });
+    }
+  });
+
+  router.get('/org/schools/:id/edit', async (req, res) => {
+    const school = await deps.schools.get(currentUser(req), req.params.id);
+    res.render('org/school-form', await formData(req, { title: '编辑学校', school, values: { name: school.name, countyId: school.countyId ?? '', level: school.level ?? '' }, action: `/org/schools/${school.id}` }));
+  });
+
+  router.post('/org/schools/:id', async (req, res) => {
+    const user = currentUser(req);
+    const school = await deps.schools.get(user, req.params.id);
+    const values = req.body as Record<string, unknown>;
+    const patch = user.role === 'admin' ? { name: values.name, countyId: values.countyId, level: values.level } : { name: values.name, level: values.level };
+    await handleForm(res, { view: 'org/school-form', data: await formData(req, { title: '编辑学校', school, values, action: `/org/schools/${school.id}` }) }, async () => {
+      await deps.schools.update(user, school.id, patch);
+      res.redirect(303, `/org/schools?countyId=${encodeURIComponent((user.role === 'admin' ? (values.countyId as string) : school.countyId) || 'city')}&msg=school_updated`);
+    });
+  });
+
+  return router;
+}
+
+export function orgApi(deps: OrgDeps): Router {
+  const router = Router();
+
+  router.get('/counties', async (req, res) => {
+    currentUser(req);
+    res.json(await deps.schools.listCounties());
+  });
+
+  router.get('/schools', async (req, res) => {
+    res.json(await deps.schools.list(currentUser(req), schoolFilter(req), pageQuery(req.query as Record<string, unknown>)));
+  });
+
+  router.post('/schools', async (req, res) => {
+    res.status(201).json(await deps.schools.create(currentUser(req), req.body));
+  });
+
+  router.get('/schools/:id', async (req, res) => {
+    res.json(await deps.schools.get(currentUser(req), req.params.id));
+  });
+
+  router.patch('/schools/:id', async (req, res) => {
+    res.json(await deps.schools.update(currentUser(req), req.params.id, req.body));
+  });
+
+  router.post('/schools/import', mayImport, importUpload(deps.tmpDir), async (req, res) => {
+    const file = req.file;
+    try {
+      if (!file) throw new ImportRejectedError([{ row: 0, message: '请上传 CSV 或 XLSX 文件（字段名 file）' }]);
+      res.status(201).json(await deps.schoolImport.importFile(currentUser(req), file.path, path.basename(file.originalname)));
+    } finally {
+      if (file) await fs.promises.rm(file.path, { force: true });
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,49 @@
+/**
+ * Errors a user can cause. `title` and `detail` are Simplified Chinese sentences for people;
+ * `code` is the stable machine word of API.md. The central error handler turns an AppError
+ * into a Chinese page for browsers or application/problem+json for the API.
+ */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type ErrorCode =
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'validation_failed'
+  | 'invalid_state'
+  | 'quota_exceeded'
+  | 'round_closed'
+  | 'payload_too_large'
+  | 'unsupported_media'
+  | 'rate_limited'
+  | 'csrf_failed'
+  | 'unavailable';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    readonly title: string,
+    readonly detail: string = title,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'AppError';
+  }
+}
+
+export const unauthenticated = (detail = '请先登录。') => new AppError(401, 'unauthenticated', '需要登录', detail);
+export const forbidden = (detail = '您的账号没有权限进行此操作。') => new AppError(403, 'forbidden', '没有权限', detail);
+export const notFound = (detail = '您要找的内容不存在，或您无权查看。') => new AppError(404, 'not_found', '未找到', detail);
+export const invalidState = (detail: string) => new AppError(409, 'invalid_state', '当前状态不允许此操作', detail);
+export const unavailable = (detail = '服务暂时不可用，请稍后重试。') => new AppError(503, 'unavailable', '服务暂时不可用', detail);
+export const rateLimited = (retryAfterS: number) =>
+  new AppError(429, 'rate_limited', '尝试次数过多', `尝试次数过多，请 ${Math.ceil(retryAfterS / 60)} 分钟后再试。`, undefined, {
+    'Retry-After': String(retryAfterS),
+  });
+export const validationFailed = (errors: FieldError[]) =>
+  new AppError(400, 'validation_failed', '提交的内容有误', errors.map((e) => e.message).join('；'), errors);

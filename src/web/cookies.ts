@@ -1,0 +1,30 @@
+import type { Request, Response } from 'express';
+
+export const SESSION_COOKIE = 'cx_sid';
+/** Double-submit token for the login form, before any session exists. */
+export const PRELOGIN_COOKIE = 'cx_pre';
+
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+export function setCookie(res: Response, name: string, value: string, opts: { secure: boolean; maxAgeMs?: number }): void {
+  res.cookie(name, value, { httpOnly: true, sameSite: 'lax', secure: opts.secure, path: '/', maxAge: opts.maxAgeMs });
+}
+
+export function clearCookie(res: Response, name: string, opts: { secure: boolean }): void {
+  res.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure: opts.secure, path: '/' });
+}

@@ -1,0 +1,69 @@
+import type { NextFunction, Request, Response } from 'express';
+import { MulterError } from 'multer';
+import { AppError, notFound, unavailable } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { isApiRequest } from './request-context';
+
+/** pg / PGlite errors that mean "the database is not reachable right now" → 503, not a crash. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && (/^(08|57P0)/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
+  return typeof e.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
+}
+
+/** Turns anything thrown into an AppError a person can read. */
+export function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  if (err instanceof MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE') return new AppError(413, 'payload_too_large', '文件太大', '文件超过了允许的大小。');
+    return new AppError(400, 'validation_failed', '上传的内容有误', `上传的表单格式不正确（${err.code}）。`);
+  }
+  const e = err as { type?: string; status?: number; name?: string } | null;
+  if (e?.type === 'entity.too.large') return new AppError(413, 'payload_too_large', '提交的内容太大', '提交的内容太大。');
+  if (e?.type === 'entity.parse.failed' || e?.type === 'parameters.too.many' || e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
+    return new AppError(400, 'validation_failed', '提交的内容有误', '请求内容无法解析。');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
+    return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
+  }
+  if ((err as { name?: string })?.name === 'StoreUnavailableError') return unavailable('文件存储暂时不可用，请稍后重试。');
+  if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
+  return null;
+}
+
+export function notFoundHandler(_req: Request, _res: Response): void {
+  throw notFound('页面不存在。');
+}
+
+export function errorHandler(logger: Logger) {
+  // Express recognises error handlers by their four parameters.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
+    if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [k, v] of Object.entries(appError.headers ?? {})) res.setHeader(k, v);
+    if (isApiRequest(req) || !req.accepts('html')) {
+      res.status(appError.status).type('application/problem+json').send(
+        JSON.stringify({
+          type: `/problems/${appError.code}`,
+          title: appError.title,
+          status: appError.status,
+          detail: appError.detail,
+          code: appError.code,
+          ...(appError.errors && { errors: appError.errors }),
+        }),
+      );
+      return;
+    }
+    if (appError.status === 401) {
+      res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl.slice(0, 500))}`);
+      return;
+    }
+    res.status(appError.status).render('error', { title: appError.title, error: appError });
+  };
+}

@@ -1,0 +1,38 @@
+import type { CurrentUser, Role } from '../accounts/account.types';
+
+/** The menu each role sees. Components add their own items here as they land. */
+interface NavItem {
+  href: string;
+  label: string;
+  roles: readonly Role[];
+}
+
+const ITEMS: NavItem[] = [
+  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/org/counties', label: '县区', roles: ['admin'] },
+  { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
+  { href: '/accounts', label: '账号', roles: ['county', 'admin'] },
+];
+
+export function navFor(user: CurrentUser | null, currentPath: string) {
+  if (!user) return [];
+  return ITEMS.filter((i) => i.roles.includes(user.role)).map((i) => ({
+    ...i,
+    active: i.href === '/' ? currentPath === '/' : currentPath.startsWith(i.href),
+  }));
+}
+
+/** Short confirmations shown after a redirect (`?msg=`). */
+export const FLASH: Record<string, string> = {
+  school_created: '学校已创建。',
+  school_updated: '学校信息已保存。',
+  schools_imported: '学校已导入。',
+  user_created: '账号已创建。',
+  user_updated: '账号已更新。',
+  user_disabled: '账号已停用，该账号已被登出。',
+  user_enabled: '账号已启用。',
+  password_reset: '密码已重置，该账号需要用新密码重新登录。',
+  period_updated: '报送期已保存。',
+  logged_out: '您已退出登录。',
+};
