@@ -19,6 +19,7 @@
  * - quiet         landscape with audio at ≈ −50 LUFS
  * - silent        landscape with a digitally silent audio track
  * - black         black picture + tone
+ * - corrupt       a faststart MP4 with three 3 KB runs of garbage inside mdat (decodes, with errors)
  * - truncated     a non-faststart MP4 cut in half (moov lost)
  * - zero          0 bytes, named .mp4
  * - text          a text file named .mp4
@@ -33,7 +34,7 @@ import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 
 export const CLIP_KINDS = [
   'landscape', 'portrait', 'rotated', 'hevc10-hlg', 'vfr', 'odd', 'no-audio', 'quiet', 'silent', 'black',
-  'truncated', 'zero', 'text', 'm3u8', 'avi',
+  'corrupt', 'truncated', 'zero', 'text', 'm3u8', 'avi',
 ] as const;
 export type ClipKind = (typeof CLIP_KINDS)[number];
 
@@ -113,6 +114,20 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
     case 'black':
       await ffmpeg(['-f', 'lavfi', '-i', `color=c=black:size=320x240:rate=30:duration=${D}`, ...tone(), ...h264, ...aac, ...tagged, '-shortest', out]);
       break;
+    case 'corrupt': {
+      await ffmpeg([...picture('320x240'), ...tone(), ...h264, ...aac, '-movflags', '+faststart', '-shortest', tmp]);
+      const bytes = await readFile(tmp);
+      let seed = 12345;
+      for (const at of [bytes.length / 3, bytes.length / 2, (2 * bytes.length) / 3]) {
+        for (let i = Math.floor(at); i < Math.floor(at) + 3000 && i < bytes.length; i += 1) {
+          seed = (seed * 1103515245 + 12345) >>> 0; // deterministic garbage
+          bytes[i] = seed >>> 24;
+        }
+      }
+      await writeFile(out, bytes);
+      await rm(tmp, { force: true });
+      break;
+    }
     case 'truncated': {
       // Without +faststart the moov box is written last: cutting the file in half loses it.
       await ffmpeg([...picture('320x240'), ...tone(), ...h264, ...aac, '-shortest', tmp]);

@@ -1,0 +1,187 @@
+/**
+ * Ingest of one uploaded source: sniff → probe → limits → ONE ffmpeg run (preview + QC
+ * measurements + poster) → verify outputs → QC report. Knows nothing about entries, DB or storage:
+ * it reads `sourcePath` and writes `preview.mp4` / `poster.jpg` into `workDir`.
+ *
+ * Outputs are written under `.partial` names and renamed only after the preview has been re-probed
+ * and the poster found non-empty; on any failure both are removed, so a file at the final name is
+ * always a verified one.
+ */
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { MediaCapabilities } from './binaries';
+import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
+import { buildIngestArgs, buildPosterFallbackArgs, planPreview, type PreviewPlan } from './ingest-args';
+import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, type MediaLimits, type ProbeResult } from './probe';
+import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
+import type { MediaRunner } from './runner';
+import { sniffVideoFile } from './sniff';
+
+export const INGEST_MESSAGES = {
+  unreadable: '视频文件无法读取，可能已损坏或上传不完整，请重新导出或重新上传',
+  noVideo: '文件中没有可以播放的画面，请上传手机或相机拍摄的视频文件（MP4/MOV）',
+  timeout: '视频处理超时，请稍后重试；如果多次失败，请重新导出视频后上传',
+  transcodeFailed: '视频转码失败，请重新导出视频（MP4 格式）后上传',
+} as const;
+
+export interface IngestVideoOptions {
+  readonly runner: MediaRunner;
+  readonly caps: Pick<MediaCapabilities, 'hdrTonemap'>;
+  /** The uploaded file (server-generated path). */
+  readonly sourcePath: string;
+  /** A directory for this job's outputs; created if missing. */
+  readonly workDir: string;
+  readonly limits?: Partial<MediaLimits>;
+  onProgress?(percent: number): void;
+  readonly signal?: AbortSignal;
+  /** ffprobe wall-clock limit (default 30 s). */
+  readonly probeTimeoutMs?: number;
+}
+
+export interface IngestResult {
+  readonly probe: ProbeResult;
+  readonly plan: PreviewPlan;
+  readonly qc: QcReport;
+  /** Integrated loudness / true peak / LRA of the stereo 48 kHz mix; null without audio. Reused by the broadcast job. */
+  readonly loudness: LoudnessMeasurement | null;
+  readonly measurements: QcMeasurements;
+  readonly previewPath: string;
+  readonly posterPath: string;
+  readonly previewProbe: ProbeResult;
+  /** How the poster was made: from the main run, or by the small fallback run. */
+  readonly posterSource: 'main-run' | 'fallback-run';
+  readonly elapsedMs: number;
+}
+
+/** Wall-clock limit of the main run: ≈ 3 × duration + 60 s. */
+export function ingestTimeoutMs(durationS: number): number {
+  return Math.ceil((3 * durationS + 60) * 1000);
+}
+
+export async function ingestVideo(options: IngestVideoOptions): Promise<IngestResult> {
+  const started = Date.now();
+  const { runner, caps } = options;
+  const limits: MediaLimits = { ...DEFAULT_MEDIA_LIMITS, ...options.limits };
+  const sourcePath = path.resolve(options.sourcePath);
+  const workDir = path.resolve(options.workDir);
+
+  // 1. magic bytes
+  const sniff = await sniffVideoFile(sourcePath);
+  if (!sniff.ok) throw new MediaRejectedError(sniff.code, sniff.message, `sniff: ${sniff.detail}`);
+
+  // 2. probe (with the input guard)
+  const probe = await probeOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal, 'source');
+
+  // 3. limits
+  const violation = checkLimits(probe, limits);
+  if (violation) throw new MediaRejectedError('exceeds_limits', violation.message, `limits: ${violation.detail}`);
+
+  // 4. the single run
+  await mkdir(workDir, { recursive: true });
+  const previewPath = path.join(workDir, 'preview.mp4');
+  const posterPath = path.join(workDir, 'poster.jpg');
+  const partialPreview = path.join(workDir, 'preview.partial.mp4');
+  const partialPoster = path.join(workDir, 'poster.partial.jpg');
+  const outputs = [previewPath, posterPath, partialPreview, partialPoster];
+  await removeAll(outputs);
+
+  try {
+    const plan = planPreview(probe, caps);
+    const durationS = probe.durationS ?? probe.videoDurationS ?? limits.maxDurationS;
+    const timeoutMs = ingestTimeoutMs(durationS);
+    const capture = createMeasurementCapture();
+    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps });
+    const result = await runOrReject(() =>
+      runner.run(args, { timeoutMs, durationS, onProgress: options.onProgress, signal: options.signal, keepLine: (line) => capture.keepLine(line) }),
+    );
+    const measurements = parseMeasurements(result.keptLines, capture.errorLineCount);
+
+    // 5. poster: from the main run, else one frame from a tiny second run
+    let posterSource: IngestResult['posterSource'] = 'main-run';
+    if (!(await nonEmpty(partialPoster))) {
+      posterSource = 'fallback-run';
+      const atS = Math.min(1, Math.max(0, (probe.videoDurationS ?? durationS) / 2));
+      await runOrReject(() =>
+        runner.run(buildPosterFallbackArgs(probe, { inputPath: sourcePath, posterPath: partialPoster, atS, caps }), { timeoutMs: 60_000, signal: options.signal }),
+      );
+      if (!(await nonEmpty(partialPoster))) {
+        throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, 'no poster frame could be extracted');
+      }
+    }
+
+    // 6. the preview must be a real, readable video — never count an empty output as success
+    if (!(await nonEmpty(partialPreview))) {
+      throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, 'preview output is missing or empty');
+    }
+    const previewProbe = await probeOrReject(runner, partialPreview, options.probeTimeoutMs ?? 30_000, options.signal, 'preview').catch((error: unknown) => {
+      if (error instanceof MediaRejectedError && error.code !== 'timeout') {
+        throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `preview unreadable: ${error.detail}`, { cause: error });
+      }
+      throw error;
+    });
+    if (previewProbe.videoCodec !== 'h264' || !((previewProbe.durationS ?? 0) > 0) || (probe.hasAudio && !previewProbe.hasAudio)) {
+      throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `preview failed verification: codec=${previewProbe.videoCodec} duration=${String(previewProbe.durationS)} audio=${String(previewProbe.hasAudio)}`);
+    }
+
+    await rename(partialPreview, previewPath);
+    await rename(partialPoster, posterPath);
+
+    const qc = evaluateQc(probe, measurements, { maxDurationS: limits.maxDurationS, tonemapSkipped: plan.tonemapSkipped });
+    return {
+      probe,
+      plan,
+      qc,
+      loudness: measurements.loudness,
+      measurements,
+      previewPath,
+      posterPath,
+      previewProbe,
+      posterSource,
+      elapsedMs: Date.now() - started,
+    };
+  } catch (error) {
+    await removeAll(outputs);
+    throw error;
+  }
+}
+
+async function probeOrReject(runner: MediaRunner, file: string, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<ProbeResult> {
+  let raw;
+  try {
+    raw = await runner.probe(file, { timeoutMs, signal });
+  } catch (error) {
+    if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe of ${what} timed out after ${timeoutMs} ms`, { cause: error });
+    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe of ${what} failed: ${error.message}`, { cause: error });
+    throw error;
+  }
+  try {
+    return normalizeProbe(raw);
+  } catch (error) {
+    if (error instanceof ProbeUnreadableError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.noVideo, `${what}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+async function runOrReject<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, error.message, { cause: error });
+    if (error instanceof MediaRunError) throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `${error.message}\n${error.stderrTail}`, { cause: error });
+    if (error instanceof MediaAbortedError) throw error; // a cancelled job is not a verdict on the file
+    throw error;
+  }
+}
+
+async function nonEmpty(file: string): Promise<boolean> {
+  try {
+    const info = await stat(file);
+    return info.isFile() && info.size > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function removeAll(files: readonly string[]): Promise<void> {
+  await Promise.all(files.map((file) => rm(file, { force: true })));
+}
