@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
 import { AppError, notFound, unavailable } from '../platform/errors';
+import { ObjectStoreError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
 import { isApiRequest } from './request-context';
 
@@ -27,7 +28,11 @@ export function toAppError(err: unknown): AppError | null {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
-  if ((err as { name?: string })?.name === 'StoreUnavailableError') return unavailable('文件存储暂时不可用，请稍后重试。');
+  if (err instanceof ObjectStoreError) {
+    if (err.status === 404) return notFound();
+    if (err.status === 503) return unavailable('文件存储暂时不可用，请稍后重试。');
+    return null;
+  }
   if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
   return null;
 }

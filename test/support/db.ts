@@ -21,7 +21,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const config: DatabaseConfig = { kind: 'pglite', dir: 'memory://' };
     const database = await openDatabase(config);
     await migrateToLatest(database.db);
-    return { config, database, drop: () => database.close() };
+    return { config, database, drop: () => database.close().catch(() => undefined) };
   }
   const name = `cx_test_${crypto.randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
@@ -34,7 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     config,
     database,
     drop: async () => {
-      await database.close();
+      await database.close().catch(() => undefined); // the container may have closed it already
       await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
