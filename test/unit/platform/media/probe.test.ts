@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, parseRatio, type ProbeResult } from '../../../../src/platform/media/probe';
+import type { RawProbe } from '../../../../src/platform/media/runner';
+
+const fixtures = path.join(__dirname, '../../../fixtures/probe');
+const raw = (name: string): RawProbe => JSON.parse(readFileSync(path.join(fixtures, `${name}.json`), 'utf8')) as RawProbe;
+
+describe('normalizeProbe', () => {
+  it('when the clip is plain landscape H.264 + AAC, then the facts are read', () => {
+    expect(normalizeProbe(raw('landscape'))).toMatchObject({
+      durationS: 3, width: 320, height: 240, displayWidth: 320, displayHeight: 240, rotation: 0, fps: 30,
+      variableFrameRate: false, videoCodec: 'h264', audioCodec: 'aac', hasAudio: true, audioChannels: 1,
+      audioSampleRate: 48000, pixFmt: 'yuv420p', bitDepth: 8, isHdr: false, streamCount: 2, videoDurationS: 3,
+    });
+  });
+  it('when a landscape frame has a display matrix rotation, then the display size is portrait', () => {
+    const p = normalizeProbe(raw('rotated'));
+    expect(p).toMatchObject({ width: 320, height: 240, displayWidth: 240, displayHeight: 320 });
+    expect([90, 270]).toContain(p.rotation);
+  });
+  it('when only the legacy rotate tag is present, then it is used (clockwise)', () => {
+    const r = raw('landscape');
+    r.streams[0] = { ...r.streams[0]!, tags: { rotate: '90' } };
+    expect(normalizeProbe(r)).toMatchObject({ rotation: 90, displayWidth: 240, displayHeight: 320 });
+  });
+  it('when r_frame_rate and avg_frame_rate differ, then the clip is VFR at the mean rate', () => {
+    expect(normalizeProbe(raw('vfr'))).toMatchObject({ variableFrameRate: true, fps: 18, fpsFraction: '18/1' });
+  });
+  it('when the clip is HEVC 10-bit HLG, then it is HDR with bit depth 10', () => {
+    expect(normalizeProbe(raw('hevc10-hlg'))).toMatchObject({ videoCodec: 'hevc', bitDepth: 10, colorTransfer: 'arib-std-b67', isHdr: true });
+  });
+  it('when there is no audio, then audio fields are null', () => {
+    expect(normalizeProbe(raw('no-audio'))).toMatchObject({ hasAudio: false, audioCodec: null, audioStreamIndex: null, audioDurationS: null });
+  });
+  it('when there is no video stream, then it throws ProbeUnreadableError', () => {
+    const r = raw('landscape');
+    r.streams = r.streams.filter((s) => s.codec_type !== 'video');
+    expect(() => normalizeProbe(r)).toThrow(ProbeUnreadableError);
+  });
+  it('when the only picture is attached cover art, then it is not a video', () => {
+    const r = raw('landscape');
+    r.streams[0] = { ...r.streams[0]!, disposition: { attached_pic: 1 } };
+    expect(() => normalizeProbe(r)).toThrow(ProbeUnreadableError);
+  });
+  it('when ratios are odd, then parseRatio copes', () => {
+    expect(parseRatio('30000/1001')).toBeCloseTo(29.97, 2);
+    expect(parseRatio('0/0')).toBeNull();
+    expect(parseRatio('4:3')).toBeCloseTo(1.333, 2);
+  });
+});
+
+describe('checkLimits', () => {
+  const base = (): ProbeResult => normalizeProbe(raw('landscape'));
+  it('when everything is within limits, then it returns null', () => {
+    expect(checkLimits(base())).toBeNull();
+  });
+  it.each([
+    ['a header claiming 100000×100000', { width: 100000, height: 100000 }],
+    ['8K at 240 fps', { width: 7680, height: 4320, fps: 240 }],
+    ['1,000 streams', { streamCount: 1000 }],
+    ['a 10-hour duration', { durationS: 36000 }],
+    ['300 fps', { fps: 300 }],
+  ])('when the probe shows %s, then it exceeds limits with a Chinese message', (_label, patch) => {
+    const violation = checkLimits({ ...base(), ...patch });
+    expect(violation?.code).toBe('exceeds_limits');
+    expect(violation?.message).toMatch(/[\u4e00-\u9fff]/);
+  });
+  it('when a phone shoots 4K at 120 fps or 8K at 30, then it is accepted', () => {
+    expect(checkLimits({ ...base(), width: 3840, height: 2160, fps: 120 })).toBeNull();
+    expect(checkLimits({ ...base(), width: 7680, height: 4320, fps: 30 })).toBeNull();
+    expect(checkLimits({ ...base(), width: 2160, height: 3840, fps: 60 }, DEFAULT_MEDIA_LIMITS)).toBeNull();
+  });
+});
