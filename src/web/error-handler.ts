@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
 import { AppError, notFound, unavailable } from '../platform/errors';
-import { ObjectStoreError } from '../platform/storage';
+import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
 import { isApiRequest } from './request-context';
 
@@ -28,11 +28,8 @@ export function toAppError(err: unknown): AppError | null {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
-  if (err instanceof ObjectStoreError) {
-    if (err.status === 404) return notFound();
-    if (err.status === 503) return unavailable('文件存储暂时不可用，请稍后重试。');
-    return null;
-  }
+  if (err instanceof ObjectNotFoundError) return notFound();
+  if (err instanceof StoreUnavailableError) return unavailable('文件存储暂时不可用，请稍后重试。');
   if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
   return null;
 }

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { parseHash } from '../../src/accounts/password';
+import { hashPassword, parseHash } from '../../src/accounts/password';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
 
 describe('logging in and out', () => {
@@ -38,7 +38,6 @@ describe('logging in and out', () => {
   });
 
   test('when stored, then the password hash records scrypt parameters N=2^17, r=8, p=1 by default', async () => {
-    const { hashPassword } = await import('../../src/accounts/password');
     const params = parseHash(await hashPassword('x-password-1', 17))!;
     expect(params).toMatchObject({ logN: 17, r: 8, p: 1 });
     const row = await t.container.database.db.selectFrom('users').select('password_hash').limit(1).executeTakeFirstOrThrow();

@@ -67,7 +67,8 @@ export async function createTestApp(opts: { env?: Record<string, string>; store?
       if (role === 'school' && !schoolId) schoolId = (await t.createSchool({ countyId: o.countyId === undefined ? 'c-lishi' : o.countyId })).id;
       if (role === 'county' && !countyId) countyId = 'c-lishi';
       const u = await admin.create(system, { username, password: TEST_PASSWORD, displayName: o.displayName ?? username, role, countyId, schoolId });
-      return { id: u.id, username, schoolId: u.schoolId, countyId: u.countyId ?? u.schoolCountyId ?? null };
+      const school = u.schoolId ? await container.database.db.selectFrom('schools').select('county_id').where('id', '=', u.schoolId).executeTakeFirst() : undefined;
+      return { id: u.id, username, schoolId: u.schoolId, countyId: u.countyId ?? school?.county_id ?? null };
     },
     async token(username) {
       const res = await request(app).post('/api/v1/auth/token').send({ username, password: TEST_PASSWORD }).expect(200);
