@@ -82,7 +82,8 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
       if (!canManageAccount(actor, target)) {
         throw actor.role === 'county' && target.role !== 'school'
           ? forbidden('县级账号只能为本县区的学校创建账号。')
-          : validationFailed([{ field: 'schoolId', message: '只能为本县区的学校创建账号' }]);
+          : // Another county's school gets the same answer as one that does not exist (DESIGN §9).
+            validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
       }
       const passwordHash = await hashPassword(input.password, deps.scryptLogN);
       try {
