@@ -108,6 +108,7 @@ export function createSchoolImportService(db: Db) {
       const errors: ImportRowError[] = [];
       const seen = new Set<string>();
       const valid: Array<{ name: string; county_id: string | null; level: string | null }> = [];
+      const validRows: number[] = [];
       rows.slice(1).forEach((cells, i) => {
         const rowNo = i + 2;
         const name = (cells[nameCol] ?? '').trim();
@@ -129,14 +130,13 @@ export function createSchoolImportService(db: Db) {
         if (seen.has(key)) return void errors.push({ row: rowNo, message: `「${name}」在文件中重复` });
         seen.add(key);
         valid.push({ name, county_id: countyId, level });
+        validRows.push(rowNo);
       });
       if (!errors.length && valid.length) {
         const existing = await db.selectFrom('schools').select(['name', 'county_id']).where('name', 'in', valid.map((v) => v.name)).execute();
         const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${e.name}`));
-        rows.slice(1).forEach((cells, i) => {
-          const name = (cells[nameCol] ?? '').trim();
-          const match = valid.find((v) => v.name === name && existingKeys.has(`${v.county_id ?? ''}\u0000${v.name}`));
-          if (match) errors.push({ row: i + 2, message: `「${name}」已存在` });
+        valid.forEach((v, i) => {
+          if (existingKeys.has(`${v.county_id ?? ''}\u0000${v.name}`)) errors.push({ row: validRows[i], message: `「${v.name}」已存在` });
         });
       }
       if (!valid.length && !errors.length) errors.push({ row: 2, message: '文件中没有学校' });
