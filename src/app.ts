@@ -4,6 +4,7 @@ import { accountApi, accountPages } from './accounts/account.routes';
 import { authApi, authPages } from './accounts/auth.routes';
 import { campaignApi, campaignPages } from './campaign/campaign.routes';
 import type { Container } from './container';
+import { entryApi, entryPages } from './entries/entry.routes';
 import { orgApi, orgPages } from './org/org.routes';
 import { authenticate, csrfProtection } from './web/auth.middleware';
 import { errorHandler, notFoundHandler } from './web/error-handler';
@@ -51,6 +52,7 @@ export function buildApp(c: Container): express.Express {
     next();
   });
 
+  const entryDeps = { ...c, tmpDir: c.config.uploads.tmpDir, maxVideoBytes: c.config.uploads.maxVideoBytes };
   const api = express.Router();
   api.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -59,6 +61,7 @@ export function buildApp(c: Container): express.Express {
   api.use(campaignApi(c));
   api.use(orgApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
   api.use(accountApi(c));
+  api.use(entryApi(entryDeps));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -66,6 +69,7 @@ export function buildApp(c: Container): express.Express {
   app.use(campaignPages(c));
   app.use(orgPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use(accountPages(c));
+  app.use(entryPages(entryDeps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

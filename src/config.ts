@@ -23,7 +23,7 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly storage: StorageConfig;
-  readonly media: { readonly ffmpegPath?: string; readonly ffprobePath?: string };
+  readonly media: { readonly ffmpegPath?: string; readonly ffprobePath?: string; readonly maxDurationS: number };
   readonly worker: { readonly inProcess: boolean; readonly concurrency: number };
   readonly adminPassword?: string;
   readonly security: {
@@ -88,7 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     database,
     storage,
-    media: { ffmpegPath: env.FFMPEG_PATH || undefined, ffprobePath: env.FFPROBE_PATH || undefined },
+    media: { ffmpegPath: env.FFMPEG_PATH || undefined, ffprobePath: env.FFPROBE_PATH || undefined, maxDurationS: int(env, 'MAX_VIDEO_SECONDS', 900, 1) },
     worker: {
       inProcess: bool(env, 'IN_PROCESS_WORKER', database.kind === 'pglite'),
       concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),

@@ -9,6 +9,11 @@ import { openDatabase, type Database } from './platform/db/database';
 import { migrateToLatest } from './platform/db/migrate';
 import { createLogger, type Logger } from './platform/logger';
 import { createObjectStore } from './platform/storage';
+import { createJobQueue } from './platform/queue/queue';
+import { createEntryService } from './entries/entry.service';
+import { createVideoUploadService } from './entries/video-upload';
+import { buildJobHandlers } from './jobs';
+import { createWorker, type Worker } from '../workers/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
 /**
@@ -42,6 +47,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const schools = createSchoolService(db);
   const schoolImport = createSchoolImportService(db);
   const campaign = createCampaignService(db);
+  const queue = createJobQueue(db);
+  const entries = createEntryService(db, { campaign });
+  let worker: Worker | null = null;
+  const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
 
   return {
     config,
@@ -54,7 +63,22 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     schools,
     schoolImport,
     campaign,
+    queue,
+    entries,
+    uploads,
+    /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
+    startWorker(): Worker {
+      worker ??= createWorker({
+        queue,
+        handlers: buildJobHandlers({ config, db, queue, store, logger }),
+        concurrency: config.worker.concurrency,
+        logger: logger.child({ component: 'worker' }),
+      });
+      worker.start();
+      return worker;
+    },
     async close(): Promise<void> {
+      await worker?.stop({ graceMs: 5000 });
       await database.close();
     },
   };

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     else console.log(`\n  首个管理员账号已创建 / first admin account created\n    用户名 username: admin\n    密码   password: ${password}\n  (shown once; change it after logging in)\n`);
   }
 
+  if (config.worker.inProcess) container.startWorker();
   const app = buildApp(container);
   const server = app.listen(config.port, () => {
     logger.info('唱响 is listening', { url: `http://localhost:${config.port}`, database: config.database.kind, storage: config.storage.kind });

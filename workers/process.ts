@@ -1,6 +1,8 @@
 import { loadConfig, type Config } from '../src/config';
 import { openDatabase, type Database } from '../src/platform/db/database';
 import { migrateToLatest } from '../src/platform/db/migrate';
+import { createLogger } from '../src/platform/logger';
+import { createObjectStore } from '../src/platform/storage';
 import type { JobHandlers } from '../src/platform/queue/job-handler';
 import { createJobQueue, type BackoffPolicy } from '../src/platform/queue/queue';
 import type { JobHandlerDeps } from '../src/jobs';
@@ -51,7 +53,7 @@ export async function runWorkerProcess(
   const queue = createJobQueue(database.db, { leaseMs: options.leaseMs, backoff: options.backoff });
   const worker = createWorker({
     queue,
-    handlers: buildHandlers({ config, db: database.db, queue }),
+    handlers: buildHandlers({ config, db: database.db, queue, store: createObjectStore(config.storage), logger: createLogger() }),
     concurrency: config.worker.concurrency,
     pollMs: options.pollMs,
     workerId: options.workerId,

@@ -22,6 +22,10 @@ export const AREAS = {
   schoolImport: ['admin'],
   /** accounts: list, create, disable, reset (county: its own schools' accounts only) */
   accounts: ['county', 'admin'],
+  /** create entries and upload videos */
+  entryCreate: ['school'],
+  /** entry lists and pages */
+  entries: ['school', 'county', 'admin', 'tv'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Area = keyof typeof AREAS;
@@ -79,4 +83,69 @@ export function accountScope(user: CurrentUser): 'all' | { schoolCountyId: strin
   if (user.role === 'admin') return 'all';
   if (user.role === 'county' && user.countyId) return { schoolCountyId: user.countyId };
   return null;
+}
+
+/* ------------------------------------------------------------------ entries */
+
+/** Statuses a TV account may see: only entries selected for broadcast. */
+export const BROADCAST_STATUSES = ['broadcast_selected', 'aired'] as const;
+
+export interface EntryFacts {
+  schoolId: string;
+  countyId: string | null;
+  status: string;
+}
+
+/**
+ * Which entries a user may see: a school its own; a county its own schools' entries once
+ * submitted (drafts stay private to the school); the city all; tv only broadcast selections.
+ * Judges see entries only through their assignments (judging), never here.
+ */
+export type EntryScope =
+  | { kind: 'all' }
+  | { kind: 'school'; schoolId: string }
+  | { kind: 'county'; countyId: string }
+  | { kind: 'broadcast' };
+
+export function entryScope(user: CurrentUser): EntryScope | null {
+  switch (user.role) {
+    case 'admin':
+      return { kind: 'all' };
+    case 'school':
+      return user.schoolId ? { kind: 'school', schoolId: user.schoolId } : null;
+    case 'county':
+      return user.countyId ? { kind: 'county', countyId: user.countyId } : null;
+    case 'tv':
+      return { kind: 'broadcast' };
+    default:
+      return null;
+  }
+}
+
+export function canSeeEntry(user: CurrentUser, entry: EntryFacts): boolean {
+  const scope = entryScope(user);
+  if (!scope) return false;
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'school':
+      return entry.schoolId === scope.schoolId;
+    case 'county':
+      return entry.countyId === scope.countyId && entry.status !== 'draft';
+    case 'broadcast':
+      return (BROADCAST_STATUSES as readonly string[]).includes(entry.status);
+  }
+}
+
+/** Object-level: 404 unless the user may see this entry. */
+export function assertSeeEntry<T extends EntryFacts>(user: CurrentUser, entry: T | undefined): T {
+  if (!entry || !canSeeEntry(user, entry)) throw notFound('作品不存在，或您无权查看。');
+  return entry;
+}
+
+/** Only the entry's own school creates, edits, uploads, submits and withdraws. */
+export function assertOwnSchoolEntry<T extends EntryFacts>(user: CurrentUser, entry: T | undefined): T {
+  const seen = assertSeeEntry(user, entry);
+  if (user.role !== 'school') throw forbidden('只有作品所属学校可以进行此操作。');
+  return seen;
 }

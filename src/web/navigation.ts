@@ -9,6 +9,7 @@ interface NavItem {
 
 const ITEMS: NavItem[] = [
   { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/org/counties', label: '县区', roles: ['admin'] },
   { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
@@ -35,4 +36,10 @@ export const FLASH: Record<string, string> = {
   password_reset: '密码已重置，该账号需要用新密码重新登录。',
   period_updated: '报送期已保存。',
   logged_out: '您已退出登录。',
+  entry_created: '作品已创建。下一步：上传作品视频。',
+  entry_updated: '作品信息已保存。',
+  video_uploaded: '视频已上传，正在处理，请稍候。',
+  entry_submitted: '作品已提交，等待县区教育局审核。',
+  entry_forwarded: '作品已提交，直接报送市教育局。',
+  entry_withdrawn: '作品已撤回，可以修改后重新提交。',
 };

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { EntryTables } from '../../entries/entry.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
 /**
@@ -10,6 +11,7 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 export type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 export type Json = ColumnType<unknown, string | undefined, string>;
+export type NullableJson = ColumnType<unknown, string | null | undefined, string | null>;
 
 export interface CountiesTable {
   id: string;
@@ -109,7 +111,7 @@ export interface AuditLogTable {
   from_state: string | null;
   to_state: string | null;
   reason: string | null;
-  detail: Json | null;
+  detail: NullableJson;
 }
 
 export interface FoundationTables {
@@ -127,4 +129,4 @@ export interface FoundationTables {
   audit_log: AuditLogTable;
 }
 
-export interface DB extends FoundationTables, QueueTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables {}

@@ -1,0 +1,47 @@
+import type { EntryRow } from './entry.repository';
+import type { EntryView, VideoView } from './entry.types';
+
+const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+
+/** Turns a joined entry row into the API's Entry (also the view model of the pages). */
+export function presentEntry(row: EntryRow): EntryView {
+  const video: VideoView | null = row.v_id
+    ? {
+        id: row.v_id,
+        status: row.v_status!,
+        progress: row.v_progress ?? 0,
+        error: row.v_error ?? null,
+        originalName: row.v_original_name ?? '',
+        sizeBytes: Number(row.v_size_bytes ?? 0),
+        probe: (row.v_probe as Record<string, unknown> | null) ?? null,
+        qc: (row.v_qc as VideoView['qc']) ?? null,
+        loudness: (row.v_loudness as VideoView['loudness']) ?? null,
+        previewUrl: row.v_preview_key && row.v_status === 'ready' ? `/api/v1/entries/${row.id}/preview` : null,
+        posterUrl: row.v_poster_key && row.v_status === 'ready' ? `/api/v1/entries/${row.id}/poster` : null,
+      }
+    : null;
+  return {
+    id: row.id,
+    code: row.code,
+    title: row.title,
+    status: row.status,
+    song: row.song_id
+      ? { id: row.song_id, title: row.song_title ?? '', designated: Boolean(row.song_designated) }
+      : { id: null, title: row.custom_song_title ?? '', designated: false },
+    form: row.form,
+    level: row.level,
+    performerCount: row.performer_count,
+    directorName: row.director_name,
+    description: row.description,
+    school: { id: row.school_id, name: row.school_name },
+    county: row.county_id ? { id: row.county_id, name: row.county_name ?? '' } : null,
+    periodId: row.period_id,
+    forwardRank: row.forward_rank,
+    award: row.award,
+    returnReason: row.return_reason,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    submittedAt: iso(row.submitted_at),
+    video,
+  };
+}

@@ -1,0 +1,121 @@
+import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import type { EntryScope } from '../accounts/policy';
+import type { DB } from '../platform/db/schema';
+import type { Page, PageQuery } from '../platform/validate';
+import type { EntriesTable, EntryStatus, VideosTable } from './entry.schema';
+
+type Q = Kysely<DB> | Transaction<DB>;
+
+function entryQuery(db: Q) {
+  return db
+    .selectFrom('entries as e')
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('videos as v', 'v.id', 'e.video_id')
+    .selectAll('e')
+    .select([
+      's.name as school_name',
+      'c.name as county_name',
+      'g.title as song_title',
+      'g.designated as song_designated',
+      'v.id as v_id',
+      'v.status as v_status',
+      'v.progress as v_progress',
+      'v.error as v_error',
+      'v.original_name as v_original_name',
+      'v.size_bytes as v_size_bytes',
+      'v.probe as v_probe',
+      'v.qc as v_qc',
+      'v.qc_verdict as v_qc_verdict',
+      'v.loudness as v_loudness',
+      'v.duration_s as v_duration_s',
+      'v.preview_key as v_preview_key',
+      'v.poster_key as v_poster_key',
+    ]);
+}
+
+export type EntryRow = Awaited<ReturnType<ReturnType<typeof entryQuery>['executeTakeFirstOrThrow']>>;
+
+export async function findEntry(db: Q, id: string): Promise<EntryRow | undefined> {
+  return entryQuery(db).where('e.id', '=', id).executeTakeFirst();
+}
+
+export interface EntryFilter {
+  status?: EntryStatus;
+  periodId?: string;
+  countyId?: string;
+  schoolId?: string;
+  songId?: string;
+}
+
+export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter, page: PageQuery): Promise<Page<EntryRow>> {
+  let q = entryQuery(db);
+  if (scope.kind === 'school') q = q.where('e.school_id', '=', scope.schoolId);
+  if (scope.kind === 'county') q = q.where('e.county_id', '=', scope.countyId).where('e.status', '!=', 'draft');
+  if (scope.kind === 'broadcast') q = q.where('e.status', 'in', ['broadcast_selected', 'aired']);
+  if (filter.status) q = q.where('e.status', '=', filter.status);
+  if (filter.periodId) q = q.where('e.period_id', '=', filter.periodId);
+  if (filter.countyId === 'city') q = q.where('e.county_id', 'is', null);
+  else if (filter.countyId) q = q.where('e.county_id', '=', filter.countyId);
+  if (filter.schoolId) q = q.where('e.school_id', '=', filter.schoolId);
+  if (filter.songId) q = q.where('e.song_id', '=', filter.songId);
+  const { n } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const items = await q
+    .orderBy('e.updated_at', 'desc')
+    .orderBy('e.id')
+    .limit(page.pageSize)
+    .offset((page.page - 1) * page.pageSize)
+    .execute();
+  return { items, total: Number(n), page: page.page, pageSize: page.pageSize };
+}
+
+export async function insertEntry(db: Q, row: Insertable<EntriesTable>): Promise<string> {
+  const { id } = await db.insertInto('entries').values(row).returning('id').executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function updateEntry(db: Q, id: string, patch: Updateable<EntriesTable>): Promise<void> {
+  await db.updateTable('entries').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+}
+
+/**
+ * Moves an entry from one status to another only if it is still in `from` (checked in the same
+ * statement, under the row lock): a concurrent transition makes this return false.
+ */
+export async function transitionEntry(db: Q, id: string, from: readonly EntryStatus[], patch: Updateable<EntriesTable> & { status: EntryStatus }): Promise<boolean> {
+  const result = await db
+    .updateTable('entries')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', 'in', from)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function lockEntry(db: Transaction<DB>, id: string) {
+  return db.selectFrom('entries').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function insertVideo(db: Q, row: Insertable<VideosTable>): Promise<void> {
+  await db.insertInto('videos').values(row).execute();
+}
+
+export async function findVideo(db: Q, id: string) {
+  return db.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateVideo(db: Q, id: string, patch: Updateable<VideosTable>): Promise<void> {
+  await db.updateTable('videos').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+}
+
+export async function entryHistory(db: Q, entryId: string) {
+  return db
+    .selectFrom('audit_log')
+    .select(['at', 'actor_name', 'action', 'from_state', 'to_state', 'reason'])
+    .where('object_type', '=', 'entry')
+    .where('object_id', '=', entryId)
+    .orderBy('at')
+    .orderBy('id')
+    .execute();
+}

@@ -1,0 +1,228 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { assertOwnSchoolEntry, canUse } from '../accounts/policy';
+import type { CampaignService } from '../campaign/campaign.service';
+import { invalidState, notFound } from '../platform/errors';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { pageQuery } from '../platform/validate';
+import { handleForm } from '../web/forms';
+import { currentUser, queryString } from '../web/request-context';
+import { sendObject } from '../web/send-object';
+import { pageLinks } from '../web/view-helpers';
+import type { EntryStatus } from './entry.schema';
+import { EDITABLE, type EntryService } from './entry.service';
+import { ACTION_LABELS, ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, STATUS_TONE, VIDEO_STATUS_LABELS, type EntryView } from './entry.types';
+import type { EntryFilter } from './entry.repository';
+import { posterKey, previewKey } from './ingest.job';
+import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
+
+export interface EntryDeps {
+  entries: EntryService;
+  uploads: VideoUploadService;
+  campaign: CampaignService;
+  store: ObjectStore;
+  tmpDir: string;
+  maxVideoBytes: number;
+}
+
+const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
+
+function entryFilter(req: Request): EntryFilter {
+  const status = queryString(req, 'status', 32);
+  return {
+    status: status && (STATUSES as string[]).includes(status) ? (status as EntryStatus) : undefined,
+    periodId: queryString(req, 'periodId', 64),
+    countyId: queryString(req, 'countyId', 64),
+    schoolId: queryString(req, 'schoolId', 64),
+    songId: queryString(req, 'songId', 64),
+  };
+}
+
+/** Before a single byte of video is accepted: the entry is the caller's and still editable. */
+function uploadGate(entries: EntryService) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const entry = assertOwnSchoolEntry(currentUser(req), await entries.load(req.params.id as string));
+    if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+    next();
+  };
+}
+
+/** Preview and poster, for everyone who may see the entry (Range supported; S3 may redirect). */
+async function sendMedia(deps: EntryDeps, req: Request, res: Response, kind: 'preview' | 'poster') {
+  const entry = await deps.entries.get(currentUser(req), req.params.id as string);
+  const video = entry.video;
+  if (video?.status !== 'ready') throw notFound(kind === 'preview' ? '预览视频还没有准备好。' : '封面还没有准备好。');
+  await sendObject(req, res, deps.store, kind === 'preview' ? previewKey(video.id) : posterKey(video.id), {
+    contentType: kind === 'preview' ? 'video/mp4' : 'image/jpeg',
+    disposition: 'inline',
+    downloadName: `${entry.code}${kind === 'preview' ? '.mp4' : '.jpg'}`,
+    redirectToPresigned: deps.store.kind === 's3',
+  });
+}
+
+export function entryApi(deps: EntryDeps): Router {
+  const router = Router();
+  const upload = videoUploadMiddleware({ tmpDir: deps.tmpDir, maxBytes: deps.maxVideoBytes });
+
+  router.post('/entries', async (req, res) => {
+    res.status(201).json(await deps.entries.create(currentUser(req), req.body));
+  });
+  router.get('/entries', async (req, res) => {
+    res.json(await deps.entries.list(currentUser(req), entryFilter(req), pageQuery(req.query as Record<string, unknown>)));
+  });
+  router.get('/entries/:id', async (req, res) => {
+    res.json(await deps.entries.get(currentUser(req), req.params.id));
+  });
+  router.patch('/entries/:id', async (req, res) => {
+    res.json(await deps.entries.update(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/entries/:id/video', uploadGate(deps.entries), upload, async (req, res) => {
+    res.status(202).json(await deps.uploads.attach(currentUser(req), req.params.id as string, req.file));
+  });
+  router.post('/entries/:id/submit', async (req, res) => {
+    res.json(await deps.entries.submit(currentUser(req), req.params.id));
+  });
+  router.post('/entries/:id/withdraw', async (req, res) => {
+    res.json(await deps.entries.withdraw(currentUser(req), req.params.id));
+  });
+  router.get('/entries/:id/history', async (req, res) => {
+    res.json(await deps.entries.history(currentUser(req), req.params.id));
+  });
+  router.get('/entries/:id/preview', (req, res) => sendMedia(deps, req, res, 'preview'));
+  router.get('/entries/:id/poster', (req, res) => sendMedia(deps, req, res, 'poster'));
+  return router;
+}
+
+/** View model for the pages: labels and badge tones next to the API's Entry. */
+export function entryViewModel(entry: EntryView, campaign: Awaited<ReturnType<CampaignService['get']>>) {
+  const form = campaign.forms.find((f) => f.code === entry.form);
+  const level = campaign.levels.find((l) => l.code === entry.level);
+  return {
+    ...entry,
+    statusLabel: ENTRY_STATUS_LABELS[entry.status],
+    statusTone: STATUS_TONE[entry.status],
+    formLabel: form?.label ?? entry.form,
+    levelLabel: level?.label ?? entry.level,
+    editable: EDITABLE.includes(entry.status),
+    videoStatusLabel: entry.video ? VIDEO_STATUS_LABELS[entry.video.status] : null,
+    videoTone: entry.video ? STATUS_TONE[entry.video.status] : null,
+    qcLabel: entry.video?.qc ? QC_VERDICT_LABELS[entry.video.qc.verdict] : null,
+    qcTone: entry.video?.qc ? STATUS_TONE[entry.video.qc.verdict] : null,
+    qcChecks: entry.video?.qc?.checks.map((c) => ({ ...c, label: QC_CHECK_LABELS[c.name] ?? c.name, tone: STATUS_TONE[c.status], statusLabel: QC_VERDICT_LABELS[c.status as 'pass'] })) ?? [],
+    durationText: entry.video?.probe && typeof entry.video.probe.durationS === 'number' ? formatDuration(entry.video.probe.durationS) : null,
+    sizeText: entry.video ? formatBytes(entry.video.sizeBytes) : null,
+  };
+}
+
+export function formatDuration(s: number): string {
+  const total = Math.round(s);
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(n / 1024))} KB`;
+}
+
+export function entryPages(deps: EntryDeps): Router {
+  const router = Router();
+  const upload = videoUploadMiddleware({ tmpDir: deps.tmpDir, maxBytes: deps.maxVideoBytes });
+
+  async function formData(extra: Record<string, unknown>) {
+    const campaign = await deps.campaign.get();
+    return { songs: campaign.songs, forms: campaign.forms, levels: campaign.levels, ...extra };
+  }
+
+  /** Form values → API fields: the song select carries a song id or "custom". */
+  function entryInput(body: Record<string, unknown>) {
+    const custom = body.songId === 'custom';
+    return { ...body, songId: custom ? null : body.songId, customSongTitle: custom ? body.customSongTitle : null };
+  }
+
+  router.get('/entries', async (req, res) => {
+    const user = currentUser(req);
+    const filter = entryFilter(req);
+    const [result, campaign] = await Promise.all([deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20)), deps.campaign.get()]);
+    res.render('entries/list', {
+      title: user.role === 'school' ? '我的作品' : '作品',
+      entries: result.items.map((e) => entryViewModel(e, campaign)),
+      filter,
+      statuses: STATUSES.map((code) => ({ code, label: ENTRY_STATUS_LABELS[code] })),
+      canCreate: canUse(user, 'entryCreate'),
+      showSchool: user.role !== 'school',
+      pagination: pageLinks('/entries', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
+    });
+  });
+
+  router.get('/entries/new', async (req, res) => {
+    const user = currentUser(req);
+    if (!canUse(user, 'entryCreate')) throw invalidState('只有学校账号可以报送作品。');
+    res.render('entries/form', await formData({ title: '新建作品', action: '/entries', values: { performerCount: '' } }));
+  });
+
+  router.post('/entries', async (req, res) => {
+    const values = req.body as Record<string, unknown>;
+    await handleForm(res, { view: 'entries/form', data: await formData({ title: '新建作品', action: '/entries', values }) }, async () => {
+      const entry = await deps.entries.create(currentUser(req), entryInput(values));
+      res.redirect(303, `/entries/${entry.id}?msg=entry_created`);
+    });
+  });
+
+  router.get('/entries/:id', async (req, res) => {
+    const user = currentUser(req);
+    const [entry, campaign] = await Promise.all([deps.entries.get(user, req.params.id), deps.campaign.get()]);
+    const history = await deps.entries.history(user, entry.id);
+    const isOwner = user.role === 'school' && user.schoolId === entry.school.id;
+    res.render('entries/show', {
+      title: entry.title,
+      entry: entryViewModel(entry, campaign),
+      history: history.map((h) => ({ ...h, actionLabel: ACTION_LABELS[h.action] ?? h.action, fromLabel: h.from ? ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from : null, toLabel: h.to ? ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to : null })),
+      isOwner,
+      canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail',
+      canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
+      maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
+      processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
+    });
+  });
+
+  router.get('/entries/:id/edit', async (req, res) => {
+    const entry = await deps.entries.get(currentUser(req), req.params.id);
+    assertOwnSchoolEntry(currentUser(req), await deps.entries.load(entry.id));
+    const values = {
+      title: entry.title,
+      songId: entry.song.id ?? 'custom',
+      customSongTitle: entry.song.id ? '' : entry.song.title,
+      form: entry.form,
+      level: entry.level,
+      performerCount: entry.performerCount,
+      directorName: entry.directorName ?? '',
+      description: entry.description ?? '',
+    };
+    res.render('entries/form', await formData({ title: '修改作品信息', action: `/entries/${entry.id}`, values, entry }));
+  });
+
+  router.post('/entries/:id', async (req, res) => {
+    const values = req.body as Record<string, unknown>;
+    await handleForm(res, { view: 'entries/form', data: await formData({ title: '修改作品信息', action: `/entries/${req.params.id}`, values }) }, async () => {
+      await deps.entries.update(currentUser(req), req.params.id, entryInput(values));
+      res.redirect(303, `/entries/${req.params.id}?msg=entry_updated`);
+    });
+  });
+
+  router.post('/entries/:id/video', uploadGate(deps.entries), upload, async (req, res) => {
+    await deps.uploads.attach(currentUser(req), req.params.id as string, req.file);
+    res.redirect(303, `/entries/${req.params.id}?msg=video_uploaded`);
+  });
+
+  router.post('/entries/:id/submit', async (req, res) => {
+    const entry = await deps.entries.submit(currentUser(req), req.params.id);
+    res.redirect(303, `/entries/${req.params.id}?msg=${entry.status === 'forwarded' ? 'entry_forwarded' : 'entry_submitted'}`);
+  });
+
+  router.post('/entries/:id/withdraw', async (req, res) => {
+    await deps.entries.withdraw(currentUser(req), req.params.id);
+    res.redirect(303, `/entries/${req.params.id}?msg=entry_withdrawn`);
+  });
+
+  return router;
+}

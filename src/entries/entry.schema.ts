@@ -1,0 +1,72 @@
+import type { Generated } from 'kysely';
+import type { DefaultTimestamp, NullableJson, NullableTimestamp } from '../platform/db/schema';
+
+export type EntryStatus =
+  | 'draft'
+  | 'submitted'
+  | 'returned'
+  | 'forwarded'
+  | 'in_judging'
+  | 'shortlisted'
+  | 'not_selected'
+  | 'awarded'
+  | 'broadcast_selected'
+  | 'aired';
+
+export type VideoStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
+export type QcVerdict = 'pass' | 'warn' | 'fail';
+
+export interface EntriesTable {
+  id: Generated<string>;
+  code: string;
+  campaign_id: string;
+  school_id: string;
+  county_id: string | null;
+  period_id: string | null;
+  title: string;
+  song_id: string | null;
+  custom_song_title: string | null;
+  form: string;
+  level: string;
+  performer_count: number;
+  director_name: string | null;
+  description: string | null;
+  status: Generated<EntryStatus>;
+  video_id: string | null;
+  forward_rank: number | null;
+  award: string | null;
+  return_reason: string | null;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+  submitted_at: NullableTimestamp;
+  forwarded_at: NullableTimestamp;
+}
+
+export interface VideosTable {
+  id: string;
+  entry_id: string;
+  status: VideoStatus;
+  progress: Generated<number>;
+  error: string | null;
+  error_code: string | null;
+  original_name: string;
+  original_key: string;
+  size_bytes: number;
+  probe: NullableJson;
+  qc: NullableJson;
+  qc_verdict: QcVerdict | null;
+  loudness: NullableJson;
+  duration_s: number | null;
+  preview_key: string | null;
+  poster_key: string | null;
+  uploaded_by: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+  ready_at: NullableTimestamp;
+}
+
+export interface EntryTables {
+  entries: EntriesTable;
+  videos: VideosTable;
+}

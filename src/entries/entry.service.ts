@@ -1,0 +1,222 @@
+import crypto from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea, assertOwnSchoolEntry, assertSeeEntry, entryScope } from '../accounts/policy';
+import type { CampaignService } from '../campaign/campaign.service';
+import { CAMPAIGN_ID } from '../campaign/campaign.service';
+import { findSchool } from '../org/school.repository';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { isUniqueViolation } from '../platform/db/errors';
+import type { DB } from '../platform/db/schema';
+import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
+import { integer, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import type { EntryStatus } from './entry.schema';
+import { presentEntry } from './entry.presenter';
+import * as repo from './entry.repository';
+import type { EntryView } from './entry.types';
+
+const entryFields = {
+  title: text('作品名称', { max: 100 }),
+  songId: optional(text('歌曲', { max: 64 })),
+  customSongTitle: optional(text('自选歌曲名称', { max: 100 })),
+  form: text('表演形式', { max: 32 }),
+  level: text('学段', { max: 32 }),
+  performerCount: integer('参演人数', { min: 1, max: 2000 }),
+  directorName: optional(text('指导教师', { max: 50 })),
+  description: optional(text('作品简介', { max: 1000 })),
+};
+
+/** Statuses in which the school may still edit the entry and replace its video. */
+export const EDITABLE: readonly EntryStatus[] = ['draft', 'returned'];
+
+const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+/** A short code that reveals neither school nor county, e.g. CX-7K2Q9. */
+export function newEntryCode(): string {
+  const bytes = crypto.randomBytes(5);
+  return `CX-${Array.from(bytes, (b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('')}`;
+}
+
+export function createEntryService(db: Db, deps: { campaign: CampaignService; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+
+  async function load(id: string) {
+    const row = await repo.findEntry(db, id);
+    return row ? { ...row, schoolId: row.school_id, countyId: row.county_id } : undefined;
+  }
+
+  async function view(id: string): Promise<EntryView> {
+    const row = await repo.findEntry(db, id);
+    if (!row) throw notFound();
+    return presentEntry(row);
+  }
+
+  /** Checks the song / form / level references and the "exactly one song" rule. */
+  async function validateRefs(input: { songId?: string | null; customSongTitle?: string | null; form?: string; level?: string }, full: boolean): Promise<void> {
+    const errors: FieldError[] = [];
+    if (full || 'songId' in input || 'customSongTitle' in input) {
+      if (Boolean(input.songId) === Boolean(input.customSongTitle)) {
+        errors.push({ field: 'songId', message: '请选择一首指定歌曲，或填写自选歌曲名称（二选一）' });
+      } else if (input.songId && !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', CAMPAIGN_ID).executeTakeFirst())) {
+        errors.push({ field: 'songId', message: '歌曲不存在' });
+      }
+    }
+    if (input.form !== undefined && !(await db.selectFrom('performance_forms').select('code').where('code', '=', input.form).executeTakeFirst())) {
+      errors.push({ field: 'form', message: '表演形式不存在' });
+    }
+    if (input.level !== undefined && !(await db.selectFrom('levels').select('code').where('code', '=', input.level).executeTakeFirst())) {
+      errors.push({ field: 'level', message: '学段不存在' });
+    }
+    if (errors.length) throw validationFailed(errors);
+  }
+
+  /**
+   * One state transition: locked, checked against the current state (409 with a clear message
+   * otherwise), applied, and written to the audit log — all in one transaction.
+   */
+  async function transition(
+    actor: CurrentUser,
+    id: string,
+    opts: {
+      action: string;
+      from: readonly EntryStatus[];
+      to: (trx: Transaction<DB>, entry: NonNullable<Awaited<ReturnType<typeof repo.lockEntry>>>) => Promise<{ status: EntryStatus; patch?: Parameters<typeof repo.updateEntry>[2]; reason?: string | null }>;
+      refusal: (status: EntryStatus) => string;
+    },
+  ): Promise<EntryView> {
+    await db.transaction().execute(async (trx) => {
+      const entry = await repo.lockEntry(trx, id);
+      if (!entry) throw notFound();
+      if (!opts.from.includes(entry.status)) throw invalidState(opts.refusal(entry.status));
+      const next = await opts.to(trx, entry);
+      await repo.updateEntry(trx, id, { ...next.patch, status: next.status });
+      await recordAudit(trx, { actor, action: opts.action, objectType: 'entry', objectId: id, from: entry.status, to: next.status, reason: next.reason ?? null });
+    });
+    return view(id);
+  }
+
+  return {
+    load,
+    view,
+
+    async create(actor: CurrentUser, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'entryCreate');
+      const input = parse(entryFields, body);
+      await validateRefs(input, true);
+      const school = actor.schoolId ? await findSchool(db, actor.schoolId) : undefined;
+      if (!school) throw forbidden('您的账号没有关联学校。');
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const id = await db.transaction().execute(async (trx) => {
+            const newId = await repo.insertEntry(trx, {
+              code: newEntryCode(),
+              campaign_id: CAMPAIGN_ID,
+              school_id: school.id,
+              county_id: school.countyId,
+              title: input.title,
+              song_id: input.songId,
+              custom_song_title: input.songId ? null : input.customSongTitle,
+              form: input.form,
+              level: input.level,
+              performer_count: input.performerCount,
+              director_name: input.directorName,
+              description: input.description,
+              created_by: actor.id,
+            });
+            await recordAudit(trx, { actor, action: 'entry.create', objectType: 'entry', objectId: newId, to: 'draft' });
+            return newId;
+          });
+          return view(id);
+        } catch (err) {
+          if (isUniqueViolation(err) && attempt < 5) continue; // code collision: draw again
+          throw err;
+        }
+      }
+    },
+
+    async update(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
+      assertOwnSchoolEntry(actor, await load(id));
+      const patch = parsePartial(entryFields, body);
+      const current = (await repo.findEntry(db, id))!;
+      const merged = {
+        songId: 'songId' in patch || 'customSongTitle' in patch ? (patch.songId ?? null) : current.song_id,
+        customSongTitle: 'songId' in patch || 'customSongTitle' in patch ? (patch.customSongTitle ?? null) : current.custom_song_title,
+      };
+      await validateRefs({ ...merged, form: patch.form, level: patch.level }, 'songId' in patch || 'customSongTitle' in patch);
+      await db.transaction().execute(async (trx) => {
+        const locked = await repo.lockEntry(trx, id);
+        if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能再修改。如需修改，请先撤回（县区审核前）。');
+        await repo.updateEntry(trx, id, {
+          ...(patch.title !== undefined && { title: patch.title }),
+          ...(('songId' in patch || 'customSongTitle' in patch) && { song_id: merged.songId, custom_song_title: merged.songId ? null : merged.customSongTitle }),
+          ...(patch.form !== undefined && { form: patch.form }),
+          ...(patch.level !== undefined && { level: patch.level }),
+          ...(patch.performerCount !== undefined && { performer_count: patch.performerCount }),
+          ...(patch.directorName !== undefined && { director_name: patch.directorName }),
+          ...(patch.description !== undefined && { description: patch.description }),
+        });
+        await recordAudit(trx, { actor, action: 'entry.update', objectType: 'entry', objectId: id });
+      });
+      return view(id);
+    },
+
+    async get(actor: CurrentUser, id: string): Promise<EntryView> {
+      assertArea(actor, 'entries');
+      assertSeeEntry(actor, await load(id));
+      return view(id);
+    },
+
+    async list(actor: CurrentUser, filter: repo.EntryFilter, page: PageQuery): Promise<Page<EntryView>> {
+      assertArea(actor, 'entries');
+      const scope = entryScope(actor);
+      if (!scope) throw forbidden();
+      const result = await repo.listEntries(db, scope, filter, page);
+      return { ...result, items: result.items.map(presentEntry) };
+    },
+
+    /**
+     * Submit: needs a processed video whose QC verdict is not `fail`, and an open period.
+     * A 市直 school's entry goes straight to the city (`forwarded`).
+     */
+    async submit(actor: CurrentUser, id: string): Promise<EntryView> {
+      assertOwnSchoolEntry(actor, await load(id));
+      return transition(actor, id, {
+        action: 'entry.submit',
+        from: EDITABLE,
+        refusal: (s) => (s === 'submitted' || s === 'forwarded' ? '作品已经提交过了。' : '当前状态不能提交。'),
+        to: async (trx, entry) => {
+          const video = entry.video_id ? await repo.findVideo(trx, entry.video_id) : undefined;
+          if (!video) throw invalidState('请先上传作品视频。');
+          if (video.status !== 'ready') throw invalidState(video.status === 'failed' ? '视频处理失败，请重新上传后再提交。' : '视频还在处理中，请处理完成后再提交。');
+          if (video.qc_verdict === 'fail') throw invalidState('视频未通过技术检查，请根据检查结果重新录制或导出后上传。');
+          const period = (await deps.campaign.listPeriods()).filter((p) => p.submitBy > now()).sort((a, b) => +a.submitBy - +b.submitBy)[0];
+          if (!period) throw invalidState('当前没有开放的报送期，不能提交。');
+          const t = now();
+          return entry.county_id === null
+            ? { status: 'forwarded', patch: { period_id: period.id, submitted_at: t, forwarded_at: t, return_reason: null } }
+            : { status: 'submitted', patch: { period_id: period.id, submitted_at: t, return_reason: null } };
+        },
+      });
+    },
+
+    /** Withdraw: back to draft, allowed until the entry is forwarded to the city. */
+    async withdraw(actor: CurrentUser, id: string): Promise<EntryView> {
+      assertOwnSchoolEntry(actor, await load(id));
+      return transition(actor, id, {
+        action: 'entry.withdraw',
+        from: ['submitted', 'returned'],
+        refusal: (s) => (s === 'draft' ? '作品还是草稿，无需撤回。' : '作品已报送市教育局，不能再撤回。'),
+        to: async () => ({ status: 'draft', patch: { period_id: null, submitted_at: null } }),
+      });
+    },
+
+    async history(actor: CurrentUser, id: string) {
+      assertArea(actor, 'entries');
+      assertSeeEntry(actor, await load(id));
+      const rows = await repo.entryHistory(db, id);
+      return rows.map((r) => ({ at: new Date(r.at).toISOString(), actor: r.actor_name, action: r.action, from: r.from_state, to: r.to_state, reason: r.reason }));
+    },
+  };
+}
+
+export type EntryService = ReturnType<typeof createEntryService>;

@@ -1,0 +1,160 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../platform/db/database';
+import type { Logger } from '../platform/logger';
+import { INGEST_MESSAGES, ingestVideo, MediaRejectedError, type MediaCapabilities, type MediaLimits, type MediaRunner, type ProbeResult } from '../platform/media';
+import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { findVideo, updateVideo } from './entry.repository';
+
+/**
+ * The ingest job, run after every upload: guard → probe → limits → one ffmpeg run (preview +
+ * QC measurements + poster) → re-probe → publish. Idempotent: outputs go to keys derived from
+ * the video id, and "ready" is recorded only by the attempt that still holds the job's lease.
+ */
+export const INGEST_JOB = 'video.ingest';
+
+export interface IngestPayload {
+  videoId: string;
+}
+
+export interface IngestJobDeps {
+  db: Db;
+  store: ObjectStore;
+  runner: MediaRunner;
+  capabilities: () => Promise<Pick<MediaCapabilities, 'hdrTonemap'>>;
+  tmpDir: string;
+  limits?: Partial<MediaLimits>;
+  logger: Logger;
+}
+
+export const previewKey = (videoId: string) => `previews/${videoId}.mp4`;
+export const posterKey = (videoId: string) => `posters/${videoId}.jpg`;
+
+/** Rejections retrying cannot fix: the file itself is the problem. */
+const PERMANENT: ReadonlySet<string> = new Set(['not_video', 'unreadable', 'exceeds_limits']);
+
+export const GENERIC_FAILURE = '视频处理失败，请重新上传；如果多次失败，请用手机相册或剪辑软件重新导出为 MP4 后再上传。';
+
+/** The probe facts the API shows (API.md `Video.probe`). */
+export function publicProbe(p: ProbeResult) {
+  return {
+    durationS: p.durationS,
+    width: p.width,
+    height: p.height,
+    displayWidth: p.displayWidth,
+    displayHeight: p.displayHeight,
+    rotation: p.rotation,
+    fps: Math.round(p.fps * 1000) / 1000,
+    variableFrameRate: p.variableFrameRate,
+    videoCodec: p.videoCodec,
+    audioCodec: p.audioCodec,
+    hasAudio: p.hasAudio,
+    isHdr: p.isHdr,
+    bitDepth: p.bitDepth,
+  };
+}
+
+export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> {
+  const { db, store, logger } = deps;
+
+  return {
+    async run(job, ctx) {
+      const videoId = job.payload.videoId;
+      const video = await findVideo(db, videoId);
+      if (!video || video.status === 'ready') return; // entry deleted, or an earlier attempt finished
+      await updateVideo(db, videoId, { status: 'processing', progress: 0, error: null, error_code: null });
+
+      await fs.mkdir(deps.tmpDir, { recursive: true });
+      const workDir = await fs.mkdtemp(path.join(deps.tmpDir, `ingest-${videoId}-`));
+      try {
+        const source = path.join(workDir, 'source');
+        await store.downloadToFile(video.original_key, source);
+
+        let lastSaved = 0;
+        let lastAt = 0;
+        let saving: Promise<void> = Promise.resolve();
+        const result = await ingestVideo({
+          runner: deps.runner,
+          caps: await deps.capabilities(),
+          sourcePath: source,
+          workDir,
+          limits: deps.limits,
+          signal: ctx.signal,
+          onProgress(percent) {
+            const p = Math.min(99, Math.floor(percent));
+            ctx.progress(p);
+            if (p > lastSaved && Date.now() - lastAt > 1500) {
+              lastSaved = p;
+              lastAt = Date.now();
+              // Progress is a hint: written outside any transaction, one write at a time.
+              saving = saving.then(() => updateVideo(db, videoId, { progress: p }).catch(() => undefined));
+            }
+          },
+        });
+        await saving;
+
+        await store.putFile(previewKey(videoId), result.previewPath, { contentType: 'video/mp4' });
+        await store.putFile(posterKey(videoId), result.posterPath, { contentType: 'image/jpeg' });
+
+        const replaced = await db.transaction().execute(async (trx) => {
+          await updateVideo(trx, videoId, {
+            status: 'ready',
+            progress: 100,
+            error: null,
+            error_code: null,
+            probe: JSON.stringify(publicProbe(result.probe)),
+            qc: JSON.stringify(result.qc),
+            qc_verdict: result.qc.verdict,
+            loudness: result.loudness ? JSON.stringify(result.loudness) : null,
+            duration_s: result.probe.durationS,
+            preview_key: previewKey(videoId),
+            poster_key: posterKey(videoId),
+            ready_at: new Date(),
+          });
+          // The replacement is ready: older videos of this entry go (rows now, objects after commit).
+          const older = await trx
+            .selectFrom('videos')
+            .select(['id', 'original_key'])
+            .where('entry_id', '=', video.entry_id)
+            .where('id', '!=', videoId)
+            .where('created_at', '<=', video.created_at)
+            .execute();
+          if (older.length) await trx.deleteFrom('videos').where('id', 'in', older.map((o) => o.id)).execute();
+          await ctx.complete(trx);
+          return older;
+        });
+        for (const old of replaced) {
+          await Promise.all([store.delete(old.original_key), store.delete(previewKey(old.id)), store.delete(posterKey(old.id))]).catch((err) =>
+            logger.warn('could not delete a replaced video', { videoId: old.id, err }),
+          );
+        }
+        logger.info('video ready', { videoId, verdict: result.qc.verdict, elapsedMs: result.elapsedMs });
+      } catch (err) {
+        if (err instanceof MediaRejectedError) {
+          logger.info('video rejected', { videoId, code: err.code, detail: err.detail });
+          if (PERMANENT.has(err.code)) {
+            await updateVideo(db, videoId, { status: 'failed', error: err.message, error_code: err.code, progress: 0 });
+            throw new PermanentJobError(err.message, { cause: err });
+          }
+        }
+        throw err;
+      } finally {
+        await fs.rm(workDir, { recursive: true, force: true });
+      }
+    },
+
+    /** Attempts exhausted (or the worker died on the last one): the teacher sees why, in Chinese. */
+    async onFinalFailure(job, reason, trx) {
+      const video = await trx.selectFrom('videos').select(['status', 'error']).where('id', '=', job.payload.videoId).executeTakeFirst();
+      if (!video || video.status === 'ready') return;
+      const known = (Object.values(INGEST_MESSAGES) as string[]).includes(reason);
+      const message = video.status === 'failed' && video.error ? video.error : known ? reason : GENERIC_FAILURE;
+      await trx
+        .updateTable('videos')
+        .set({ status: 'failed', error: message, error_code: video.status === 'failed' ? undefined : 'processing_failed', progress: 0, updated_at: new Date() })
+        .where('id', '=', job.payload.videoId)
+        .execute();
+    },
+  };
+}

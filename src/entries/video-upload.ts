@@ -1,0 +1,116 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { NextFunction, Request, Response } from 'express';
+import multer from 'multer';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertOwnSchoolEntry } from '../accounts/policy';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { AppError, invalidState } from '../platform/errors';
+import { sniffVideoFile } from '../platform/media';
+import type { JobQueue } from '../platform/queue/queue';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { EDITABLE, type EntryService } from './entry.service';
+import * as repo from './entry.repository';
+import { INGEST_JOB } from './ingest.job';
+import type { EntryView } from './entry.types';
+
+/**
+ * Video uploads: multer streams the body to a temp file on disk (never into memory) under strict
+ * limits; the content is checked by its bytes; the original is stored unchanged under a
+ * server-generated key; the video row and its ingest job commit in one transaction. Every path —
+ * success, refusal, disconnect, store or database failure — removes the temp file, and a failed
+ * transaction removes the stored object: no orphan rows, no orphan objects.
+ */
+export const originalKey = (entryId: string, videoId: string) => `originals/${entryId}/${videoId}`;
+
+/** What is shown of the user's file name: no paths, no control or bidi characters, at most 120 chars. */
+export function displayFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const clean = base.replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  const chars = [...clean];
+  return (chars.length > 120 ? chars.slice(0, 80).join('') + '…' + chars.slice(-20).join('') : clean) || 'video';
+}
+
+export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }) {
+  fs.mkdirSync(opts.tmpDir, { recursive: true });
+  const upload = multer({
+    storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, `upload-${crypto.randomUUID()}`) }),
+    limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
+  }).single('video');
+  return (req: Request, res: Response, next: NextFunction) => {
+    // A declared length over the limit is refused before a byte is read.
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > opts.maxBytes + 1024 * 1024) {
+      res.setHeader('Connection', 'close');
+      return next(tooLarge(opts.maxBytes));
+    }
+    // If the client goes away mid-upload, multer removes its partial file; make sure of it.
+    res.on('close', () => {
+      if (req.file?.path && !res.locals.keepUpload) fs.rm(req.file.path, { force: true }, () => undefined);
+    });
+    upload(req, res, (err: unknown) => {
+      if (err && (err as { code?: string }).code === 'LIMIT_FILE_SIZE') {
+        res.setHeader('Connection', 'close');
+        return next(tooLarge(opts.maxBytes));
+      }
+      next(err);
+    });
+  };
+}
+
+export const tooLarge = (maxBytes: number) =>
+  new AppError(413, 'payload_too_large', '视频文件太大', `视频文件不能超过 ${(maxBytes / 1024 ** 3).toFixed(maxBytes >= 1024 ** 3 ? 0 : 2)} GB，请压缩或剪辑后再上传。`);
+
+export const noFile = () => new AppError(400, 'validation_failed', '没有收到视频文件', '请选择要上传的视频文件。', [{ field: 'video', message: '请选择要上传的视频文件' }]);
+
+export function createVideoUploadService(deps: { db: Db; store: ObjectStore; queue: JobQueue; entries: EntryService; onEnqueued?: () => void }) {
+  const { db, store, queue } = deps;
+  return {
+    /** Takes ownership of the temp file: it is always removed when this returns or throws. */
+    async attach(actor: CurrentUser, entryId: string, file: { path: string; originalname: string; size: number } | undefined): Promise<EntryView> {
+      try {
+        const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
+        if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+        if (!file) throw noFile();
+        if (file.size === 0) throw new AppError(415, 'unsupported_media', '文件是空的', '上传的文件是空的（0 字节），请重新选择视频文件。');
+        const sniff = await sniffVideoFile(file.path);
+        if (!sniff.ok) throw new AppError(415, 'unsupported_media', '不是视频文件', sniff.message);
+
+        const videoId = crypto.randomUUID();
+        const key = originalKey(entryId, videoId);
+        await store.putFile(key, file.path, { contentType: 'application/octet-stream' });
+        try {
+          await db.transaction().execute(async (trx) => {
+            const locked = await repo.lockEntry(trx, entryId);
+            if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+            await repo.insertVideo(trx, {
+              id: videoId,
+              entry_id: entryId,
+              status: 'processing',
+              progress: 0,
+              error: null,
+              error_code: null,
+              original_name: displayFileName(file.originalname),
+              original_key: key,
+              size_bytes: file.size,
+              uploaded_by: actor.id,
+            });
+            await repo.updateEntry(trx, entryId, { video_id: videoId });
+            await queue.enqueue(trx, { type: INGEST_JOB, payload: { videoId }, maxAttempts: 3, dedupeKey: `ingest:${videoId}` });
+            await recordAudit(trx, { actor, action: 'video.upload', objectType: 'entry', objectId: entryId, detail: { videoId, sizeBytes: file.size } });
+          });
+        } catch (err) {
+          await store.delete(key).catch(() => undefined);
+          throw err;
+        }
+        deps.onEnqueued?.();
+        return deps.entries.view(entryId);
+      } finally {
+        if (file) await fs.promises.rm(file.path, { force: true });
+      }
+    },
+  };
+}
+
+export type VideoUploadService = ReturnType<typeof createVideoUploadService>;
