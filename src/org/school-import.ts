@@ -132,7 +132,7 @@ export function createSchoolImportService(db: Db) {
         valid.push({ name, county_id: countyId, level });
         validRows.push(rowNo);
       });
-      if (!errors.length && valid.length) {
+      if (valid.length) {
         const existing = await db.selectFrom('schools').select(['name', 'county_id']).where('name', 'in', valid.map((v) => v.name)).execute();
         const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${e.name}`));
         valid.forEach((v, i) => {
@@ -140,7 +140,7 @@ export function createSchoolImportService(db: Db) {
         });
       }
       if (!valid.length && !errors.length) errors.push({ row: 2, message: '文件中没有学校' });
-      if (errors.length) throw new ImportRejectedError(errors);
+      if (errors.length) throw new ImportRejectedError(errors.sort((a, b) => a.row - b.row));
 
       await db.transaction().execute(async (trx) => {
         for (let i = 0; i < valid.length; i += 500) {
