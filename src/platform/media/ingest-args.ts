@@ -6,10 +6,17 @@
  *   - the QC measurements, as filters on the same decoded frames: `blackdetect` inline on the
  *     (scaled) video, `ebur128=peak=true` + `silencedetect` inline on the (stereo 48 kHz) audio —
  *     pass-through filters, so no extra split of the full-size stream is needed,
- *   - the poster JPEG, a second output fed by `split` of the scaled video: frames from t ≥ 1 s,
- *     black ones dropped (`blackframe` + `metadata`), the most representative of the next 30 picked
- *     by `thumbnail`. If the picture is black throughout (or too short) that branch yields nothing;
- *     the ingest then makes the poster with the small `buildPosterFallbackArgs` run.
+ *   - the poster JPEG, a second output fed by `split` of the scaled video: frames in [1 s, 11 s),
+ *     black ones dropped (`blackframe` + `metadata`), the most representative of the first 30 left
+ *     picked by `thumbnail`. If that window is black throughout that branch yields nothing; the
+ *     ingest then makes the poster with the small `buildPosterFallbackArgs` run.
+ *     Measured (20 s 1080p30 clip, 2 busy cores, CPU time): preview-only run 16.1–18.2 s; with an
+ *     unbounded `select` poster branch 19.0–19.5 s (blackframe/thumbnail ran on every frame to the
+ *     end); with the `trim`-bounded branch 17.6–17.9 s; a separate `-ss` poster run 0.4 s. The
+ *     separate run is cheaper on this synthetic 1080p H.264 source, but it decodes the source a
+ *     second time from the previous keyframe at full size (4K HEVC on phones), while the branch
+ *     works on frames already decoded and scaled to 720p and its cost is bounded by the window:
+ *     the branch is kept, the separate run is only the fallback.
  *
  * Decisions:
  * - Never upscale: a source whose short side is < 720 is previewed at its own size (rounded down
@@ -30,6 +37,8 @@ import type { ProbeResult } from './probe';
 export const PREVIEW_SHORT_SIDE = 720;
 export const PREVIEW_MAX_FPS = 30;
 export const POSTER_THUMBNAIL_FRAMES = 30;
+/** Length of the window (from t = 1 s) the poster is picked from. */
+export const POSTER_WINDOW_S = 10;
 
 export const BLACKDETECT_FILTER = 'blackdetect=d=0.5:pix_th=0.10:pic_th=0.98';
 export const SILENCEDETECT_FILTER = 'silencedetect=n=-60dB:d=3';
@@ -120,8 +129,11 @@ export function buildIngestFilterGraph(probe: ProbeResult, caps: Pick<MediaCapab
     BLACKDETECT_FILTER,
     'split=2[vout][vposter]',
   ].join(',');
+  const windowStart = posterWindowStartS(probe);
   const poster = [
-    `select='gte(t,${posterWindowStartS(probe)})'`,
+    // trim (not select): once the window is over, trim closes its input and split stops feeding
+    // the branch, so the poster costs a bounded number of frames whatever the video's length.
+    `trim=start=${windowStart}:end=${windowStart + POSTER_WINDOW_S}`,
     'blackframe=amount=0:threshold=32',
     'metadata=mode=select:key=lavfi.blackframe.pblack:value=98:function=less',
     `thumbnail=n=${POSTER_THUMBNAIL_FRAMES}`,

@@ -225,3 +225,17 @@ describe('ingestVideo with the real ffmpeg', () => {
     });
   });
 });
+
+describe('ingestVideo on the npm-shipped ffmpeg 4.1 / ffprobe fallback', () => {
+  it('when the fallback build ingests a rotated clip with sound, then the same argv works and the preview is portrait H.264 with loudness measured', async () => {
+    const bins = resolveMediaBinaries({ searchPath: '' });
+    expect(bins.source).toBe('npm');
+    const npmRunner = createMediaRunner(bins);
+    const npmCaps = await mediaCapabilities(bins);
+    const sourcePath = await makeClip('rotated', path.join(dir, 'clips'));
+    const result = await ingestVideo({ runner: npmRunner, caps: npmCaps, sourcePath, workDir: path.join(dir, 'work', 'npm-rotated') });
+    expect(result.previewProbe).toMatchObject({ videoCodec: 'h264', displayWidth: 240, displayHeight: 320, hasAudio: true, audioSampleRate: 48000 });
+    expect(result.loudness?.integratedLufs).toBeCloseTo(-21.8, 0);
+    expect(result.posterSource).toBe('main-run');
+  });
+});

@@ -66,7 +66,7 @@ describe('buildIngestArgs', () => {
     expect(FORMAT_WHITELIST).not.toMatch(/avi|hls|concat/);
     const graph = valueAfter(args, '-filter_complex') ?? '';
     expect(graph).toContain('[0:0]fps=30/1,scale=320:240,format=yuv420p,setsar=1,blackdetect=d=0.5:pix_th=0.10:pic_th=0.98,split=2[vout][vposter]');
-    expect(graph).toContain("[vposter]select='gte(t,1)'");
+    expect(graph).toContain('[vposter]trim=start=1:end=11,blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi.blackframe.pblack:value=98:function=less,thumbnail=n=30[poster]');
     expect(graph).toContain('thumbnail=');
     expect(graph).toContain('[0:1]aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true,silencedetect=n=-60dB:d=3[aout]');
     expect(args.join(' ')).toContain('-c:v libx264 -preset veryfast -crf 23 -maxrate 3M -bufsize 6M -profile:v high -pix_fmt yuv420p -g 60');
