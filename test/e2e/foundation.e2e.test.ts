@@ -1,0 +1,137 @@
+import type { Browser, Locator, Page } from 'playwright-core';
+import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
+import { describeBrowser, launchBrowser, listen } from '../support/browser';
+
+/**
+ * In a real chromium: the city admin sets up a school and its account, and the school logs in.
+ * A phone-sized screenshot is written to /tmp for a person to look at (not asserted).
+ */
+const PHONE = { width: 390, height: 844 };
+const SCREENSHOT = '/tmp/changxiang-school-home-phone.png';
+
+describeBrowser('foundation in a browser', () => {
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof listen>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await t?.close();
+  });
+
+  async function login(page: Page, username: string, password: string) {
+    await page.goto(`${server.baseUrl}/login`);
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill(password);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+  }
+
+  test('when the admin creates a school in 离石区 and an account for it, then that school can log in and sees its home page', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    try {
+      await login(page, 'admin', TEST_PASSWORD);
+      await see(page.locator('h1')).toHaveText('学习党的二十大精神、唱响青春主旋律');
+      await see(page.locator('.lead')).toHaveText('欢迎，市教育局管理员。');
+
+      // A school in 离石区, from the counties page.
+      await page.getByRole('link', { name: '县区', exact: true }).click();
+      await page.locator('tr', { hasText: '离石区' }).getByRole('link', { name: '新建学校' }).click();
+      await see(page.getByLabel('所属县区')).toHaveValue('c-lishi');
+      await page.getByLabel('学校名称').fill('离石区浏览器测试小学');
+      await page.getByLabel('学段').selectOption({ label: '小学' });
+      await page.getByRole('button', { name: '保存' }).click();
+      await see(page.locator('.flash')).toHaveText('学校已创建。');
+      const row = page.locator('tr', { hasText: '离石区浏览器测试小学' });
+      await see(row).toContainText('离石区');
+
+      // Its account, from the school's row.
+      await row.getByRole('link', { name: '创建账号' }).click();
+      await see(page.getByLabel('角色')).toHaveValue('school');
+      await page.getByLabel('用户名').fill('lishi-browser');
+      await page.getByLabel('姓名或名称').fill('王老师');
+      await page.getByLabel('初始密码').fill('browser-pass-1');
+      await page.getByRole('button', { name: '创建账号' }).click();
+      await see(page.locator('.flash')).toHaveText('账号已创建。');
+      await see(page.locator('h1')).toHaveText('账号：lishi-browser');
+      await see(page.locator('dl.facts')).toContainText('离石区浏览器测试小学（离石区）');
+
+      await page.getByRole('button', { name: '退出' }).click();
+      await see(page.locator('.flash')).toHaveText('您已退出登录。');
+
+      await login(page, 'lishi-browser', 'browser-pass-1');
+      await see(page.locator('.lead')).toHaveText('欢迎，王老师。');
+      await see(page.locator('.who')).toContainText('学校');
+      await see(page.locator('nav.nav')).not.toContainText('账号');
+      await see(page.locator('nav.nav')).not.toContainText('县区');
+      // A school that types an admin address gets a Chinese refusal, not the page.
+      await page.goto(`${server.baseUrl}/org/counties`);
+      await see(page.locator('h1')).toHaveText('没有权限');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('when a school uses a phone-sized screen, then the pages fit the width (no horizontal scrolling)', async () => {
+    const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const page = await context.newPage();
+    try {
+      const school = await t.createUser('school', { displayName: '手机上的李老师' });
+      await login(page, school.username, TEST_PASSWORD);
+      for (const path of ['/', '/campaign']) {
+        await page.goto(`${server.baseUrl}${path}`);
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+        expect(innerWidth).toBe(PHONE.width);
+        expect({ path, fits: scrollWidth <= innerWidth }).toEqual({ path, fits: true });
+      }
+      await page.goto(`${server.baseUrl}/`);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      // eslint-disable-next-line no-console
+      console.log(`phone screenshot for a person to look at: ${SCREENSHOT}`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('when the admin uses a phone-sized screen, then the school and account lists fit the width', async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, locale: 'zh-CN' });
+    const page = await context.newPage();
+    try {
+      await login(page, 'admin', TEST_PASSWORD);
+      for (const path of ['/org/counties', '/org/schools', '/accounts', '/accounts/new']) {
+        await page.goto(`${server.baseUrl}${path}`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect({ path, overflow: Math.max(0, overflow) }).toEqual({ path, overflow: 0 });
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/** Waits up to 5 s for a locator's text or value (playwright's web-first assertions without @playwright/test). */
+function see(locator: Locator) {
+  const poll = async (check: () => Promise<boolean>, describe: () => Promise<string>) => {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(await describe().catch((e) => String(e)));
+  };
+  const text = () => locator.first().innerText();
+  return {
+    toHaveText: (want: string) => poll(async () => (await text()).trim() === want, async () => `expected text "${want}", got "${(await text()).trim()}"`),
+    toContainText: (want: string) => poll(async () => (await text()).includes(want), async () => `expected text to contain "${want}", got "${await text()}"`),
+    toHaveValue: (want: string) => poll(async () => (await locator.inputValue()) === want, async () => `expected value "${want}", got "${await locator.inputValue()}"`),
+    not: {
+      toContainText: (unwanted: string) => poll(async () => !(await text()).includes(unwanted), async () => `expected text not to contain "${unwanted}", got "${await text()}"`),
+    },
+  };
+}
