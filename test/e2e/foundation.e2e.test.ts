@@ -86,7 +86,7 @@ describeBrowser('foundation in a browser', () => {
       await login(page, school.username, TEST_PASSWORD);
       for (const path of ['/', '/campaign']) {
         await page.goto(`${server.baseUrl}${path}`);
-        const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+        const { scrollWidth, innerWidth } = await widths(page);
         expect(innerWidth).toBe(PHONE.width);
         expect({ path, fits: scrollWidth <= innerWidth }).toEqual({ path, fits: true });
       }
@@ -106,7 +106,8 @@ describeBrowser('foundation in a browser', () => {
       await login(page, 'admin', TEST_PASSWORD);
       for (const path of ['/org/counties', '/org/schools', '/accounts', '/accounts/new']) {
         await page.goto(`${server.baseUrl}${path}`);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        const { scrollWidth, innerWidth } = await widths(page);
+        const overflow = scrollWidth - innerWidth;
         expect({ path, overflow: Math.max(0, overflow) }).toEqual({ path, overflow: 0 });
       }
     } finally {
@@ -114,6 +115,9 @@ describeBrowser('foundation in a browser', () => {
     }
   });
 });
+
+/** The page's full width and the viewport width (evaluated in the page; a string, as tsconfig has no DOM lib). */
+const widths = (page: Page) => page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
 
 /** Waits up to 5 s for a locator's text or value (playwright's web-first assertions without @playwright/test). */
 function see(locator: Locator) {
