@@ -48,7 +48,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const schoolImport = createSchoolImportService(db);
   const campaign = createCampaignService(db);
   const queue = createJobQueue(db);
-  const entries = createEntryService(db, { campaign });
+  const entries = createEntryService(db);
   let worker: Worker | null = null;
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
 

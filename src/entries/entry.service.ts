@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertOwnSchoolEntry, assertSeeEntry, entryScope } from '../accounts/policy';
-import type { CampaignService } from '../campaign/campaign.service';
 import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import { findSchool } from '../org/school.repository';
 import { recordAudit } from '../platform/audit';
@@ -37,7 +36,7 @@ export function newEntryCode(): string {
   return `CX-${Array.from(bytes, (b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join('')}`;
 }
 
-export function createEntryService(db: Db, deps: { campaign: CampaignService; now?: () => Date }) {
+export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
   const now = deps.now ?? (() => new Date());
 
   async function load(id: string) {
@@ -189,7 +188,15 @@ export function createEntryService(db: Db, deps: { campaign: CampaignService; no
           if (!video) throw invalidState('请先上传作品视频。');
           if (video.status !== 'ready') throw invalidState(video.status === 'failed' ? '视频处理失败，请重新上传后再提交。' : '视频还在处理中，请处理完成后再提交。');
           if (video.qc_verdict === 'fail') throw invalidState('视频未通过技术检查，请根据检查结果重新录制或导出后上传。');
-          const period = (await deps.campaign.listPeriods()).filter((p) => p.submitBy > now()).sort((a, b) => +a.submitBy - +b.submitBy)[0];
+          // Inside the transaction, every query goes through `trx` (PGlite has one connection).
+          const period = await trx
+            .selectFrom('periods')
+            .select('id')
+            .where('campaign_id', '=', CAMPAIGN_ID)
+            .where('submit_by', '>', now())
+            .orderBy('submit_by')
+            .limit(1)
+            .executeTakeFirst();
           if (!period) throw invalidState('当前没有开放的报送期，不能提交。');
           const t = now();
           return entry.county_id === null

@@ -20,6 +20,9 @@ import {
  */
 export const SCRIPT_MARKER = '/* script */';
 
+/** Longest wait for the single connection (a long ingest never holds a transaction this long). */
+const ACQUIRE_TIMEOUT_MS = 60_000;
+
 class PGliteConnection implements DatabaseConnection {
   constructor(private readonly client: PGlite) {}
 
@@ -55,7 +58,22 @@ class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.busy) {
+      // A query issued outside an open transaction waits for it; if that transaction is itself
+      // waiting for the query, nothing would ever move. Fail loudly instead of hanging.
+      await new Promise<void>((resolve, reject) => {
+        const waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(new Error(`PGlite connection busy for ${ACQUIRE_TIMEOUT_MS} ms: a query outside a transaction is probably waiting for that transaction`));
+        }, ACQUIRE_TIMEOUT_MS);
+        this.waiters.push(waiter);
+      });
+    }
     this.busy = true;
     return this.connection;
   }
