@@ -23,7 +23,8 @@ export function createAuthService(db: Db, opts: AuthOptions) {
   const now = opts.now ?? (() => new Date());
   let dummyHash: Promise<string> | null = null;
 
-  async function assertNotLimited(username: string, ip: string): Promise<void> {
+  /** `counted`: attempts of this request already recorded (its reservation), not held against it. */
+  async function assertNotLimited(username: string, ip: string, counted = 0): Promise<void> {
     const since = new Date(now().getTime() - opts.windowMinutes * 60_000);
     const row = await db
       .selectFrom('login_failures')
@@ -34,7 +35,7 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       .where('at', '>', since)
       .where((eb) => eb.or([eb('username', '=', username), eb('ip', '=', ip)]))
       .executeTakeFirstOrThrow();
-    if (Number(row.byUser) >= opts.maxFailures || Number(row.byIp) >= opts.maxFailures * 5) {
+    if (Number(row.byUser) - counted >= opts.maxFailures || Number(row.byIp) - counted >= opts.maxFailures * 5) {
       throw rateLimited(opts.windowMinutes * 60);
     }
   }
@@ -43,6 +44,15 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     async login(usernameInput: string, password: string, ip: string): Promise<CurrentUser> {
       const username = String(usernameInput ?? '').trim().toLowerCase().slice(0, 100);
       await assertNotLimited(username, ip);
+      // Record the attempt as a failure *before* the slow hash check, then count again: parallel
+      // attempts see each other, so N concurrent guesses cannot all slip under the bound.
+      const attempt = await db.insertInto('login_failures').values({ username, ip }).returning('id').executeTakeFirstOrThrow();
+      try {
+        await assertNotLimited(username, ip, 1);
+      } catch (err) {
+        await db.deleteFrom('login_failures').where('id', '=', attempt.id).execute();
+        throw err;
+      }
       const row = username ? await findUserByUsername(db, username) : undefined;
       let ok = false;
       if (row && !row.disabled_at) {
@@ -51,10 +61,7 @@ export function createAuthService(db: Db, opts: AuthOptions) {
         dummyHash ??= hashPassword('timing-equaliser', opts.scryptLogN);
         await verifyPassword(String(password ?? ''), await dummyHash);
       }
-      if (!ok || !row) {
-        await db.insertInto('login_failures').values({ username, ip }).execute();
-        throw badCredentials();
-      }
+      if (!ok || !row) throw badCredentials(); // the recorded attempt stays as the failure
       await db.deleteFrom('login_failures').where('username', '=', username).execute();
       if (needsRehash(row.password_hash, opts.scryptLogN)) {
         await updateUser(db, row.id, { password_hash: await hashPassword(password, opts.scryptLogN) });
