@@ -54,6 +54,16 @@ describe('login rate limit', () => {
     expect((res.headers['set-cookie'] as unknown as string[] | undefined)?.some((c) => c.startsWith('cx_sid='))).toBeFalsy();
   });
 
+  test('when many wrong passwords arrive at the same moment, then no more than the bound are actually tried', async () => {
+    const user = await t.createUser('school');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => tokenLogin(freshIp(), user.username, 'wrong-password')));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(MAX);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20 - MAX);
+    const recorded = await t.container.database.db.selectFrom('login_failures').select('id').where('username', '=', user.username.toLowerCase()).execute();
+    expect(recorded).toHaveLength(statuses.filter((s) => s === 401).length); // each tried guess is counted, refused ones are not
+  });
+
   test('when the user is unknown or the password wrong, then both get the same 401 and later the same 429', async () => {
     const user = await t.createUser('judge');
     const answers = { known: [] as request.Response[], unknown: [] as request.Response[] };
