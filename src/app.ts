@@ -6,6 +6,9 @@ import { campaignApi, campaignPages } from './campaign/campaign.routes';
 import type { Container } from './container';
 import { entryApi, entryPages } from './entries/entry.routes';
 import { orgApi, orgPages } from './org/org.routes';
+import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
+import type { CurrentUser } from './accounts/account.types';
+import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
 import { errorHandler, notFoundHandler } from './web/error-handler';
 import { healthRoutes } from './web/health.routes';
@@ -52,7 +55,12 @@ export function buildApp(c: Container): express.Express {
     next();
   });
 
-  const entryDeps = { ...c, tmpDir: c.config.uploads.tmpDir, maxVideoBytes: c.config.uploads.maxVideoBytes };
+  const entryDeps = {
+    ...c,
+    tmpDir: c.config.uploads.tmpDir,
+    maxVideoBytes: c.config.uploads.maxVideoBytes,
+    reviewPanel: (user: CurrentUser, entry: EntryView) => reviewPanel(c, user, entry),
+  };
   const api = express.Router();
   api.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -62,6 +70,7 @@ export function buildApp(c: Container): express.Express {
   api.use(orgApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
   api.use(accountApi(c));
   api.use(entryApi(entryDeps));
+  api.use(reviewApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -70,6 +79,7 @@ export function buildApp(c: Container): express.Express {
   app.use(orgPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use(accountPages(c));
   app.use(entryPages(entryDeps));
+  app.use(reviewPages(c));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

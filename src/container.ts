@@ -13,6 +13,8 @@ import { createJobQueue } from './platform/queue/queue';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { buildJobHandlers } from './jobs';
+import { createReviewService } from './review/review.service';
+import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from '../workers/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -49,6 +51,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const campaign = createCampaignService(db);
   const queue = createJobQueue(db);
   const entries = createEntryService(db);
+  const review = createReviewService(db, { entries });
+  const stats = createStatsService(db);
   let worker: Worker | null = null;
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
 
@@ -66,6 +70,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     queue,
     entries,
     uploads,
+    review,
+    stats,
+    db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {
       worker ??= createWorker({

@@ -24,6 +24,12 @@ export const AREAS = {
   accounts: ['county', 'admin'],
   /** create entries and upload videos */
   entryCreate: ['school'],
+  /** county review: return, forward, rank; the city's forwarded overview */
+  review: ['county', 'admin'],
+  /** participation statistics (a county sees its own numbers) */
+  stats: ['county', 'admin'],
+  /** the audit log of every action */
+  audit: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -41,8 +41,17 @@ export async function findEntry(db: Q, id: string): Promise<EntryRow | undefined
   return entryQuery(db).where('e.id', '=', id).executeTakeFirst();
 }
 
+export const ENTRY_SORTS = ['updated', 'submitted', 'school', 'song', 'rank'] as const;
+export type EntrySort = (typeof ENTRY_SORTS)[number];
+
 export interface EntryFilter {
   status?: EntryStatus;
+  /** several statuses (e.g. everything forwarded and beyond) */
+  statuses?: readonly EntryStatus[];
+  form?: string;
+  level?: string;
+  qcVerdict?: 'pass' | 'warn' | 'fail';
+  sort?: EntrySort;
   periodId?: string;
   countyId?: string;
   schoolId?: string;
@@ -60,9 +69,28 @@ export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter,
   else if (filter.countyId) q = q.where('e.county_id', '=', filter.countyId);
   if (filter.schoolId) q = q.where('e.school_id', '=', filter.schoolId);
   if (filter.songId) q = q.where('e.song_id', '=', filter.songId);
+  if (filter.statuses?.length) q = q.where('e.status', 'in', filter.statuses);
+  if (filter.form) q = q.where('e.form', '=', filter.form);
+  if (filter.level) q = q.where('e.level', '=', filter.level);
+  if (filter.qcVerdict) q = q.where('v.qc_verdict', '=', filter.qcVerdict);
   const { n } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  switch (filter.sort ?? 'updated') {
+    case 'submitted':
+      q = q.orderBy('e.submitted_at', (ob) => ob.asc().nullsLast());
+      break;
+    case 'school':
+      q = q.orderBy('s.name');
+      break;
+    case 'song':
+      q = q.orderBy('g.sort', (ob) => ob.asc().nullsLast()).orderBy('e.custom_song_title');
+      break;
+    case 'rank':
+      q = q.orderBy('c.sort', (ob) => ob.asc().nullsFirst()).orderBy('e.forward_rank', (ob) => ob.asc().nullsLast());
+      break;
+    default:
+      q = q.orderBy('e.updated_at', 'desc');
+  }
   const items = await q
-    .orderBy('e.updated_at', 'desc')
     .orderBy('e.id')
     .limit(page.pageSize)
     .offset((page.page - 1) * page.pageSize)

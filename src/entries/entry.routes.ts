@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { assertOwnSchoolEntry, canUse } from '../accounts/policy';
+import type { CurrentUser } from '../accounts/account.types';
 import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
@@ -11,7 +12,7 @@ import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
 import { EDITABLE, type EntryService } from './entry.service';
 import { ACTION_LABELS, ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, STATUS_TONE, VIDEO_STATUS_LABELS, type EntryView } from './entry.types';
-import type { EntryFilter } from './entry.repository';
+import { ENTRY_SORTS, type EntryFilter } from './entry.repository';
 import { posterKey, previewKey } from './ingest.job';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 
@@ -22,13 +23,21 @@ export interface EntryDeps {
   store: ObjectStore;
   tmpDir: string;
   maxVideoBytes: number;
+  /** Review actions for county/city staff on the entry page (supplied by the review component). */
+  reviewPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
 }
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
 
-function entryFilter(req: Request): EntryFilter {
+export function entryFilter(req: Request): EntryFilter {
   const status = queryString(req, 'status', 32);
+  const qc = queryString(req, 'qcVerdict', 8);
+  const sort = queryString(req, 'sort', 16);
   return {
+    form: queryString(req, 'form', 32),
+    level: queryString(req, 'level', 32),
+    qcVerdict: qc === 'pass' || qc === 'warn' || qc === 'fail' ? qc : undefined,
+    sort: sort && (ENTRY_SORTS as readonly string[]).includes(sort) ? (sort as EntryFilter['sort']) : undefined,
     status: status && (STATUSES as string[]).includes(status) ? (status as EntryStatus) : undefined,
     periodId: queryString(req, 'periodId', 64),
     countyId: queryString(req, 'countyId', 64),
@@ -182,6 +191,7 @@ export function entryPages(deps: EntryDeps): Router {
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
+      review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
     });
   });
 

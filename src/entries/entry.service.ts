@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertOwnSchoolEntry, assertSeeEntry, entryScope } from '../accounts/policy';
 import { CAMPAIGN_ID } from '../campaign/campaign.service';
@@ -7,12 +6,12 @@ import { findSchool } from '../org/school.repository';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
-import type { DB } from '../platform/db/schema';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { integer, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
 import type { EntryStatus } from './entry.schema';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
+import { transitionEntry, type Transition } from './entry-transition';
 import type { EntryView } from './entry.types';
 
 const entryFields = {
@@ -69,28 +68,8 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
     if (errors.length) throw validationFailed(errors);
   }
 
-  /**
-   * One state transition: locked, checked against the current state (409 with a clear message
-   * otherwise), applied, and written to the audit log — all in one transaction.
-   */
-  async function transition(
-    actor: CurrentUser,
-    id: string,
-    opts: {
-      action: string;
-      from: readonly EntryStatus[];
-      to: (trx: Transaction<DB>, entry: NonNullable<Awaited<ReturnType<typeof repo.lockEntry>>>) => Promise<{ status: EntryStatus; patch?: Parameters<typeof repo.updateEntry>[2]; reason?: string | null }>;
-      refusal: (status: EntryStatus) => string;
-    },
-  ): Promise<EntryView> {
-    await db.transaction().execute(async (trx) => {
-      const entry = await repo.lockEntry(trx, id);
-      if (!entry) throw notFound();
-      if (!opts.from.includes(entry.status)) throw invalidState(opts.refusal(entry.status));
-      const next = await opts.to(trx, entry);
-      await repo.updateEntry(trx, id, { ...next.patch, status: next.status });
-      await recordAudit(trx, { actor, action: opts.action, objectType: 'entry', objectId: id, from: entry.status, to: next.status, reason: next.reason ?? null });
-    });
+  async function transition(actor: CurrentUser, id: string, t: Transition): Promise<EntryView> {
+    await transitionEntry(db, actor, id, t);
     return view(id);
   }
 

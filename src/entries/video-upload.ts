@@ -36,6 +36,8 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
   fs.mkdirSync(opts.tmpDir, { recursive: true });
   const upload = multer({
     storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, `upload-${crypto.randomUUID()}`) }),
+    // Browsers send the file name as raw UTF-8 bytes; busboy's default (latin1) turns 合唱.mp4 into mojibake.
+    defParamCharset: 'utf8',
     limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
   }).single('video');
   return (req: Request, res: Response, next: NextFunction) => {
@@ -54,6 +56,12 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
         res.setHeader('Connection', 'close');
         return next(tooLarge(opts.maxBytes));
       }
+      // busboy's parse errors ("Boundary not found", "Malformed part header", "Unexpected end of
+      // form") are plain Errors: the client sent a broken body, which is a 400, not a server fault.
+      // File-system errors (ENOSPC, EACCES…) carry an errno code and stay server errors.
+      if (err instanceof Error && !(err instanceof AppError) && !(err instanceof multer.MulterError) && !('errno' in err) && !('syscall' in err)) {
+        return next(malformedUpload());
+      }
       next(err);
     });
   };
@@ -61,6 +69,9 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
 
 export const tooLarge = (maxBytes: number) =>
   new AppError(413, 'payload_too_large', '视频文件太大', `视频文件不能超过 ${(maxBytes / 1024 ** 3).toFixed(maxBytes >= 1024 ** 3 ? 0 : 2)} GB，请压缩或剪辑后再上传。`);
+
+export const malformedUpload = () =>
+  new AppError(400, 'validation_failed', '上传的内容有误', '上传的表单格式不正确，请重新选择视频文件上传。', [{ field: 'video', message: '上传的表单格式不正确' }]);
 
 export const noFile = () => new AppError(400, 'validation_failed', '没有收到视频文件', '请选择要上传的视频文件。', [{ field: 'video', message: '请选择要上传的视频文件' }]);
 

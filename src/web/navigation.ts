@@ -10,10 +10,13 @@ interface NavItem {
 const ITEMS: NavItem[] = [
   { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
+  { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
+  { href: '/stats', label: '统计', roles: ['county', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/org/counties', label: '县区', roles: ['admin'] },
   { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
   { href: '/accounts', label: '账号', roles: ['county', 'admin'] },
+  { href: '/audit', label: '操作日志', roles: ['admin'] },
 ];
 
 export function navFor(user: CurrentUser | null, currentPath: string) {
@@ -41,5 +44,10 @@ export const FLASH: Record<string, string> = {
   video_uploaded: '视频已上传，正在处理，请稍候。',
   entry_submitted: '作品已提交，等待县区教育局审核。',
   entry_forwarded: '作品已提交，直接报送市教育局。',
+  entry_returned: '作品已退回学校，学校会看到退回原因。',
+  entry_forwarded_city: '作品已报送市教育局。',
+  rank_updated: '报送排序已调整。',
+  quota_updated: '名额已保存。',
+  reason_required: '退回时请填写退回原因。',
   entry_withdrawn: '作品已撤回，可以修改后重新提交。',
 };

@@ -114,6 +114,12 @@ export interface AuditLogTable {
   detail: NullableJson;
 }
 
+export interface PeriodCountyQuotasTable {
+  period_id: string;
+  county_id: string;
+  quota: number;
+}
+
 export interface FoundationTables {
   counties: CountiesTable;
   schools: SchoolsTable;
@@ -127,6 +133,7 @@ export interface FoundationTables {
   levels: CodeLabelTable;
   periods: PeriodsTable;
   audit_log: AuditLogTable;
+  period_county_quotas: PeriodCountyQuotasTable;
 }
 
 export interface DB extends FoundationTables, QueueTables, EntryTables {}

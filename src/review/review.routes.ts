@@ -1,0 +1,203 @@
+import { Router, type Request, type Response } from 'express';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea, canUse } from '../accounts/policy';
+import { safeNext } from '../accounts/auth.routes';
+import type { CampaignService } from '../campaign/campaign.service';
+import { listAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { AppError } from '../platform/errors';
+import { pageQuery } from '../platform/validate';
+import type { EntryService } from '../entries/entry.service';
+import { entryFilter, entryViewModel } from '../entries/entry.routes';
+import type { EntryStatus } from '../entries/entry.schema';
+import { ENTRY_STATUS_LABELS, type EntryView } from '../entries/entry.types';
+import { currentUser, queryString } from '../web/request-context';
+import { pageLinks } from '../web/view-helpers';
+import { writeForwardedXlsx } from './forwarded-export';
+import { FORWARDED_STATES, type ReviewService } from './review.service';
+import type { StatsService } from './stats.service';
+
+export interface ReviewDeps {
+  review: ReviewService;
+  stats: StatsService;
+  entries: EntryService;
+  campaign: CampaignService;
+  db: Db;
+}
+
+const TABS: Record<string, { label: string; statuses: readonly EntryStatus[] }> = {
+  submitted: { label: '待审核', statuses: ['submitted'] },
+  forwarded: { label: '已报送', statuses: FORWARDED_STATES },
+  returned: { label: '已退回', statuses: ['returned'] },
+};
+
+async function sendXlsx(deps: ReviewDeps, req: Request, res: Response) {
+  const user = currentUser(req);
+  assertArea(user, 'review');
+  const campaign = await deps.campaign.get();
+  res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  res.setHeader('Content-Disposition', `attachment; filename="forwarded.xlsx"; filename*=UTF-8''${encodeURIComponent('报送作品清单.xlsx')}`);
+  await writeForwardedXlsx(deps.db, user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, res);
+}
+
+export function reviewApi(deps: ReviewDeps): Router {
+  const router = Router();
+  router.post('/entries/:id/return', async (req, res) => {
+    res.json(await deps.review.returnEntry(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/entries/:id/forward', async (req, res) => {
+    res.json(await deps.review.forward(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/entries/:id/rank', async (req, res) => {
+    res.json(await deps.review.rank(currentUser(req), req.params.id, req.body));
+  });
+  router.get('/periods/:id/quotas', async (req, res) => {
+    res.json(await deps.review.quotaOverview(currentUser(req), req.params.id));
+  });
+  router.put('/periods/:id/quotas/:countyId', async (req, res) => {
+    res.json(await deps.review.setCountyQuota(currentUser(req), req.params.id, req.params.countyId, req.body));
+  });
+  router.get('/stats', async (req, res) => {
+    res.json(await deps.stats.get(currentUser(req)));
+  });
+  router.get('/exports/forwarded.xlsx', (req, res) => sendXlsx(deps, req, res));
+  router.get('/audit', async (req, res) => {
+    assertArea(currentUser(req), 'audit');
+    res.json(await listAudit(deps.db, { action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>)));
+  });
+  return router;
+}
+
+/** What a reviewer sees and can do on an entry's page (null for everyone else). */
+export async function reviewPanel(deps: ReviewDeps, user: CurrentUser, entry: EntryView) {
+  if (!canUse(user, 'review')) return null;
+  const periods = await deps.campaign.listPeriods();
+  const now = Date.now();
+  const open = periods.filter((p) => p.forwardBy.getTime() > now);
+  const periodId = entry.periodId ?? open[0]?.id;
+  const quota = user.role === 'county' && user.countyId && periodId ? await deps.review.quotaFor(periodId, user.countyId) : null;
+  return {
+    canReturn: entry.status === 'submitted' || (user.role === 'admin' && entry.status === 'forwarded'),
+    canForward: user.role === 'county' && entry.status === 'submitted',
+    canRank: user.role === 'county' && entry.status === 'forwarded',
+    periods: open.map((p) => ({ id: p.id, name: p.name, selected: p.id === periodId })),
+    quota,
+    full: quota ? quota.used >= quota.quota : false,
+  };
+}
+
+export function reviewPages(deps: ReviewDeps): Router {
+  const router = Router();
+
+  /** After a review action: back where the reviewer came from (same-site only). */
+  const back = (req: Request, fallback: string) => safeNext((req.body as Record<string, unknown>)?.next ?? fallback);
+
+  router.get('/review', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'review');
+    const tabKey = queryString(req, 'tab', 16) ?? (user.role === 'admin' ? 'forwarded' : 'submitted');
+    const tab = TABS[tabKey] ?? TABS.submitted;
+    const campaign = await deps.campaign.get();
+    const periods = campaign.periods;
+    const periodId = queryString(req, 'periodId', 64) ?? (tabKey === 'forwarded' ? periods.find((p) => p.forwardBy.getTime() > Date.now())?.id ?? periods[0]?.id : undefined);
+    const filter = { ...entryFilter(req), status: undefined, statuses: tab.statuses, periodId, sort: entryFilter(req).sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
+    const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
+    const quotas = periodId ? await deps.review.quotaOverview(user, periodId) : [];
+    const schools = user.role === 'county' ? (await deps.db.selectFrom('schools').select(['id', 'name']).where('county_id', '=', user.countyId).orderBy('name').limit(500).execute()) : [];
+    res.render('review/worklist', {
+      title: user.role === 'admin' ? '报送作品（市级）' : '作品审核',
+      tabs: Object.entries(TABS).map(([key, t]) => ({ key, label: t.label, active: key === tabKey, href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}` })),
+      tabKey,
+      entries: result.items.map((e) => entryViewModel(e, campaign)),
+      filter: { ...filter, periodId: periodId ?? '', countyId: queryString(req, 'countyId', 64) ?? '', schoolId: queryString(req, 'schoolId', 64) ?? '', songId: queryString(req, 'songId', 64) ?? '', qcVerdict: filter.qcVerdict ?? '', form: filter.form ?? '', level: filter.level ?? '', sort: filter.sort },
+      periods,
+      songs: campaign.songs,
+      forms: campaign.forms,
+      levels: campaign.levels,
+      schools,
+      counties: user.role === 'admin' ? await deps.db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute() : [],
+      quotas,
+      isCounty: user.role === 'county',
+      isAdmin: user.role === 'admin',
+      exportHref: `/api/v1/exports/forwarded.xlsx?periodId=${encodeURIComponent(periodId ?? '')}`,
+      returnTo: req.originalUrl,
+      pagination: pageLinks('/review', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
+    });
+  });
+
+  router.post('/entries/:id/return', async (req, res) => {
+    try {
+      await deps.review.returnEntry(currentUser(req), req.params.id, req.body);
+      res.redirect(303, withMsg(back(req, `/entries/${req.params.id}`), 'entry_returned'));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'validation_failed') return res.redirect(303, withMsg(`/entries/${req.params.id}`, 'reason_required'));
+      throw err;
+    }
+  });
+
+  router.post('/entries/:id/forward', async (req, res) => {
+    await deps.review.forward(currentUser(req), req.params.id, req.body);
+    res.redirect(303, withMsg(back(req, `/entries/${req.params.id}`), 'entry_forwarded_city'));
+  });
+
+  router.post('/entries/:id/rank', async (req, res) => {
+    await deps.review.rank(currentUser(req), req.params.id, req.body);
+    res.redirect(303, withMsg(back(req, '/review?tab=forwarded'), 'rank_updated'));
+  });
+
+  router.post('/campaign/periods/:id/quotas', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const countyId = typeof body.countyId === 'string' ? body.countyId : '';
+    await deps.review.setCountyQuota(currentUser(req), req.params.id, countyId, { quota: body.quota === '' ? null : body.quota });
+    res.redirect(303, '/campaign?msg=quota_updated');
+  });
+
+  router.get('/stats', async (req, res) => {
+    const stats = await deps.stats.get(currentUser(req));
+    const statuses = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
+    res.render('review/stats', {
+      title: '报送统计',
+      stats,
+      statusColumns: statuses.map((s) => ({ code: s, label: ENTRY_STATUS_LABELS[s] })),
+      countyRows: stats.byCountyStatus.map((r) => ({ ...r, cells: statuses.map((s) => r.byStatus[s] ?? 0) })),
+      songChart: barChart(stats.bySong.map((s) => ({ label: s.designated ? `《${s.title}》` : s.title, value: s.count }))),
+      formChart: barChart(stats.byForm.map((s) => ({ label: s.label, value: s.count }))),
+      levelChart: barChart(stats.byLevel.map((s) => ({ label: s.label, value: s.count }))),
+      countyChart: barChart(stats.byCountyStatus.map((s) => ({ label: s.countyName, value: s.total }))),
+    });
+  });
+
+  router.get('/audit', async (req, res) => {
+    assertArea(currentUser(req), 'audit');
+    const result = await listAudit(deps.db, { action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>, 50));
+    res.render('review/audit', {
+      title: '操作日志',
+      items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),
+      filter: { action: queryString(req, 'action', 64) ?? '', objectId: queryString(req, 'objectId', 64) ?? '' },
+      pagination: pageLinks('/audit', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
+    });
+  });
+
+  return router;
+}
+
+function withMsg(url: string, msg: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}msg=${msg}`;
+}
+
+/**
+ * A horizontal bar chart as data for the view: the template draws it as inline SVG (no script,
+ * no external library). Widths are percentages of the largest value.
+ */
+export function barChart(rows: Array<{ label: string; value: number }>) {
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const rowHeight = 30;
+  const maxBar = 360; // px of a 600-wide viewBox: labels left of x=170, bars from x=180
+  return {
+    height: Math.max(1, rows.length) * rowHeight + 4,
+    bars: rows.map((r, i) => {
+      const width = Math.round((r.value / max) * maxBar);
+      return { label: r.label.length > 14 ? r.label.slice(0, 13) + '…' : r.label, value: r.value, y: i * rowHeight + 4, textY: i * rowHeight + 20, width, valueX: 186 + width };
+    }),
+  };
+}

@@ -1,0 +1,224 @@
+import type { Transaction } from 'kysely';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea, assertSeeEntry } from '../accounts/policy';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import type { DB } from '../platform/db/schema';
+import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
+import { integer, optional, parse, text } from '../platform/validate';
+import type { EntryService } from '../entries/entry.service';
+import { transitionEntry } from '../entries/entry-transition';
+import type { EntryStatus } from '../entries/entry.schema';
+import type { EntryView } from '../entries/entry.types';
+
+/**
+ * County review: a county bureau returns its schools' submitted entries with a reason, or
+ * forwards them to the city within its quota for a period, in ranked order (reorderable until
+ * the period's forwarding deadline). The city may return entries too (also 市直 ones).
+ *
+ * Quota safety: every forward or reorder of a county locks that county's row first, so two
+ * reviewers forwarding at once are serialised and the count they check is the count they commit.
+ */
+
+/** States that count as "forwarded by the county" for quotas and ranked lists. */
+export const FORWARDED_STATES: readonly EntryStatus[] = ['forwarded', 'in_judging', 'shortlisted', 'not_selected', 'awarded', 'broadcast_selected', 'aired'];
+
+export const quotaExceeded = (used: number, quota: number) =>
+  new AppError(409, 'quota_exceeded', '报送名额已满', `本期报送名额已用完（已报送 ${used} / ${quota}）。如需更换，请先把已报送的作品退回后再报送。`);
+
+const returnFields = { reason: text('退回原因', { max: 500 }) };
+const forwardFields = { periodId: optional(text('报送期', { max: 64 })), rank: optional(integer('排序', { min: 1, max: 10000 })) };
+const rankFields = { rank: integer('排序', { min: 1, max: 10000 }) };
+
+export interface QuotaUse {
+  periodId: string;
+  countyId: string;
+  quota: number;
+  used: number;
+  forwardBy: Date;
+  open: boolean;
+}
+
+export function createReviewService(db: Db, deps: { entries: EntryService; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+
+  async function quotaFor(q: Db | Transaction<DB>, periodId: string, countyId: string): Promise<QuotaUse> {
+    const period = await q.selectFrom('periods').select(['id', 'quota', 'forward_by']).where('id', '=', periodId).executeTakeFirst();
+    if (!period) throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
+    const override = await q.selectFrom('period_county_quotas').select('quota').where('period_id', '=', periodId).where('county_id', '=', countyId).executeTakeFirst();
+    const { n } = await q
+      .selectFrom('entries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('period_id', '=', periodId)
+      .where('county_id', '=', countyId)
+      .where('status', 'in', FORWARDED_STATES)
+      .executeTakeFirstOrThrow();
+    const forwardBy = new Date(period.forward_by);
+    return { periodId, countyId, quota: override?.quota ?? period.quota, used: Number(n), forwardBy, open: forwardBy > now() };
+  }
+
+  /** The county's forwarded entries in a period, by rank. */
+  async function rankedIds(trx: Transaction<DB>, periodId: string, countyId: string, exceptId?: string): Promise<string[]> {
+    let q = trx
+      .selectFrom('entries')
+      .select('id')
+      .where('period_id', '=', periodId)
+      .where('county_id', '=', countyId)
+      .where('status', 'in', FORWARDED_STATES);
+    if (exceptId) q = q.where('id', '!=', exceptId);
+    const rows = await q.orderBy('forward_rank', (ob) => ob.asc().nullsLast()).orderBy('forwarded_at').orderBy('id').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Writes ranks 1..n in the given order (only rows whose rank changes). */
+  async function writeRanks(trx: Transaction<DB>, ids: string[]): Promise<void> {
+    for (const [i, id] of ids.entries()) {
+      await trx.updateTable('entries').set({ forward_rank: i + 1 }).where('id', '=', id).where((eb) => eb.or([eb('forward_rank', 'is', null), eb('forward_rank', '!=', i + 1)])).execute();
+    }
+  }
+
+  const lockCounty = (trx: Transaction<DB>, countyId: string) => trx.selectFrom('counties').select('id').where('id', '=', countyId).forUpdate().executeTakeFirst();
+
+  function assertReviewer(actor: CurrentUser, entry: { countyId: string | null; status: string; schoolId: string } | undefined) {
+    assertSeeEntry(actor, entry);
+    if (actor.role !== 'county' && actor.role !== 'admin') throw forbidden('只有县区教育局或市教育局可以审核作品。');
+  }
+
+  return {
+    quotaFor: (periodId: string, countyId: string) => quotaFor(db, periodId, countyId),
+
+    /** Return with a reason: county (its own submitted entries) or city (submitted or forwarded). */
+    async returnEntry(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'review');
+      const entry = await deps.entries.load(id);
+      assertReviewer(actor, entry);
+      const { reason } = parse(returnFields, body);
+      const from: EntryStatus[] = actor.role === 'admin' ? ['submitted', 'forwarded'] : ['submitted'];
+      await transitionEntry(db, actor, id, {
+        action: 'entry.return',
+        from,
+        refusal: (s) => (s === 'returned' ? '作品已经退回了。' : s === 'forwarded' ? '作品已报送市教育局，县区不能再退回；如需退回请联系市教育局。' : '当前状态不能退回。'),
+        to: async (trx, e) => {
+          if (e.status === 'forwarded' && e.county_id && e.period_id) await lockCounty(trx, e.county_id);
+          return { status: 'returned', reason, patch: { return_reason: reason, forward_rank: null, forwarded_at: null } };
+        },
+        after: async (trx, e) => {
+          if (e.status === 'forwarded' && e.county_id && e.period_id) await writeRanks(trx, await rankedIds(trx, e.period_id, e.county_id, e.id));
+        },
+      });
+      return deps.entries.view(id);
+    },
+
+    /** Forward to the city within the county's quota, at a rank (default: last). */
+    async forward(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'review');
+      if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以向市教育局报送作品。');
+      const entry = await deps.entries.load(id);
+      assertReviewer(actor, entry);
+      const input = parse(forwardFields, body);
+      await transitionEntry(db, actor, id, {
+        action: 'entry.forward',
+        from: ['submitted'],
+        refusal: (s) => (FORWARDED_STATES.includes(s) ? '作品已经报送过了。' : s === 'returned' ? '作品已退回学校，需学校修改后重新提交。' : '当前状态不能报送。'),
+        to: async (trx, e) => {
+          const periodId = input.periodId ?? e.period_id;
+          if (!periodId) throw validationFailed([{ field: 'periodId', message: '请选择报送期' }]);
+          await lockCounty(trx, actor.countyId!);
+          const use = await quotaFor(trx, periodId, actor.countyId!);
+          if (!use.open) throw invalidState('本期县区报送已截止，不能再报送。');
+          if (use.used >= use.quota) throw quotaExceeded(use.used, use.quota);
+          return { status: 'forwarded', patch: { period_id: periodId, forwarded_at: now(), forward_rank: null }, detail: { periodId } };
+        },
+        after: async (trx, e) => {
+          const periodId = input.periodId ?? e.period_id!;
+          const ids = await rankedIds(trx, periodId, actor.countyId!, e.id);
+          const at = Math.min(Math.max(1, input.rank ?? ids.length + 1), ids.length + 1);
+          ids.splice(at - 1, 0, e.id);
+          await writeRanks(trx, ids);
+        },
+      });
+      return deps.entries.view(id);
+    },
+
+    /** Move a forwarded entry within the county's ranked list (until the forwarding deadline). */
+    async rank(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'review');
+      if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以调整报送排序。');
+      const entry = await deps.entries.load(id);
+      assertReviewer(actor, entry);
+      const { rank } = parse(rankFields, body);
+      await db.transaction().execute(async (trx) => {
+        await lockCounty(trx, actor.countyId!);
+        const e = await trx.selectFrom('entries').select(['id', 'status', 'period_id', 'forward_rank']).where('id', '=', id).executeTakeFirst();
+        if (!e || e.status !== 'forwarded' || !e.period_id) throw invalidState('只有已报送、尚未进入评审的作品可以调整排序。');
+        const use = await quotaFor(trx, e.period_id, actor.countyId!);
+        if (!use.open) throw invalidState('本期县区报送已截止，不能再调整排序。');
+        const ids = await rankedIds(trx, e.period_id, actor.countyId!, id);
+        const at = Math.min(Math.max(1, rank), ids.length + 1);
+        ids.splice(at - 1, 0, id);
+        await writeRanks(trx, ids);
+        await recordAudit(trx, { actor, action: 'entry.rank', objectType: 'entry', objectId: id, from: String(e.forward_rank ?? ''), to: String(at) });
+      });
+      return deps.entries.view(id);
+    },
+
+    /** The city overrides one county's quota for a period. */
+    async setCountyQuota(actor: CurrentUser, periodId: string, countyId: string, body: unknown): Promise<QuotaUse> {
+      assertArea(actor, 'periods');
+      const { quota } = parse({ quota: optional(integer('名额', { min: 0, max: 10000 })) }, body);
+      if (!(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) throw notFound('县区不存在。');
+      const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
+      if (!period) throw notFound('报送期不存在。');
+      await db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('period_county_quotas').select('quota').where('period_id', '=', periodId).where('county_id', '=', countyId).executeTakeFirst();
+        if (quota === null) {
+          await trx.deleteFrom('period_county_quotas').where('period_id', '=', periodId).where('county_id', '=', countyId).execute();
+        } else {
+          await trx
+            .insertInto('period_county_quotas')
+            .values({ period_id: periodId, county_id: countyId, quota })
+            .onConflict((oc) => oc.columns(['period_id', 'county_id']).doUpdateSet({ quota }))
+            .execute();
+        }
+        await recordAudit(trx, {
+          actor,
+          action: 'period.quota',
+          objectType: 'period',
+          objectId: periodId,
+          from: String(before?.quota ?? period.quota),
+          to: String(quota ?? period.quota),
+          detail: { countyId, override: quota },
+        });
+      });
+      return quotaFor(db, periodId, countyId);
+    },
+
+    /** Quota use of every county in a period (the city's overview). */
+    async quotaOverview(actor: CurrentUser, periodId: string) {
+      assertArea(actor, 'review');
+      const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
+      if (!period) throw notFound('报送期不存在。');
+      const [counties, overrides, counts] = await Promise.all([
+        db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute(),
+        db.selectFrom('period_county_quotas').select(['county_id', 'quota']).where('period_id', '=', periodId).execute(),
+        db
+          .selectFrom('entries')
+          .select(['county_id', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('period_id', '=', periodId)
+          .where('status', 'in', FORWARDED_STATES)
+          .groupBy('county_id')
+          .execute(),
+      ]);
+      const visible = actor.role === 'county' ? counties.filter((c) => c.id === actor.countyId) : counties;
+      return visible.map((c) => ({
+        countyId: c.id,
+        countyName: c.name,
+        quota: overrides.find((o) => o.county_id === c.id)?.quota ?? period.quota,
+        overridden: overrides.some((o) => o.county_id === c.id),
+        used: Number(counts.find((r) => r.county_id === c.id)?.n ?? 0),
+      }));
+    },
+  };
+}
+
+export type ReviewService = ReturnType<typeof createReviewService>;
