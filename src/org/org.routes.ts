@@ -116,10 +116,12 @@ export function orgPages(deps: OrgDeps): Router {
     const user = currentUser(req);
     const school = await deps.schools.get(user, req.params.id);
     const values = req.body as Record<string, unknown>;
-    const patch = user.role === 'admin' ? { name: values.name, countyId: values.countyId, level: values.level } : { name: values.name, level: values.level };
+    // Only the fields the form sent: a missing countyId must not move the school to 市直, nor a missing level clear it.
+    const fields = user.role === 'admin' ? ['name', 'countyId', 'level'] : ['name', 'level'];
+    const patch = Object.fromEntries(fields.filter((k) => Object.prototype.hasOwnProperty.call(values, k)).map((k) => [k, values[k]]));
     await handleForm(res, { view: 'org/school-form', data: await formData(req, { title: '编辑学校', school, values, action: `/org/schools/${school.id}` }) }, async () => {
       await deps.schools.update(user, school.id, patch);
-      res.redirect(303, `/org/schools?countyId=${encodeURIComponent((user.role === 'admin' ? (values.countyId as string) : school.countyId) || 'city')}&msg=school_updated`);
+      res.redirect(303, `/org/schools?countyId=${encodeURIComponent(('countyId' in patch ? (patch.countyId as string) : school.countyId) || 'city')}&msg=school_updated`);
     });
   });
 
