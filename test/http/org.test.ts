@@ -67,6 +67,14 @@ describe('organisation: counties and schools', () => {
     expect(api.body).toMatchObject({ id: school.id, name: '已编辑中学', countyId: 'c-linxian', countyName: '临县', level: 'junior' });
   });
 
+  test('when a form posts only a new name, then the county and level stay as they were', async () => {
+    const school = await t.createSchool({ name: '只改名小学', countyId: 'c-fenyang' });
+    await request(t.app).patch(`/api/v1/schools/${school.id}`).set('Authorization', `Bearer ${adminToken}`).send({ level: 'primary' }).expect(200);
+    const { agent, csrf } = await t.browser('admin');
+    await agent.post(`/org/schools/${school.id}`).type('form').send({ _csrf: csrf, name: '只改了名的小学' }).expect(303);
+    expect(await schoolsNamed('只改了名的小学')).toEqual([{ name: '只改了名的小学', county_id: 'c-fenyang', level: 'primary' }]);
+  });
+
   test('when a school name already exists in the same county, then 400 with a Chinese message; the same name in another county is fine', async () => {
     await t.createSchool({ name: '重名小学', countyId: 'c-lishi' });
     const { agent, csrf } = await t.browser('admin');
