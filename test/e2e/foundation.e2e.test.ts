@@ -1,6 +1,6 @@
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen } from '../support/browser';
+import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
 
 /**
  * In a real chromium: the city admin sets up a school and its account, and the school logs in.
@@ -120,22 +120,3 @@ describeBrowser('foundation in a browser', () => {
 const widths = (page: Page) => page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
 
 /** Waits up to 5 s for a locator's text or value (playwright's web-first assertions without @playwright/test). */
-function see(locator: Locator) {
-  const poll = async (check: () => Promise<boolean>, describe: () => Promise<string>) => {
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(await describe().catch((e) => String(e)));
-  };
-  const text = () => locator.first().innerText();
-  return {
-    toHaveText: (want: string) => poll(async () => (await text()).trim() === want, async () => `expected text "${want}", got "${(await text()).trim()}"`),
-    toContainText: (want: string) => poll(async () => (await text()).includes(want), async () => `expected text to contain "${want}", got "${await text()}"`),
-    toHaveValue: (want: string) => poll(async () => (await locator.inputValue()) === want, async () => `expected value "${want}", got "${await locator.inputValue()}"`),
-    not: {
-      toContainText: (unwanted: string) => poll(async () => !(await text()).includes(unwanted), async () => `expected text not to contain "${unwanted}", got "${await text()}"`),
-    },
-  };
-}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator } from 'playwright-core';
 
 /**
  * Browser tests drive the system chromium (Debian: `apt-get install chromium`) through
@@ -64,5 +64,26 @@ export async function listen(app: Express): Promise<{ baseUrl: string; server: S
         server.closeAllConnections?.();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** Polls a locator until it shows what the test expects (5 s), like Playwright Test's expect. */
+export function see(locator: Locator) {
+  const poll = async (check: () => Promise<boolean>, describe: () => Promise<string>) => {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      if (await check().catch(() => false)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(await describe().catch((e) => String(e)));
+  };
+  const text = () => locator.first().innerText();
+  return {
+    toHaveText: (want: string) => poll(async () => (await text()).trim() === want, async () => `expected text "${want}", got "${(await text()).trim()}"`),
+    toContainText: (want: string) => poll(async () => (await text()).includes(want), async () => `expected text to contain "${want}", got "${await text()}"`),
+    toHaveValue: (want: string) => poll(async () => (await locator.inputValue()) === want, async () => `expected value "${want}", got "${await locator.inputValue()}"`),
+    not: {
+      toContainText: (unwanted: string) => poll(async () => !(await text()).includes(unwanted), async () => `expected text not to contain "${unwanted}", got "${await text()}"`),
+    },
   };
 }

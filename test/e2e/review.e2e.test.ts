@@ -1,0 +1,90 @@
+import type { Browser, Page } from 'playwright-core';
+import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
+import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { attachReadyVideo } from '../support/factories';
+
+/**
+ * In a real chromium: a school submits → the county returns it with a reason → the school fixes
+ * it and submits again → the county forwards it to the city. The school's page shows each state
+ * and the reason. (The video is attached as processed: its pipeline has its own browser test.)
+ */
+describeBrowser('county review in a browser', () => {
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof listen>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await t?.close();
+  });
+
+  async function login(username: string): Promise<Page> {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(`${server.baseUrl}/login`);
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill(TEST_PASSWORD);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+    return page;
+  }
+
+  test('when the county returns an entry and the school resubmits, then the county can forward it and the school sees each state', async () => {
+    const school = await t.createUser('school', { countyId: 'c-xiaoyi' });
+    const reviewer = await t.createUser('county', { countyId: 'c-xiaoyi' });
+
+    // The school creates its entry.
+    const teacher = await login(school.username);
+    await teacher.getByRole('link', { name: '作品', exact: true }).click();
+    await teacher.getByRole('link', { name: '新建作品' }).click();
+    await teacher.getByLabel('作品名称').fill('五年级合唱');
+    await teacher.getByLabel('演唱歌曲').selectOption({ label: '《吕梁颂》' });
+    await teacher.getByLabel('表演形式').selectOption({ label: '合唱' });
+    await teacher.getByLabel('学段').selectOption({ label: '小学' });
+    await teacher.getByLabel('参演人数').fill('45');
+    await teacher.getByRole('button', { name: '保存' }).click();
+    await see(teacher.locator('.flash')).toContainText('作品已创建');
+    const entryUrl = teacher.url().split('?')[0];
+    const entryId = entryUrl.split('/').pop()!;
+    await attachReadyVideo(t, entryId);
+    await teacher.goto(entryUrl);
+    await teacher.getByRole('button', { name: '提交到县区教育局' }).click();
+    await see(teacher.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
+
+    // The county returns it with a reason.
+    const county = await login(reviewer.username);
+    await county.getByRole('link', { name: '审核与报送' }).click();
+    await county.getByRole('link', { name: '五年级合唱' }).click();
+    await county.getByLabel('退回原因（学校会看到）').fill('开头两秒黑屏，请剪掉后重新上传');
+    await county.getByRole('button', { name: '退回学校' }).click();
+    await see(county.locator('.flash')).toContainText('作品已退回学校');
+
+    // The school sees the reason, fixes and resubmits.
+    await teacher.goto(entryUrl);
+    await see(teacher.locator('.page-head .badge')).toHaveText('已退回，待修改');
+    await see(teacher.locator('.alert-error')).toContainText('开头两秒黑屏，请剪掉后重新上传');
+    await teacher.getByRole('link', { name: '修改信息' }).click();
+    await teacher.getByLabel('参演人数').fill('44');
+    await teacher.getByRole('button', { name: '保存' }).click();
+    await teacher.getByRole('button', { name: '提交到县区教育局' }).click();
+    await see(teacher.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
+
+    // The county forwards it; the quota shows the use.
+    await county.goto(entryUrl);
+    await see(county.locator('#review-panel')).toContainText('本期已报送 0 / 10');
+    await county.getByRole('button', { name: '报送市教育局' }).click();
+    await see(county.locator('.flash')).toContainText('作品已报送市教育局');
+    await county.goto(`${server.baseUrl}/review?tab=forwarded`);
+    await see(county.locator('main')).toContainText('已报送 1 / 10');
+
+    await teacher.goto(entryUrl);
+    await see(teacher.locator('.page-head .badge')).toHaveText('已报送市教育局');
+    await see(teacher.locator('.timeline')).toContainText('退回');
+    await see(teacher.locator('.timeline')).toContainText('开头两秒黑屏');
+  });
+});
