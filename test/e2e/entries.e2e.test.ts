@@ -1,0 +1,131 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
+import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { makeClip } from '../support/clips';
+
+/**
+ * In a real chromium, the whole school journey: log in, create an entry, upload a generated clip
+ * with the page's file input (progress bar), watch it being processed by the in-process worker,
+ * play the preview, submit, and see the new status.
+ */
+jest.setTimeout(120_000);
+
+/** The part of HTMLVideoElement the test reads (the project compiles without DOM types). */
+interface MediaElement {
+  muted: boolean;
+  readyState: number;
+  duration: number;
+  currentTime: number;
+  videoWidth: number;
+  videoHeight: number;
+  error: { code: number } | null;
+  play(): Promise<void>;
+  addEventListener(type: string, listener: (event?: unknown) => void, options?: { once?: boolean }): void;
+}
+
+describeBrowser('a school submits an entry with its video, in a browser', () => {
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof listen>>;
+  let browser: Browser;
+  let clips: string;
+  let username: string;
+
+  beforeAll(async () => {
+    clips = await mkdtemp(path.join(tmpdir(), 'cx-e2e-entries-'));
+    t = await createTestApp();
+    server = await listen(t.app);
+    browser = await launchBrowser();
+    username = (await t.createUser('school', { displayName: '离石区实验小学' })).username;
+    await makeClip('landscape', clips);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await t?.close();
+    await rm(clips, { recursive: true, force: true });
+  });
+
+  async function login(page: Page) {
+    await page.goto(`${server.baseUrl}/login`);
+    await page.getByLabel('用户名').fill(username);
+    await page.getByLabel('密码').fill(TEST_PASSWORD);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+  }
+
+  test('when a teacher creates an entry, uploads the video and waits, then the preview plays and the entry can be submitted (已提交)', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    try {
+      await login(page);
+
+      // the entry
+      await page.goto(`${server.baseUrl}/entries/new`);
+      await page.getByLabel('作品名称').fill('六一合唱《吕梁颂》');
+      await page.getByLabel('演唱歌曲').selectOption({ label: '《吕梁颂》' });
+      await page.getByLabel('表演形式').selectOption({ label: '合唱' });
+      await page.getByLabel('学段').selectOption({ label: '小学' });
+      await page.getByLabel('参演人数').fill('42');
+      await page.getByLabel('指导教师（选填）').fill('王老师');
+      await page.getByRole('button', { name: '保存' }).click();
+      await see(page.locator('.flash')).toContainText('作品已创建');
+      await see(page.locator('h1')).toHaveText('六一合唱《吕梁颂》');
+      await see(page.locator('.page-head')).toContainText('草稿');
+      const entryId = /\/entries\/([^/?]+)/.exec(page.url())![1]!;
+
+      // the upload, slowed down so the progress bar can be seen moving
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
+      await page.locator('#upload-form input[type=file]').setInputFiles(await makeClip('landscape', clips));
+      await page.getByRole('button', { name: '上传', exact: true }).click();
+      await page.locator('#upload-progress').waitFor({ state: 'visible' });
+      await see(page.locator('#upload-text')).toContainText('上传中');
+      await page.waitForFunction("Number(document.getElementById('upload-progress')?.value ?? 0) > 0");
+      await page.waitForURL(/msg=video_uploaded/, { timeout: 60_000 });
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+      // processing: the worker is started only now, so the page is sure to show this state first
+      await see(page.locator('.flash')).toContainText('视频已上传，正在处理');
+      await see(page.locator('#video-status')).toContainText('处理中');
+      await page.locator('#processing-bar').waitFor({ state: 'visible' });
+      t.container.startWorker();
+
+      // the page polls and reloads itself when the video is ready
+      const player = page.locator('#preview-player');
+      await player.waitFor({ state: 'visible', timeout: 60_000 });
+      await see(page.locator('#video-status')).toContainText('可预览');
+      await see(page.locator('main')).toContainText('技术检查');
+      const played = await player.evaluate(async (el) => {
+        const video = el as unknown as MediaElement;
+        video.muted = true;
+        if (video.readyState < 1) await new Promise((resolve, reject) => { video.addEventListener('loadedmetadata', resolve, { once: true }); video.addEventListener('error', () => reject(new Error(`media error ${video.error?.code}`)), { once: true }); });
+        await video.play();
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return { duration: video.duration, readyState: video.readyState, currentTime: video.currentTime, width: video.videoWidth, height: video.videoHeight };
+      });
+      expect(Number.isFinite(played.duration)).toBe(true);
+      expect(played.duration).toBeGreaterThan(2);
+      expect(played.readyState).toBeGreaterThanOrEqual(1);
+      expect(played.currentTime).toBeGreaterThan(0);
+      expect(played.width).toBeGreaterThan(played.height);
+
+      // submit
+      await page.getByRole('button', { name: '提交到县区教育局' }).click();
+      await see(page.locator('.flash')).toContainText('作品已提交');
+      await see(page.locator('.page-head')).toContainText('已提交');
+      expect(await page.locator('#upload-form').count()).toBe(0);
+      await see(page.locator('main')).toContainText('撤回');
+
+      const entry = await t.container.database.db.selectFrom('entries').select('status').where('id', '=', entryId).executeTakeFirstOrThrow();
+      expect(entry.status).toBe('submitted');
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
