@@ -124,11 +124,13 @@ describe('authorization matrix: every route × every caller', () => {
       tv: (await t.createUser('tv')).username,
       admin: 'admin',
     };
-    for (const [caller, username] of Object.entries(users) as Array<[Caller, string]>) {
-      pageAgents.set(caller, await t.browser(username));
-      tokens.set(caller, await t.token(username));
-    }
-  });
+    await Promise.all(
+      (Object.entries(users) as Array<[Caller, string]>).map(async ([caller, username]) => {
+        pageAgents.set(caller, await t.browser(username));
+        tokens.set(caller, await t.token(username));
+      }),
+    );
+  }, 180_000); // a fresh database and a dozen scrypt logins: generous on a loaded machine
   afterAll(async () => {
     await t.close();
   });
