@@ -7,6 +7,7 @@ import type { Container } from './container';
 import { entryApi, entryPages } from './entries/entry.routes';
 import { orgApi, orgPages } from './org/org.routes';
 import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
+import { judgingApi } from './judging/judging.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -71,6 +72,7 @@ export function buildApp(c: Container): express.Express {
   api.use(accountApi(c));
   api.use(entryApi(entryDeps));
   api.use(reviewApi(c));
+  api.use(judgingApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));

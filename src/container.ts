@@ -14,6 +14,9 @@ import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { buildJobHandlers } from './jobs';
 import { createReviewService } from './review/review.service';
+import { createRoundService } from './judging/round.service';
+import { createScoringService } from './judging/scoring.service';
+import { createResultsService } from './judging/results.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from '../workers/worker';
 import type { ObjectStore } from './platform/storage/object-store';
@@ -53,6 +56,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const entries = createEntryService(db);
   const review = createReviewService(db, { entries });
   const stats = createStatsService(db);
+  const rounds = createRoundService(db);
+  const scoring = createScoringService(db);
+  const results = createResultsService(db);
   let worker: Worker | null = null;
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
 
@@ -72,6 +78,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     uploads,
     review,
     stats,
+    rounds,
+    scoring,
+    results,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

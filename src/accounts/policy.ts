@@ -28,6 +28,10 @@ export const AREAS = {
   review: ['county', 'admin'],
   /** participation statistics (a county sees its own numbers) */
   stats: ['county', 'admin'],
+  /** rounds, panels, assignment, ranking, shortlist, awards */
+  rounds: ['admin'],
+  /** a judge's own assignments and scores */
+  judging: ['judge'],
   /** the audit log of every action */
   audit: ['admin'],
   /** entry lists and pages */

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { EntryTables } from '../../entries/entry.schema';
+import type { JudgingTables } from '../../judging/judging.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
 /**
@@ -136,4 +137,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables {}

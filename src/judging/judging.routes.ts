@@ -1,0 +1,133 @@
+import { Router, type Request, type Response } from 'express';
+import { assertArea } from '../accounts/policy';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { currentUser } from '../web/request-context';
+import { sendObject } from '../web/send-object';
+import { parseTiers, type ResultsService } from './results.service';
+import type { RoundService } from './round.service';
+import type { ScoringService } from './scoring.service';
+
+export interface JudgingDeps {
+  rounds: RoundService;
+  scoring: ScoringService;
+  results: ResultsService;
+  store: ObjectStore;
+}
+
+/**
+ * Blind media for judges: served under the assignment id, named `<code>.mp4`, previews have no
+ * source metadata (the ingest strips it), and no redirect leaks a storage key naming the entry.
+ */
+export async function sendJudgeMedia(deps: JudgingDeps, req: Request, res: Response, kind: 'preview' | 'poster') {
+  const { key, code } = await deps.scoring.mediaKey(currentUser(req), req.params.id as string, kind);
+  await sendObject(req, res, deps.store, key, {
+    contentType: kind === 'preview' ? 'video/mp4' : 'image/jpeg',
+    disposition: 'inline',
+    downloadName: `${code}.${kind === 'preview' ? 'mp4' : 'jpg'}`,
+    redirectToPresigned: deps.store.kind === 's3',
+  });
+}
+
+async function sendXlsx(deps: JudgingDeps, req: Request, res: Response, kind: 'ranking' | 'scores') {
+  const user = currentUser(req);
+  assertArea(user, 'rounds');
+  const name = kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx';
+  res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  res.setHeader('Content-Disposition', `attachment; filename="${kind}.xlsx"; filename*=UTF-8''${encodeURIComponent(name)}`);
+  await deps.results.exportXlsx(user, req.params.id as string, kind, res);
+}
+
+export function judgingApi(deps: JudgingDeps): Router {
+  const router = Router();
+  const { rounds, scoring, results } = deps;
+
+  // City staff: rounds, panels, assignment, progress, ranking, shortlist, awards.
+  router.get('/rounds', async (req, res) => {
+    res.json(await rounds.list(currentUser(req)));
+  });
+  router.post('/rounds', async (req, res) => {
+    res.status(201).json(await rounds.create(currentUser(req), req.body));
+  });
+  router.get('/rounds/:id', async (req, res) => {
+    res.json(await rounds.get(currentUser(req), req.params.id));
+  });
+  router.patch('/rounds/:id', async (req, res) => {
+    res.json(await rounds.update(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/rounds/:id/entries', async (req, res) => {
+    res.json(await rounds.addEntries(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/rounds/:id/judges', async (req, res) => {
+    res.json(await rounds.setJudges(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/rounds/:id/assign', async (req, res) => {
+    res.json(await rounds.assign(currentUser(req), req.params.id));
+  });
+  router.get('/rounds/:id/assignments', async (req, res) => {
+    res.json(await rounds.assignments(currentUser(req), req.params.id));
+  });
+  router.post('/rounds/:id/assignments', async (req, res) => {
+    res.status(201).json(await rounds.addAssignment(currentUser(req), req.params.id, req.body));
+  });
+  router.delete('/assignments/:id', async (req, res) => {
+    await rounds.removeAssignment(currentUser(req), req.params.id);
+    res.status(204).end();
+  });
+  router.post('/rounds/:id/open', async (req, res) => {
+    res.json(await rounds.open(currentUser(req), req.params.id));
+  });
+  router.post('/rounds/:id/close', async (req, res) => {
+    res.json(await rounds.close(currentUser(req), req.params.id));
+  });
+  router.get('/rounds/:id/progress', async (req, res) => {
+    res.json(await rounds.progress(currentUser(req), req.params.id));
+  });
+  router.get('/rounds/:id/ranking', async (req, res) => {
+    const { rows } = await results.ranking(currentUser(req), req.params.id);
+    res.json(
+      rows.map((r) => ({ entryId: r.entryId, code: r.code, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
+    );
+  });
+  router.get('/rounds/:id/judge-stats', async (req, res) => {
+    res.json((await results.ranking(currentUser(req), req.params.id)).judges);
+  });
+  router.post('/rounds/:id/shortlist', async (req, res) => {
+    res.json(await results.shortlist(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/rounds/:id/awards', async (req, res) => {
+    res.json(await results.awards(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/rounds/:id/awards/preview', async (req, res) => {
+    res.json(await results.previewAwards(currentUser(req), req.params.id, parseTiers(req.body)));
+  });
+  router.post('/rounds/:id/publish', async (req, res) => {
+    await results.publish(currentUser(req), req.params.id, (req.body as { publish?: unknown })?.publish !== false);
+    res.json(await rounds.get(currentUser(req), req.params.id));
+  });
+  router.get('/rounds/:id/ranking.xlsx', (req, res) => sendXlsx(deps, req, res, 'ranking'));
+  router.get('/rounds/:id/scores.xlsx', (req, res) => sendXlsx(deps, req, res, 'scores'));
+  router.post('/assignments/:id/reopen', async (req, res) => {
+    res.json(await scoring.reopen(currentUser(req), req.params.id, req.body));
+  });
+  router.get('/results', async (_req, res) => {
+    res.json(await results.publicResults());
+  });
+
+  // Judges: their own queue, blind.
+  router.get('/judging/assignments', async (req, res) => {
+    res.json(await scoring.list(currentUser(req)));
+  });
+  router.get('/judging/assignments/:id', async (req, res) => {
+    res.json(await scoring.get(currentUser(req), req.params.id));
+  });
+  router.put('/judging/assignments/:id', async (req, res) => {
+    res.json(await scoring.save(currentUser(req), req.params.id, req.body));
+  });
+  router.post('/judging/assignments/:id/conflict', async (req, res) => {
+    await scoring.declareConflict(currentUser(req), req.params.id, req.body);
+    res.status(204).end();
+  });
+  router.get('/judging/assignments/:id/preview', (req, res) => sendJudgeMedia(deps, req, res, 'preview'));
+  router.get('/judging/assignments/:id/poster', (req, res) => sendJudgeMedia(deps, req, res, 'poster'));
+  return router;
+}

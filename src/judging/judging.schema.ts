@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+import type { DefaultTimestamp, Json, NullableJson, NullableTimestamp } from '../platform/db/schema';
+import type { AggregationMethod } from './judging.types';
+
+export type RoundStatus = 'draft' | 'open' | 'closed';
+export type AssignmentStatus = 'pending' | 'draft' | 'submitted';
+export type AwardTier = 'first' | 'second' | 'third' | 'excellence';
+
+export interface RoundsTable {
+  id: Generated<string>;
+  campaign_id: string;
+  name: string;
+  period_id: string | null;
+  source_round_id: string | null;
+  judges_per_entry: number;
+  blind: boolean;
+  aggregation: AggregationMethod;
+  rubric: Json;
+  status: Generated<RoundStatus>;
+  opens_at: NullableTimestamp;
+  closes_at: NullableTimestamp;
+  awards_confirmed_at: NullableTimestamp;
+  published_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface RoundEntriesTable {
+  round_id: string;
+  entry_id: string;
+  shortlisted: Generated<boolean>;
+  award: AwardTier | null;
+}
+
+export interface RoundJudgesTable {
+  round_id: string;
+  judge_id: string;
+}
+
+export interface AssignmentsTable {
+  id: Generated<string>;
+  round_id: string;
+  entry_id: string;
+  judge_id: string;
+  status: Generated<AssignmentStatus>;
+  scores: NullableJson;
+  comment: string | null;
+  total: number | null;
+  submitted_at: NullableTimestamp;
+  reopened_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface JudgeConflictsTable {
+  round_id: string;
+  entry_id: string;
+  judge_id: string;
+  reason: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface JudgingTables {
+  rounds: RoundsTable;
+  round_entries: RoundEntriesTable;
+  round_judges: RoundJudgesTable;
+  assignments: AssignmentsTable;
+  judge_conflicts: JudgeConflictsTable;
+}

@@ -1,0 +1,294 @@
+import type { Writable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea } from '../accounts/policy';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { invalidState, notFound, validationFailed } from '../platform/errors';
+import { rankRound } from './aggregation';
+import type { AwardTier } from './judging.schema';
+import type { RankedEntry } from './judging.types';
+import type { RubricCriterion } from './round.service';
+
+export const AWARD_LABELS: Record<AwardTier, string> = { first: '一等奖', second: '二等奖', third: '三等奖', excellence: '优秀奖' };
+const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
+
+export interface RankingRow extends RankedEntry {
+  title: string;
+  songId: string | null;
+  songTitle: string;
+  form: string;
+  level: string;
+  schoolName: string;
+  countyName: string | null;
+  shortlisted: boolean;
+  award: AwardTier | null;
+}
+
+/**
+ * Ranking (from submitted scores only), shortlists and awards of a round, the public results
+ * list (公示, no scores) and the XLSX exports. City staff only, except the public list.
+ */
+export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
+  const now = deps.now ?? (() => new Date());
+
+  async function loadRound(id: string) {
+    const r = await db.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('评审轮次不存在。');
+    return r;
+  }
+
+  async function ranking(id: string): Promise<{ rows: RankingRow[]; judges: ReturnType<typeof rankRound>['judges']; rubric: RubricCriterion[] }> {
+    const round = await loadRound(id);
+    const rubric = round.rubric as RubricCriterion[];
+    const [entries, scores] = await Promise.all([
+      db
+        .selectFrom('round_entries as re')
+        .innerJoin('entries as e', 'e.id', 're.entry_id')
+        .innerJoin('schools as s', 's.id', 'e.school_id')
+        .leftJoin('counties as c', 'c.id', 'e.county_id')
+        .leftJoin('songs as g', 'g.id', 'e.song_id')
+        .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award'])
+        .where('re.round_id', '=', id)
+        .execute(),
+      db.selectFrom('assignments').select(['entry_id', 'judge_id', 'scores']).where('round_id', '=', id).where('status', '=', 'submitted').execute(),
+    ]);
+    const result = rankRound({
+      method: round.aggregation,
+      criteria: rubric.map((c) => ({ key: c.key, max: c.max })),
+      scores: scores.map((s) => ({ entryId: s.entry_id, judgeId: s.judge_id, values: s.scores as Record<string, number> })),
+      entries: entries.map((e) => ({ id: e.id, code: e.code })),
+    });
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    const rows = result.ranking.map((r) => {
+      const e = byId.get(r.entryId)!;
+      return {
+        ...r,
+        title: e.title,
+        songId: e.song_id,
+        songTitle: e.song_title ?? e.custom_song_title ?? '',
+        form: e.form,
+        level: e.level,
+        schoolName: e.school_name,
+        countyName: e.county_name,
+        shortlisted: e.shortlisted,
+        award: e.award,
+      };
+    });
+    return { rows, judges: result.judges, rubric };
+  }
+
+  return {
+    async ranking(actor: CurrentUser, id: string) {
+      assertArea(actor, 'rounds');
+      return ranking(id);
+    },
+
+    /**
+     * Shortlist: the top N overall, or the top N of each song / level / form, or the given entries.
+     * Shortlisted entries become `shortlisted`; the rest of the round `not_selected`.
+     */
+    async shortlist(actor: CurrentUser, id: string, body: unknown): Promise<{ shortlisted: string[] }> {
+      assertArea(actor, 'rounds');
+      const round = await loadRound(id);
+      if (round.status !== 'closed') throw invalidState('请先结束本轮评审，再确定入围名单。');
+      const input = (body && typeof body === 'object' ? body : {}) as { top?: unknown; entryIds?: unknown; per?: unknown };
+      const { rows } = await ranking(id);
+      let chosen: string[];
+      if (Array.isArray(input.entryIds)) {
+        const wanted = new Set(input.entryIds.filter((x): x is string => typeof x === 'string'));
+        chosen = rows.filter((r) => wanted.has(r.entryId)).map((r) => r.entryId);
+      } else {
+        const top = Number(input.top);
+        if (!Number.isInteger(top) || top < 1) throw validationFailed([{ field: 'top', message: '入围数量必须是正整数' }]);
+        const per = input.per === 'song' || input.per === 'level' || input.per === 'form' ? input.per : null;
+        const groupOf = (r: RankingRow) => (per === 'song' ? (r.songId ?? `custom:${r.songTitle}`) : per === 'level' ? r.level : per === 'form' ? r.form : 'all');
+        const taken = new Map<string, number>();
+        chosen = [];
+        for (const r of rows) {
+          if (r.score === null) continue;
+          const g = groupOf(r);
+          const n = taken.get(g) ?? 0;
+          // Ties at the cut-off go in together: compare with the rank of the last place.
+          const lastRank = rows.filter((x) => groupOf(x) === g && x.score !== null)[top - 1]?.rank ?? Infinity;
+          if (n < top || r.rank <= lastRank) {
+            chosen.push(r.entryId);
+            taken.set(g, n + 1);
+          }
+        }
+      }
+      if (!chosen.length) throw validationFailed([{ field: 'top', message: '没有可入围的作品（是否还没有提交的评分？）' }]);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('round_entries').set({ shortlisted: false }).where('round_id', '=', id).execute();
+        await trx.updateTable('round_entries').set({ shortlisted: true }).where('round_id', '=', id).where('entry_id', 'in', chosen).execute();
+        const all = rows.map((r) => r.entryId);
+        await trx.updateTable('entries').set({ status: 'shortlisted', updated_at: now() }).where('id', 'in', chosen).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected']).execute();
+        const rest = all.filter((e) => !chosen.includes(e));
+        if (rest.length) await trx.updateTable('entries').set({ status: 'not_selected', updated_at: now() }).where('id', 'in', rest).where('status', 'in', ['in_judging', 'shortlisted']).execute();
+        await recordAudit(trx, { actor, action: 'round.shortlist', objectType: 'round', objectId: id, detail: { count: chosen.length, per: input.per ?? null, top: input.top ?? null } });
+      });
+      return { shortlisted: chosen };
+    },
+
+    /**
+     * Awards by tier counts down the ranking (一等奖 first). The call is the admin's confirmation:
+     * the page shows the preview (`previewAwards`) before it. Ties at a tier boundary are refused
+     * until a person settles them (they would otherwise be decided by list order).
+     */
+    previewAwards: async (actor: CurrentUser, id: string, tiers: Array<{ award: AwardTier; count: number }>) => {
+      assertArea(actor, 'rounds');
+      const { rows } = await ranking(id);
+      return planAwards(rows, tiers);
+    },
+
+    async awards(actor: CurrentUser, id: string, body: unknown): Promise<{ awarded: Array<{ entryId: string; award: AwardTier }> }> {
+      assertArea(actor, 'rounds');
+      const round = await loadRound(id);
+      if (round.status !== 'closed') throw invalidState('请先结束本轮评审，再评定奖项。');
+      const tiers = parseTiers(body);
+      const { rows } = await ranking(id);
+      const plan = planAwards(rows, tiers);
+      if (plan.boundaryTies.length) {
+        throw invalidState(`第 ${plan.boundaryTies.join('、')} 名有并列，奖项分界处需要人工决定，请调整各奖项数量。`);
+      }
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('round_entries').set({ award: null }).where('round_id', '=', id).execute();
+        for (const a of plan.awarded) {
+          await trx.updateTable('round_entries').set({ award: a.award }).where('round_id', '=', id).where('entry_id', '=', a.entryId).execute();
+          await trx.updateTable('entries').set({ award: a.award, status: 'awarded', updated_at: now() }).where('id', '=', a.entryId).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected', 'awarded']).execute();
+          await recordAudit(trx, { actor, action: 'entry.award', objectType: 'entry', objectId: a.entryId, to: 'awarded', detail: { award: a.award, roundId: id } });
+        }
+        await trx.updateTable('rounds').set({ awards_confirmed_at: now(), updated_at: now() }).where('id', '=', id).execute();
+      });
+      return { awarded: plan.awarded };
+    },
+
+    /** 公示: make (or withdraw) the round's awards list public. */
+    async publish(actor: CurrentUser, id: string, publish: boolean) {
+      assertArea(actor, 'rounds');
+      const round = await loadRound(id);
+      if (publish && !round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
+      await db.updateTable('rounds').set({ published_at: publish ? now() : null, updated_at: now() }).where('id', '=', id).execute();
+      await recordAudit(db, { actor, action: publish ? 'round.publish' : 'round.unpublish', objectType: 'round', objectId: id });
+    },
+
+    /** The public list (no login): awarded entries of published rounds, without scores. */
+    async publicResults() {
+      const rounds = await db.selectFrom('rounds').select(['id', 'name', 'published_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').execute();
+      return Promise.all(
+        rounds.map(async (r) => {
+          const rows = await db
+            .selectFrom('round_entries as re')
+            .innerJoin('entries as e', 'e.id', 're.entry_id')
+            .innerJoin('schools as s', 's.id', 'e.school_id')
+            .leftJoin('counties as c', 'c.id', 'e.county_id')
+            .leftJoin('songs as g', 'g.id', 'e.song_id')
+            .leftJoin('performance_forms as f', 'f.code', 'e.form')
+            .select(['e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
+            .where('re.round_id', '=', r.id)
+            .where('re.award', 'is not', null)
+            .execute();
+          const tiers = TIERS.map((t) => ({
+            award: t,
+            label: AWARD_LABELS[t],
+            entries: rows
+              .filter((x) => x.award === t)
+              .sort((a, b) => a.code.localeCompare(b.code))
+              .map((x) => ({ code: x.code, title: x.title, song: x.song_title ?? x.custom_song_title ?? '', form: x.form_label ?? '', school: x.school_name, county: x.county_name ?? '市直' })),
+          })).filter((t) => t.entries.length);
+          return { id: r.id, name: r.name, publishedAt: new Date(r.published_at!).toISOString(), tiers };
+        }),
+      );
+    },
+
+    /** XLSX: the ranking, or the full score sheet (entries × judges × criteria). Streamed. */
+    async exportXlsx(actor: CurrentUser, id: string, kind: 'ranking' | 'scores', out: Writable): Promise<void> {
+      assertArea(actor, 'rounds');
+      const round = await loadRound(id);
+      const { rows, rubric } = await ranking(id);
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
+      if (kind === 'ranking') {
+        const sheet = workbook.addWorksheet('排名');
+        sheet.columns = [
+          { header: '名次', key: 'rank', width: 6 },
+          { header: '编号', key: 'code', width: 12 },
+          { header: '作品名称', key: 'title', width: 30 },
+          { header: '歌曲', key: 'song', width: 22 },
+          { header: '学校', key: 'school', width: 26 },
+          { header: '县区', key: 'county', width: 10 },
+          { header: '得分', key: 'score', width: 10 },
+          { header: '原始平均分', key: 'raw', width: 12 },
+          { header: '评分数', key: 'count', width: 8 },
+          { header: '极差', key: 'spread', width: 8 },
+          { header: '并列', key: 'tied', width: 6 },
+          { header: '入围', key: 'short', width: 6 },
+          { header: '奖项', key: 'award', width: 8 },
+        ];
+        for (const r of rows) {
+          sheet
+            .addRow({ rank: r.rank, code: r.code, title: r.title, song: r.songTitle, school: r.schoolName, county: r.countyName ?? '市直', score: r.scoreDisplay === null ? '' : Number(r.scoreDisplay), raw: r.rawMean === null ? '' : Math.round(r.rawMean * 100) / 100, count: r.scoreCount, spread: r.spread ?? '', tied: r.tied ? '是' : '', short: r.shortlisted ? '是' : '', award: r.award ? AWARD_LABELS[r.award] : '' })
+            .commit();
+        }
+      } else {
+        const sheet = workbook.addWorksheet('评分明细');
+        sheet.columns = [
+          { header: '编号', key: 'code', width: 12 },
+          { header: '作品名称', key: 'title', width: 28 },
+          { header: '评委', key: 'judge', width: 14 },
+          { header: '状态', key: 'status', width: 8 },
+          ...rubric.map((c) => ({ header: `${c.label}（${c.max}）`, key: `c_${c.key}`, width: 12 })),
+          { header: '总分', key: 'total', width: 8 },
+          { header: '评语', key: 'comment', width: 40 },
+        ];
+        const detail = await db
+          .selectFrom('assignments as a')
+          .innerJoin('entries as e', 'e.id', 'a.entry_id')
+          .innerJoin('users as u', 'u.id', 'a.judge_id')
+          .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+          .where('a.round_id', '=', round.id)
+          .orderBy('e.code')
+          .orderBy('u.display_name')
+          .execute();
+        const statusLabel = { pending: '未评', draft: '草稿', submitted: '已提交' } as const;
+        for (const d of detail) {
+          const scores = (d.scores ?? {}) as Record<string, number>;
+          sheet
+            .addRow({ code: d.code, title: d.title, judge: d.display_name, status: statusLabel[d.status], ...Object.fromEntries(rubric.map((c) => [`c_${c.key}`, scores[c.key] ?? ''])), total: d.total ?? '', comment: d.comment ?? '' })
+            .commit();
+        }
+      }
+      await workbook.commit();
+    },
+  };
+}
+
+export function parseTiers(body: unknown): Array<{ award: AwardTier; count: number }> {
+  const raw = (body as { tiers?: unknown } | null)?.tiers;
+  if (!Array.isArray(raw) || !raw.length) throw validationFailed([{ field: 'tiers', message: '请填写各奖项的数量' }]);
+  const tiers = raw.map((t) => t as { award?: unknown; count?: unknown });
+  const out: Array<{ award: AwardTier; count: number }> = [];
+  for (const t of tiers) {
+    const count = Number(t.count);
+    if (!TIERS.includes(t.award as AwardTier) || !Number.isInteger(count) || count < 0 || count > 10000) {
+      throw validationFailed([{ field: 'tiers', message: '奖项只能是一等奖、二等奖、三等奖、优秀奖，数量为非负整数' }]);
+    }
+    out.push({ award: t.award as AwardTier, count });
+  }
+  return out.sort((a, b) => TIERS.indexOf(a.award) - TIERS.indexOf(b.award));
+}
+
+/** Walks the ranking down, tier by tier; reports ranks tied across a tier boundary. */
+export function planAwards(rows: Array<{ entryId: string; rank: number; score: number | null; tied: boolean }>, tiers: Array<{ award: AwardTier; count: number }>) {
+  const scored = rows.filter((r) => r.score !== null);
+  const awarded: Array<{ entryId: string; award: AwardTier }> = [];
+  const boundaryTies: number[] = [];
+  let i = 0;
+  for (const t of tiers) {
+    const end = Math.min(scored.length, i + t.count);
+    for (; i < end; i++) awarded.push({ entryId: scored[i].entryId, award: t.award });
+    if (t.count > 0 && i > 0 && i < scored.length && scored[i].rank === scored[i - 1].rank) boundaryTies.push(scored[i].rank);
+  }
+  return { awarded, boundaryTies };
+}
+
+export type ResultsService = ReturnType<typeof createResultsService>;

@@ -1,0 +1,411 @@
+import type { Transaction } from 'kysely';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea } from '../accounts/policy';
+import { CAMPAIGN_ID } from '../campaign/campaign.service';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import type { DB } from '../platform/db/schema';
+import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
+import { boolean, dateTime, integer, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
+import { assignJudges } from './assignment';
+import type { RoundStatus } from './judging.schema';
+import type { AggregationMethod } from './judging.types';
+
+export interface RubricCriterion {
+  key: string;
+  label: string;
+  max: number;
+}
+
+/** The sensible default of DESIGN §7: 演唱水平 50 / 艺术表现 25 / 精神面貌 15 / 服装形象 10. */
+export const DEFAULT_RUBRIC: RubricCriterion[] = [
+  { key: 'singing', label: '演唱水平', max: 50 },
+  { key: 'artistry', label: '艺术表现', max: 25 },
+  { key: 'spirit', label: '精神面貌', max: 15 },
+  { key: 'costume', label: '服装形象', max: 10 },
+];
+
+export const AGGREGATION_LABELS: Record<AggregationMethod, string> = {
+  trimmed_mean: '去掉一个最高分和一个最低分后取平均',
+  mean: '平均分',
+  zscore: '标准分（评委评分尺度不同时使用）',
+};
+
+export interface RoundView {
+  id: string;
+  name: string;
+  periodId: string | null;
+  sourceRoundId: string | null;
+  judgesPerEntry: number;
+  blind: boolean;
+  aggregation: AggregationMethod;
+  rubric: RubricCriterion[];
+  status: RoundStatus;
+  opensAt: string | null;
+  closesAt: string | null;
+  awardsConfirmedAt: string | null;
+  publishedAt: string | null;
+  entryCount: number;
+  judgeCount: number;
+  assignmentCount: number;
+  /** Open, and inside its open/close times: judges may score. */
+  scoringOpen: boolean;
+}
+
+const roundFields = {
+  name: text('轮次名称', { max: 60 }),
+  periodId: optional(text('报送期', { max: 64 })),
+  judgesPerEntry: integer('每件作品评委人数', { min: 1, max: 50 }),
+  blind: boolean('匿名评审'),
+  aggregation: oneOf('计分方法', ['trimmed_mean', 'mean', 'zscore'] as const),
+  opensAt: optional(dateTime('开始时间')),
+  closesAt: optional(dateTime('截止时间')),
+};
+
+export const roundClosed = (detail = '本轮评审已结束，不能再修改评分。') => new AppError(409, 'round_closed', '评审已结束', detail);
+
+/** Validates a rubric: 1–10 criteria, unique keys, positive integer maxima summing to 100. */
+export function parseRubric(input: unknown): RubricCriterion[] {
+  if (input === undefined || input === null) return DEFAULT_RUBRIC;
+  const errors: FieldError[] = [];
+  if (!Array.isArray(input) || input.length < 1 || input.length > 10) throw validationFailed([{ field: 'rubric', message: '评分标准需要 1 到 10 项' }]);
+  const seen = new Set<string>();
+  const rubric = input.map((raw, i) => {
+    const c = (raw ?? {}) as Record<string, unknown>;
+    const key = typeof c.key === 'string' && /^[a-z][a-z0-9_]{0,31}$/.test(c.key) ? c.key : `c${i + 1}`;
+    const label = typeof c.label === 'string' ? c.label.trim().slice(0, 30) : '';
+    const max = Number(c.max);
+    if (!label) errors.push({ field: `rubric[${i}].label`, message: `第 ${i + 1} 项评分标准缺少名称` });
+    if (!Number.isInteger(max) || max < 1 || max > 100) errors.push({ field: `rubric[${i}].max`, message: `第 ${i + 1} 项的满分必须是 1–100 的整数` });
+    if (seen.has(key)) errors.push({ field: `rubric[${i}].key`, message: `第 ${i + 1} 项的标识重复` });
+    seen.add(key);
+    return { key, label, max };
+  });
+  const sum = rubric.reduce((a, c) => a + (Number.isFinite(c.max) ? c.max : 0), 0);
+  if (!errors.length && sum !== 100) errors.push({ field: 'rubric', message: `各项满分之和必须是 100，现在是 ${sum}` });
+  if (errors.length) throw validationFailed(errors);
+  return rubric;
+}
+
+export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
+  const now = deps.now ?? (() => new Date());
+
+  async function view(q: Db | Transaction<DB>, id: string): Promise<RoundView> {
+    const r = await q.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('评审轮次不存在。');
+    const [e, j, a] = await Promise.all([
+      q.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
+      q.selectFrom('round_judges').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
+      q.selectFrom('assignments').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
+    ]);
+    const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
+    const t = now().getTime();
+    return {
+      id: r.id,
+      name: r.name,
+      periodId: r.period_id,
+      sourceRoundId: r.source_round_id,
+      judgesPerEntry: r.judges_per_entry,
+      blind: r.blind,
+      aggregation: r.aggregation,
+      rubric: r.rubric as RubricCriterion[],
+      status: r.status,
+      opensAt: iso(r.opens_at),
+      closesAt: iso(r.closes_at),
+      awardsConfirmedAt: iso(r.awards_confirmed_at),
+      publishedAt: iso(r.published_at),
+      entryCount: Number(e.n),
+      judgeCount: Number(j.n),
+      assignmentCount: Number(a.n),
+      scoringOpen: r.status === 'open' && (!r.opens_at || new Date(r.opens_at).getTime() <= t) && (!r.closes_at || new Date(r.closes_at).getTime() > t),
+    };
+  }
+
+  async function lockRound(trx: Transaction<DB>, id: string) {
+    const r = await trx.selectFrom('rounds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!r) throw notFound('评审轮次不存在。');
+    return r;
+  }
+
+  async function requireDraft(trx: Transaction<DB>, id: string, what: string) {
+    const r = await lockRound(trx, id);
+    if (r.status !== 'draft') throw invalidState(`评审已开始，不能再${what}。`);
+    return r;
+  }
+
+  return {
+    view: (id: string) => view(db, id),
+
+    async list(actor: CurrentUser): Promise<RoundView[]> {
+      assertArea(actor, 'rounds');
+      const rows = await db.selectFrom('rounds').select('id').orderBy('created_at', 'desc').limit(200).execute();
+      return Promise.all(rows.map((r) => view(db, r.id)));
+    },
+
+    async get(actor: CurrentUser, id: string): Promise<RoundView> {
+      assertArea(actor, 'rounds');
+      return view(db, id);
+    },
+
+    async create(actor: CurrentUser, body: unknown): Promise<RoundView> {
+      assertArea(actor, 'rounds');
+      const input = parse(roundFields, body);
+      const rubric = parseRubric((body as Record<string, unknown> | null)?.rubric);
+      if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt) throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
+      if (input.periodId && !(await db.selectFrom('periods').select('id').where('id', '=', input.periodId).executeTakeFirst())) {
+        throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
+      }
+      const id = await db.transaction().execute(async (trx) => {
+        const { id: newId } = await trx
+          .insertInto('rounds')
+          .values({
+            campaign_id: CAMPAIGN_ID,
+            name: input.name,
+            period_id: input.periodId,
+            judges_per_entry: input.judgesPerEntry,
+            blind: input.blind,
+            aggregation: input.aggregation,
+            rubric: JSON.stringify(rubric),
+            opens_at: input.opensAt,
+            closes_at: input.closesAt,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await recordAudit(trx, { actor, action: 'round.create', objectType: 'round', objectId: newId, detail: { name: input.name } });
+        return newId;
+      });
+      return view(db, id);
+    },
+
+    /** Name, times, k, blind, method and rubric are editable until the round opens (times also after). */
+    async update(actor: CurrentUser, id: string, body: unknown): Promise<RoundView> {
+      assertArea(actor, 'rounds');
+      const patch = parsePartial(roundFields, body);
+      const rubricGiven = Boolean(body && typeof body === 'object' && 'rubric' in body);
+      await db.transaction().execute(async (trx) => {
+        const r = await lockRound(trx, id);
+        const structural = rubricGiven || patch.judgesPerEntry !== undefined || patch.blind !== undefined || patch.aggregation !== undefined;
+        if (structural && r.status !== 'draft') throw invalidState('评审已开始，评分标准、评委人数、匿名方式和计分方法不能再改。');
+        await trx
+          .updateTable('rounds')
+          .set({
+            ...(patch.name !== undefined && { name: patch.name }),
+            ...(patch.judgesPerEntry !== undefined && { judges_per_entry: patch.judgesPerEntry }),
+            ...(patch.blind !== undefined && { blind: patch.blind }),
+            ...(patch.aggregation !== undefined && { aggregation: patch.aggregation }),
+            ...(patch.opensAt !== undefined && { opens_at: patch.opensAt }),
+            ...(patch.closesAt !== undefined && { closes_at: patch.closesAt }),
+            ...(rubricGiven && { rubric: JSON.stringify(parseRubric((body as Record<string, unknown>).rubric)) }),
+            updated_at: now(),
+          })
+          .where('id', '=', id)
+          .execute();
+        await recordAudit(trx, { actor, action: 'round.update', objectType: 'round', objectId: id });
+      });
+      return view(db, id);
+    },
+
+    /**
+     * Adds entries: the given ids (forwarded ones), or all forwarded entries of the round's period,
+     * or the shortlist of an earlier round. Forwarded entries move to `in_judging`.
+     */
+    async addEntries(actor: CurrentUser, id: string, body: unknown): Promise<{ added: number }> {
+      assertArea(actor, 'rounds');
+      const input = (body ?? {}) as { entryIds?: unknown; fromRoundShortlist?: unknown };
+      return db.transaction().execute(async (trx) => {
+        const round = await requireDraft(trx, id, '添加作品');
+        let q = trx.selectFrom('entries as e').select(['e.id', 'e.status']);
+        if (typeof input.fromRoundShortlist === 'string' && input.fromRoundShortlist) {
+          q = q.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', input.fromRoundShortlist).where('re.shortlisted', '=', true);
+          await trx.updateTable('rounds').set({ source_round_id: input.fromRoundShortlist }).where('id', '=', id).execute();
+        } else if (Array.isArray(input.entryIds)) {
+          const ids = input.entryIds.filter((x): x is string => typeof x === 'string').slice(0, 20000);
+          if (!ids.length) return { added: 0 };
+          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted']);
+        } else {
+          if (!round.period_id) throw validationFailed([{ field: 'entryIds', message: '本轮没有关联报送期，请指定作品或上一轮的入围名单' }]);
+          q = q.where('e.period_id', '=', round.period_id).where('e.status', '=', 'forwarded');
+        }
+        const rows = await q.execute();
+        if (!rows.length) return { added: 0 };
+        const inserted = await trx
+          .insertInto('round_entries')
+          .values(rows.map((r) => ({ round_id: id, entry_id: r.id })))
+          .onConflict((oc) => oc.doNothing())
+          .returning('entry_id')
+          .execute();
+        const forwarded = rows.filter((r) => r.status === 'forwarded').map((r) => r.id);
+        if (forwarded.length) {
+          await trx.updateTable('entries').set({ status: 'in_judging', updated_at: now() }).where('id', 'in', forwarded).where('status', '=', 'forwarded').execute();
+          for (const entryId of forwarded) {
+            await recordAudit(trx, { actor, action: 'entry.judging', objectType: 'entry', objectId: entryId, from: 'forwarded', to: 'in_judging', detail: { roundId: id } });
+          }
+        }
+        return { added: inserted.length };
+      });
+    },
+
+    /** The judge panel: judge accounts only. Replaces the panel while the round is a draft. */
+    async setJudges(actor: CurrentUser, id: string, body: unknown): Promise<{ judges: Array<{ id: string; name: string }> }> {
+      assertArea(actor, 'rounds');
+      const raw = (body as { userIds?: unknown } | null)?.userIds;
+      const userIds = Array.isArray(raw) ? [...new Set(raw.filter((x): x is string => typeof x === 'string'))].slice(0, 500) : [];
+      if (!userIds.length) throw validationFailed([{ field: 'userIds', message: '请至少选择一位评委' }]);
+      return db.transaction().execute(async (trx) => {
+        await requireDraft(trx, id, '更换评委');
+        const judges = await trx.selectFrom('users').select(['id', 'display_name']).where('id', 'in', userIds).where('role', '=', 'judge').where('disabled_at', 'is', null).execute();
+        if (judges.length !== userIds.length) throw validationFailed([{ field: 'userIds', message: '只能选择未停用的评委账号' }]);
+        await trx.deleteFrom('round_judges').where('round_id', '=', id).execute();
+        await trx.insertInto('round_judges').values(judges.map((j) => ({ round_id: id, judge_id: j.id }))).execute();
+        // Assignments of judges no longer on the panel go (none can have scores: the round is a draft).
+        await trx.deleteFrom('assignments').where('round_id', '=', id).where('judge_id', 'not in', userIds).execute();
+        await recordAudit(trx, { actor, action: 'round.judges', objectType: 'round', objectId: id, detail: { count: judges.length } });
+        return { judges: judges.map((j) => ({ id: j.id, name: j.display_name })) };
+      });
+    },
+
+    /**
+     * Automatic, balanced assignment: each entry k judges, loads within one, no judge on an entry
+     * of their own school or county, declared conflicts honoured; existing pairs (manual edits)
+     * are kept. Deterministic for the same input. Infeasible → 409 with the reasons.
+     */
+    async assign(actor: CurrentUser, id: string) {
+      assertArea(actor, 'rounds');
+      return db.transaction().execute(async (trx) => {
+        const round = await requireDraft(trx, id, '重新分配');
+        const [entries, judges, existing, conflicts] = await Promise.all([
+          trx.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.code', 'e.school_id', 'e.county_id']).where('re.round_id', '=', id).execute(),
+          trx.selectFrom('round_judges as rj').innerJoin('users as u', 'u.id', 'rj.judge_id').leftJoin('schools as s', 's.id', 'u.school_id').select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id']).where('rj.round_id', '=', id).execute(),
+          trx.selectFrom('assignments').select(['judge_id', 'entry_id']).where('round_id', '=', id).execute(),
+          trx.selectFrom('judge_conflicts').select(['judge_id', 'entry_id']).where('round_id', '=', id).execute(),
+        ]);
+        if (!entries.length) throw invalidState('本轮还没有作品，请先添加作品。');
+        if (!judges.length) throw invalidState('本轮还没有评委，请先选择评委。');
+        const result = assignJudges({
+          entries: entries.map((e) => ({ id: e.id, code: e.code, schoolId: e.school_id, countyId: e.county_id })),
+          judges: judges.map((j) => ({ id: j.id, schoolId: j.school_id, countyId: j.county_id ?? j.school_county_id })),
+          judgesPerEntry: round.judges_per_entry,
+          existing: existing.map((a) => ({ judgeId: a.judge_id, entryId: a.entry_id })),
+          conflicts: conflicts.map((c) => ({ judgeId: c.judge_id, entryId: c.entry_id })),
+        });
+        if (!result.ok) throw new AppError(409, 'invalid_state', '无法完成分配', result.reason);
+        const keep = new Set(result.assignments.map((a) => `${a.judgeId}\u0000${a.entryId}`));
+        const drop = existing.filter((a) => !keep.has(`${a.judge_id}\u0000${a.entry_id}`));
+        for (const d of drop) await trx.deleteFrom('assignments').where('round_id', '=', id).where('judge_id', '=', d.judge_id).where('entry_id', '=', d.entry_id).execute();
+        const have = new Set(existing.map((a) => `${a.judge_id}\u0000${a.entry_id}`));
+        const add = result.assignments.filter((a) => !have.has(`${a.judgeId}\u0000${a.entryId}`));
+        for (let i = 0; i < add.length; i += 1000) {
+          await trx.insertInto('assignments').values(add.slice(i, i + 1000).map((a) => ({ round_id: id, entry_id: a.entryId, judge_id: a.judgeId }))).execute();
+        }
+        await recordAudit(trx, { actor, action: 'round.assign', objectType: 'round', objectId: id, detail: { added: add.length, removed: drop.length } });
+        return { assignments: result.assignments.length, loads: result.loads, balanced: result.balance.balanced, note: result.balance.note, warnings: result.warnings.map((w) => w.message) };
+      });
+    },
+
+    /** Manual edit: one more judge on an entry (hard conflicts refused). */
+    async addAssignment(actor: CurrentUser, id: string, body: unknown) {
+      assertArea(actor, 'rounds');
+      const { entryId, judgeId } = parse({ entryId: text('作品', { max: 64 }), judgeId: text('评委', { max: 64 }) }, body);
+      return db.transaction().execute(async (trx) => {
+        const round = await lockRound(trx, id);
+        if (round.status === 'closed') throw roundClosed('本轮评审已结束，不能再调整分配。');
+        const entry = await trx.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.school_id', 'e.county_id']).where('re.round_id', '=', id).where('re.entry_id', '=', entryId).executeTakeFirst();
+        const judge = await trx.selectFrom('round_judges as rj').innerJoin('users as u', 'u.id', 'rj.judge_id').leftJoin('schools as s', 's.id', 'u.school_id').select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id']).where('rj.round_id', '=', id).where('rj.judge_id', '=', judgeId).executeTakeFirst();
+        if (!entry || !judge) throw validationFailed([{ field: 'entryId', message: '作品或评委不在本轮中' }]);
+        const judgeCounty = judge.county_id ?? judge.school_county_id;
+        if ((judge.school_id && judge.school_id === entry.school_id) || (judgeCounty && judgeCounty === entry.county_id)) {
+          throw validationFailed([{ field: 'judgeId', message: '该评委与作品同校或同县区，需要回避' }]);
+        }
+        const conflict = await trx.selectFrom('judge_conflicts').select('judge_id').where('round_id', '=', id).where('entry_id', '=', entryId).where('judge_id', '=', judgeId).executeTakeFirst();
+        if (conflict) throw validationFailed([{ field: 'judgeId', message: '该评委已声明与此作品有利益冲突' }]);
+        const row = await trx.insertInto('assignments').values({ round_id: id, entry_id: entryId, judge_id: judgeId }).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+        await recordAudit(trx, { actor, action: 'assignment.add', objectType: 'round', objectId: id, detail: { entryId, judgeId } });
+        return { id: row?.id ?? null };
+      });
+    },
+
+    /** Manual edit: remove an assignment that has no scores yet. */
+    async removeAssignment(actor: CurrentUser, assignmentId: string) {
+      assertArea(actor, 'rounds');
+      await db.transaction().execute(async (trx) => {
+        const a = await trx.selectFrom('assignments').selectAll().where('id', '=', assignmentId).forUpdate().executeTakeFirst();
+        if (!a) throw notFound('分配不存在。');
+        if (a.status !== 'pending') throw invalidState('评委已开始评分，不能删除这条分配。');
+        await trx.deleteFrom('assignments').where('id', '=', assignmentId).execute();
+        await recordAudit(trx, { actor, action: 'assignment.remove', objectType: 'round', objectId: a.round_id, detail: { entryId: a.entry_id, judgeId: a.judge_id } });
+      });
+    },
+
+    async open(actor: CurrentUser, id: string): Promise<RoundView> {
+      assertArea(actor, 'rounds');
+      await db.transaction().execute(async (trx) => {
+        const r = await lockRound(trx, id);
+        if (r.status !== 'draft') throw invalidState(r.status === 'open' ? '评审已经开始了。' : '评审已结束，不能重新开始。');
+        const short = await trx
+          .selectFrom('round_entries as re')
+          .leftJoin('assignments as a', (j) => j.onRef('a.entry_id', '=', 're.entry_id').onRef('a.round_id', '=', 're.round_id'))
+          .select(['re.entry_id', (eb) => eb.fn.count<number>('a.id').as('n')])
+          .where('re.round_id', '=', id)
+          .groupBy('re.entry_id')
+          .having((eb) => eb.fn.count('a.id'), '<', r.judges_per_entry)
+          .execute();
+        const { n } = await trx.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow();
+        if (Number(n) === 0) throw invalidState('本轮还没有作品。');
+        if (short.length) throw invalidState(`还有 ${short.length} 件作品的评委不足 ${r.judges_per_entry} 位，请先完成分配。`);
+        await trx.updateTable('rounds').set({ status: 'open', updated_at: now() }).where('id', '=', id).execute();
+        await recordAudit(trx, { actor, action: 'round.open', objectType: 'round', objectId: id, from: 'draft', to: 'open' });
+      });
+      return view(db, id);
+    },
+
+    /** Closing locks every score; only an admin can reopen one score afterwards. */
+    async close(actor: CurrentUser, id: string): Promise<RoundView> {
+      assertArea(actor, 'rounds');
+      await db.transaction().execute(async (trx) => {
+        const r = await lockRound(trx, id);
+        if (r.status !== 'open') throw invalidState(r.status === 'closed' ? '评审已经结束了。' : '评审还没有开始。');
+        await trx.updateTable('rounds').set({ status: 'closed', updated_at: now() }).where('id', '=', id).execute();
+        await recordAudit(trx, { actor, action: 'round.close', objectType: 'round', objectId: id, from: 'open', to: 'closed' });
+      });
+      return view(db, id);
+    },
+
+    /** Per judge: assigned and submitted (for the progress page and reminders). */
+    async progress(actor: CurrentUser, id: string) {
+      assertArea(actor, 'rounds');
+      await view(db, id);
+      const rows = await db
+        .selectFrom('round_judges as rj')
+        .innerJoin('users as u', 'u.id', 'rj.judge_id')
+        .leftJoin('assignments as a', (j) => j.onRef('a.judge_id', '=', 'rj.judge_id').onRef('a.round_id', '=', 'rj.round_id'))
+        .select([
+          'u.id as judgeId',
+          'u.display_name as name',
+          (eb) => eb.fn.count<number>('a.id').as('assigned'),
+          (eb) => eb.fn.count<number>('a.id').filterWhere('a.status', '=', 'submitted').as('submitted'),
+        ])
+        .where('rj.round_id', '=', id)
+        .groupBy(['u.id', 'u.display_name'])
+        .orderBy('u.display_name')
+        .execute();
+      return rows.map((r) => ({ judgeId: r.judgeId, name: r.name, assigned: Number(r.assigned), submitted: Number(r.submitted) }));
+    },
+
+    /** Assignments of a round for the admin's manual edits (not blind: city staff see everything). */
+    async assignments(actor: CurrentUser, id: string) {
+      assertArea(actor, 'rounds');
+      return db
+        .selectFrom('assignments as a')
+        .innerJoin('entries as e', 'e.id', 'a.entry_id')
+        .innerJoin('users as u', 'u.id', 'a.judge_id')
+        .select(['a.id', 'a.entry_id as entryId', 'e.code', 'e.title', 'a.judge_id as judgeId', 'u.display_name as judgeName', 'a.status', 'a.total'])
+        .where('a.round_id', '=', id)
+        .orderBy('e.code')
+        .orderBy('u.display_name')
+        .limit(5000)
+        .execute();
+    },
+  };
+}
+
+export type RoundService = ReturnType<typeof createRoundService>;
