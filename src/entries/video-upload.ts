@@ -90,7 +90,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
 
         const videoId = crypto.randomUUID();
         const key = originalKey(entryId, videoId);
-        await store.putFile(key, file.path, { contentType: 'application/octet-stream' });
+        await store.putFile(key, file.path, { contentType: 'application/octet-stream', move: true });
         try {
           await db.transaction().execute(async (trx) => {
             const locked = await repo.lockEntry(trx, entryId);

@@ -136,8 +136,16 @@ export function createLocalStore(rootDir: string): ObjectStore {
     pathOf(key);
     const tmp = await newTempPath();
     try {
-      // copyFile streams inside the kernel (or reflinks): no bytes pass through JS memory.
-      await fsp.copyFile(filePath, tmp);
+      // A given-away file is renamed (instant on the same filesystem); otherwise copyFile streams
+      // inside the kernel (or reflinks): no bytes pass through JS memory.
+      if (opts.move) {
+        await fsp.rename(filePath, tmp).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EXDEV') throw err;
+          await fsp.copyFile(filePath, tmp);
+        });
+      } else {
+        await fsp.copyFile(filePath, tmp);
+      }
       const { size } = await fsp.stat(tmp);
       await commit(key, tmp, opts);
       return { sizeBytes: size };

@@ -34,6 +34,11 @@ export interface ObjectStore {
 
 export interface PutOptions {
   contentType: string;
+  /**
+   * The caller gives the file away (e.g. a finished upload's temp file): a local store may
+   * rename it into place instead of copying it. The S3 store uploads it as usual.
+   */
+  move?: boolean;
 }
 
 export interface PutResult {

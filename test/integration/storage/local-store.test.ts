@@ -22,6 +22,21 @@ describe('local store specifics', () => {
     await fsp.rm(rootDir, { recursive: true, force: true });
   });
 
+  it('when a file is given away with move, then it is renamed into the store and the source is gone', async () => {
+    const store = createLocalStore(rootDir);
+    const source = path.join(rootDir, 'upload-given-away');
+    await fsp.writeFile(source, 'finished upload bytes');
+
+    const result = await store.putFile('originals/e1/v1', source, { contentType: 'application/octet-stream', move: true });
+
+    expect(result.sizeBytes).toBe(21);
+    await expect(fsp.access(source)).rejects.toThrow();
+    const { body } = await store.get('originals/e1/v1');
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('finished upload bytes');
+  });
+
   it('when asked to presign, then it answers null (the app streams the file itself)', async () => {
     const store = createLocalStore(rootDir);
 
