@@ -17,6 +17,7 @@ import {
   fraction,
   isJpeg,
   schoolWithToken,
+  sleep,
   storedObjects,
   storeTempFiles,
   topLevelBoxes,
@@ -219,11 +220,10 @@ describe('when the upload is a truncated file (moov lost)', () => {
     expect(video.preview_key).toBeNull();
     const shown = await request(t.app).get(`/api/v1/entries/${entryId}`).set(school.auth).expect(200);
     expect(shown.body.video).toMatchObject({ status: 'failed', previewUrl: null, posterUrl: null, error: expect.stringMatching(/无法读取/) });
-    const job = await t.container.database.db
-      .selectFrom('jobs')
-      .select(['status', 'attempts'])
-      .where('dedupe_key', '=', `ingest:${video.id}`)
-      .executeTakeFirstOrThrow();
+    // the video row is marked failed by the handler just before the worker records the job's failure
+    const jobOf = () => t.container.database.db.selectFrom('jobs').select(['status', 'attempts']).where('dedupe_key', '=', `ingest:${video.id}`).executeTakeFirstOrThrow();
+    let job = await jobOf();
+    for (const until = Date.now() + 5000; job.status === 'running' && Date.now() < until; job = await jobOf()) await sleep(50);
     expect(job.status).toBe('failed');
     expect(job.attempts).toBe(1); // a broken file is not retried
     await request(t.app).get(`/api/v1/entries/${entryId}/preview`).set(school.auth).expect(404);
