@@ -8,6 +8,8 @@ import { entryApi, entryPages } from './entries/entry.routes';
 import { orgApi, orgPages } from './org/org.routes';
 import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
+import { judgingPages } from './judging/judging.pages';
+import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -61,6 +63,7 @@ export function buildApp(c: Container): express.Express {
     tmpDir: c.config.uploads.tmpDir,
     maxVideoBytes: c.config.uploads.maxVideoBytes,
     reviewPanel: (user: CurrentUser, entry: EntryView) => reviewPanel(c, user, entry),
+    broadcastPanel,
   };
   const api = express.Router();
   api.get('/openapi.json', (_req, res) => {
@@ -73,6 +76,7 @@ export function buildApp(c: Container): express.Express {
   api.use(entryApi(entryDeps));
   api.use(reviewApi(c));
   api.use(judgingApi(c));
+  api.use(broadcastApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -82,6 +86,8 @@ export function buildApp(c: Container): express.Express {
   app.use(accountPages(c));
   app.use(entryPages(entryDeps));
   app.use(reviewPages(c));
+  app.use(judgingPages(c));
+  app.use(broadcastPages(c));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

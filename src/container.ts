@@ -17,6 +17,7 @@ import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
 import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
+import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from '../workers/worker';
 import type { ObjectStore } from './platform/storage/object-store';
@@ -60,6 +61,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const scoring = createScoringService(db);
   const results = createResultsService(db);
   let worker: Worker | null = null;
+  const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
 
   return {
@@ -81,6 +83,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     rounds,
     scoring,
     results,
+    broadcast,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

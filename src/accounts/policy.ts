@@ -32,6 +32,10 @@ export const AREAS = {
   rounds: ['admin'],
   /** a judge's own assignments and scores */
   judging: ['judge'],
+  /** select entries for broadcast (the city) */
+  broadcastSelect: ['admin'],
+  /** the TV desk: selected entries, masters, programme sheet, aired dates */
+  broadcastDesk: ['tv', 'admin'],
   /** the audit log of every action */
   audit: ['admin'],
   /** entry lists and pages */

@@ -25,6 +25,8 @@ export interface EntryDeps {
   maxVideoBytes: number;
   /** Review actions for county/city staff on the entry page (supplied by the review component). */
   reviewPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
+  /** The city's "select for broadcast" form (supplied by the broadcast component). */
+  broadcastPanel?: (user: CurrentUser, entry: EntryView) => Record<string, unknown> | null;
 }
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
@@ -192,6 +194,7 @@ export function entryPages(deps: EntryDeps): Router {
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
+      broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
     });
   });
 

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { DefaultTimestamp, NullableJson, NullableTimestamp } from '../platform/db/schema';
 
 export type EntryStatus =
@@ -41,6 +41,8 @@ export interface EntriesTable {
   updated_at: DefaultTimestamp;
   submitted_at: NullableTimestamp;
   forwarded_at: NullableTimestamp;
+  /** the day Lüliang TV aired it (a date, Beijing) */
+  aired_on: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface VideosTable {

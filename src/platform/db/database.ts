@@ -17,6 +17,8 @@ export interface Database {
 
 // Return int8 (counts, bigserial ids) as JS numbers: our counts stay far below 2^53.
 pg.types.setTypeParser(20, (value: string) => Number(value));
+// A `date` is a calendar day ("2026-06-01"), not a moment: keep the string (no timezone shift).
+pg.types.setTypeParser(1082, (value: string) => value);
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgres') {
@@ -34,7 +36,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   }
   if (config.dir !== 'memory://') fs.mkdirSync(config.dir, { recursive: true });
   const client = new PGlite(config.dir === 'memory://' ? undefined : config.dir, {
-    parsers: { 20: (value: string) => Number(value) },
+    parsers: { 20: (value: string) => Number(value), 1082: (value: string) => value },
   });
   await client.waitReady;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { BroadcastTables } from '../../broadcast/broadcast.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
 import type { QueueTables } from '../queue/queue.schema';
@@ -137,4 +138,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables {}

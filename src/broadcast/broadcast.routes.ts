@@ -1,0 +1,101 @@
+import { Router, type Request, type Response } from 'express';
+import { canUse } from '../accounts/policy';
+import type { CurrentUser } from '../accounts/account.types';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { currentUser } from '../web/request-context';
+import { sendObject } from '../web/send-object';
+import type { EntryView } from '../entries/entry.types';
+import { ENTRY_STATUS_LABELS, STATUS_TONE } from '../entries/entry.types';
+import { AWARD_LABELS } from '../judging/results.service';
+import type { AwardTier } from '../judging/judging.schema';
+import { MASTER_STATUS_LABELS, PROFILE_LABELS, PROFILES, type BroadcastService } from './broadcast.service';
+
+export interface BroadcastDeps {
+  broadcast: BroadcastService;
+  store: ObjectStore;
+}
+
+async function sendMaster(deps: BroadcastDeps, req: Request, res: Response) {
+  const user = currentUser(req);
+  const { key, fileName, contentType } = await deps.broadcast.masterForDownload(user, req.params.id as string, req.get('range') ?? undefined);
+  await sendObject(req, res, deps.store, key, { contentType, disposition: 'attachment', downloadName: fileName, redirectToPresigned: deps.store.kind === 's3' });
+}
+
+function attachmentHeaders(res: Response, ascii: string, chinese: string, type: string) {
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(chinese)}`);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+}
+
+export function broadcastApi(deps: BroadcastDeps): Router {
+  const router = Router();
+  router.post('/entries/:id/broadcast', async (req, res) => {
+    res.json(await deps.broadcast.select(currentUser(req), req.params.id, req.body));
+  });
+  router.get('/broadcast/entries', async (req, res) => {
+    res.json(await deps.broadcast.desk(currentUser(req)));
+  });
+  router.get('/broadcast/entries/:id', async (req, res) => {
+    res.json(await deps.broadcast.item(currentUser(req), req.params.id));
+  });
+  router.get('/broadcast/entries/:id/master', (req, res) => sendMaster(deps, req, res));
+  router.post('/broadcast/entries/:id/aired', async (req, res) => {
+    await deps.broadcast.markAired(currentUser(req), req.params.id, req.body);
+    res.status(204).end();
+  });
+  router.get('/broadcast/programme-sheet.xlsx', async (req, res) => {
+    const user = currentUser(req);
+    attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    await deps.broadcast.programmeSheet(user, 'xlsx', res);
+  });
+  router.get('/broadcast/programme-sheet.csv', async (req, res) => {
+    const user = currentUser(req);
+    attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8');
+    await deps.broadcast.programmeSheet(user, 'csv', res);
+  });
+  router.get('/broadcast/archive.zip', async (req, res) => {
+    const user = currentUser(req);
+    attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip');
+    await deps.broadcast.archive(user, res);
+  });
+  return router;
+}
+
+/** On an awarded entry's page, the city's "select for broadcast" form. */
+export function broadcastPanel(user: CurrentUser, entry: EntryView) {
+  if (!canUse(user, 'broadcastSelect') || !['awarded', 'broadcast_selected'].includes(entry.status)) return null;
+  return { profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })), selected: entry.status === 'broadcast_selected' };
+}
+
+export function broadcastPages(deps: BroadcastDeps): Router {
+  const router = Router();
+  router.get('/broadcast', async (req, res) => {
+    const items = await deps.broadcast.desk(currentUser(req));
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    res.render('broadcast/desk', {
+      title: '电视台展播',
+      today,
+      items: items.map((it) => ({
+        ...it,
+        statusLabel: ENTRY_STATUS_LABELS[it.entry.status],
+        statusTone: STATUS_TONE[it.entry.status],
+        awardLabel: it.entry.award ? AWARD_LABELS[it.entry.award as AwardTier] : '',
+        masterLabel: it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+        masterTone: it.master ? (it.master.status === 'ready' ? 'ok' : it.master.status === 'failed' ? 'bad' : 'info') : 'muted',
+        profileLabel: it.master ? PROFILE_LABELS[it.master.profile] : '',
+        durationText: typeof it.entry.video?.probe?.durationS === 'number' ? `${Math.floor(it.entry.video.probe.durationS / 60)}:${String(Math.round(it.entry.video.probe.durationS % 60)).padStart(2, '0')}` : '',
+        sizeText: it.master?.sizeBytes ? `${(it.master.sizeBytes / 1024 ** 2).toFixed(1)} MB` : '',
+      })),
+      anyReady: items.some((i) => i.master?.status === 'ready'),
+    });
+  });
+  router.post('/broadcast/entries/:id/aired', async (req, res) => {
+    await deps.broadcast.markAired(currentUser(req), req.params.id, req.body);
+    res.redirect(303, '/broadcast?msg=aired_saved');
+  });
+  router.post('/entries/:id/broadcast', async (req, res) => {
+    await deps.broadcast.select(currentUser(req), req.params.id, req.body);
+    res.redirect(303, `/entries/${req.params.id}?msg=broadcast_selected`);
+  });
+  return router;
+}

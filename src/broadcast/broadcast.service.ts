@@ -1,0 +1,232 @@
+import type { Writable } from 'node:stream';
+import archiver from 'archiver';
+import ExcelJS from 'exceljs';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea, canSeeEntry } from '../accounts/policy';
+import type { Campaign } from '../campaign/campaign.service';
+import { recordAudit } from '../platform/audit';
+import type { Db } from '../platform/db/database';
+import { invalidState, notFound, validationFailed } from '../platform/errors';
+import type { JobQueue } from '../platform/queue/queue';
+import type { ObjectStore } from '../platform/storage/object-store';
+import { sanitizeFileName } from '../platform/storage';
+import type { EntryService } from '../entries/entry.service';
+import type { EntryView } from '../entries/entry.types';
+import { AWARD_LABELS } from '../judging/results.service';
+import type { AwardTier } from '../judging/judging.schema';
+import type { MasterProfile, MasterStatus } from './broadcast.schema';
+
+export const BROADCAST_JOB = 'broadcast.master';
+export const PROFILES: readonly MasterProfile[] = ['xdcam-hd422', 'h264-1080p25'];
+export const PROFILE_LABELS: Record<MasterProfile, string> = {
+  'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
+  'h264-1080p25': 'H.264 1080p25（MP4）',
+};
+export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
+export const masterKey = (videoId: string, profile: MasterProfile) => `masters/${videoId}/${profile}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`;
+
+export interface MasterView {
+  status: MasterStatus;
+  profile: MasterProfile;
+  pillarbox: 'black' | 'blur';
+  progress: number;
+  sizeBytes: number | null;
+  error: string | null;
+  needsPerson: boolean;
+  loudness: { integratedLufs: number | null; truePeakDbtp: number | null } | null;
+  downloadUrl: string | null;
+  fileName: string;
+}
+
+export interface DeskItem {
+  entry: EntryView;
+  master: MasterView | null;
+  airedOn: string | null;
+}
+
+/** A readable Chinese file name: 吕梁颂_离石区XX小学_合唱.mxf (no path characters). */
+export function masterFileName(entry: EntryView, formLabel: string, profile: MasterProfile): string {
+  const parts = [entry.song.title, `${entry.county?.name ?? '市直'}${entry.school.name}`, formLabel].map((p) => p.replace(/[\\/:*?"<>|\s_]+/g, ''));
+  return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
+}
+
+export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: JobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
+  const now = deps.now ?? (() => new Date());
+
+  async function deskItem(entry: EntryView, campaign: Campaign): Promise<DeskItem> {
+    const m = await db.selectFrom('masters').selectAll().where('entry_id', '=', entry.id).executeTakeFirst();
+    const row = await db.selectFrom('entries').select('aired_on').where('id', '=', entry.id).executeTakeFirstOrThrow();
+    const formLabel = campaign.forms.find((f) => f.code === entry.form)?.label ?? entry.form;
+    return {
+      entry,
+      airedOn: row.aired_on,
+      master: m
+        ? {
+            status: m.status,
+            profile: m.profile,
+            pillarbox: m.pillarbox,
+            progress: m.progress,
+            sizeBytes: m.size_bytes === null ? null : Number(m.size_bytes),
+            error: m.error,
+            needsPerson: m.needs_person,
+            loudness: (m.loudness as MasterView['loudness']) ?? null,
+            downloadUrl: m.status === 'ready' ? `/api/v1/broadcast/entries/${entry.id}/master` : null,
+            fileName: masterFileName(entry, formLabel, m.profile),
+          }
+        : null,
+    };
+  }
+
+  async function loadDeskEntry(actor: CurrentUser, entryId: string): Promise<EntryView> {
+    assertArea(actor, 'broadcastDesk');
+    const entry = await deps.entries.load(entryId);
+    if (!entry || !canSeeEntry(actor, entry) || !['broadcast_selected', 'aired'].includes(entry.status)) throw notFound('节目不存在，或未被选送电视台。');
+    return deps.entries.view(entryId);
+  }
+
+  async function logDownload(actor: CurrentUser, kind: 'master' | 'programme_xlsx' | 'programme_csv' | 'archive', entryId: string | null, range?: string) {
+    await db.insertInto('downloads').values({ user_id: actor.id, username: actor.username, kind, entry_id: entryId, range: range?.slice(0, 100) ?? null }).execute();
+  }
+
+  async function allSelected(actor: CurrentUser): Promise<EntryView[]> {
+    const items: EntryView[] = [];
+    for (let page = 1; ; page++) {
+      const result = await deps.entries.list(actor, { statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: 200 });
+      items.push(...result.items);
+      if (page * 200 >= result.total) return items;
+    }
+  }
+
+  return {
+    /** The city selects an awarded entry for broadcast; the master job is queued in the same transaction. */
+    async select(actor: CurrentUser, entryId: string, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'broadcastSelect');
+      const input = (body && typeof body === 'object' ? body : {}) as { profile?: unknown; pillarbox?: unknown };
+      const profile = (input.profile ?? 'xdcam-hd422') as MasterProfile;
+      const pillarbox = input.pillarbox === 'blur' ? 'blur' : 'black';
+      if (!PROFILES.includes(profile)) throw validationFailed([{ field: 'profile', message: '母版格式只能是 xdcam-hd422 或 h264-1080p25' }]);
+      await db.transaction().execute(async (trx) => {
+        const e = await trx.selectFrom('entries').select(['id', 'status', 'video_id']).where('id', '=', entryId).forUpdate().executeTakeFirst();
+        if (!e) throw notFound();
+        if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
+        if (!e.video_id) throw invalidState('作品没有视频。');
+        await trx.deleteFrom('masters').where('entry_id', '=', entryId).execute();
+        await trx.insertInto('masters').values({ entry_id: entryId, video_id: e.video_id, profile, pillarbox }).execute();
+        await trx.updateTable('entries').set({ status: 'broadcast_selected', updated_at: now() }).where('id', '=', entryId).execute();
+        await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { entryId }, maxAttempts: 2 });
+        await recordAudit(trx, { actor, action: 'entry.broadcast', objectType: 'entry', objectId: entryId, from: e.status, to: 'broadcast_selected', detail: { profile, pillarbox } });
+      });
+      deps.onEnqueued?.();
+      return deps.entries.view(entryId);
+    },
+
+    /** The TV desk: every selected entry with its master and airing date. */
+    async desk(actor: CurrentUser): Promise<DeskItem[]> {
+      assertArea(actor, 'broadcastDesk');
+      const campaign = await deps.campaign();
+      return Promise.all((await allSelected(actor)).map((e) => deskItem(e, campaign)));
+    },
+
+    async item(actor: CurrentUser, entryId: string): Promise<DeskItem> {
+      const entry = await loadDeskEntry(actor, entryId);
+      return deskItem(entry, await deps.campaign());
+    },
+
+    /** The stored master of an entry (for the download route), logged. */
+    async masterForDownload(actor: CurrentUser, entryId: string, range?: string): Promise<{ key: string; fileName: string; contentType: string }> {
+      const item = await this.item(actor, entryId);
+      const m = await db.selectFrom('masters').select(['object_key', 'status', 'profile']).where('entry_id', '=', entryId).executeTakeFirst();
+      if (!m || m.status !== 'ready' || !m.object_key) throw notFound('母版还没有制作完成。');
+      await logDownload(actor, 'master', entryId, range);
+      return { key: m.object_key, fileName: item.master!.fileName, contentType: m.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4' };
+    },
+
+    async markAired(actor: CurrentUser, entryId: string, body: unknown): Promise<void> {
+      const entry = await loadDeskEntry(actor, entryId);
+      const airedOn = (body as { airedOn?: unknown } | null)?.airedOn;
+      if (typeof airedOn !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(airedOn) || Number.isNaN(new Date(`${airedOn}T00:00:00+08:00`).getTime())) {
+        throw validationFailed([{ field: 'airedOn', message: '播出日期格式应为 2026-06-01' }]);
+      }
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('entries').set({ aired_on: airedOn, status: 'aired', updated_at: now() }).where('id', '=', entryId).execute();
+        await recordAudit(trx, { actor, action: 'entry.aired', objectType: 'entry', objectId: entryId, from: entry.status, to: 'aired', detail: { airedOn } });
+      });
+    },
+
+    /** 节目单 as XLSX or CSV (UTF-8 with BOM so Excel opens it in Chinese). */
+    async programmeSheet(actor: CurrentUser, format: 'xlsx' | 'csv', out: Writable): Promise<void> {
+      const items = await this.desk(actor);
+      await logDownload(actor, format === 'xlsx' ? 'programme_xlsx' : 'programme_csv', null);
+      const campaign = await deps.campaign();
+      const header = ['序号', '编号', '作品名称', '歌曲', '表演形式', '学校', '县区', '奖项', '时长', '母版状态', '响度（LUFS）', '真峰值（dBTP）', '母版文件名', '播出日期'];
+      const rows = items.map((it, i) => {
+        const e = it.entry;
+        const d = e.video?.probe && typeof e.video.probe.durationS === 'number' ? Math.round(e.video.probe.durationS) : null;
+        return [
+          i + 1,
+          e.code,
+          e.title,
+          e.song.title,
+          campaign.forms.find((f) => f.code === e.form)?.label ?? e.form,
+          e.school.name,
+          e.county?.name ?? '市直',
+          e.award ? AWARD_LABELS[e.award as AwardTier] ?? e.award : '',
+          d === null ? '' : `${Math.floor(d / 60)}:${String(d % 60).padStart(2, '0')}`,
+          it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+          it.master?.loudness?.integratedLufs ?? '',
+          it.master?.loudness?.truePeakDbtp ?? '',
+          it.master?.fileName ?? '',
+          it.airedOn ?? '',
+        ];
+      });
+      if (format === 'csv') {
+        const cell = (v: unknown) => {
+          const s = String(v ?? '');
+          // Quote everything; neutralise spreadsheet formulas in user text (CSV injection).
+          const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+          return `"${safe.replace(/"/g, '""')}"`;
+        };
+        out.write('\ufeff' + [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n');
+        out.end();
+        return;
+      }
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
+      const sheet = workbook.addWorksheet('节目单');
+      sheet.addRow(header).commit();
+      for (const r of rows) sheet.addRow(r).commit();
+      await workbook.commit();
+    },
+
+    /** Every ready master as one ZIP, streamed from the store (stored, not compressed: video does not shrink). */
+    async archive(actor: CurrentUser, out: Writable): Promise<void> {
+      const items = (await this.desk(actor)).filter((i) => i.master?.status === 'ready');
+      if (!items.length) throw notFound('还没有可下载的母版。');
+      await logDownload(actor, 'archive', null);
+      const zip = archiver('zip', { store: true });
+      const done = new Promise<void>((resolve, reject) => {
+        out.on('close', resolve);
+        out.on('finish', resolve);
+        zip.on('error', reject);
+      });
+      zip.pipe(out);
+      const used = new Set<string>();
+      for (const it of items) {
+        const m = await db.selectFrom('masters').select('object_key').where('entry_id', '=', it.entry.id).executeTakeFirstOrThrow();
+        let name = it.master!.fileName;
+        if (used.has(name)) name = name.replace(/(\.[a-z0-9]+)$/, `_${it.entry.code}$1`);
+        used.add(name);
+        const { body } = await deps.store.get(m.object_key!);
+        zip.append(body, { name });
+        // One file at a time: wait until the archiver has consumed this stream.
+        await new Promise<void>((resolve, reject) => {
+          zip.once('entry', () => resolve());
+          zip.once('error', reject);
+        });
+      }
+      await zip.finalize();
+      await done;
+    },
+  };
+}
+
+export type BroadcastService = ReturnType<typeof createBroadcastService>;
