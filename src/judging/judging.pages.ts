@@ -1,0 +1,423 @@
+import { Router, type Request, type Response } from 'express';
+import type { CurrentUser } from '../accounts/account.types';
+import { assertArea } from '../accounts/policy';
+import type { CampaignService } from '../campaign/campaign.service';
+import { formatDuration } from '../entries/entry.routes';
+import type { Db } from '../platform/db/database';
+import { AppError } from '../platform/errors';
+import { currentUser } from '../web/request-context';
+import { fromLocalInput } from '../web/view-helpers';
+import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
+import type { EntryFlag, JudgeFlag } from './judging.types';
+import { AWARD_LABELS, parseTiers, type ResultsService } from './results.service';
+import { AGGREGATION_LABELS, DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
+import type { JudgeAssignment, ScoringService } from './scoring.service';
+
+export interface JudgingPageDeps {
+  rounds: RoundService;
+  scoring: ScoringService;
+  results: ResultsService;
+  campaign: CampaignService;
+  db: Db;
+}
+
+const ROUND_STATUS: Record<RoundStatus, { label: string; tone: string }> = {
+  draft: { label: '草稿', tone: 'muted' },
+  open: { label: '评审中', tone: 'info' },
+  closed: { label: '已结束', tone: 'ok' },
+};
+const ASSIGNMENT_STATUS: Record<AssignmentStatus, { label: string; tone: string }> = {
+  pending: { label: '未评分', tone: 'warn' },
+  draft: { label: '草稿', tone: 'info' },
+  submitted: { label: '已提交', tone: 'ok' },
+};
+const ENTRY_FLAGS: Record<EntryFlag, string> = { wide_spread: '分差大', no_scores: '无评分' };
+const JUDGE_FLAGS: Record<JudgeFlag, string> = { harsh: '偏严', lenient: '偏松', narrow: '分数集中' };
+const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
+const SHORTLIST_PER = [
+  { value: '', label: '全部作品' },
+  { value: 'song', label: '按歌曲' },
+  { value: 'level', label: '按学段' },
+  { value: 'form', label: '按表演形式' },
+];
+/** A judge whose work is unfinished this close to the deadline is highlighted as late. */
+const LATE_WINDOW_MS = 48 * 3600_000;
+const BLANK_RUBRIC_ROWS = 2;
+
+const two = (n: number | null) => (n === null ? '' : (Math.round(n * 100) / 100).toFixed(2));
+const withMsg = (url: string, msg: string) => `${url}${url.includes('?') ? '&' : '?'}msg=${msg}`;
+const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).map((x) => (typeof x === 'string' ? x : ''));
+
+/** A step that failed for a reason a person can fix (400/409) is shown on the page it came from. */
+function isUserError(err: unknown): err is AppError {
+  return err instanceof AppError && (err.status === 400 || err.status === 409);
+}
+
+function roundBadge(r: RoundView) {
+  return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: AGGREGATION_LABELS[r.aggregation] };
+}
+
+export function judgingPages(deps: JudgingPageDeps): Router {
+  const router = Router();
+  const { rounds, scoring, results, db } = deps;
+
+  // ── City staff: the list of rounds and the new-round form ─────────────────────────────────
+
+  async function roundsPageData(user: CurrentUser, values?: Record<string, unknown>) {
+    const [all, campaign, submitted] = await Promise.all([
+      rounds.list(user),
+      deps.campaign.get(),
+      db.selectFrom('assignments').select(['round_id', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'submitted').groupBy('round_id').execute(),
+    ]);
+    const done = new Map(submitted.map((s) => [s.round_id, Number(s.n)]));
+    const labels = list(values?.rubricLabel);
+    const maxes = list(values?.rubricMax);
+    const rubricRows = values
+      ? labels.map((label, i) => ({ label, max: maxes[i] ?? '' }))
+      : [...DEFAULT_RUBRIC.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
+    return {
+      title: '评审轮次',
+      rounds: all.map((r) => {
+        const sub = done.get(r.id) ?? 0;
+        return { ...r, ...roundBadge(r), submitted: sub, percent: r.assignmentCount ? Math.round((sub / r.assignmentCount) * 100) : 0 };
+      }),
+      sources: [
+        ...campaign.periods.map((p) => ({ value: `period:${p.id}`, label: `${p.name}全部已报送作品` })),
+        ...all.filter((r) => r.status === 'closed').map((r) => ({ value: `round:${r.id}`, label: `来自上一轮入围：${r.name}` })),
+      ],
+      aggregations: Object.entries(AGGREGATION_LABELS).map(([value, label]) => ({ value, label })),
+      values: values ?? { judgesPerEntry: '5', blind: 'on', aggregation: 'trimmed_mean', source: campaign.periods[0] ? `period:${campaign.periods[0].id}` : '' },
+      rubricRows: rubricRows.map((r, i) => ({ ...r, n: i + 1 })),
+    };
+  }
+
+  router.get('/rounds', async (req, res) => {
+    res.render('judging/rounds', await roundsPageData(currentUser(req)));
+  });
+
+  router.post('/rounds', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'rounds');
+    const body = req.body as Record<string, unknown>;
+    const source = typeof body.source === 'string' ? body.source : '';
+    const labels = list(body.rubricLabel);
+    const maxes = list(body.rubricMax);
+    const defaultKey = new Map(DEFAULT_RUBRIC.map((c) => [c.label, c.key]));
+    const used = new Set<string>();
+    const rubric = labels
+      .map((label, i) => ({ label: label.trim(), max: (maxes[i] ?? '').trim() }))
+      .filter((c) => c.label || c.max)
+      .map((c) => {
+        const key = defaultKey.get(c.label);
+        const unique = key && !used.has(key) ? key : undefined;
+        if (unique) used.add(unique);
+        return { ...(unique && { key: unique }), label: c.label, max: c.max === '' ? NaN : Number(c.max) };
+      });
+    try {
+      const round = await rounds.create(user, {
+        name: body.name,
+        periodId: source.startsWith('period:') ? source.slice(7) : null,
+        judgesPerEntry: body.judgesPerEntry,
+        blind: body.blind === 'on',
+        aggregation: body.aggregation,
+        opensAt: fromLocalInput(body.opensAt),
+        closesAt: fromLocalInput(body.closesAt),
+        rubric,
+      });
+      if (source.startsWith('round:')) await rounds.addEntries(user, round.id, { fromRoundShortlist: source.slice(6) });
+      else if (round.periodId) await rounds.addEntries(user, round.id, {});
+      res.redirect(303, `/rounds/${round.id}?msg=round_created`);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      res.status(err.status).render('judging/rounds', { ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
+    }
+  });
+
+  // ── City staff: one round, step by step ──────────────────────────────────────────────────
+
+  async function roundPageData(user: CurrentUser, id: string) {
+    const round = await rounds.get(user, id);
+    const [progress, assignments, ranked, allRounds, campaign, panel, judgeAccounts] = await Promise.all([
+      rounds.progress(user, id),
+      rounds.assignments(user, id),
+      results.ranking(user, id),
+      rounds.list(user),
+      deps.campaign.get(),
+      db.selectFrom('round_judges').select('judge_id').where('round_id', '=', id).execute(),
+      db
+        .selectFrom('users as u')
+        .leftJoin('schools as s', 's.id', 'u.school_id')
+        .leftJoin('counties as c', (j) => j.on((eb) => eb('c.id', '=', eb.fn.coalesce('u.county_id', 's.county_id'))))
+        .select(['u.id', 'u.display_name', 'u.username', 's.name as school_name', 'c.name as county_name'])
+        .where('u.role', '=', 'judge')
+        .where('u.disabled_at', 'is', null)
+        .orderBy('u.display_name')
+        .limit(500)
+        .execute(),
+    ]);
+    const onPanel = new Set(panel.map((p) => p.judge_id));
+    const stats = new Map(ranked.judges.map((j) => [j.judgeId, j]));
+    const t = Date.now();
+    const nearDeadline = round.status === 'closed' || (round.status === 'open' && round.closesAt !== null && new Date(round.closesAt).getTime() - t < LATE_WINDOW_MS);
+    const loads = progress.map((p) => p.assigned);
+    const period = campaign.periods.find((p) => p.id === round.periodId);
+    const source = allRounds.find((r) => r.id === round.sourceRoundId);
+    const draft = round.status === 'draft';
+    const closed = round.status === 'closed';
+    const tierCounts = TIERS.map((t) => ({ key: t, label: AWARD_LABELS[t], count: ranked.rows.filter((r) => r.award === t).length }));
+    return {
+      title: round.name,
+      round: { ...round, ...roundBadge(round) },
+      periodName: period?.name ?? null,
+      sourceName: source?.name ?? null,
+      draft,
+      open: round.status === 'open',
+      closed,
+      canAdjust: !closed,
+      canOpen: draft && round.entryCount > 0 && round.judgeCount > 0,
+      entrySources: [
+        ...(round.periodId ? [{ value: 'period', label: `${period?.name ?? '本期'}全部已报送作品` }] : []),
+        ...allRounds.filter((r) => r.id !== id && r.status === 'closed').map((r) => ({ value: `round:${r.id}`, label: `「${r.name}」的入围作品` })),
+      ],
+      judges: judgeAccounts.map((j) => ({ id: j.id, name: j.display_name, username: j.username, school: j.school_name, county: j.county_name, checked: onPanel.has(j.id) })),
+      progress: progress.map((p) => {
+        const s = stats.get(p.judgeId);
+        return {
+          ...p,
+          late: nearDeadline && p.submitted < p.assigned,
+          mean: s ? two(s.mean) : '',
+          flags: (s?.flags ?? []).map((f) => JUDGE_FLAGS[f]),
+        };
+      }),
+      loads: loads.length ? { min: Math.min(...loads), max: Math.max(...loads), balanced: Math.max(...loads) - Math.min(...loads) <= 1 } : null,
+      assignments: assignments.map((a) => ({
+        ...a,
+        statusLabel: ASSIGNMENT_STATUS[a.status].label,
+        statusTone: ASSIGNMENT_STATUS[a.status].tone,
+        canRemove: a.status === 'pending' && !closed,
+        canReopen: a.status === 'submitted',
+        totalText: a.total === null ? '' : two(a.total),
+      })),
+      roundEntries: [...ranked.rows].sort((a, b) => a.code.localeCompare(b.code)).map((r) => ({ id: r.entryId, code: r.code, title: r.title })),
+      panel: judgeAccounts.filter((j) => onPanel.has(j.id)).map((j) => ({ id: j.id, name: j.display_name })),
+      showRanking: !draft,
+      ranking: ranked.rows.map((r) => ({
+        ...r,
+        school: `${r.schoolName}（${r.countyName ?? '市直'}）`,
+        rawMeanText: two(r.rawMean),
+        spreadText: r.spread === null ? '' : two(r.spread),
+        flagLabels: r.flags.map((f) => ENTRY_FLAGS[f]),
+        awardLabel: r.award ? AWARD_LABELS[r.award] : null,
+      })),
+      shortlistPer: SHORTLIST_PER,
+      shortlistCount: ranked.rows.filter((r) => r.shortlisted).length,
+      tiers: tierCounts,
+      awardsConfirmed: Boolean(round.awardsConfirmedAt),
+      published: Boolean(round.publishedAt),
+      rankingXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/ranking.xlsx`,
+      scoresXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/scores.xlsx`,
+    };
+  }
+
+  router.get('/rounds/:id', async (req, res) => {
+    res.render('judging/round', await roundPageData(currentUser(req), req.params.id));
+  });
+
+  /** Runs one step of the round page; a fixable refusal re-renders the page with its reason. */
+  function step(path: string, action: (user: CurrentUser, id: string, body: Record<string, unknown>, req: Request, res: Response) => Promise<string | void>) {
+    router.post(`/rounds/:id/${path}`, async (req, res) => {
+      const user = currentUser(req);
+      const id = req.params.id as string;
+      try {
+        const msg = await action(user, id, (req.body ?? {}) as Record<string, unknown>, req, res);
+        if (msg) res.redirect(303, withMsg(`/rounds/${encodeURIComponent(id)}`, msg));
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        res.status(err.status).render('judging/round', { ...(await roundPageData(user, id)), errors: err.errors ?? [], errorSummary: err.detail });
+      }
+    });
+  }
+
+  step('entries', async (user, id, body) => {
+    const source = typeof body.source === 'string' ? body.source : 'period';
+    const { added } = await rounds.addEntries(user, id, source.startsWith('round:') ? { fromRoundShortlist: source.slice(6) } : {});
+    return added ? 'round_entries_added' : 'round_entries_none';
+  });
+
+  step('judges', async (user, id, body) => {
+    await rounds.setJudges(user, id, { userIds: list(body.userIds).filter(Boolean) });
+    return 'round_judges_saved';
+  });
+
+  step('assign', async (user, id, _body, _req, res) => {
+    const result = await rounds.assign(user, id);
+    if (!result.warnings.length && !result.note) return 'round_assigned';
+    // Something for staff to read (balance note, warnings): show it on the page itself.
+    res.render('judging/round', { ...(await roundPageData(user, id)), flash: '已自动分配。', assignNotes: [...(result.note ? [result.note] : []), ...result.warnings] });
+  });
+
+  step('assignments', async (user, id, body) => {
+    await rounds.addAssignment(user, id, { entryId: body.entryId, judgeId: body.judgeId });
+    return 'assignment_added';
+  });
+
+  step('assignments/:aid/delete', async (user, id, _body, req) => {
+    await ensureInRound(id, req.params.aid as string);
+    await rounds.removeAssignment(user, req.params.aid as string);
+    return 'assignment_removed';
+  });
+
+  step('assignments/:aid/reopen', async (user, id, body, req) => {
+    await ensureInRound(id, req.params.aid as string);
+    await scoring.reopen(user, req.params.aid as string, { reason: body.reason });
+    return 'score_reopened';
+  });
+
+  step('open', async (user, id) => {
+    await rounds.open(user, id);
+    return 'round_opened';
+  });
+
+  step('close', async (user, id) => {
+    await rounds.close(user, id);
+    return 'round_closed';
+  });
+
+  step('shortlist', async (user, id, body) => {
+    await results.shortlist(user, id, { top: body.top, per: body.per || null });
+    return 'shortlist_saved';
+  });
+
+  const tiersFrom = (body: Record<string, unknown>) => ({ tiers: TIERS.map((t) => ({ award: t, count: body[t] === '' || body[t] === undefined ? 0 : body[t] })) });
+
+  step('awards/preview', async (user, id, body, _req, res) => {
+    const tiers = parseTiers(tiersFrom(body));
+    const [round, plan, ranked] = await Promise.all([rounds.get(user, id), results.previewAwards(user, id, tiers), results.ranking(user, id)]);
+    const byId = new Map(ranked.rows.map((r) => [r.entryId, r]));
+    res.render('judging/awards-preview', {
+      title: `奖项预览 · ${round.name}`,
+      round,
+      counts: tiers.map((t) => ({ key: t.award, count: t.count })),
+      groups: TIERS.map((t) => ({
+        label: AWARD_LABELS[t],
+        entries: plan.awarded
+          .filter((a) => a.award === t)
+          .map((a) => byId.get(a.entryId)!)
+          .map((r) => ({ rank: r.rank, code: r.code, title: r.title, school: `${r.schoolName}（${r.countyName ?? '市直'}）`, score: r.scoreDisplay, tied: r.tied })),
+      })).filter((g) => g.entries.length),
+      boundaryTies: plan.boundaryTies.join('、'),
+      canConfirm: !plan.boundaryTies.length && plan.awarded.length > 0 && round.status === 'closed',
+      closed: round.status === 'closed',
+    });
+  });
+
+  step('awards', async (user, id, body) => {
+    await results.awards(user, id, tiersFrom(body));
+    return 'awards_confirmed';
+  });
+
+  step('publish', async (user, id, body) => {
+    const publish = body.publish !== '0';
+    await results.publish(user, id, publish);
+    return publish ? 'results_published' : 'results_unpublished';
+  });
+
+  async function ensureInRound(roundId: string, assignmentId: string) {
+    const a = await db.selectFrom('assignments').select('round_id').where('id', '=', assignmentId).executeTakeFirst();
+    if (!a || a.round_id !== roundId) throw new AppError(404, 'not_found', '未找到', '分配不存在。');
+  }
+
+  // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────
+
+  function assignmentView(a: JudgeAssignment) {
+    return {
+      ...a,
+      statusLabel: ASSIGNMENT_STATUS[a.status].label,
+      statusTone: ASSIGNMENT_STATUS[a.status].tone,
+      durationText: a.entry.durationS === null ? '—' : formatDuration(a.entry.durationS),
+    };
+  }
+
+  router.get('/judging', async (req, res) => {
+    const user = currentUser(req);
+    const [items, reminder] = await Promise.all([scoring.list(user), scoring.reminder(user)]);
+    const views = items.map(assignmentView);
+    res.render('judging/queue', {
+      title: '我的评审',
+      items: views,
+      reminder,
+      submitted: views.filter((v) => v.status === 'submitted').length,
+      total: views.length,
+      roundCount: new Set(views.map((v) => v.roundId)).size,
+    });
+  });
+
+  async function scorePageData(user: CurrentUser, id: string, typed?: Record<string, unknown>) {
+    const a = await scoring.get(user, id);
+    const view = assignmentView(a);
+    const criteria = a.rubric.map((c) => {
+      const typedValue = typed?.[`score_${c.key}`];
+      const stored = a.scores?.[c.key];
+      return { key: c.key, label: c.label, max: c.max, name: `score_${c.key}`, value: typeof typedValue === 'string' ? typedValue : stored === undefined ? '' : String(stored) };
+    });
+    const stored = a.rubric.every((c) => typeof a.scores?.[c.key] === 'number') ? a.rubric.reduce((s, c) => s + (a.scores?.[c.key] ?? 0), 0) : null;
+    return {
+      title: `评分 · ${a.entry.code}`,
+      a: view,
+      criteria,
+      comment: typeof typed?.comment === 'string' ? typed.comment : (a.comment ?? ''),
+      totalText: stored === null ? '—' : String(Math.round(stored * 10) / 10),
+      submittedAlready: a.status === 'submitted',
+      notYetOpen: !a.editable && a.closesAt !== null && new Date(a.closesAt).getTime() > Date.now(),
+    };
+  }
+
+  router.get('/judging/:id', async (req, res) => {
+    res.render('judging/score', await scorePageData(currentUser(req), req.params.id));
+  });
+
+  router.post('/judging/:id', async (req, res) => {
+    const user = currentUser(req);
+    const id = req.params.id;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const action = body.action === 'submit' || body.action === 'next' ? body.action : 'draft';
+    try {
+      const a = await scoring.get(user, id);
+      const scores: Record<string, string> = {};
+      for (const c of a.rubric) {
+        const v = body[`score_${c.key}`];
+        if (typeof v === 'string' && v.trim() !== '') scores[c.key] = v.trim();
+      }
+      const saved = await scoring.save(user, id, { scores, comment: typeof body.comment === 'string' ? body.comment : '', submit: action !== 'draft' });
+      if (action === 'next') {
+        const next = (await scoring.list(user)).find((x) => x.id !== id && x.status !== 'submitted' && x.editable);
+        res.redirect(303, next ? `/judging/${encodeURIComponent(next.id)}?msg=score_next` : '/judging?msg=scores_all_done');
+        return;
+      }
+      res.redirect(303, `/judging/${encodeURIComponent(id)}?msg=${saved.status === 'submitted' ? 'score_submitted' : 'score_saved'}`);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      res.status(err.status).render('judging/score', { ...(await scorePageData(user, id, body)), errors: err.errors ?? [], errorSummary: err.detail });
+    }
+  });
+
+  router.post('/judging/:id/conflict', async (req, res) => {
+    const user = currentUser(req);
+    const id = req.params.id;
+    try {
+      await scoring.declareConflict(user, id, { reason: (req.body as Record<string, unknown>)?.reason });
+      res.redirect(303, '/judging?msg=conflict_declared');
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      res.status(err.status).render('judging/score', { ...(await scorePageData(user, id)), errors: err.errors ?? [], errorSummary: err.detail });
+    }
+  });
+
+  // ── Public: 公示 (no login; never asks who the caller is) ─────────────────────────────────────
+
+  router.get('/results', async (_req, res) => {
+    res.render('judging/results', { title: '获奖名单公示', rounds: await results.publicResults() });
+  });
+
+  return router;
+}
