@@ -1,4 +1,6 @@
 import type { Config } from './config';
+import { createBroadcastJob } from './broadcast/broadcast.job';
+import { BROADCAST_JOB } from './broadcast/broadcast.service';
 import { createIngestJob, INGEST_JOB } from './entries/ingest.job';
 import type { Db } from './platform/db/database';
 import type { Logger } from './platform/logger';
@@ -27,13 +29,16 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlers {
   const runner = createMediaRunner(binaries);
   let caps: Promise<MediaCapabilities> | undefined;
   const capabilities = () => (caps ??= mediaCapabilities(binaries));
+  const tmpDir = deps.config.uploads.tmpDir;
+  // Each handler is typed by its payload; the registry holds them as JobHandler<unknown>.
   return {
+    [BROADCAST_JOB]: createBroadcastJob({ db: deps.db, store: deps.store, runner, capabilities, tmpDir, logger: deps.logger.child({ job: BROADCAST_JOB }) }) as JobHandlers[string],
     [INGEST_JOB]: createIngestJob({
       db: deps.db,
       store: deps.store,
       runner,
       capabilities,
-      tmpDir: deps.config.uploads.tmpDir,
+      tmpDir,
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
     }) as JobHandlers[string],
