@@ -127,6 +127,18 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     return r;
   }
 
+  /**
+   * For changes (score, conflict): the judge's own assignment. One of a closed round answers 409
+   * `round_closed` (API: "round closed → 409 round_closed") — the judge knows it, so nothing is
+   * disclosed; anyone else's, or one of a round not open yet, stays 404.
+   */
+  async function ownForChange(judge: CurrentUser, id: string, q: Db | Transaction<DB>): Promise<Row> {
+    const r = await baseQuery(q).where('a.id', '=', id).where('a.judge_id', '=', judge.id).executeTakeFirst();
+    if (r && !visible(r) && r.round_status === 'closed') throw roundClosed();
+    if (!r || !visible(r)) throw notFound('评审任务不存在，或本轮评审已结束。');
+    return r;
+  }
+
   function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
     const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
     const out: Record<string, number> = {};
@@ -182,7 +194,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       const input = (body && typeof body === 'object' ? body : {}) as { scores?: unknown; comment?: unknown; submit?: unknown };
       const comment = typeof input.comment === 'string' ? input.comment.trim().slice(0, 2000) : null;
       await db.transaction().execute(async (trx) => {
-        const r = await own(judge, id, trx);
+        const r = await ownForChange(judge, id, trx);
         await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
         if (!editable(r)) throw roundClosed();
         const rubric = r.rubric as RubricCriterion[];
@@ -207,7 +219,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(judge, 'judging');
       const { reason } = parse({ reason: text('回避原因', { max: 300 }) }, body);
       return db.transaction().execute(async (trx) => {
-        const r = await own(judge, id, trx);
+        const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         await trx.insertInto('judge_conflicts').values({ round_id: r.round_id, entry_id: r.entry_id, judge_id: judge.id, reason }).onConflict((oc) => oc.doNothing()).execute();
         await trx.deleteFrom('assignments').where('id', '=', id).execute();
