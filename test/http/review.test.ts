@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
+import { downloadBinary, readXlsx } from '../support/xlsx';
 
 describe('county review: return, forward within the quota, rank', () => {
   let t: TestApp;
@@ -153,24 +154,10 @@ describe('county review: return, forward within the quota, rank', () => {
   test('when the city exports the forwarded list, then an XLSX with one row per forwarded entry downloads', async () => {
     const { token, ids } = await countyWithSubmitted('c-zhongyang', 1);
     await as(token).post(`/api/v1/entries/${ids[0]}/forward`, { periodId }).expect(200);
-    const res = await as(await t.token('admin'))
-      .get(`/api/v1/exports/forwarded.xlsx?periodId=${periodId}`)
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const res = await downloadBinary(as(await t.token('admin')).get(`/api/v1/exports/forwarded.xlsx?periodId=${periodId}`)).expect(200);
     expect(res.headers['content-type']).toContain('spreadsheetml');
-    const ExcelJS = (await import('exceljs')).default;
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(res.body as Buffer);
-    const sheet = wb.worksheets[0];
-    const header = (sheet.getRow(1).values as unknown[]).slice(1);
+    const [header, ...rows] = await readXlsx(res.body as Buffer);
     expect(header).toEqual(['编号', '作品名称', '歌曲', '自选', '表演形式', '学段', '学校', '县区', '排序', '时长（秒）', '技术检查', '状态']);
-    const rows: unknown[][] = [];
-    sheet.eachRow((row, n) => n > 1 && rows.push((row.values as unknown[]).slice(1)));
     expect(rows.some((r) => r[7] === '中阳县' && r[8] === 1 && r[10] === '通过' && r[11] === '已报送市教育局')).toBe(true);
   });
 
