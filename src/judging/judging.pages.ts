@@ -124,8 +124,9 @@ export function judgingPages(deps: JudgingPageDeps): Router {
         closesAt: fromLocalInput(body.closesAt),
         rubric,
       });
+      // A round built from an earlier round's shortlist takes those entries now (that records its source);
+      // a period's forwarded entries are added in step 1 of the round page.
       if (source.startsWith('round:')) await rounds.addEntries(user, round.id, { fromRoundShortlist: source.slice(6) });
-      else if (round.periodId) await rounds.addEntries(user, round.id, {});
       res.redirect(303, `/rounds/${round.id}?msg=round_created`);
     } catch (err) {
       if (!isUserError(err)) throw err;
