@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { accountApi, accountPages } from './accounts/account.routes';
 import { authApi, authPages } from './accounts/auth.routes';
 import { campaignApi, campaignPages } from './campaign/campaign.routes';
+import type { Config } from './config';
 import type { Container } from './container';
 import { entryApi, entryPages } from './entries/entry.routes';
 import { orgApi, orgPages } from './org/org.routes';
@@ -41,7 +42,7 @@ export function buildApp(c: Container): express.Express {
   app.set('views', viewsDir);
   app.set('view engine', 'hbs');
 
-  app.use(securityHeaders);
+  app.use(securityHeaders(mediaOrigins(c.config.storage)));
   app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes({ database: c.database, store: c.store }));
 
@@ -94,13 +95,25 @@ export function buildApp(c: Container): express.Express {
   return app;
 }
 
-function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader(
-    'Content-Security-Policy',
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  );
-  next();
+/**
+ * Previews and posters may be redirected to presigned S3 URLs: the page may load media from the
+ * store's origin too, and from nowhere else.
+ */
+export function mediaOrigins(storage: Config['storage']): string[] {
+  if (storage.kind !== 's3') return [];
+  const endpoint = storage.publicEndpoint ?? storage.endpoint;
+  if (endpoint) return [new URL(endpoint).origin];
+  return [`https://${storage.bucket}.s3.${storage.region}.amazonaws.com`, `https://s3.${storage.region}.amazonaws.com`];
+}
+
+function securityHeaders(extraMedia: string[]) {
+  const media = ["'self'", 'blob:', ...extraMedia].join(' ');
+  const csp = `default-src 'self'; img-src ${media} data:; media-src ${media}; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Content-Security-Policy', csp);
+    next();
+  };
 }

@@ -11,6 +11,8 @@ export type StorageConfig =
   | {
       kind: 's3';
       endpoint?: string;
+      /** Where browsers reach the store, when servers use another address (e.g. http://minio:9000 inside compose). */
+      publicEndpoint?: string;
       bucket: string;
       region: string;
       accessKeyId?: string;
@@ -73,6 +75,7 @@ export function loadConfig(env: Env = process.env): Config {
     storage = {
       kind: 's3',
       endpoint: env.S3_ENDPOINT || undefined,
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT || undefined,
       bucket: env.S3_BUCKET,
       region: env.S3_REGION || 'us-east-1',
       accessKeyId: env.S3_ACCESS_KEY_ID || undefined,
