@@ -25,6 +25,11 @@
  * - text          a text file named .mp4
  * - m3u8          an HLS playlist referencing /etc/passwd, named .mp4
  * - avi           a real AVI (refused by policy)
+ * - loud-clipping 320×240 + a 440 Hz tone pushed to +6 dBFS and hard-clipped (s16), ≈ −2 LUFS
+ * - quiet-40      landscape with audio at ≈ −40 LUFS (needs +16 dB for broadcast)
+ * - fps50         1280×720 at 50 fps + AAC
+ * - peaky         landscape; a −34 LUFS tone with a −5 dBTP click every 0.5 s (PLR ≈ 28 dB: linear gain
+ *                 to −24 LUFS would push the true peak over −2 dBTP)
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
@@ -35,6 +40,7 @@ import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 export const CLIP_KINDS = [
   'landscape', 'portrait', 'rotated', 'hevc10-hlg', 'vfr', 'odd', 'no-audio', 'quiet', 'silent', 'black',
   'corrupt', 'truncated', 'zero', 'text', 'm3u8', 'avi',
+  'loud-clipping', 'quiet-40', 'fps50', 'peaky',
 ] as const;
 export type ClipKind = (typeof CLIP_KINDS)[number];
 
@@ -147,6 +153,23 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
       break;
     case 'avi':
       await ffmpeg([...picture('320x240'), ...tone(), '-c:v', 'mpeg4', '-c:a', 'pcm_s16le', '-shortest', out]);
+      break;
+    case 'loud-clipping':
+      // sine is at −18 dBFS; +24 dB → +6 dBFS, and the float → s16 conversion clips it hard.
+      await ffmpeg([...picture('320x240'), '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${D}`, '-af', 'volume=24dB,aformat=sample_fmts=s16', ...h264, '-c:a', 'aac', '-b:a', '192k', ...tagged, '-shortest', out]);
+      break;
+    case 'quiet-40':
+      await ffmpeg([...picture('320x240'), ...tone(-18), ...h264, ...aac, ...tagged, '-shortest', out]);
+      break;
+    case 'fps50':
+      await ffmpeg([...picture('1280x720', 50), ...tone(), ...h264, ...aac, ...tagged, '-shortest', out]);
+      break;
+    case 'peaky':
+      await ffmpeg([
+        ...picture('320x240'),
+        '-f', 'lavfi', '-i', `aevalsrc='0.03*sin(2*PI*440*t)+if(lt(mod(n\\,24000)\\,2)\\,0.6\\,0)':s=48000:d=${D}`,
+        ...h264, '-c:a', 'aac', '-b:a', '192k', ...tagged, '-shortest', out,
+      ]);
       break;
   }
   return out;
