@@ -383,11 +383,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const action = body.action === 'submit' || body.action === 'next' ? body.action : 'draft';
     try {
-      const a = await scoring.get(user, id);
+      // The service reads only its rubric's keys from this; a closed round answers round_closed.
       const scores: Record<string, string> = {};
-      for (const c of a.rubric) {
-        const v = body[`score_${c.key}`];
-        if (typeof v === 'string' && v.trim() !== '') scores[c.key] = v.trim();
+      for (const [name, v] of Object.entries(body)) {
+        const key = /^score_([a-z][a-z0-9_]{0,31})$/.exec(name)?.[1];
+        if (key && typeof v === 'string' && v.trim() !== '') scores[key] = v.trim();
       }
       const saved = await scoring.save(user, id, { scores, comment: typeof body.comment === 'string' ? body.comment : '', submit: action !== 'draft' });
       if (action === 'next') {
@@ -397,7 +397,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       }
       res.redirect(303, `/judging/${encodeURIComponent(id)}?msg=${saved.status === 'submitted' ? 'score_submitted' : 'score_saved'}`);
     } catch (err) {
-      if (!isUserError(err)) throw err;
+      // Closed meanwhile: the error page says so (the assignment is no longer the judge's to see).
+      if (!isUserError(err) || err.code === 'round_closed') throw err;
       res.status(err.status).render('judging/score', { ...(await scorePageData(user, id, body)), errors: err.errors ?? [], errorSummary: err.detail });
     }
   });
@@ -409,7 +410,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       await scoring.declareConflict(user, id, { reason: (req.body as Record<string, unknown>)?.reason });
       res.redirect(303, '/judging?msg=conflict_declared');
     } catch (err) {
-      if (!isUserError(err)) throw err;
+      if (!isUserError(err) || err.code === 'round_closed') throw err;
       res.status(err.status).render('judging/score', { ...(await scorePageData(user, id)), errors: err.errors ?? [], errorSummary: err.detail });
     }
   });

@@ -77,6 +77,11 @@ describeBrowser('judging in a browser', () => {
       const total = codeToTotal.get(code)!;
       expect(total).toBeDefined();
       expect(await page.locator('video.player').getAttribute('src')).toMatch(/^\/api\/v1\/judging\/assignments\/[^/]+\/preview$/);
+      if (scored === 0) {
+        const w = await widths(page);
+        expect(w.scrollWidth).toBeLessThanOrEqual(w.innerWidth);
+        await page.screenshot({ path: `/tmp/changxiang-score-${w.innerWidth}.png`, fullPage: true });
+      }
       const s = scoresFor(total, jitter);
       await page.getByLabel('演唱水平（0–50 分）').fill(String(s.singing));
       await page.getByLabel('艺术表现（0–25 分）').fill(String(s.artistry));
@@ -231,6 +236,16 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('.flash')).toContainText('获奖名单已公示');
     await see(admin.locator('#publish')).toContainText('已公示');
 
+    // The round page and the judge's score page fit a phone (screenshots for a person to look at).
+    await admin.setViewportSize(PHONE);
+    for (const path of [roundUrl, `${server.baseUrl}/rounds`]) {
+      await admin.goto(path);
+      const w = await widths(admin);
+      expect({ path, overflow: Math.max(0, w.scrollWidth - w.innerWidth) }).toEqual({ path, overflow: 0 });
+    }
+    await admin.goto(roundUrl);
+    await admin.screenshot({ path: '/tmp/changxiang-round-phone.png', fullPage: true });
+
     // The public page, logged out: tiers with code, title, school, county — no scores.
     const anonymous = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE, isMobile: true })).newPage();
     await anonymous.goto(`${server.baseUrl}/`);
@@ -257,4 +272,43 @@ describeBrowser('judging in a browser', () => {
     // eslint-disable-next-line no-console
     console.log(`judging journey in chromium: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 600_000);
+
+  test('when a rubric does not add up to 100, then the form shows why and keeps what was typed; when scoring has closed, then the judge sees the form read-only', async () => {
+    const { agent, csrf } = await t.browser('admin');
+    const bad = await agent
+      .post('/rounds')
+      .type('form')
+      .send(`_csrf=${encodeURIComponent(csrf)}&name=${encodeURIComponent('复评')}&source=&judgesPerEntry=2&blind=on&aggregation=mean&opensAt=&closesAt=` +
+        ['演唱水平', '50', '艺术表现', '25', '精神面貌', '15', '服装形象', '5'].reduce((q, v, i) => `${q}&${i % 2 ? 'rubricMax' : 'rubricLabel'}=${encodeURIComponent(v)}`, ''))
+      .expect(400);
+    expect(bad.text).toContain('各项满分之和必须是 100，现在是 95');
+    expect(bad.text).toContain('value="复评"');
+    expect(bad.text).toMatch(/name="rubricMax" value="5"/);
+
+    // A round whose closing time has passed while it is still open.
+    const school = await t.createSchool({ name: '截止测试学校', countyId: 'c-lanxian' });
+    const token = await t.token((await t.createUser('school', { schoolId: school.id })).username);
+    const entry = await createEntry(t, token, { title: '截止测试作品' });
+    await attachReadyVideo(t, entry.id);
+    await t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', '=', entry.id).execute();
+    const judge = await t.createUser('judge', { displayName: '评委己' });
+    const admin = await t.token('admin');
+    const api = (path: string, body: unknown) => request(t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${admin}`).send(body as object);
+    const round = (await api('/rounds', { name: '截止测试', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body as { id: string };
+    await api(`/rounds/${round.id}/entries`, { entryIds: [entry.id] }).expect(200);
+    await api(`/rounds/${round.id}/judges`, { userIds: [judge.id] }).expect(200);
+    await api(`/rounds/${round.id}/assign`, {}).expect(200);
+    await api(`/rounds/${round.id}/open`, {}).expect(200);
+    await t.container.database.db.updateTable('rounds').set({ closes_at: new Date(Date.now() - 60_000) }).where('id', '=', round.id).execute();
+    const assignment = await t.container.database.db.selectFrom('assignments').select('id').where('round_id', '=', round.id).executeTakeFirstOrThrow();
+
+    const j = await t.browser(judge.username);
+    const page = await j.agent.get(`/judging/${assignment.id}`).expect(200);
+    expect(page.text).toContain('本轮评分已截止，当前只能查看，不能修改。');
+    expect(page.text).toContain('<fieldset class="criteria" disabled>');
+    expect(page.text).not.toContain('截止测试学校');
+    expect(page.text).not.toContain('声明回避');
+    const post = await j.agent.post(`/judging/${assignment.id}`).type('form').send({ _csrf: j.csrf, score_singing: '40', action: 'submit' }).expect(409);
+    expect(post.text).toContain('本轮评审已结束，不能再修改评分。');
+  }, 120_000);
 });
