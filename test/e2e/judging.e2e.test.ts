@@ -120,7 +120,7 @@ describeBrowser('judging in a browser', () => {
       entries.push({ id: entry.id, code: entry.code, title: `第${i + 1}号合唱作品`, school: schoolNames[i] });
     }
     const judgeNames = ['评委甲', '评委乙', '评委丙', '评委丁', '评委戊'];
-    const judges = [];
+    const judges: Array<Awaited<ReturnType<TestApp['createUser']>>> = [];
     for (let i = 0; i < 5; i++) {
       judges.push(await t.createUser('judge', { displayName: judgeNames[i], countyId: i === 0 ? 'c-lishi' : i === 1 ? 'c-xiaoyi' : null }));
     }
