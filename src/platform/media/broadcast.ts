@@ -19,7 +19,7 @@
  *   `execMediaTool` from runner.ts: `runner.run`/`runner.probe` insist on the UPLOAD whitelist,
  *   which (rightly) does not include MXF.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { MediaCapabilities } from './binaries';
 import {
@@ -51,6 +51,7 @@ import {
 import { ProbeUnreadableError, normalizeProbe, parseRatio, type ProbeResult } from './probe';
 import { createMeasurementCapture, parseEbur128Summary, type LoudnessMeasurement } from './qc';
 import { execMediaTool, type MediaRunner, type RawProbe, type RawProbeStream } from './runner';
+import { nonEmpty, removeAll } from './files';
 
 export type BroadcastFailureCode = 'too_quiet' | 'master_out_of_spec' | 'loudnorm_not_linear' | 'source_unreadable' | 'encode_failed' | 'timeout';
 
@@ -428,17 +429,4 @@ async function runOrFail<T>(run: () => Promise<T>): Promise<T> {
     if (error instanceof MediaRunError) throw new BroadcastMasterError('encode_failed', BROADCAST_MESSAGES.encodeFailed, `${error.message}\n${error.stderrTail}`, null, { cause: error });
     throw error; // MediaAbortedError: a cancelled job is not a verdict on the file
   }
-}
-
-async function nonEmpty(file: string): Promise<boolean> {
-  try {
-    const info = await stat(file);
-    return info.isFile() && info.size > 0;
-  } catch {
-    return false;
-  }
-}
-
-async function removeAll(files: readonly string[]): Promise<void> {
-  await Promise.all(files.map((file) => rm(file, { force: true })));
 }

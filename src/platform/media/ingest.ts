@@ -7,7 +7,7 @@
  * and the poster found non-empty; on any failure both are removed, so a file at the final name is
  * always a verified one.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { MediaCapabilities } from './binaries';
 import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
@@ -16,6 +16,7 @@ import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe
 import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
 import type { MediaRunner } from './runner';
 import { sniffVideoFile } from './sniff';
+import { nonEmpty, removeAll } from './files';
 
 export const INGEST_MESSAGES = {
   unreadable: '视频文件无法读取，可能已损坏或上传不完整，请重新导出或重新上传',
@@ -171,17 +172,4 @@ async function runOrReject<T>(run: () => Promise<T>): Promise<T> {
     if (error instanceof MediaAbortedError) throw error; // a cancelled job is not a verdict on the file
     throw error;
   }
-}
-
-async function nonEmpty(file: string): Promise<boolean> {
-  try {
-    const info = await stat(file);
-    return info.isFile() && info.size > 0;
-  } catch {
-    return false;
-  }
-}
-
-async function removeAll(files: readonly string[]): Promise<void> {
-  await Promise.all(files.map((file) => rm(file, { force: true })));
 }
