@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
 import { makeClip } from '../support/clips';
 
 /**
@@ -49,10 +49,7 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
   });
 
   async function login(page: Page) {
-    await page.goto(`${server.baseUrl}/login`);
-    await page.getByLabel('用户名').fill(username);
-    await page.getByLabel('密码').fill(TEST_PASSWORD);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+    await logIn(page, server.baseUrl, username);
   }
 
   test('when a teacher creates an entry, uploads the video and waits, then the preview plays and the entry can be submitted (已提交)', async () => {

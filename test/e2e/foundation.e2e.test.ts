@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
 
 /**
  * In a real chromium: the city admin sets up a school and its account, and the school logs in.
@@ -26,10 +26,7 @@ describeBrowser('foundation in a browser', () => {
   });
 
   async function login(page: Page, username: string, password: string) {
-    await page.goto(`${server.baseUrl}/login`);
-    await page.getByLabel('用户名').fill(username);
-    await page.getByLabel('密码').fill(password);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+    await logIn(page, server.baseUrl, username, password);
   }
 
   test('when the admin creates a school in 离石区 and an account for it, then that school can log in and sees its home page', async () => {

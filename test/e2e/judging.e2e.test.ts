@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 
 /**
@@ -56,10 +56,7 @@ describeBrowser('judging in a browser', () => {
     const context = await browser.newContext({ locale: 'zh-CN', ...(viewport && { viewport, isMobile: true, hasTouch: true }) });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto(`${server.baseUrl}/login`);
-    await page.getByLabel('用户名').fill(username);
-    await page.getByLabel('密码').fill(TEST_PASSWORD);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+    await logIn(page, server.baseUrl, username);
     return page;
   }
 

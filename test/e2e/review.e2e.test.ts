@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see } from '../support/browser';
+import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
 import { attachReadyVideo } from '../support/factories';
 
 /**
@@ -27,10 +27,7 @@ describeBrowser('county review in a browser', () => {
   async function login(username: string): Promise<Page> {
     const context = await browser.newContext({ locale: 'zh-CN' });
     const page = await context.newPage();
-    await page.goto(`${server.baseUrl}/login`);
-    await page.getByLabel('用户名').fill(username);
-    await page.getByLabel('密码').fill(TEST_PASSWORD);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
+    await logIn(page, server.baseUrl, username);
     return page;
   }
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { chromium, type Browser, type Locator } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { TEST_PASSWORD } from './app';
 
 /**
  * Browser tests drive the system chromium (Debian: `apt-get install chromium`) through
@@ -86,4 +87,12 @@ export function see(locator: Locator) {
       toContainText: (unwanted: string) => poll(async () => !(await text()).includes(unwanted), async () => `expected text not to contain "${unwanted}", got "${await text()}"`),
     },
   };
+}
+
+/** Logs in through the login form, as a person would, and waits for the home page. */
+export async function logIn(page: Page, baseUrl: string, username: string, password = TEST_PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('用户名').fill(username);
+  await page.getByLabel('密码').fill(password);
+  await Promise.all([page.waitForURL(`${baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
 }
