@@ -45,18 +45,15 @@ export function broadcastApi(deps: BroadcastDeps): Router {
   });
   router.get('/broadcast/programme-sheet.xlsx', async (req, res) => {
     const user = currentUser(req);
-    attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-    await deps.broadcast.programmeSheet(user, 'xlsx', res);
+    await deps.broadcast.programmeSheet(user, 'xlsx', res, () => attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'));
   });
   router.get('/broadcast/programme-sheet.csv', async (req, res) => {
     const user = currentUser(req);
-    attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8');
-    await deps.broadcast.programmeSheet(user, 'csv', res);
+    await deps.broadcast.programmeSheet(user, 'csv', res, () => attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8'));
   });
   router.get('/broadcast/archive.zip', async (req, res) => {
     const user = currentUser(req);
-    attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip');
-    await deps.broadcast.archive(user, res);
+    await deps.broadcast.archive(user, res, () => attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip'));
   });
   return router;
 }

@@ -44,9 +44,20 @@ export interface DeskItem {
   airedOn: string | null;
 }
 
+/** `YYYY-MM-DD` naming a real day (2026-02-30 is not one: Date would roll it over to 03-02). */
+function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return y >= 2000 && y <= 2100 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
 /** A readable Chinese file name: 吕梁颂_离石区XX小学_合唱.mxf (no path characters). */
 export function masterFileName(entry: EntryView, formLabel: string, profile: MasterProfile): string {
-  const parts = [entry.song.title, `${entry.county?.name ?? '市直'}${entry.school.name}`, formLabel].map((p) => p.replace(/[\\/:*?"<>|\s_]+/g, ''));
+  const county = entry.county?.name ?? '市直';
+  const school = entry.school.name.startsWith(county) ? entry.school.name : `${county}${entry.school.name}`;
+  const parts = [entry.song.title, school, formLabel].map((p) => p.replace(/[\\/:*?"<>|\s_]+/g, ''));
   return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
 }
 
@@ -144,7 +155,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     async markAired(actor: CurrentUser, entryId: string, body: unknown): Promise<void> {
       const entry = await loadDeskEntry(actor, entryId);
       const airedOn = (body as { airedOn?: unknown } | null)?.airedOn;
-      if (typeof airedOn !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(airedOn) || Number.isNaN(new Date(`${airedOn}T00:00:00+08:00`).getTime())) {
+      if (typeof airedOn !== 'string' || !isCalendarDate(airedOn)) {
         throw validationFailed([{ field: 'airedOn', message: '播出日期格式应为 2026-06-01' }]);
       }
       await db.transaction().execute(async (trx) => {
@@ -154,9 +165,10 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     },
 
     /** 节目单 as XLSX or CSV (UTF-8 with BOM so Excel opens it in Chinese). */
-    async programmeSheet(actor: CurrentUser, format: 'xlsx' | 'csv', out: Writable): Promise<void> {
+    async programmeSheet(actor: CurrentUser, format: 'xlsx' | 'csv', out: Writable, beforeWrite?: () => void): Promise<void> {
       const items = await this.desk(actor);
       await logDownload(actor, format === 'xlsx' ? 'programme_xlsx' : 'programme_csv', null);
+      beforeWrite?.();
       const campaign = await deps.campaign();
       const header = ['序号', '编号', '作品名称', '歌曲', '表演形式', '学校', '县区', '奖项', '时长', '母版状态', '响度（LUFS）', '真峰值（dBTP）', '母版文件名', '播出日期'];
       const rows = items.map((it, i) => {
@@ -198,11 +210,21 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     },
 
     /** Every ready master as one ZIP, streamed from the store (stored, not compressed: video does not shrink). */
-    async archive(actor: CurrentUser, out: Writable): Promise<void> {
+    async archive(actor: CurrentUser, out: Writable, beforeWrite?: () => void): Promise<void> {
       const items = (await this.desk(actor)).filter((i) => i.master?.status === 'ready');
       if (!items.length) throw notFound('还没有可下载的母版。');
       await logDownload(actor, 'archive', null);
+      beforeWrite?.();
       const zip = archiver('zip', { store: true });
+      // The client may go away mid-archive (a TV desk on a slow line): stop reading the store then,
+      // instead of waiting forever for an `entry` event that backpressure will never let come.
+      let gone = false;
+      out.once('close', () => {
+        if (!out.writableFinished) {
+          gone = true;
+          zip.abort();
+        }
+      });
       const done = new Promise<void>((resolve, reject) => {
         out.on('close', resolve);
         out.on('finish', resolve);
@@ -211,18 +233,34 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
       zip.pipe(out);
       const used = new Set<string>();
       for (const it of items) {
+        if (gone) return;
         const m = await db.selectFrom('masters').select('object_key').where('entry_id', '=', it.entry.id).executeTakeFirstOrThrow();
         let name = it.master!.fileName;
         if (used.has(name)) name = name.replace(/(\.[a-z0-9]+)$/, `_${it.entry.code}$1`);
         used.add(name);
         const { body } = await deps.store.get(m.object_key!);
+        if (gone) {
+          body.destroy();
+          return;
+        }
         zip.append(body, { name });
-        // One file at a time: wait until the archiver has consumed this stream.
+        // One file at a time: wait until the archiver has consumed this stream (or the client left).
+        // Listeners are removed each time (they used to pile up: one `error` listener per file).
         await new Promise<void>((resolve, reject) => {
-          zip.once('entry', () => resolve());
-          zip.once('error', reject);
+          const cleanup = () => {
+            zip.off('entry', onEntry);
+            zip.off('error', onError);
+            out.off('close', onClose);
+          };
+          const onEntry = () => (cleanup(), resolve());
+          const onError = (err: Error) => (cleanup(), reject(err));
+          const onClose = () => (cleanup(), body.destroy(), resolve());
+          zip.on('entry', onEntry);
+          zip.on('error', onError);
+          out.on('close', onClose);
         });
       }
+      if (gone) return;
       await zip.finalize();
       await done;
     },
