@@ -94,6 +94,10 @@ export const ACTION_LABELS: Record<string, string> = {
   'entry.return': '退回',
   'entry.forward': '报送市教育局',
   'entry.rank': '调整报送排序',
+  'entry.judging': '进入评审',
+  'entry.award': '评定奖项',
+  'entry.broadcast': '选送电视台',
+  'entry.aired': '电视台已播出',
 };
 
 /** Chinese names of the QC checks (media/qc.ts names them in English). */

@@ -298,7 +298,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
           await trx.insertInto('assignments').values(add.slice(i, i + 1000).map((a) => ({ round_id: id, entry_id: a.entryId, judge_id: a.judgeId }))).execute();
         }
         await recordAudit(trx, { actor, action: 'round.assign', objectType: 'round', objectId: id, detail: { added: add.length, removed: drop.length } });
-        return { assignments: result.assignments.length, loads: result.loads, balanced: result.balance.balanced, note: result.balance.note, warnings: result.warnings.map((w) => w.message) };
+        return { assignments: result.assignments, assignmentCount: result.assignments.length, loads: result.loads, balanced: result.balance.balanced, note: result.balance.note, warnings: result.warnings.map((w) => w.message) };
       });
     },
 
