@@ -20,6 +20,7 @@ import request from 'supertest';
 import type { Role } from '../../src/accounts/account.types';
 import { masterKey } from '../../src/broadcast/broadcast.service';
 import type { MasterProfile } from '../../src/broadcast/broadcast.schema';
+import type { EntryStatus } from '../../src/entries/entry.schema';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
 import { downloadBinary, readXlsx } from '../support/xlsx';
@@ -50,7 +51,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
  */
 async function entryWithMaster(
   schoolToken: string,
-  opts: { title?: string; status?: string; profile?: MasterProfile; sizeBytes?: number; master?: boolean } = {},
+  opts: { title?: string; status?: EntryStatus; profile?: MasterProfile; sizeBytes?: number; master?: boolean } = {},
 ): Promise<Selected> {
   const db = t.container.database.db;
   const entry = await createEntry(t, schoolToken, opts.title ? { title: opts.title } : {});
