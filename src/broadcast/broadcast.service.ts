@@ -40,6 +40,8 @@ export interface MasterView {
 
 export interface DeskItem {
   entry: EntryView;
+  /** The form's Chinese name (合唱…), for the desk and the file name. */
+  formLabel: string;
   master: MasterView | null;
   airedOn: string | null;
 }
@@ -70,6 +72,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     const formLabel = campaign.forms.find((f) => f.code === entry.form)?.label ?? entry.form;
     return {
       entry,
+      formLabel,
       airedOn: row.aired_on,
       master: m
         ? {
