@@ -97,7 +97,13 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
         await store.putFile(previewKey(videoId), result.previewPath, { contentType: 'video/mp4' });
         await store.putFile(posterKey(videoId), result.posterPath, { contentType: 'image/jpeg' });
 
-        const replaced = await db.transaction().execute(async (trx) => {
+        const outcome = await db.transaction().execute(async (trx) => {
+          // A newer upload of the same entry may have become ready meanwhile and removed this one.
+          const still = await trx.selectFrom('videos').select('id').where('id', '=', videoId).forUpdate().executeTakeFirst();
+          if (!still) {
+            await ctx.complete(trx);
+            return { superseded: true, older: [] };
+          }
           await updateVideo(trx, videoId, {
             status: 'ready',
             progress: 100,
@@ -122,9 +128,14 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             .execute();
           if (older.length) await trx.deleteFrom('videos').where('id', 'in', older.map((o) => o.id)).execute();
           await ctx.complete(trx);
-          return older;
+          return { superseded: false, older };
         });
-        for (const old of replaced) {
+        if (outcome.superseded) {
+          await Promise.all([store.delete(previewKey(videoId)), store.delete(posterKey(videoId)), store.delete(video.original_key)]).catch(() => undefined);
+          logger.info('video superseded by a newer upload', { videoId });
+          return;
+        }
+        for (const old of outcome.older) {
           await Promise.all([store.delete(old.original_key), store.delete(previewKey(old.id)), store.delete(posterKey(old.id))]).catch((err) =>
             logger.warn('could not delete a replaced video', { videoId: old.id, err }),
           );
