@@ -182,7 +182,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
 
   test('when the admin assigns with k = 3, then every entry has 3 distinct judges, loads differ by ≤ 1, and nobody judges their own county or school', async () => {
     const res = await as(admin).post(`/api/v1/rounds/${roundA}/assign`).expect(200);
-    expect(res.body.assignments).toBe(18);
+    expect(res.body.assignmentCount).toBe(18);
+    expect(res.body.assignments).toHaveLength(18);
+    expect(res.body.balanced).toBe(true);
     const loads = Object.values(res.body.loads as Record<string, number>);
     expect(loads).toHaveLength(5);
     expect(loads.reduce((a, b) => a + b, 0)).toBe(18);
