@@ -6,7 +6,8 @@ import { formatDuration } from '../entries/entry.routes';
 import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
-import { fromLocalInput } from '../web/view-helpers';
+import { fromLocalInput, pageLinks } from '../web/view-helpers';
+import { pageQuery } from '../platform/validate';
 import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
 import { AWARD_LABELS, parseTiers, type ResultsService } from './results.service';
@@ -341,15 +342,16 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   router.get('/judging', async (req, res) => {
     const user = currentUser(req);
-    const [items, reminder] = await Promise.all([scoring.list(user), scoring.reminder(user)]);
-    const views = items.map(assignmentView);
+    const queue = await scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50));
+    const views = queue.items.map(assignmentView);
     res.render('judging/queue', {
       title: '我的评审',
       items: views,
-      reminder,
-      submitted: views.filter((v) => v.status === 'submitted').length,
-      total: views.length,
+      reminder: queue.reminder,
+      submitted: queue.submitted,
+      total: queue.total,
       roundCount: new Set(views.map((v) => v.roundId)).size,
+      pagination: pageLinks('/judging', req.query as Record<string, unknown>, queue.page, queue.pageSize, queue.total),
     });
   });
 
@@ -391,7 +393,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       }
       const saved = await scoring.save(user, id, { scores, comment: typeof body.comment === 'string' ? body.comment : '', submit: action !== 'draft' });
       if (action === 'next') {
-        const next = (await scoring.list(user)).find((x) => x.id !== id && x.status !== 'submitted' && x.editable);
+        const next = (await scoring.list(user, { page: 1, pageSize: 50 })).find((x) => x.id !== id && x.status !== 'submitted' && x.editable);
         res.redirect(303, next ? `/judging/${encodeURIComponent(next.id)}?msg=score_next` : '/judging?msg=scores_all_done');
         return;
       }

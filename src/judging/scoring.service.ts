@@ -5,7 +5,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { notFound, validationFailed, type FieldError } from '../platform/errors';
-import { parse, text } from '../platform/validate';
+import { parse, text, type PageQuery } from '../platform/validate';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
 import { roundClosed, type RubricCriterion } from './round.service';
@@ -85,8 +85,14 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
   }
   type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['executeTakeFirstOrThrow']>>;
 
+  /** The judge's own work that is open now (or reopened after the round closed). */
+  const queueQuery = (judge: CurrentUser) =>
+    baseQuery(db)
+      .where('a.judge_id', '=', judge.id)
+      .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]));
+
   /** Open for scoring: the round is open and inside its times, or this score was reopened. */
-  function editable(r: Row): boolean {
+  function editable(r: Pick<Row, 'round_status' | 'opens_at' | 'closes_at' | 'reopened_at' | 'status'>): boolean {
     const t = now().getTime();
     const inWindow = r.round_status === 'open' && (!r.opens_at || new Date(r.opens_at).getTime() <= t) && (!r.closes_at || new Date(r.closes_at).getTime() > t);
     return inWindow || (r.round_status === 'closed' && r.reopened_at !== null && r.status !== 'submitted');
@@ -160,17 +166,38 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
 
   return {
     /** The judge's queue: pending and drafts first, then submitted; only open (or reopened) work. */
-    async list(judge: CurrentUser): Promise<JudgeAssignment[]> {
+    async list(judge: CurrentUser, page: PageQuery = { page: 1, pageSize: 2000 }): Promise<JudgeAssignment[]> {
       assertArea(judge, 'judging');
-      const rows = await baseQuery(db)
-        .where('a.judge_id', '=', judge.id)
-        .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]))
+      const rows = await queueQuery(judge)
         .orderBy((eb) => eb.case().when('a.status', '=', 'submitted').then(1).else(0).end())
         .orderBy('r.created_at')
         .orderBy('e.code')
-        .limit(2000)
+        .limit(page.pageSize)
+        .offset((page.page - 1) * page.pageSize)
         .execute();
       return rows.map(present);
+    },
+
+    /** One page of the queue with the whole queue's counts and the reminder (for the judge's page). */
+    async queue(judge: CurrentUser, page: PageQuery) {
+      assertArea(judge, 'judging');
+      const light = await db
+        .selectFrom('assignments as a')
+        .innerJoin('rounds as r', 'r.id', 'a.round_id')
+        .select(['a.status', 'a.reopened_at', 'r.status as round_status', 'r.opens_at', 'r.closes_at'])
+        .where('a.judge_id', '=', judge.id)
+        .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]))
+        .execute();
+      const pending = light.filter((r) => r.status !== 'submitted' && editable(r));
+      const closesAt = pending.map((r) => (r.closes_at ? new Date(r.closes_at).toISOString() : null)).filter((c): c is string => Boolean(c)).sort()[0] ?? null;
+      return {
+        items: await this.list(judge, page),
+        total: light.length,
+        page: page.page,
+        pageSize: page.pageSize,
+        submitted: light.filter((r) => r.status === 'submitted').length,
+        reminder: pending.length ? { pending: pending.length, closesAt } : null,
+      };
     },
 
     async get(judge: CurrentUser, id: string): Promise<JudgeAssignment> {
@@ -266,11 +293,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
 
     /** Late judges see a reminder on their page: pending work and the closing time. */
     async reminder(judge: CurrentUser): Promise<{ pending: number; closesAt: string | null } | null> {
-      const rows = await this.list(judge);
-      const pending = rows.filter((r) => r.status !== 'submitted' && r.editable);
-      if (!pending.length) return null;
-      const closes = pending.map((r) => r.closesAt).filter((c): c is string => Boolean(c)).sort()[0] ?? null;
-      return { pending: pending.length, closesAt: closes };
+      return (await this.queue(judge, { page: 1, pageSize: 1 })).reminder;
     },
   };
 }
