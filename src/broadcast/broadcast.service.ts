@@ -63,6 +63,12 @@ export function masterFileName(entry: EntryView, formLabel: string, profile: Mas
   return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
 }
 
+/** A `date` column as "YYYY-MM-DD" whichever way the driver hands it over (PGlite gives a UTC-midnight Date). */
+export function calendarDay(value: unknown): string | null {
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  return typeof value === 'string' ? value.slice(0, 10) : null;
+}
+
 export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: JobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
@@ -73,7 +79,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     return {
       entry,
       formLabel,
-      airedOn: row.aired_on,
+      airedOn: calendarDay(row.aired_on),
       master: m
         ? {
             status: m.status,
@@ -119,17 +125,22 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
       const profile = (input.profile ?? 'xdcam-hd422') as MasterProfile;
       const pillarbox = input.pillarbox === 'blur' ? 'blur' : 'black';
       if (!PROFILES.includes(profile)) throw validationFailed([{ field: 'profile', message: '母版格式只能是 xdcam-hd422 或 h264-1080p25' }]);
+      let staleKey: string | null = null;
       await db.transaction().execute(async (trx) => {
         const e = await trx.selectFrom('entries').select(['id', 'status', 'video_id']).where('id', '=', entryId).forUpdate().executeTakeFirst();
         if (!e) throw notFound();
         if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
         if (!e.video_id) throw invalidState('作品没有视频。');
+        const previous = await trx.selectFrom('masters').select('object_key').where('entry_id', '=', entryId).executeTakeFirst();
+        // A master under another key (other profile or video) is no longer wanted; the same key is overwritten by the new job.
+        if (previous?.object_key && previous.object_key !== masterKey(e.video_id, profile)) staleKey = previous.object_key;
         await trx.deleteFrom('masters').where('entry_id', '=', entryId).execute();
         await trx.insertInto('masters').values({ entry_id: entryId, video_id: e.video_id, profile, pillarbox }).execute();
         await trx.updateTable('entries').set({ status: 'broadcast_selected', updated_at: now() }).where('id', '=', entryId).execute();
         await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { entryId }, maxAttempts: 2 });
         await recordAudit(trx, { actor, action: 'entry.broadcast', objectType: 'entry', objectId: entryId, from: e.status, to: 'broadcast_selected', detail: { profile, pillarbox } });
       });
+      if (staleKey) await deps.store.delete(staleKey).catch(() => undefined);
       deps.onEnqueued?.();
       return deps.entries.view(entryId);
     },

@@ -36,7 +36,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   }
   if (config.dir !== 'memory://') fs.mkdirSync(config.dir, { recursive: true });
   const client = new PGlite(config.dir === 'memory://' ? undefined : config.dir, {
-    parsers: { 20: (value: string) => Number(value), 1082: (value: string) => value },
+    parsers: { 20: (value: string) => Number(value) },
   });
   await client.waitReady;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
