@@ -6,6 +6,7 @@ import { campaignApi, campaignPages } from './campaign/campaign.routes';
 import type { Config } from './config';
 import type { Container } from './container';
 import { entryApi, entryPages } from './entries/entry.routes';
+import { TUS_PATH } from './entries/resumable-upload';
 import { orgApi, orgPages } from './org/org.routes';
 import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
@@ -45,6 +46,16 @@ export function buildApp(c: Container): express.Express {
   app.use(securityHeaders(mediaOrigins(c.config.storage)));
   app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes({ database: c.database, store: c.store }));
+  // The page's resumable-upload client (tus-js-client's browser bundle), same origin for the CSP.
+  app.get('/static/vendor/tus.min.js', (_req, res) => {
+    res.sendFile(require.resolve('tus-js-client/dist/tus.min.js'), { maxAge: '1d' });
+  });
+
+  // Resumable uploads (tus) read the raw request body: mounted before the body parsers, with the
+  // same authentication and CSRF check as every other request.
+  const tusChain = [authenticate(c.sessions), csrfProtection, (req: Request, res: Response) => c.resumableUploads.handle(req, res)];
+  app.all(TUS_PATH, ...tusChain);
+  app.all(`${TUS_PATH}/{*id}`, ...tusChain);
 
   app.use(express.json({ limit: '200kb' }));
   app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500 }));
@@ -63,6 +74,7 @@ export function buildApp(c: Container): express.Express {
     ...c,
     tmpDir: c.config.uploads.tmpDir,
     maxVideoBytes: c.config.uploads.maxVideoBytes,
+    resumable: { chunkBytes: c.config.uploads.chunkBytes, expiryHours: c.config.uploads.expiryHours },
     reviewPanel: (user: CurrentUser, entry: EntryView) => reviewPanel(c, user, entry),
     broadcastPanel,
   };

@@ -38,7 +38,20 @@ export interface Config {
     readonly loginWindowMinutes: number;
     readonly apiTokenDays: number;
   };
-  readonly uploads: { readonly maxVideoBytes: number; readonly tmpDir: string };
+  readonly uploads: {
+    readonly maxVideoBytes: number;
+    readonly tmpDir: string;
+    /** Resumable (tus) uploads in progress: one data file + one JSON file each. A shared volume when several web processes run. */
+    readonly tusDir: string;
+    /** An unfinished resumable upload is removed this many hours after it was started. */
+    readonly expiryHours: number;
+    /** A school's unfinished resumable uploads may reserve at most this many bytes together. */
+    readonly schoolCapBytes: number;
+    /** Size of each PATCH the page sends (smaller chunks lose less on a dropped connection). */
+    readonly chunkBytes: number;
+    /** Origins besides the app's own that may call the tus endpoint (CORS); none by default. */
+    readonly allowedOrigins: readonly string[];
+  };
   readonly trustProxy: boolean;
 }
 
@@ -109,6 +122,11 @@ export function loadConfig(env: Env = process.env): Config {
     uploads: {
       maxVideoBytes: int(env, 'MAX_VIDEO_BYTES', 2 * 1024 ** 3, 1),
       tmpDir: path.resolve(env.UPLOAD_TMP_DIR || path.join(dataDir, 'tmp')),
+      tusDir: path.resolve(env.TUS_DIR || path.join(dataDir, 'tus')),
+      expiryHours: int(env, 'UPLOAD_EXPIRY_HOURS', 24, 1),
+      schoolCapBytes: int(env, 'SCHOOL_UPLOAD_CAP_BYTES', 10 * 1024 ** 3, 1),
+      chunkBytes: int(env, 'UPLOAD_CHUNK_BYTES', 8 * 1024 ** 2, 1024),
+      allowedOrigins: (env.UPLOAD_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
   };

@@ -12,6 +12,7 @@ import { createObjectStore } from './platform/storage';
 import { createJobQueue } from './platform/queue/queue';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
+import { createResumableUploads } from './entries/resumable-upload';
 import { buildJobHandlers } from './jobs';
 import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
@@ -63,6 +64,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
+  const resumableUploads = await createResumableUploads({
+    tusDir: config.uploads.tusDir,
+    maxBytes: config.uploads.maxVideoBytes,
+    expiryHours: config.uploads.expiryHours,
+    schoolCapBytes: config.uploads.schoolCapBytes,
+    allowedOrigins: config.uploads.allowedOrigins,
+    entries,
+    uploads,
+    logger: logger.child({ component: 'tus' }),
+  });
 
   return {
     config,
@@ -78,6 +89,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     queue,
     entries,
     uploads,
+    resumableUploads,
     review,
     stats,
     rounds,

@@ -22,16 +22,30 @@ async function main(): Promise<void> {
   const server = app.listen(config.port, () => {
     logger.info('唱响 is listening', { url: `http://localhost:${config.port}`, database: config.database.kind, storage: config.storage.kind });
   });
+  // Slow senders: the headers must arrive within 60 s (SECURITY 10), but a legitimate upload body
+  // may take hours on a 1 Mbit/s uplink (2 GB ≈ 4.5 h), so there is no whole-request limit; a
+  // connection that sends nothing at all for 10 minutes is dropped instead.
   server.headersTimeout = 60_000;
+  server.requestTimeout = 0;
+  server.timeout = 10 * 60_000;
 
   const sweep = setInterval(() => {
     void Promise.all([container.sessions.sweep(), container.auth.sweep()]).catch((err) => logger.warn('sweep failed', { err }));
   }, 10 * 60_000);
   sweep.unref();
+  // Unfinished resumable uploads older than UPLOAD_EXPIRY_HOURS: bytes and JSON removed.
+  const tusSweep = setInterval(() => {
+    container.resumableUploads
+      .sweep()
+      .then((n) => n > 0 && logger.info('expired resumable uploads removed', { count: n }))
+      .catch((err) => logger.warn('resumable upload sweep failed', { err }));
+  }, 15 * 60_000);
+  tusSweep.unref();
 
   const shutdown = async (signal: string) => {
     logger.info('shutting down', { signal });
     clearInterval(sweep);
+    clearInterval(tusSweep);
     server.close();
     await container.close();
     process.exit(0);

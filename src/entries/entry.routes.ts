@@ -23,6 +23,8 @@ export interface EntryDeps {
   store: ObjectStore;
   tmpDir: string;
   maxVideoBytes: number;
+  /** The page's resumable-upload settings (tus at /api/v1/uploads). */
+  resumable?: { chunkBytes: number; expiryHours: number };
   /** Review actions for county/city staff on the entry page (supplied by the review component). */
   reviewPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
   /** The city's "select for broadcast" form (supplied by the broadcast component). */
@@ -191,6 +193,7 @@ export function entryPages(deps: EntryDeps): Router {
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail',
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
+      resumable: deps.resumable ?? { chunkBytes: 8 * 1024 ** 2, expiryHours: 24 },
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,

@@ -82,7 +82,11 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
       await page.getByRole('button', { name: '上传', exact: true }).click();
       await page.locator('#upload-progress').waitFor({ state: 'visible' });
       await see(page.locator('#upload-text')).toContainText('上传中');
-      await page.waitForFunction("Number(document.getElementById('upload-progress')?.value ?? 0) > 0");
+      // Polled from here: a string predicate in waitForFunction is evaluated with eval in the page,
+      // which the page's CSP (script-src 'self') refuses once it has to poll.
+      const progress = () => page.locator('#upload-progress').evaluate((el) => Number((el as unknown as { value: number }).value));
+      for (let i = 0; i < 400 && (await progress()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await progress()).toBeGreaterThan(0);
       await page.waitForURL(/msg=video_uploaded/, { timeout: 60_000 });
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 

@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Request, Response } from 'express';
+import type * as TusServerModule from '@tus/server' with { 'resolution-mode': 'import' };
+import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mode': 'import' };
+import type { CurrentUser } from '../accounts/account.types';
+import { assertOwnSchoolEntry } from '../accounts/policy';
+import { AppError, invalidState } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { EDITABLE, type EntryService } from './entry.service';
+import { tooLarge, type VideoUploadService } from './video-upload';
+
+/**
+ * Resumable uploads (tus 1.0) at /api/v1/uploads, for the 0.5–2 GB phone videos that arrive over
+ * weak village uplinks. The same ingest as the multipart route: when the last byte arrives the
+ * file goes through VideoUploadService.attach() (content sniff → originals/… → video row + ingest
+ * job in one transaction), then the tus file and its JSON are removed.
+ *
+ * Ownership: onUploadCreate checks the entry (the caller's own school, still draft/returned) and
+ * writes ownerId/schoolId/entryId into the upload's metadata on the server; every HEAD/PATCH/DELETE
+ * of an upload whose ownerId is not the caller answers 404, exactly like an id that never existed.
+ *
+ * State lives in the file store (data file + `<id>.json` in `uploads.tusDir`), not in process
+ * memory, so a restarted process — or another process on the same shared volume — continues an
+ * upload. Locking: @tus/server's default MemoryLocker serialises requests for one upload only
+ * within one process. Across processes the protection is tus's own offset check (a PATCH whose
+ * Upload-Offset is not the stored size gets 409) — two processes receiving PATCHes for the same
+ * upload at the same instant could both pass that check; a tus client sends one PATCH at a time, so
+ * this needs a misbehaving client, and the writes are positional (same offsets, same bytes from an
+ * honest client). A cross-process locker (e.g. a PostgreSQL advisory lock) is not implemented yet.
+ *
+ * The file store implements creation, creation-with-upload, creation-defer-length, termination and
+ * expiration; it does not implement the checksum extension, so none is offered.
+ */
+
+// The @tus packages are ESM-only and this code is compiled to CommonJS: a real `import()` loads
+// them. tsc (module node16) keeps `import()` as is in CJS output, and Jest's SWC transform is told
+// to keep it too (`ignoreDynamic` in jest.config.js; the default would rewrite it to require(),
+// which cannot load ESM inside Jest). A `new Function('s', 'return import(s)')` also worked under
+// Jest at first, but failed intermittently once a Jest worker had run another test file before
+// (jest-runtime: "Cannot read properties of undefined (reading 'identifier')"), so it is not used.
+
+/** tus upload ids are Uid.rand(): 32 lowercase hex characters. Anything else never reaches tus. */
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+
+export const TUS_PATH = '/api/v1/uploads';
+
+export interface ResumableUploads {
+  /** Express handler for `app.all(TUS_PATH)` and `app.all(TUS_PATH + '/{*id}')` (after authenticate + CSRF). */
+  handle(req: Request, res: Response): Promise<void>;
+  /** Removes expired unfinished uploads (bytes and JSON); returns how many. */
+  sweep(): Promise<number>;
+  /** Bytes reserved by a school's unfinished uploads (sum of their Upload-Length). */
+  reservedBytes(schoolId: string): Promise<number>;
+  readonly expiryHours: number;
+}
+
+type TusError = { status_code: number; body: string };
+const tusError = (status_code: number, body: string): TusError => ({ status_code, body });
+const notFoundBody = '找不到这个上传（可能已过期、已完成或不属于你）。请重新选择视频文件上传。\n';
+
+/** AppError → the tus error shape; the body is the Chinese sentence the page shows as is. */
+function asTusError(err: unknown): unknown {
+  if (err instanceof AppError) return tusError(err.status, `${err.title}：${err.detail}\n`);
+  return err;
+}
+
+interface StoredUpload {
+  id: string;
+  size?: number;
+  metadata?: Record<string, string | null>;
+  creation_date?: string;
+}
+
+export async function createResumableUploads(deps: {
+  tusDir: string;
+  maxBytes: number;
+  expiryHours: number;
+  schoolCapBytes: number;
+  allowedOrigins: readonly string[];
+  entries: EntryService;
+  uploads: VideoUploadService;
+  logger: Logger;
+}): Promise<ResumableUploads> {
+  const { Server }: typeof TusServerModule = await import('@tus/server');
+  const { FileStore }: typeof TusFileStoreModule = await import('@tus/file-store');
+  fs.mkdirSync(deps.tusDir, { recursive: true });
+  const datastore = new FileStore({ directory: deps.tusDir, expirationPeriodInMilliseconds: deps.expiryHours * 3600_000 });
+  const configstore = datastore.configstore as unknown as { get(id: string): Promise<StoredUpload | undefined>; list(): Promise<string[]>; delete(id: string): Promise<void> };
+
+  /** The authenticated caller: tus hands hooks a web Request wrapping the Express request. */
+  const actorOf = (req: unknown): CurrentUser => {
+    const user = (req as { runtime?: { node?: { req?: Request } } }).runtime?.node?.req?.auth?.user;
+    if (!user) throw tusError(401, '需要登录：请先登录后再上传。\n');
+    return user;
+  };
+
+  async function reservedBytes(schoolId: string, exceptId?: string): Promise<number> {
+    let total = 0;
+    for (const id of await configstore.list().catch(() => [] as string[])) {
+      if (id === exceptId) continue;
+      const info = await configstore.get(id);
+      if (info?.metadata?.schoolId === schoolId) total += info.size ?? 0;
+    }
+    return total;
+  }
+
+  async function removeUpload(id: string): Promise<void> {
+    await fs.promises.rm(path.join(deps.tusDir, id), { force: true });
+    await configstore.delete(id).catch(() => undefined);
+  }
+
+  const server = new Server({
+    path: TUS_PATH,
+    datastore,
+    maxSize: deps.maxBytes,
+    relativeLocation: true,
+    allowedOrigins: [...deps.allowedOrigins],
+    allowedHeaders: ['X-CSRF-Token'],
+    // Only the owner gets past this: anyone else sees 404, as if the id did not exist.
+    async onIncomingRequest(req, id) {
+      if (req.method === 'POST') return;
+      const actor = actorOf(req);
+      const info = await configstore.get(id);
+      if (!info || info.metadata?.ownerId !== actor.id) throw tusError(404, notFoundBody);
+    },
+    async onUploadCreate(req, upload) {
+      try {
+        const actor = actorOf(req);
+        const entryId = upload.metadata?.entryId;
+        const filename = upload.metadata?.filename;
+        if (!entryId || !filename) throw new AppError(400, 'validation_failed', '上传信息不完整', '缺少作品编号（entryId）或文件名（filename）。');
+        if (upload.size === undefined) throw new AppError(400, 'validation_failed', '缺少文件大小', '请在开始上传时说明文件大小（Upload-Length）。');
+        const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
+        if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+        const schoolId = actor.schoolId!;
+        const reserved = await reservedBytes(schoolId);
+        if (reserved + upload.size > deps.schoolCapBytes) {
+          const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
+          throw new AppError(413, 'payload_too_large', '未完成的上传太多', `本校未完成的上传已占用 ${gb(reserved)} GB，上限为 ${gb(deps.schoolCapBytes)} GB。请先完成或取消其他上传，或等待过期上传（${deps.expiryHours} 小时后）被清理。`);
+        }
+        // Owner fields are written here, never taken from the client.
+        return { metadata: { filename, filetype: upload.metadata?.filetype ?? null, entryId, ownerId: actor.id, schoolId } };
+      } catch (err) {
+        throw asTusError(err);
+      }
+    },
+    async onUploadFinish(req, upload) {
+      const filePath = path.join(deps.tusDir, upload.id);
+      try {
+        const actor = actorOf(req);
+        const meta = upload.metadata ?? {};
+        // attach() owns the file: it moves it into the store or removes it, whatever happens.
+        await deps.uploads.attach(actor, meta.entryId ?? '', { path: filePath, originalname: meta.filename ?? 'video', size: upload.size ?? upload.offset });
+        return {};
+      } catch (err) {
+        deps.logger.info('resumable upload refused at finish', { uploadId: upload.id, err: err instanceof AppError ? err.code : String(err) });
+        throw asTusError(err);
+      } finally {
+        await removeUpload(upload.id);
+      }
+    },
+    onResponseError(_req, err) {
+      if (err instanceof Error) return undefined;
+      // Chinese bodies for the protocol errors a teacher can meet; the status codes stay tus's.
+      switch (err.status_code) {
+        case 409:
+          return { status_code: 409, body: '上传进度与服务器不一致（Upload-Offset 冲突），请从服务器记录的位置继续。\n' };
+        case 410:
+          return { status_code: 410, body: `这个上传已超过 ${deps.expiryHours} 小时未完成，已被清理。请重新选择视频文件上传。\n` };
+        case 413:
+          return err.body.includes('GB') ? err : { status_code: 413, body: `${tooLarge(deps.maxBytes).title}：${tooLarge(deps.maxBytes).detail}\n` };
+        case 404:
+          return { status_code: 404, body: notFoundBody };
+        default:
+          return undefined;
+      }
+    },
+  });
+
+  return {
+    expiryHours: deps.expiryHours,
+    reservedBytes: (schoolId) => reservedBytes(schoolId),
+    sweep: () => server.cleanUpExpiredUploads(),
+    async handle(req, res) {
+      if (!req.auth?.user) throw new AppError(401, 'unauthenticated', '需要登录', '请先登录后再上传。');
+      // The raw path, before any decoding: `%2F`, `%00`, `..` and every other non-id are refused here.
+      const rest = req.originalUrl.split('?')[0]!.slice(TUS_PATH.length);
+      const collection = rest === '' || rest === '/';
+      if (collection ? !['POST', 'OPTIONS'].includes(req.method) : !UPLOAD_ID.test(rest.slice(1)) || req.method === 'GET' || req.method === 'POST') {
+        throw new AppError(404, 'not_found', '找不到', notFoundBody.trim());
+      }
+      await server.handle(req, res);
+    },
+  };
+}
