@@ -87,7 +87,7 @@
       var file = input.files[0];
       current = new tus.Upload(file, {
         endpoint: '/api/v1/uploads',
-        chunkSize: Number(form.dataset.chunkBytes) || 8388608,
+        chunkSize: Number(form.dataset.chunkBytes) || 52428800,
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
         headers: { 'X-CSRF-Token': form.dataset.csrf },
         metadata: { entryId: entryId, filename: file.name, filetype: file.type || 'application/octet-stream' },

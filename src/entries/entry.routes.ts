@@ -193,7 +193,7 @@ export function entryPages(deps: EntryDeps): Router {
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail',
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
-      resumable: deps.resumable ?? { chunkBytes: 8 * 1024 ** 2, expiryHours: 24 },
+      resumable: deps.resumable ?? { chunkBytes: 50 * 1024 ** 2, expiryHours: 24 },
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
