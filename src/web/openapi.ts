@@ -67,6 +67,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/judging/assignments/{id}/conflict', summary: 'Declare a conflict { reason } → 204', tag: 'judging' },
   { method: 'get', path: '/judging/assignments/{id}/preview', summary: 'Blind preview MP4', tag: 'judging' },
   { method: 'get', path: '/judging/assignments/{id}/poster', summary: 'Blind poster JPEG', tag: 'judging' },
+  { method: 'post', path: '/uploads', summary: 'tus 1.0: create a resumable upload (Upload-Length, Upload-Metadata entryId + filename); HEAD/PATCH/DELETE /uploads/{id}', tag: 'entries' },
   { method: 'post', path: '/entries/{id}/broadcast', summary: 'Select for broadcast { profile?, pillarbox? } (admin)', tag: 'broadcast' },
   { method: 'get', path: '/broadcast/entries', summary: 'The TV desk', tag: 'broadcast' },
   { method: 'get', path: '/broadcast/entries/{id}', summary: 'One desk item', tag: 'broadcast' },
