@@ -10,6 +10,7 @@ import { MediaRejectedError } from '../../../src/platform/media/errors';
 import { ingestVideo, type IngestResult } from '../../../src/platform/media/ingest';
 import { createMediaRunner, type MediaRunner, type RawProbe } from '../../../src/platform/media/runner';
 import { CLIP_TITLE, makeClip, type ClipKind } from '../../support/clips';
+import { topLevelBoxes as boxesOf } from '../../support/entries';
 
 let dir: string;
 let runner: MediaRunner;
@@ -42,20 +43,9 @@ const rawProbe = (file: string): Promise<RawProbe> => runner.probe(file, { timeo
 const videoOf = (raw: RawProbe) => raw.streams.find((s) => s.codec_type === 'video');
 const audioOf = (raw: RawProbe) => raw.streams.find((s) => s.codec_type === 'audio');
 
-/** Top-level ISO-BMFF box types in file order. */
+/** Top-level ISO-BMFF box types of a file, in order. */
 async function topLevelBoxes(file: string): Promise<string[]> {
-  const bytes = await readFile(file);
-  const boxes: string[] = [];
-  for (let at = 0; at + 8 <= bytes.length; ) {
-    let size = bytes.readUInt32BE(at);
-    const type = bytes.toString('latin1', at + 4, at + 8);
-    if (size === 1) size = Number(bytes.readBigUInt64BE(at + 8));
-    if (size === 0) size = bytes.length - at;
-    boxes.push(type);
-    if (size < 8) break;
-    at += size;
-  }
-  return boxes;
+  return boxesOf(await readFile(file));
 }
 
 /** Width/height from a JPEG's SOF marker (ffprobe refuses JPEGs: they are not on the format whitelist). */
