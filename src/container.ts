@@ -13,6 +13,7 @@ import { createJobQueue } from './platform/queue/queue';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { createResumableUploads } from './entries/resumable-upload';
+import { createUploadLocker } from './entries/upload-locker';
 import { buildJobHandlers } from './jobs';
 import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
@@ -72,6 +73,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     allowedOrigins: config.uploads.allowedOrigins,
     entries,
     uploads,
+    locker: createUploadLocker(db, logger.child({ component: 'tus-lock' })),
     logger: logger.child({ component: 'tus' }),
   });
 

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
-import type { DefaultTimestamp, NullableJson, NullableTimestamp } from '../platform/db/schema';
+import type { DefaultTimestamp, NullableJson, NullableTimestamp, Timestamp } from '../platform/db/schema';
 
 export type EntryStatus =
   | 'draft'
@@ -68,7 +68,17 @@ export interface VideosTable {
   ready_at: NullableTimestamp;
 }
 
+/** Lease rows of the tus locker (src/entries/upload-locker.ts). */
+export interface UploadLocksTable {
+  upload_id: string;
+  holder: string;
+  acquired_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  release_requested: Generated<boolean>;
+}
+
 export interface EntryTables {
   entries: EntriesTable;
   videos: VideosTable;
+  upload_locks: UploadLocksTable;
 }

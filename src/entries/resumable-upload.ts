@@ -8,6 +8,7 @@ import { assertOwnSchoolEntry } from '../accounts/policy';
 import { AppError, invalidState } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
+import type { UploadLocker } from './upload-locker';
 import { tooLarge, type VideoUploadService } from './video-upload';
 
 /**
@@ -22,12 +23,9 @@ import { tooLarge, type VideoUploadService } from './video-upload';
  *
  * State lives in the file store (data file + `<id>.json` in `uploads.tusDir`), not in process
  * memory, so a restarted process — or another process on the same shared volume — continues an
- * upload. Locking: @tus/server's default MemoryLocker serialises requests for one upload only
- * within one process. Across processes the protection is tus's own offset check (a PATCH whose
- * Upload-Offset is not the stored size gets 409) — two processes receiving PATCHes for the same
- * upload at the same instant could both pass that check; a tus client sends one PATCH at a time, so
- * this needs a misbehaving client, and the writes are positional (same offsets, same bytes from an
- * honest client). A cross-process locker (e.g. a PostgreSQL advisory lock) is not implemented yet.
+ * upload. Locking is in the database (upload-locker.ts: a lease row per upload), not in process
+ * memory: two processes serving the same upload take turns, and a newer request for an upload
+ * makes the older one stop (tus's rule, so a half-open connection cannot block a resuming client).
  *
  * The file store implements creation, creation-with-upload, creation-defer-length, termination and
  * expiration; it does not implement the checksum extension, so none is offered.
@@ -48,7 +46,7 @@ export const TUS_PATH = '/api/v1/uploads';
 export interface ResumableUploads {
   /** Express handler for `app.all(TUS_PATH)` and `app.all(TUS_PATH + '/{*id}')` (after authenticate + CSRF). */
   handle(req: Request, res: Response): Promise<void>;
-  /** Removes expired unfinished uploads (bytes and JSON); returns how many. */
+  /** Removes expired unfinished uploads (bytes and JSON) and dead holders' locks; returns how many uploads. */
   sweep(): Promise<number>;
   /** Bytes reserved by a school's unfinished uploads (sum of their Upload-Length). */
   reservedBytes(schoolId: string): Promise<number>;
@@ -80,6 +78,7 @@ export async function createResumableUploads(deps: {
   allowedOrigins: readonly string[];
   entries: EntryService;
   uploads: VideoUploadService;
+  locker: UploadLocker;
   logger: Logger;
 }): Promise<ResumableUploads> {
   const { Server }: typeof TusServerModule = await import('@tus/server');
@@ -113,6 +112,7 @@ export async function createResumableUploads(deps: {
   const server = new Server({
     path: TUS_PATH,
     datastore,
+    locker: deps.locker,
     maxSize: deps.maxBytes,
     relativeLocation: true,
     allowedOrigins: [...deps.allowedOrigins],
@@ -181,7 +181,10 @@ export async function createResumableUploads(deps: {
   return {
     expiryHours: deps.expiryHours,
     reservedBytes: (schoolId) => reservedBytes(schoolId),
-    sweep: () => server.cleanUpExpiredUploads(),
+    async sweep() {
+      await deps.locker.sweep();
+      return server.cleanUpExpiredUploads();
+    },
     async handle(req, res) {
       if (!req.auth?.user) throw new AppError(401, 'unauthenticated', '需要登录', '请先登录后再上传。');
       // The raw path, before any decoding: `%2F`, `%00`, `..` and every other non-id are refused here.

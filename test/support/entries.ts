@@ -212,7 +212,7 @@ export function isJpeg(bytes: Buffer): boolean {
 export const readBytes = (file: string) => readFile(file);
 
 /** The app listening on 127.0.0.1 on a random port (for raw http requests and browsers). */
-export async function listen(t: TestApp): Promise<{ server: http.Server; port: number; baseUrl: string; close(): Promise<void> }> {
+export async function listen(t: Pick<TestApp, 'app'>): Promise<{ server: http.Server; port: number; baseUrl: string; close(): Promise<void> }> {
   const server = http.createServer(t.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

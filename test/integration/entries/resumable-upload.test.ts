@@ -1,6 +1,4 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -10,6 +8,7 @@ import { createLogger } from '../../../src/platform/logger';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
 import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithToken, sleep, type SchoolAccount } from '../../support/entries';
+import { b64, cutPatch, sha256, TUS, tusCreate as create, tusHead as head, tusMetadata as meta, tusOffset as offsetOf, tusPatch as patch } from '../../support/tus';
 
 /**
  * Resumable uploads (tus 1.0 at /api/v1/uploads): interrupted uploads end byte-identical and
@@ -17,43 +16,6 @@ import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithTok
  * bad-header refusals, the expiry sweep and the per-school cap.
  */
 jest.setTimeout(120_000);
-
-const TUS = { 'Tus-Resumable': '1.0.0' };
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const meta = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${b64(v)}`).join(',');
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-
-function create(app: TestApp['app'], token: string, entryId: string, length: number, filename = '合唱.mp4') {
-  return request(app).post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${token}`).set('Upload-Length', String(length)).set('Upload-Metadata', meta({ entryId, filename }));
-}
-function patch(app: TestApp['app'], token: string, location: string, offset: number, body: Buffer) {
-  return request(app).patch(location).set(TUS).set('Authorization', `Bearer ${token}`).set('Upload-Offset', String(offset)).set('Content-Type', 'application/offset+octet-stream').send(body);
-}
-function head(app: TestApp['app'], token: string, location: string) {
-  return request(app).head(location).set(TUS).set('Authorization', `Bearer ${token}`);
-}
-
-/** A PATCH whose connection is cut after `sent` of the declared bytes (a dropped uplink). */
-async function cutPatch(baseUrl: string, token: string, location: string, offset: number, rest: Buffer, sent: number): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const req = http.request(`${baseUrl}${location}`, {
-      method: 'PATCH',
-      headers: { ...TUS, Authorization: `Bearer ${token}`, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(rest.length) },
-    });
-    req.on('error', () => resolve());
-    req.on('response', (res) => {
-      res.resume();
-      resolve();
-    });
-    req.write(rest.subarray(0, sent), () => setTimeout(() => req.destroy(), 100));
-  });
-}
-
-async function offsetOf(app: TestApp['app'], token: string, location: string): Promise<number> {
-  // After a cut the server may still hold the upload's lock for a moment (lock drain): HEAD waits for it.
-  const res = await head(app, token, location).expect(200);
-  return Number(res.headers['upload-offset']);
-}
 
 describe('resumable uploads (tus)', () => {
   let t: TestApp;
@@ -107,20 +69,17 @@ describe('resumable uploads (tus)', () => {
     const app2 = buildApp(again);
     offset = await offsetOf(app2, school.token, location);
     expect(offset).toBeGreaterThan(0);
-    const server2 = http.createServer(app2);
-    await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
-    const base2 = `http://127.0.0.1:${(server2.address() as { port: number }).port}`;
+    const second = await listen({ app: app2 });
     try {
       const cut = Math.floor(clip.length * 0.77);
-      await cutPatch(base2, school.token, location, offset, clip.subarray(offset), cut - offset);
+      await cutPatch(second.baseUrl, school.token, location, offset, clip.subarray(offset), cut - offset);
       offset = await offsetOf(app2, school.token, location);
       // a stale offset is refused, the stored offset unchanged
       await patch(app2, school.token, location, Math.max(0, offset - 10), clip.subarray(Math.max(0, offset - 10))).expect(409);
       const done = await patch(app2, school.token, location, offset, clip.subarray(offset)).expect(204);
       expect(Number(done.headers['upload-offset'])).toBe(clip.length);
     } finally {
-      server2.closeAllConnections();
-      await new Promise<void>((r) => server2.close(() => r()));
+      await second.close();
     }
 
     // handed to the same ingest path; the tus file and its JSON are gone

@@ -1,0 +1,141 @@
+import crypto from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../platform/db/schema';
+import type { Logger } from '../platform/logger';
+
+/**
+ * The tus Locker for several web processes: a lease row per upload in `upload_locks`
+ * (migration 0007), so two processes serving the same upload take turns — each request holds
+ * the lock while tus reads the upload's offset and writes its bytes.
+ *
+ * @tus/server's own MemoryLocker serialises requests only inside one process; behind a load
+ * balancer a resuming client's HEAD/PATCH can land on another process while the old PATCH (a
+ * half-open connection) is still writing there, and both could pass tus's offset check and write.
+ *
+ * Semantics follow tus's Lock contract (and MemoryLocker's behaviour):
+ * - `lock()` takes the row when it is free or its lease has expired (a holder that died), else asks
+ *   the holder to let go (`release_requested`) and polls until it is free, the request is aborted,
+ *   or `acquireTimeoutMs` passes (→ tus's ERR_LOCK_TIMEOUT).
+ * - The holder renews its lease every `ttlMs / 4`; when a renewal finds `release_requested`, or
+ *   finds that it no longer holds the row, it calls tus's `requestRelease` (tus then ends that
+ *   request after its lockDrainTimeout), so the newest request for an upload wins.
+ * - `unlock()` deletes the row only if this attempt still holds it.
+ * Times are the database's `now()`, not each process's clock.
+ */
+export interface UploadLockerOptions {
+  /** A lease not renewed for this long is free for the taking (a crashed holder). */
+  ttlMs?: number;
+  /** How long `lock()` waits for the holder before tus answers ERR_LOCK_TIMEOUT. */
+  acquireTimeoutMs?: number;
+  /** First wait between attempts; doubles up to 500 ms. */
+  pollMs?: number;
+}
+
+export interface UploadLock {
+  lock(stopSignal: AbortSignal, requestRelease: () => Promise<void> | void): Promise<void>;
+  unlock(): Promise<void>;
+}
+
+export interface UploadLocker {
+  newLock(id: string): UploadLock;
+  /** Removes rows whose lease expired (their holders died); returns how many. */
+  sweep(): Promise<number>;
+}
+
+/** tus's ERR_LOCK_TIMEOUT, in the shape its handlers pass through to the response. */
+export const LOCK_TIMEOUT = { status_code: 500, body: 'failed to acquire lock before timeout' } as const;
+
+export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: UploadLockerOptions = {}): UploadLocker {
+  const ttlMs = options.ttlMs ?? 12_000;
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 30_000;
+  const firstPollMs = options.pollMs ?? 50;
+  const instance = crypto.randomBytes(4).toString('hex');
+  const leaseEnd = () => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`;
+
+  /** Takes the row when free or expired; true when this holder has it now. */
+  async function tryTake(id: string, holder: string): Promise<boolean> {
+    const row = await db
+      .insertInto('upload_locks')
+      .values({ upload_id: id, holder, expires_at: leaseEnd() })
+      .onConflict((oc) =>
+        oc.column('upload_id').doUpdateSet({ holder, expires_at: leaseEnd(), acquired_at: sql`now()`, release_requested: false }).where('upload_locks.expires_at', '<', sql<Date>`now()`),
+      )
+      .returning('holder')
+      .executeTakeFirst();
+    return row?.holder === holder;
+  }
+
+  const sleep = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+
+  return {
+    newLock(id) {
+      const holder = `${instance}-${crypto.randomBytes(8).toString('hex')}`;
+      let renewal: NodeJS.Timeout | undefined;
+
+      function keepAlive(requestRelease: () => Promise<void> | void) {
+        let asked = false;
+        const ask = () => {
+          if (asked) return;
+          asked = true;
+          void Promise.resolve(requestRelease()).catch(() => undefined);
+        };
+        renewal = setInterval(() => {
+          db.updateTable('upload_locks')
+            .set({ expires_at: leaseEnd() })
+            .where('upload_id', '=', id)
+            .where('holder', '=', holder)
+            .returning('release_requested')
+            .executeTakeFirst()
+            .then(
+              (row) => {
+                if (!row) {
+                  logger.warn('upload lock lost before release', { uploadId: id });
+                  ask();
+                } else if (row.release_requested) ask();
+              },
+              (err: unknown) => logger.warn('upload lock renewal failed', { uploadId: id, err: String(err) }),
+            );
+        }, Math.max(10, Math.floor(ttlMs / 4)));
+        renewal.unref();
+      }
+
+      return {
+        async lock(stopSignal, requestRelease) {
+          const deadline = Date.now() + acquireTimeoutMs;
+          let wait = firstPollMs;
+          for (;;) {
+            if (stopSignal.aborted) throw LOCK_TIMEOUT;
+            if (await tryTake(id, holder)) {
+              keepAlive(requestRelease);
+              return;
+            }
+            // Someone else is writing this upload: ask them to finish (they see it at their next renewal).
+            await db.updateTable('upload_locks').set({ release_requested: true }).where('upload_id', '=', id).where('release_requested', '=', false).execute();
+            if (Date.now() + wait > deadline) throw LOCK_TIMEOUT;
+            await sleep(wait, stopSignal);
+            wait = Math.min(500, wait * 2);
+          }
+        },
+        async unlock() {
+          clearInterval(renewal);
+          renewal = undefined;
+          await db.deleteFrom('upload_locks').where('upload_id', '=', id).where('holder', '=', holder).execute();
+        },
+      };
+    },
+
+    async sweep() {
+      const result = await db.deleteFrom('upload_locks').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../../../src/app';
+import { createContainer, type Container } from '../../../src/container';
+import { openDatabase } from '../../../src/platform/db/database';
+import { createLogger } from '../../../src/platform/logger';
+import { createTestApp, type TestApp } from '../../support/app';
+import { makeClip } from '../../support/clips';
+import { createEntry, currentVideo, drainQueue, listen, schoolWithToken, sleep, type SchoolAccount } from '../../support/entries';
+import { rawPatch, sha256, tusCreate, tusHead, tusOffset, tusPatch } from '../../support/tus';
+
+/**
+ * Several web processes behind a load balancer serve the same resumable upload: both see the
+ * same TUS_DIR (a shared volume) and the same database. Each "process" here is a container and
+ * app of its own — its own tus server and locker, and on PostgreSQL its own connection pool — in
+ * the test's process; nothing is shared between them but the database and the directory.
+ */
+jest.setTimeout(120_000);
+
+describe('resumable uploads served by two web processes', () => {
+  let t: TestApp;
+  let other: Container;
+  let appB: TestApp['app'];
+  let clips: string;
+  let school: SchoolAccount;
+
+  beforeAll(async () => {
+    clips = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-tus2-'));
+    t = await createTestApp({ env: { MAX_VIDEO_BYTES: String(64 * 1024 ** 2) } });
+    // PostgreSQL: a second pool, as a second process has. PGlite is one process's database by nature.
+    const database = t.testDb.config.kind === 'postgres' ? await openDatabase(t.testDb.config) : t.testDb.database;
+    other = await createContainer(t.config, { database, logger: createLogger('silent') });
+    appB = buildApp(other);
+    school = await schoolWithToken(t);
+  });
+  afterAll(async () => {
+    if (t?.testDb.config.kind === 'postgres') await other?.database.close();
+    await t?.close();
+    fs.rmSync(clips, { recursive: true, force: true });
+  });
+
+  test('when the same bytes range arrives at both processes at once, then one writes and the other gets 409: the file is never a mix', async () => {
+    const size = 8 * 1024 ** 2;
+    const fromA = Buffer.alloc(size, 0xaa);
+    const fromB = Buffer.alloc(size, 0xbb);
+    const entry = await createEntry(t, school.token);
+    // one byte longer than sent: the upload stays unfinished, so its bytes can be read back
+    const location = (await tusCreate(t.app, school.token, entry.id, size + 1).expect(201)).headers.location as string;
+    const [a, b] = await Promise.all([listen(t), listen({ app: appB })]);
+    try {
+      const piece = 256 * 1024;
+      const trickle = async (baseUrl: string, bytes: Buffer) => {
+        const p = rawPatch(baseUrl, school.token, location, 0, bytes.length);
+        for (let at = 0; at < bytes.length; at += piece) {
+          if (!(await p.write(bytes.subarray(at, at + piece)))) break;
+          await sleep(10);
+        }
+        return p.done;
+      };
+      const statuses = await Promise.all([trickle(a.baseUrl, fromA), trickle(b.baseUrl, fromB)]);
+      // one request wrote; the other found the offset moved once it got the lock (or was stopped by it)
+      expect(statuses.filter((s) => s === 204)).toHaveLength(1);
+      expect(statuses.filter((s) => s !== 204).every((s) => s === 409 || s === 0)).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+    const stored = fs.readFileSync(path.join(t.config.uploads.tusDir, location.split('/').pop()!));
+    expect(stored.length).toBe(size);
+    expect([sha256(fromA), sha256(fromB)]).toContain(sha256(stored));
+    expect(await tusOffset(appB, school.token, location)).toBe(size);
+    // no lock is left behind
+    expect(await t.container.db.selectFrom('upload_locks').selectAll().execute()).toEqual([]);
+  });
+
+  test('when a PATCH stalls on one process and the teacher resumes on the other, then the stalled one is stopped and the upload completes byte-identical', async () => {
+    const clip = fs.readFileSync(await makeClip('landscape', clips));
+    const entry = await createEntry(t, school.token);
+    const location = (await tusCreate(t.app, school.token, entry.id, clip.length).expect(201)).headers.location as string;
+    const a = await listen(t);
+    let stalled: ReturnType<typeof rawPatch> | undefined;
+    try {
+      // process A receives 40 % and then nothing more: a half-open connection that holds A's lock
+      const sent = Math.floor(clip.length * 0.4);
+      stalled = rawPatch(a.baseUrl, school.token, location, 0, clip.length);
+      await stalled.write(clip.subarray(0, sent));
+      const id = location.split('/').pop()!;
+      const tusFile = path.join(t.config.uploads.tusDir, id);
+      for (let i = 0; i < 100 && (!fs.existsSync(tusFile) || fs.statSync(tusFile).size < sent); i++) await sleep(50);
+      const held = await t.container.db.selectFrom('upload_locks').selectAll().where('upload_id', '=', id).executeTakeFirst();
+      expect(held).toBeDefined();
+
+      // the page reconnects through the load balancer and lands on B: HEAD waits for A to let go
+      const started = Date.now();
+      const offset = await tusOffset(appB, school.token, location);
+      const waited = Date.now() - started;
+      expect(offset).toBe(sent);
+      expect(waited).toBeLessThan(30_000);
+      // A's stalled request has been ended by the server, not left hanging
+      expect(await Promise.race([stalled.done.then(() => 'ended'), sleep(5000).then(() => 'hanging')])).toBe('ended');
+
+      const done = await tusPatch(appB, school.token, location, offset, clip.subarray(offset)).expect(204);
+      expect(Number(done.headers['upload-offset'])).toBe(clip.length);
+    } finally {
+      stalled?.cut();
+      await a.close();
+    }
+    await tusHead(t.app, school.token, location).expect(404);
+    await drainQueue(t, { timeoutMs: 60_000 });
+    const video = (await currentVideo(t, entry.id))!;
+    expect(video.status).toBe('ready');
+    const got = await t.container.store.get(video.original_key);
+    const chunks: Buffer[] = [];
+    for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(clip));
+  });
+});
