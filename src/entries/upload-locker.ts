@@ -120,8 +120,9 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
             }
             // Someone else is writing this upload: ask them to finish (they see it at their next renewal).
             await db.updateTable('upload_locks').set({ release_requested: true }).where('upload_id', '=', id).where('release_requested', '=', false).execute();
-            if (Date.now() + wait > deadline) throw LOCK_TIMEOUT;
-            await sleep(wait, stopSignal);
+            const left = deadline - Date.now();
+            if (left <= 0) throw LOCK_TIMEOUT;
+            await sleep(Math.min(wait, left), stopSignal);
             wait = Math.min(500, wait * 2);
           }
         },
