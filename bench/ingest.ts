@@ -33,7 +33,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import express from 'express';
-import pg from 'pg';
 import { buildApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
@@ -43,6 +42,7 @@ import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolv
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
+import { freshDatabase } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = envInt('BENCH_UPLOAD_MIB', 1024) * MiB;
@@ -468,12 +468,9 @@ async function main(): Promise<void> {
     // Database.
     let databaseUrl: string | undefined;
     if (process.env.DATABASE_URL) {
-      const name = `cx_bench_${crypto.randomBytes(6).toString('hex')}`;
-      await adminQuery(process.env.DATABASE_URL, `CREATE DATABASE ${name}`);
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${name}`;
-      databaseUrl = url.toString();
-      dropDb = () => adminQuery(process.env.DATABASE_URL!, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      const bench = await freshDatabase(process.env.DATABASE_URL);
+      databaseUrl = bench.url;
+      dropDb = bench.drop;
     }
 
     // Servers.
@@ -681,16 +678,6 @@ async function main(): Promise<void> {
     for (const c of children) await c.stop().catch(() => undefined);
     if (dropDb) await dropDb().catch((err: unknown) => console.error('could not drop the bench database', err));
     fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-async function adminQuery(serverUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
   }
 }
 

@@ -42,6 +42,7 @@ import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { rankRound } from '../src/judging/aggregation';
 import { DEFAULT_RUBRIC } from '../src/judging/round.service';
+import { freshDatabase } from './support';
 
 const ENTRIES = envInt('BENCH_ENTRIES', 10_000);
 const JUDGES = envInt('BENCH_JUDGES', 50);
@@ -91,16 +92,6 @@ async function serverChild(): Promise<void> {
 }
 
 // ───────────────────────────── parent ─────────────────────────────
-
-async function adminQuery(serverUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 async function seed(db: Awaited<ReturnType<typeof createContainer>>['database']['db'], judgeIds: string[]): Promise<string> {
   const t0 = performance.now();
@@ -242,13 +233,11 @@ async function main(): Promise<void> {
   }, WATCHDOG_MS);
   watchdog.unref();
 
-  const dbName = `cx_bench_judging_${crypto.randomBytes(5).toString('hex')}`;
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
+  const bench = await freshDatabase(serverUrl, 'cx_bench_judging');
+  const url = new URL(bench.url);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-bench-judging-'));
   let child: ChildProcess | undefined;
   let container: Awaited<ReturnType<typeof createContainer>> | undefined;
-  await adminQuery(serverUrl, `CREATE DATABASE ${dbName}`);
   try {
     console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const pgVersion = new pg.Client({ connectionString: url.toString() });
@@ -402,7 +391,7 @@ async function main(): Promise<void> {
     }
     await container?.close().catch(() => undefined);
     if (process.env.BENCH_KEEP_DB === '1') console.log(`kept database: ${url.toString()}`);
-    else await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((e) => console.error('drop database failed:', e));
+    else await bench.drop().catch((e) => console.error('drop database failed:', e));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

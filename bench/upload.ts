@@ -4,21 +4,29 @@
  *   npm run build && node dist/bench/upload.js
  *
  * One run, all over loopback, both servers in child processes, the client (this process) streaming
- * the same file from disk with `http.request`:
- *  - bare: a Node server doing `pipeline(req, fs.createWriteStream(...))`, one request;
+ * the same file from disk with `http.request`; every round runs each variant once, in this order:
+ *  - bare: a Node server doing `pipeline(req, fs.createWriteStream(...))`, one request — the baseline;
+ *  - bare + fsync: the same, with the file fsync'ed before the answer. The app answers the last PATCH
+ *    only once the original is on disk (a teacher told "uploaded" must not lose it to a crash), so
+ *    this is the like-for-like figure; on this VM's disk (~290 MB/s with fdatasync, about the loopback
+ *    pipe's speed) durability costs the bare pipe too;
  *  - tus, 1 PATCH: the app's /api/v1/uploads (bearer token of a school user): POST (create) then one
  *    PATCH with the whole body (tus-js-client's default chunkSize);
  *  - tus, 50 MiB PATCHes: the same in the page's chunk size (UPLOAD_CHUNK_BYTES default).
- * Each tus upload is timed from the POST to the end of the last PATCH's response, which includes
- * onUploadFinish: the content sniff, the store's move + fsync of the original, and the transaction
- * that inserts the video row and queues the ingest job (the worker is off, so the ingest never runs).
+ *    Each tus upload is timed from the POST to the end of the last PATCH's response, which includes
+ *    onUploadFinish: the content sniff, the store's move + fsync of the original, and the transaction
+ *    that inserts the video row and queues the ingest job (the worker is off: the ingest never runs);
  *  - tus, data path only: 1 PATCH with Upload-Length one byte longer than the body, so the upload
  *    never finishes (no sniff, no store move + fsync, no transaction); then DELETE.
- * The file is a small real MP4 followed by random bytes (8 MiB block repeated).
+ * The file is a small real MP4 followed by random bytes (8 MiB block repeated). Each timed upload
+ * starts after a `sync`, so no run pays for an earlier run's writeback.
  * The app child's RSS growth: VmHWM (reset via /proc/<pid>/clear_refs) and VmRSS sampled every 50 ms
  * during each tus upload, minus VmRSS before it.
  *
- * Knobs: BENCH_UPLOAD_MIB (1024), BENCH_UPLOAD_RUNS (3, alternating; best reported).
+ * Knobs: BENCH_UPLOAD_MIB (1024), BENCH_UPLOAD_RUNS (3 rounds; best and median reported),
+ * BENCH_DATABASE_URL (a PostgreSQL server: the app runs on a fresh database there instead of PGlite),
+ * BENCH_APP_NODE_ARGS (node flags for the app child: `--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`), BENCH_UPLOAD_ORDER (e.g. `0,4`: only
+ * those variants, in that order; the first must be 0 and the second 1 for the ratios).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -33,6 +41,7 @@ import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { resolveMediaBinaries } from '../src/platform/media';
+import { freshDatabase, settleDisk, type BenchDatabase } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = Number(process.env.BENCH_UPLOAD_MIB || 1024) * MiB;
@@ -78,7 +87,15 @@ async function bareChild(): Promise<void> {
   let n = 0;
   const server = http.createServer((req, res) => {
     const file = path.join(dir, `upload-${++n}`);
-    pipeline(req, fs.createWriteStream(file)).then(
+    // `?fsync`: the file is on disk before the answer, as the app's store makes every original.
+    const durable = req.url?.includes('fsync');
+    pipeline(req, fs.createWriteStream(file))
+      .then(async () => {
+        if (!durable) return;
+        const handle = await fs.promises.open(file, 'r+');
+        await handle.sync().finally(() => handle.close());
+      })
+      .then(
       () => {
         res.end('ok');
         res.on('finish', () => fs.rm(file, { force: true }, () => undefined));
@@ -104,11 +121,16 @@ interface Child {
 }
 
 async function startChild(mode: string, env: Record<string, string>): Promise<Child> {
-  const proc = fork(__filename, [mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_APP_NODE_ARGS: node flags for the app child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--trace-gc`.
+  const execArgv = mode === '--app' && process.env.BENCH_APP_NODE_ARGS ? process.env.BENCH_APP_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  const proc = fork(__filename, [mode], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const queue: Msg[] = [];
   const waiters: Array<() => void> = [];
   proc.on('message', (m: Msg) => {
     queue.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.once('exit', () => {
     for (const w of waiters.splice(0)) w();
   });
   const next = (type: Msg['type']) =>
@@ -119,7 +141,6 @@ async function startChild(mode: string, env: Record<string, string>): Promise<Ch
         if (proc.exitCode !== null) return reject(new Error(`${mode} exited`));
         waiters.push(check);
       };
-      proc.once('exit', check);
       check();
     });
   const ready = (await next('ready')) as Extract<Msg, { type: 'ready' }>;
@@ -167,6 +188,7 @@ async function tusUpload(app: Child, file: string, size: number, chunk: number, 
   const entryId = ((await app.next('entry')) as { id: string }).id;
   const auth = { Authorization: `Bearer ${app.ready.token}`, 'Tus-Resumable': '1.0.0' };
   const meta = `entryId ${Buffer.from(entryId).toString('base64')},filename ${Buffer.from('bench.mp4').toString('base64')}`;
+  settleDisk();
   const stop = rssWatch(app.proc.pid!);
   const started = Date.now();
   const created = await send(app.ready.port, 'POST', '/api/v1/uploads', { ...auth, 'Upload-Length': String(finish ? size : size + 1), 'Upload-Metadata': meta });
@@ -186,6 +208,7 @@ async function tusUpload(app: Child, file: string, size: number, chunk: number, 
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-bench-upload-'));
   const children: Child[] = [];
+  let database: BenchDatabase | undefined;
   try {
     const binaries = resolveMediaBinaries({ ffmpegPath: process.env.FFMPEG_PATH, ffprobePath: process.env.FFPROBE_PATH });
     const headClip = path.join(tmp, 'head.mp4');
@@ -204,35 +227,51 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.join(tmp, 'bare'));
     const bare = await startChild('--bare', { BENCH_BARE_DIR: path.join(tmp, 'bare') });
     children.push(bare);
-    const app = await startChild('--app', { DATA_DIR: path.join(tmp, 'data'), IN_PROCESS_WORKER: 'false', SCRYPT_LOG_N: '14', DATABASE_URL: '', MAX_VIDEO_BYTES: String(UPLOAD_BYTES * 2), SCHOOL_UPLOAD_CAP_BYTES: String(UPLOAD_BYTES * 4) });
+    // BENCH_DATABASE_URL (a PostgreSQL server): the app on a fresh database there, as production runs; else PGlite.
+    if (process.env.BENCH_DATABASE_URL) database = await freshDatabase(process.env.BENCH_DATABASE_URL, 'cx_bench_upload');
+    const app = await startChild('--app', { DATA_DIR: path.join(tmp, 'data'), IN_PROCESS_WORKER: 'false', SCRYPT_LOG_N: '14', DATABASE_URL: database?.url ?? '', MAX_VIDEO_BYTES: String(UPLOAD_BYTES * 2), SCHOOL_UPLOAD_CAP_BYTES: String(UPLOAD_BYTES * 4) });
     children.push(app);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; app on ${database ? 'PostgreSQL' : 'PGlite'}; ${UPLOAD_BYTES / MiB} MiB, ${RUNS} rounds, sync before every timed upload`);
 
-    const results = { bare: [] as number[], tus1: [] as Array<{ ms: number; rssGrowth: number }>, tusChunked: [] as Array<{ ms: number; rssGrowth: number }>, tusData: [] as Array<{ ms: number; rssGrowth: number }> };
-    for (let i = 0; i < RUNS; i++) {
+    const barePut = async (urlPath: string) => {
+      settleDisk();
       const t0 = Date.now();
-      const r = await send(bare.ready.port, 'PUT', '/upload', {}, { path: file, start: 0, end: UPLOAD_BYTES });
+      const r = await send(bare.ready.port, 'PUT', urlPath, {}, { path: file, start: 0, end: UPLOAD_BYTES });
       if (r.status !== 200) throw new Error(`bare: ${r.status}`);
-      results.bare.push(Date.now() - t0);
-      results.tus1.push(await tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES));
-      results.tusChunked.push(await tusUpload(app, file, UPLOAD_BYTES, CHUNK));
-      results.tusData.push(await tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES, false));
+      return { ms: Date.now() - t0, rssGrowth: 0 };
+    };
+    const variants: Array<{ label: string; tus: boolean; run(): Promise<{ ms: number; rssGrowth: number }> }> = [
+      { label: 'bare Node pipe (the baseline)', tus: false, run: () => barePut('/upload') },
+      { label: 'bare Node pipe + fsync at the end (as durable as the app)', tus: false, run: () => barePut('/upload?fsync') },
+      { label: 'tus, 1 PATCH (incl. finish → original stored + fsync, ingest queued)', tus: true, run: () => tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES) },
+      { label: `tus, ${CHUNK / MiB} MiB PATCHes (the page's chunk size), incl. finish`, tus: true, run: () => tusUpload(app, file, UPLOAD_BYTES, CHUNK) },
+      { label: 'tus, 1 PATCH, data path only (Upload-Length one byte longer: no finish)', tus: true, run: () => tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES, false) },
+    ];
+    // BENCH_UPLOAD_ORDER=4,2 runs only those variants (0-based), in that order, each round.
+    const order = process.env.BENCH_UPLOAD_ORDER ? process.env.BENCH_UPLOAD_ORDER.split(',').map(Number) : variants.map((_, i) => i);
+    const times = variants.map(() => [] as number[]);
+    let rss = 0;
+    for (let round = 0; round < RUNS; round++) {
+      for (const i of order) {
+        const r = await variants[i]!.run();
+        times[i]!.push(r.ms);
+        rss = Math.max(rss, r.rssGrowth);
+      }
     }
     const best = (xs: number[]) => Math.min(...xs);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
     const mibs = (ms: number) => (UPLOAD_BYTES / MiB / (ms / 1000)).toFixed(0);
-    const bareMs = best(results.bare);
-    const t1 = best(results.tus1.map((r) => r.ms));
-    const t8 = best(results.tusChunked.map((r) => r.ms));
-    const td = best(results.tusData.map((r) => r.ms));
-    const rss = Math.max(...results.tusData.map((r) => r.rssGrowth), ...results.tus1.map((r) => r.rssGrowth), ...results.tusChunked.map((r) => r.rssGrowth)) / MiB;
-    const lines = [
-      `| bare Node pipe, ${UPLOAD_BYTES / MiB} MiB | ${(bareMs / 1000).toFixed(2)} s (${mibs(bareMs)} MiB/s) | | |`,
-      `| tus, 1 PATCH (incl. finish → ingest queued) | ${(t1 / 1000).toFixed(2)} s (${mibs(t1)} MiB/s) | ${(bareMs / t1).toFixed(2)}× | ${bareMs / t1 >= 0.8 ? 'ok' : 'BELOW'} (≥ 0.8×) |`,
-      `| tus, ${CHUNK / MiB} MiB PATCHes (the page's chunk size) | ${(t8 / 1000).toFixed(2)} s (${mibs(t8)} MiB/s) | ${(bareMs / t8).toFixed(2)}× | ${bareMs / t8 >= 0.8 ? 'ok' : 'BELOW'} (≥ 0.8×) |`,
-      `| tus, 1 PATCH, data path only (Upload-Length one byte longer: no finish, no store move + fsync) | ${(td / 1000).toFixed(2)} s (${mibs(td)} MiB/s) | ${(bareMs / td).toFixed(2)}× | ${bareMs / td >= 0.8 ? 'ok' : 'BELOW'} (≥ 0.8×) |`,
-      `| app server RSS growth (peak, any tus run) | ${rss.toFixed(0)} MiB | | ${rss < 150 ? 'ok' : 'OVER'} (< 150 MiB) |`,
-    ];
-    console.log(`runs: bare ${results.bare.join('/')} ms; tus 1 PATCH ${results.tus1.map((r) => r.ms).join('/')} ms; tus chunked ${results.tusChunked.map((r) => r.ms).join('/')} ms; tus data path ${results.tusData.map((r) => r.ms).join('/')} ms`);
-    console.log(['| measure | time | vs bare | target |', '|---|---|---|---|', ...lines].join('\n'));
+    const bareBest = best(times[0]!);
+    const durableBest = best(times[1]!);
+    const lines = variants.flatMap((v, i) => {
+      if (times[i]!.length === 0) return [];
+      const b = best(times[i]!);
+      const ratio = (base: number) => (base / b).toFixed(2);
+      const verdict = v.tus ? `${bareBest / b >= 0.8 ? 'ok' : 'BELOW'} (≥ 0.8× the bare pipe)` : '';
+      return [`| ${v.label} | ${(b / 1000).toFixed(2)} s (${mibs(b)} MiB/s) | ${(median(times[i]!) / 1000).toFixed(2)} s | ${i === 0 ? '' : `${ratio(bareBest)}×`} | ${i < 2 ? '' : `${ratio(durableBest)}×`} | ${verdict} |`];
+    });
+    console.log(order.map((i) => `${variants[i]!.label}: ${times[i]!.join('/')} ms`).join('\n'));
+    console.log(['| measure | best | median | vs bare | vs bare + fsync | target |', '|---|---|---|---|---|---|', ...lines, `| app server RSS growth (peak, any tus run) | ${(rss / MiB).toFixed(0)} MiB | | | | ${rss / MiB < 150 ? 'ok' : 'OVER'} (< 150 MiB) |`].join('\n'));
   } finally {
     for (const c of children) {
       try {
@@ -242,6 +281,7 @@ async function main(): Promise<void> {
       }
     }
     await new Promise((r) => setTimeout(r, 500));
+    await database?.drop().catch((err: unknown) => console.error('could not drop the bench database', err));
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

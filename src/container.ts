@@ -14,6 +14,7 @@ import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { createResumableUploads } from './entries/resumable-upload';
 import { createUploadLocker } from './entries/upload-locker';
+import { createUploadReservations } from './entries/upload-reservations';
 import { buildJobHandlers } from './jobs';
 import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
@@ -74,6 +75,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     entries,
     uploads,
     locker: createUploadLocker(db, logger.child({ component: 'tus-lock' })),
+    reservations: createUploadReservations(db, config.uploads.expiryHours),
     logger: logger.child({ component: 'tus' }),
   });
 

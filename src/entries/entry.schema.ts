@@ -68,6 +68,17 @@ export interface VideosTable {
   ready_at: NullableTimestamp;
 }
 
+/** An unfinished resumable upload: whose it is and what it reserves (migration 0007). */
+export interface ResumableUploadsTable {
+  id: string;
+  owner_id: string;
+  school_id: string;
+  entry_id: string;
+  size_bytes: number;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+}
+
 /** Lease rows of the tus locker (src/entries/upload-locker.ts). */
 export interface UploadLocksTable {
   upload_id: string;
@@ -81,4 +92,5 @@ export interface EntryTables {
   entries: EntriesTable;
   videos: VideosTable;
   upload_locks: UploadLocksTable;
+  resumable_uploads: ResumableUploadsTable;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type * as TusServerModule from '@tus/server' with { 'resolution-mode': 'import' };
 import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mode': 'import' };
@@ -8,7 +9,8 @@ import { assertOwnSchoolEntry } from '../accounts/policy';
 import { AppError, invalidState } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
-import type { UploadLocker } from './upload-locker';
+import { LOCK_TIMEOUT, type UploadLocker } from './upload-locker';
+import type { UploadReservations } from './upload-reservations';
 import { tooLarge, type VideoUploadService } from './video-upload';
 
 /**
@@ -18,10 +20,13 @@ import { tooLarge, type VideoUploadService } from './video-upload';
  * job in one transaction), then the tus file and its JSON are removed.
  *
  * Ownership: onUploadCreate checks the entry (the caller's own school, still draft/returned) and
- * writes ownerId/schoolId/entryId into the upload's metadata on the server; every HEAD/PATCH/DELETE
- * of an upload whose ownerId is not the caller answers 404, exactly like an id that never existed.
+ * records the upload in `resumable_uploads` (upload-reservations.ts: owner, school, entry, size; the
+ * school's cap is checked in the same transaction) — the owner fields are also written into the
+ * upload's metadata by the server, never taken from the client. Every HEAD/PATCH/DELETE by anyone but
+ * the owner answers 404, exactly like an id that never existed. The row goes when the upload
+ * finishes, is cancelled (DELETE) or expires (the sweep).
  *
- * State lives in the file store (data file + `<id>.json` in `uploads.tusDir`), not in process
+ * The bytes live in the file store (data file + `<id>.json` in `uploads.tusDir`), not in process
  * memory, so a restarted process — or another process on the same shared volume — continues an
  * upload. Locking is in the database (upload-locker.ts: a lease row per upload), not in process
  * memory: two processes serving the same upload take turns, and a newer request for an upload
@@ -37,6 +42,23 @@ import { tooLarge, type VideoUploadService } from './video-upload';
 // which cannot load ESM inside Jest). A `new Function('s', 'return import(s)')` also worked under
 // Jest at first, but failed intermittently once a Jest worker had run another test file before
 // (jest-runtime: "Cannot read properties of undefined (reading 'identifier')"), so it is not used.
+
+/** While a PATCH streams in, bytes written so far are flushed to disk in the background every this many. */
+const WRITE_BEHIND_BYTES = 32 * 1024 * 1024;
+
+/** fdatasync of a file's written bytes; failures only mean the final fsync has more to do. */
+async function flushToDisk(file: string): Promise<void> {
+  try {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    /* the file was finished or removed meanwhile */
+  }
+}
 
 /** tus upload ids are Uid.rand(): 32 lowercase hex characters. Anything else never reaches tus. */
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -63,13 +85,6 @@ function asTusError(err: unknown): unknown {
   return err;
 }
 
-interface StoredUpload {
-  id: string;
-  size?: number;
-  metadata?: Record<string, string | null>;
-  creation_date?: string;
-}
-
 export async function createResumableUploads(deps: {
   tusDir: string;
   maxBytes: number;
@@ -79,13 +94,47 @@ export async function createResumableUploads(deps: {
   entries: EntryService;
   uploads: VideoUploadService;
   locker: UploadLocker;
+  reservations: UploadReservations;
   logger: Logger;
 }): Promise<ResumableUploads> {
   const { Server }: typeof TusServerModule = await import('@tus/server');
   const { FileStore }: typeof TusFileStoreModule = await import('@tus/file-store');
-  fs.mkdirSync(deps.tusDir, { recursive: true });
-  const datastore = new FileStore({ directory: deps.tusDir, expirationPeriodInMilliseconds: deps.expiryHours * 3600_000 });
-  const configstore = datastore.configstore as unknown as { get(id: string): Promise<StoredUpload | undefined>; list(): Promise<string[]>; delete(id: string): Promise<void> };
+  const dir = deps.tusDir;
+  fs.mkdirSync(dir, { recursive: true });
+
+  /**
+   * Write-behind: while a PATCH streams in, every WRITE_BEHIND_BYTES the bytes written so far are
+   * flushed to disk in the background (fdatasync on a second descriptor; the request does not wait).
+   * At the last byte the store's fsync of the original (it must survive a crash once the teacher is
+   * told "uploaded") then has only the tail left instead of the whole 0.5–2 GB.
+   */
+  class WriteBehindFileStore extends FileStore {
+    override async write(readable: Readable, id: string, offset: number): Promise<number> {
+      const file = path.join(dir, id);
+      let pending = 0;
+      let flushing = false;
+      const counted = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          pending += chunk.length;
+          if (pending >= WRITE_BEHIND_BYTES && !flushing) {
+            pending = 0;
+            flushing = true;
+            void flushToDisk(file).finally(() => (flushing = false));
+          }
+          done(null, chunk);
+        },
+      });
+      readable.on('error', (err) => counted.destroy(err));
+      return super.write(readable.pipe(counted), id, offset);
+    }
+  }
+  const datastore = new WriteBehindFileStore({ directory: dir, expirationPeriodInMilliseconds: deps.expiryHours * 3600_000 });
+
+  /** Removes an upload's bytes and JSON from TUS_DIR. */
+  async function removeUpload(id: string): Promise<void> {
+    await fs.promises.rm(path.join(dir, id), { force: true });
+    await fs.promises.rm(path.join(dir, `${id}.json`), { force: true });
+  }
 
   /** The authenticated caller: tus hands hooks a web Request wrapping the Express request. */
   const actorOf = (req: unknown): CurrentUser => {
@@ -93,21 +142,6 @@ export async function createResumableUploads(deps: {
     if (!user) throw tusError(401, '需要登录：请先登录后再上传。\n');
     return user;
   };
-
-  async function reservedBytes(schoolId: string, exceptId?: string): Promise<number> {
-    let total = 0;
-    for (const id of await configstore.list().catch(() => [] as string[])) {
-      if (id === exceptId) continue;
-      const info = await configstore.get(id);
-      if (info?.metadata?.schoolId === schoolId) total += info.size ?? 0;
-    }
-    return total;
-  }
-
-  async function removeUpload(id: string): Promise<void> {
-    await fs.promises.rm(path.join(deps.tusDir, id), { force: true });
-    await configstore.delete(id).catch(() => undefined);
-  }
 
   const server = new Server({
     path: TUS_PATH,
@@ -121,8 +155,7 @@ export async function createResumableUploads(deps: {
     async onIncomingRequest(req, id) {
       if (req.method === 'POST') return;
       const actor = actorOf(req);
-      const info = await configstore.get(id);
-      if (!info || info.metadata?.ownerId !== actor.id) throw tusError(404, notFoundBody);
+      if ((await deps.reservations.ownerOf(id)) !== actor.id) throw tusError(404, notFoundBody);
     },
     async onUploadCreate(req, upload) {
       try {
@@ -134,10 +167,11 @@ export async function createResumableUploads(deps: {
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
         if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
         const schoolId = actor.schoolId!;
-        const reserved = await reservedBytes(schoolId);
-        if (reserved + upload.size > deps.schoolCapBytes) {
+        // The owner row: every later request is checked against it; its size counts against the school's cap.
+        const { accepted, reservedBefore } = await deps.reservations.reserve({ id: upload.id, ownerId: actor.id, schoolId, entryId, sizeBytes: upload.size }, deps.schoolCapBytes);
+        if (!accepted) {
           const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
-          throw new AppError(413, 'payload_too_large', '未完成的上传太多', `本校未完成的上传已占用 ${gb(reserved)} GB，上限为 ${gb(deps.schoolCapBytes)} GB。请先完成或取消其他上传，或等待过期上传（${deps.expiryHours} 小时后）被清理。`);
+          throw new AppError(413, 'payload_too_large', '未完成的上传太多', `本校未完成的上传已占用 ${gb(reservedBefore)} GB，上限为 ${gb(deps.schoolCapBytes)} GB。请先完成或取消其他上传，或等待过期上传（${deps.expiryHours} 小时后）被清理。`);
         }
         // Owner fields are written here, never taken from the client.
         return { metadata: { filename, filetype: upload.metadata?.filetype ?? null, entryId, ownerId: actor.id, schoolId } };
@@ -146,18 +180,18 @@ export async function createResumableUploads(deps: {
       }
     },
     async onUploadFinish(req, upload) {
-      const filePath = path.join(deps.tusDir, upload.id);
       try {
         const actor = actorOf(req);
         const meta = upload.metadata ?? {};
         // attach() owns the file: it moves it into the store or removes it, whatever happens.
-        await deps.uploads.attach(actor, meta.entryId ?? '', { path: filePath, originalname: meta.filename ?? 'video', size: upload.size ?? upload.offset });
+        await deps.uploads.attach(actor, meta.entryId ?? '', { path: path.join(dir, upload.id), originalname: meta.filename ?? 'video', size: upload.size ?? upload.offset });
         return {};
       } catch (err) {
         deps.logger.info('resumable upload refused at finish', { uploadId: upload.id, err: err instanceof AppError ? err.code : String(err) });
         throw asTusError(err);
       } finally {
         await removeUpload(upload.id);
+        await deps.reservations.release(upload.id);
       }
     },
     onResponseError(_req, err) {
@@ -172,18 +206,28 @@ export async function createResumableUploads(deps: {
           return err.body.includes('GB') ? err : { status_code: 413, body: `${tooLarge(deps.maxBytes).title}：${tooLarge(deps.maxBytes).detail}\n` };
         case 404:
           return { status_code: 404, body: notFoundBody };
+        case 500:
+          // The upload's lock stayed with another request (the locker's timeout): busy, not broken; tus clients retry.
+          return err.body === LOCK_TIMEOUT.body ? { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' } : undefined;
         default:
           return undefined;
       }
     },
   });
 
+  // A cancelled upload (DELETE) no longer reserves anything.
+  server.on('POST_TERMINATE', (_req: unknown, _res: unknown, id: string) => {
+    deps.reservations.release(id).catch((err: unknown) => deps.logger.warn('could not release a cancelled upload', { uploadId: id, err: String(err) }));
+  });
+
   return {
     expiryHours: deps.expiryHours,
-    reservedBytes: (schoolId) => reservedBytes(schoolId),
+    reservedBytes: (schoolId) => deps.reservations.reservedBytes(schoolId),
     async sweep() {
       await deps.locker.sweep();
-      return server.cleanUpExpiredUploads();
+      const removed = await server.cleanUpExpiredUploads();
+      await deps.reservations.sweep();
+      return removed;
     },
     async handle(req, res) {
       if (!req.auth?.user) throw new AppError(401, 'unauthenticated', '需要登录', '请先登录后再上传。');

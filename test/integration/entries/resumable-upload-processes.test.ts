@@ -27,7 +27,7 @@ describe('resumable uploads served by two web processes', () => {
 
   beforeAll(async () => {
     clips = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-tus2-'));
-    t = await createTestApp({ env: { MAX_VIDEO_BYTES: String(64 * 1024 ** 2) } });
+    t = await createTestApp({ env: { MAX_VIDEO_BYTES: String(64 * 1024 ** 2), SCHOOL_UPLOAD_CAP_BYTES: String(100 * 1024 ** 2) } });
     // PostgreSQL: a second pool, as a second process has. PGlite is one process's database by nature.
     const database = t.testDb.config.kind === 'postgres' ? await openDatabase(t.testDb.config) : t.testDb.database;
     other = await createContainer(t.config, { database, logger: createLogger('silent') });
@@ -71,6 +71,17 @@ describe('resumable uploads served by two web processes', () => {
     expect(await tusOffset(appB, school.token, location)).toBe(size);
     // no lock is left behind
     expect(await t.container.db.selectFrom('upload_locks').selectAll().execute()).toEqual([]);
+  });
+
+  test("when both processes start an upload for the same school at once, then the school's cap still holds", async () => {
+    const capped = await schoolWithToken(t);
+    const entry = await createEntry(t, capped.token);
+    const size = 60 * 1024 ** 2; // two of these exceed the 100 MiB cap
+    for (let round = 0; round < 3; round++) {
+      const statuses = (await Promise.all([tusCreate(t.app, capped.token, entry.id, size), tusCreate(appB, capped.token, entry.id, size)])).map((r) => r.status);
+      expect(statuses.sort()).toEqual(round === 0 ? [201, 413] : [413, 413]);
+    }
+    expect(await t.container.resumableUploads.reservedBytes(capped.schoolId)).toBe(size);
   });
 
   test('when a PATCH stalls on one process and the teacher resumes on the other, then the stalled one is stopped and the upload completes byte-identical', async () => {
