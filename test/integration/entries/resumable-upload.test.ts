@@ -42,24 +42,32 @@ describe('resumable uploads (tus)', () => {
     return Buffer.concat(chunks);
   }
 
-  test('an upload cut at several offsets, with an app restart in between, ends byte-identical and ingested', async () => {
+  test('an upload cut at three random offsets, with an app restart in between, ends byte-identical and ingested', async () => {
     const entry = await createEntry(t, school.token);
     const created = await create(t.app, school.token, entry.id, clip.length).expect(201);
     const location = created.headers.location as string;
     expect(location).toMatch(/^\/api\/v1\/uploads\/[0-9a-f]{32}$/);
     expect(created.headers['upload-expires']).toBeTruthy();
 
+    // Three cuts at random offsets, the last one after the restart; a failure names them for a replay.
+    const fractions = [0.05 + Math.random() * 0.25, 0.35 + Math.random() * 0.25, 0.65 + Math.random() * 0.3];
+    const [cut1, cut2, cut3] = fractions.map((f) => Math.floor(clip.length * f)) as [number, number, number];
+    const failWithCuts = (err: unknown): never => {
+      if (err instanceof Error) err.message += `\n(cuts at ${fractions.map((f) => f.toFixed(3)).join(', ')} of ${clip.length} bytes)`;
+      throw err;
+    };
     const first = await listen(t);
-    const cuts = [0.13, 0.41].map((f) => Math.floor(clip.length * f));
     let offset = 0;
     try {
-      for (const cut of cuts) {
+      for (const cut of [cut1, cut2]) {
         await cutPatch(first.baseUrl, school.token, location, offset, clip.subarray(offset), cut - offset);
         const now = await offsetOf(t.app, school.token, location);
         expect(now).toBeGreaterThan(offset);
         expect(now).toBeLessThanOrEqual(cut);
         offset = now;
       }
+    } catch (err) {
+      failWithCuts(err);
     } finally {
       await first.close();
     }
@@ -71,13 +79,14 @@ describe('resumable uploads (tus)', () => {
     expect(offset).toBeGreaterThan(0);
     const second = await listen({ app: app2 });
     try {
-      const cut = Math.floor(clip.length * 0.77);
-      await cutPatch(second.baseUrl, school.token, location, offset, clip.subarray(offset), cut - offset);
+      await cutPatch(second.baseUrl, school.token, location, offset, clip.subarray(offset), Math.max(1, cut3 - offset));
       offset = await offsetOf(app2, school.token, location);
       // a stale offset is refused, the stored offset unchanged
       await patch(app2, school.token, location, Math.max(0, offset - 10), clip.subarray(Math.max(0, offset - 10))).expect(409);
       const done = await patch(app2, school.token, location, offset, clip.subarray(offset)).expect(204);
       expect(Number(done.headers['upload-offset'])).toBe(clip.length);
+    } catch (err) {
+      failWithCuts(err);
     } finally {
       await second.close();
     }
