@@ -5,6 +5,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
+import { isUniqueViolation } from '../platform/db/errors';
 import { AppError } from '../platform/errors';
 import { CITY_DIRECT_LABEL } from './org.types';
 import * as repo from './school.repository';
@@ -132,22 +133,31 @@ export function createSchoolImportService(db: Db) {
         valid.push({ name, county_id: countyId, level });
         validRows.push(rowNo);
       });
-      if (valid.length) {
+      /** Rows whose school (same name in the same county) is already in the database. */
+      const alreadyThere = async (): Promise<ImportRowError[]> => {
+        if (!valid.length) return [];
         const existing = await db.selectFrom('schools').select(['name', 'county_id']).where('name', 'in', valid.map((v) => v.name)).execute();
         const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${e.name}`));
-        valid.forEach((v, i) => {
-          if (existingKeys.has(`${v.county_id ?? ''}\u0000${v.name}`)) errors.push({ row: validRows[i], message: `「${v.name}」已存在` });
-        });
-      }
+        return valid.flatMap((v, i) => (existingKeys.has(`${v.county_id ?? ''}\u0000${v.name}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : []));
+      };
+      errors.push(...(await alreadyThere()));
       if (!valid.length && !errors.length) errors.push({ row: 2, message: '文件中没有学校' });
       if (errors.length) throw new ImportRejectedError(errors.sort((a, b) => a.row - b.row));
 
-      await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < valid.length; i += 500) {
-          await trx.insertInto('schools').values(valid.slice(i, i + 500)).execute();
-        }
-        await recordAudit(trx, { actor, action: 'school.import', objectType: 'school', objectId: '*', detail: { count: valid.length } });
-      });
+      try {
+        await db.transaction().execute(async (trx) => {
+          for (let i = 0; i < valid.length; i += 500) {
+            await trx.insertInto('schools').values(valid.slice(i, i + 500)).execute();
+          }
+          await recordAudit(trx, { actor, action: 'school.import', objectType: 'school', objectId: '*', detail: { count: valid.length } });
+        });
+      } catch (err) {
+        // Someone created some of these schools (another import, the form) after the check above:
+        // nothing was imported; name the rows, as the check would have.
+        if (!isUniqueViolation(err)) throw err;
+        const taken = await alreadyThere();
+        throw new ImportRejectedError(taken.length ? taken : [{ row: 0, message: '导入期间有同名学校被创建，请刷新后重试' }]);
+      }
       return { imported: valid.length };
     },
   };

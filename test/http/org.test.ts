@@ -199,6 +199,18 @@ describe('organisation: counties and schools', () => {
       expect(res.body.errors).toEqual([{ field: 'row3', message: '第 3 行：「同名异县小学」已存在' }]);
     });
 
+    test('when the same file is imported twice at once, then one import succeeds and the other is refused with 400 naming the rows, never 500', async () => {
+      for (let round = 0; round < 4; round++) {
+        const csv = ['学校名称,所属县区', ...Array.from({ length: 300 }, (_, i) => `并发导入${round}号第${i}小学,离石区`)].join('\n');
+        const [a, b] = await Promise.all([importApi(Buffer.from(csv), 'a.csv'), importApi(Buffer.from(csv), 'b.csv')]);
+        expect([a.status, b.status].sort()).toEqual([201, 400]);
+        const refused = a.status === 400 ? a : b;
+        expect(refused.body.errors[0].message).toContain('已存在');
+        const count = await t.container.db.selectFrom('schools').select((eb) => eb.fn.countAll<number>().as('n')).where('name', 'like', `并发导入${round}号%`).executeTakeFirstOrThrow();
+        expect(Number(count.n)).toBe(300);
+      }
+    });
+
     test('when the header is missing, the file is not a spreadsheet, or no file is sent, then 400 with a Chinese explanation', async () => {
       const noHeader = await importApi(Buffer.from('名字,地方\n甲,离石区\n'), 'x.csv');
       expect(noHeader.status).toBe(400);
