@@ -186,10 +186,13 @@ describe('resumable uploads (tus)', () => {
     const info = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
     info.creation_date = new Date(Date.now() - 25 * 3600_000).toISOString();
     fs.writeFileSync(jsonPath, JSON.stringify(info));
+    await t.container.db.updateTable('resumable_uploads').set({ expires_at: new Date(Date.now() - 3600_000) }).where('id', '=', id).execute();
     await head(t.app, school.token, location).expect(410);
     const expired = await patch(t.app, school.token, location, 5000, clip.subarray(5000, 6000)).expect(410);
     expect(expired.text).toContain('24 小时');
     expect(await t.container.resumableUploads.sweep()).toBe(1);
+    // its reservation is gone with it
+    expect(await t.container.db.selectFrom('resumable_uploads').select('id').where('id', '=', id).execute()).toEqual([]);
     expect(fs.existsSync(path.join(t.config.uploads.tusDir, id))).toBe(false);
     expect(fs.existsSync(jsonPath)).toBe(false);
     await head(t.app, school.token, location).expect(404);
