@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import pg from 'pg';
+import { adminQuery, databaseUrl } from '../src/platform/db/server-admin';
 
 export interface BenchDatabase {
   /** The new database's URL. */
@@ -16,19 +16,7 @@ export interface BenchDatabase {
 export async function freshDatabase(serverUrl: string, prefix = 'cx_bench'): Promise<BenchDatabase> {
   const name = `${prefix}_${crypto.randomBytes(5).toString('hex')}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
-async function adminQuery(serverUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
+  return { url: databaseUrl(serverUrl, name), drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /**

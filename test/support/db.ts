@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import pg from 'pg';
 import type { DatabaseConfig } from '../../src/config';
 import { openDatabase, type Database } from '../../src/platform/db/database';
 import { migrateToLatest } from '../../src/platform/db/migrate';
+import { adminQuery, databaseUrl } from '../../src/platform/db/server-admin';
 
 /**
  * A fresh, migrated database for one test file: a new database on the PostgreSQL server named by
@@ -25,9 +25,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const name = `cx_test_${crypto.randomBytes(6).toString('hex')}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const config: DatabaseConfig = { kind: 'postgres', url: url.toString() };
+  const config: DatabaseConfig = { kind: 'postgres', url: databaseUrl(serverUrl, name) };
   const database = await openDatabase(config);
   await migrateToLatest(database.db);
   return {
@@ -38,14 +36,4 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
-}
-
-async function adminQuery(serverUrl: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
 }
