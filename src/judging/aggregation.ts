@@ -101,14 +101,12 @@ export function rankRound(input: RankInput): RankResult {
     byEntry.set(e.id, { code: e.code, totals: [], judges: [], firstCriterion: [] });
   }
   const byJudge = new Map<string, number[]>();
-  const seen = new Set<string>();
   const firstKey = criteria[0].key;
   for (const s of scores) {
     const e = byEntry.get(s.entryId);
     if (!e) throw new Error(`rankRound: score for unknown entry ${s.entryId}`);
-    const pair = `${s.judgeId}\u0000${s.entryId}`;
-    if (seen.has(pair)) throw new Error(`rankRound: two scores by judge ${s.judgeId} for entry ${s.entryId}`);
-    seen.add(pair);
+    // An entry has a handful of judges: a scan of them is cheaper than a set of 50,000 pair strings.
+    if (e.judges.includes(s.judgeId)) throw new Error(`rankRound: two scores by judge ${s.judgeId} for entry ${s.entryId}`);
     let total = 0;
     for (const c of criteria) {
       const v = s.values[c.key];
