@@ -67,6 +67,9 @@ describeBrowser('resumable upload in a browser', () => {
         if (route.request().method() === 'PATCH' && ++patches > 4) return route.abort('internetdisconnected');
         return route.continue();
       });
+      // nothing to pause or resume before an upload starts
+      expect(await page.locator('#upload-pause').isVisible()).toBe(false);
+      expect(await page.locator('#upload-resume').isVisible()).toBe(false);
       await page.locator('#upload-form input[type=file]').setInputFiles(file);
       await page.getByRole('button', { name: '上传', exact: true }).click();
       await see(page.locator('#upload-text')).toContainText('上传中');
@@ -86,6 +89,7 @@ describeBrowser('resumable upload in a browser', () => {
       const beforeReload = seen.length;
       await page.reload();
       await see(page.locator('#upload-resume-note')).toContainText('从中断处继续');
+      expect(await page.locator('#upload-pause').isVisible()).toBe(false);
       await page.locator('#upload-form input[type=file]').setInputFiles(file);
       await page.getByRole('button', { name: '上传', exact: true }).click();
       await page.waitForURL(/msg=video_uploaded/, { timeout: 60_000 });
