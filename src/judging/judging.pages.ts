@@ -6,7 +6,7 @@ import { formatDuration } from '../entries/entry.routes';
 import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
-import { fromLocalInput, pageLinks } from '../web/view-helpers';
+import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
 import { pageQuery } from '../platform/validate';
 import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
@@ -58,6 +58,23 @@ function roundBadge(r: RoundView) {
   return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: AGGREGATION_LABELS[r.aggregation] };
 }
 
+/** The rubric rows of the round form (blank rows dropped); the default criteria keep their keys. */
+function rubricFromForm(body: Record<string, unknown>): Array<{ key?: string; label: string; max: number }> {
+  const labels = list(body.rubricLabel);
+  const maxes = list(body.rubricMax);
+  const defaultKey = new Map(DEFAULT_RUBRIC.map((c) => [c.label, c.key]));
+  const used = new Set<string>();
+  return labels
+    .map((label, i) => ({ label: label.trim(), max: (maxes[i] ?? '').trim() }))
+    .filter((c) => c.label || c.max)
+    .map((c) => {
+      const key = defaultKey.get(c.label);
+      const unique = key && !used.has(key) ? key : undefined;
+      if (unique) used.add(unique);
+      return { ...(unique && { key: unique }), label: c.label, max: c.max === '' ? NaN : Number(c.max) };
+    });
+}
+
 export function judgingPages(deps: JudgingPageDeps): Router {
   const router = Router();
   const { rounds, scoring, results, db } = deps;
@@ -101,19 +118,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     assertArea(user, 'rounds');
     const body = req.body as Record<string, unknown>;
     const source = typeof body.source === 'string' ? body.source : '';
-    const labels = list(body.rubricLabel);
-    const maxes = list(body.rubricMax);
-    const defaultKey = new Map(DEFAULT_RUBRIC.map((c) => [c.label, c.key]));
-    const used = new Set<string>();
-    const rubric = labels
-      .map((label, i) => ({ label: label.trim(), max: (maxes[i] ?? '').trim() }))
-      .filter((c) => c.label || c.max)
-      .map((c) => {
-        const key = defaultKey.get(c.label);
-        const unique = key && !used.has(key) ? key : undefined;
-        if (unique) used.add(unique);
-        return { ...(unique && { key: unique }), label: c.label, max: c.max === '' ? NaN : Number(c.max) };
-      });
+    const rubric = rubricFromForm(body);
     try {
       const round = await rounds.create(user, {
         name: body.name,
@@ -220,6 +225,60 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       scoresXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/scores.xlsx`,
     };
   }
+
+  // ── City staff: a round's settings (all of them while a draft; name and times afterwards) ──
+
+  async function editPageData(user: CurrentUser, id: string, values?: Record<string, unknown>) {
+    const round = await rounds.get(user, id);
+    const locked = round.status !== 'draft';
+    const rubricRows = values && !locked
+      ? list(values.rubricLabel).map((label, i) => ({ label, max: list(values.rubricMax)[i] ?? '' }))
+      : [...round.rubric.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: locked ? 0 : BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
+    return {
+      title: `修改轮次设置：${round.name}`,
+      round,
+      locked,
+      aggregations: Object.entries(AGGREGATION_LABELS).map(([value, label]) => ({ value, label })),
+      values: {
+        name: round.name,
+        judgesPerEntry: String(round.judgesPerEntry),
+        blind: round.blind ? 'on' : '',
+        aggregation: round.aggregation,
+        opensAt: round.opensAt ? toLocalInput(new Date(round.opensAt)) : '',
+        closesAt: round.closesAt ? toLocalInput(new Date(round.closesAt)) : '',
+        ...values,
+      },
+      rubricRows: rubricRows.map((r, i) => ({ ...r, n: i + 1 })),
+    };
+  }
+
+  router.get('/rounds/:id/edit', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'rounds');
+    res.render('judging/round-edit', await editPageData(user, req.params.id as string));
+  });
+
+  router.post('/rounds/:id/edit', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'rounds');
+    const id = req.params.id as string;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const round = await rounds.get(user, id);
+    const times = { name: body.name, opensAt: fromLocalInput(body.opensAt), closesAt: fromLocalInput(body.closesAt) };
+    try {
+      await rounds.update(
+        user,
+        id,
+        round.status === 'draft'
+          ? { ...times, judgesPerEntry: body.judgesPerEntry, blind: body.blind === 'on', aggregation: body.aggregation, rubric: rubricFromForm(body) }
+          : times,
+      );
+      res.redirect(303, withMsg(`/rounds/${encodeURIComponent(id)}`, 'round_updated'));
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      res.status(err.status).render('judging/round-edit', { ...(await editPageData(user, id, { ...body, blind: body.blind === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
+    }
+  });
 
   router.get('/rounds/:id', async (req, res) => {
     res.render('judging/round', await roundPageData(currentUser(req), req.params.id));

@@ -56,6 +56,7 @@ export const FLASH: Record<string, string> = {
   broadcast_selected: '已选送电视台，正在制作广播母版。',
   entry_withdrawn: '作品已撤回，可以修改后重新提交。',
   round_created: '评审轮次已创建。',
+  round_updated: '轮次设置已保存。',
   round_entries_added: '作品已添加到本轮。',
   round_entries_none: '没有可添加的新作品。',
   round_judges_saved: '评委名单已保存。',
