@@ -187,14 +187,15 @@
     });
   }
 
-  // While the video is processing, poll its status and reload when it is done.
+  // While the video (or its replacement) is processing, poll its status and reload when it is done.
   if (card && card.dataset.processing === '1') {
     var poll = function () {
       fetch('/api/v1/entries/' + encodeURIComponent(card.dataset.entryId), { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (entry) {
-          if (!entry || !entry.video) return setTimeout(poll, 5000);
-          var v = entry.video;
+          // A replacement kept behind a ready video is what is processing, until it becomes the video.
+          var v = entry && (entry.replacement || entry.video);
+          if (!v) return setTimeout(poll, 5000);
           if (v.status === 'ready' || v.status === 'failed') { window.location.reload(); return; }
           var bar = document.getElementById('processing-bar');
           var text = document.getElementById('processing-text');

@@ -133,6 +133,24 @@ export async function findVideo(db: Q, id: string) {
   return db.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * A replacement in progress: the entry's newest video when it is newer than the current one (which
+ * stays current while it is ready and the replacement processes, or after the replacement failed).
+ */
+export async function findReplacement(db: Q, entryId: string, currentVideoId: string | null) {
+  if (!currentVideoId) return undefined;
+  return db
+    .selectFrom('videos as v')
+    .innerJoin('videos as cur', (join) => join.on('cur.id', '=', currentVideoId))
+    .select(['v.id', 'v.status', 'v.progress', 'v.error', 'v.original_name', 'v.created_at'])
+    .where('v.entry_id', '=', entryId)
+    .where('v.id', '!=', currentVideoId)
+    .whereRef('v.created_at', '>', 'cur.created_at')
+    .orderBy('v.created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
 export async function updateVideo(db: Q, id: string, patch: Updateable<VideosTable>): Promise<void> {
   await db.updateTable('videos').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
 }

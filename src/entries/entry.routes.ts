@@ -186,16 +186,18 @@ export function entryPages(deps: EntryDeps): Router {
     const [entry, campaign] = await Promise.all([deps.entries.get(user, req.params.id), deps.campaign.get()]);
     const history = await deps.entries.history(user, entry.id);
     const isOwner = user.role === 'school' && user.schoolId === entry.school.id;
+    const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
       history: history.map((h) => ({ ...h, actionLabel: ACTION_LABELS[h.action] ?? h.action, fromLabel: h.from ? ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from : null, toLabel: h.to ? ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to : null })),
       isOwner,
-      canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail',
+      canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
       resumable: deps.resumable ?? { chunkBytes: 50 * 1024 ** 2, expiryHours: 24 },
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
+      replacementProcessing,
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
     });

@@ -46,7 +46,8 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
   async function view(id: string): Promise<EntryView> {
     const row = await repo.findEntry(db, id);
     if (!row) throw notFound();
-    return presentEntry(row);
+    const replacement = await repo.findReplacement(db, id, row.video_id);
+    return { ...presentEntry(row), replacement: replacement ? { id: replacement.id, status: replacement.status, progress: replacement.progress, error: replacement.error, originalName: replacement.original_name } : null };
   }
 
   /** Checks the song / form / level references and the "exactly one song" rule. */
@@ -167,6 +168,8 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
           if (!video) throw invalidState('请先上传作品视频。');
           if (video.status !== 'ready') throw invalidState(video.status === 'failed' ? '视频处理失败，请重新上传后再提交。' : '视频还在处理中，请处理完成后再提交。');
           if (video.qc_verdict === 'fail') throw invalidState('视频未通过技术检查，请根据检查结果重新录制或导出后上传。');
+          const replacement = await repo.findReplacement(trx, entry.id, entry.video_id);
+          if (replacement && replacement.status !== 'failed') throw invalidState('更换的视频还在处理中，处理完成后再提交（或等它处理失败后用当前视频提交）。');
           // Inside the transaction, every query goes through `trx` (PGlite has one connection).
           const period = await trx
             .selectFrom('periods')

@@ -82,6 +82,11 @@ export interface EntryView {
   updatedAt: string;
   submittedAt: string | null;
   video: VideoView | null;
+  /**
+   * A newer upload kept behind the entry's ready video until it is ready itself (then it becomes
+   * `video`), or that failed (then `video` stays). Only on single-entry answers; null otherwise.
+   */
+  replacement?: { id: string; status: VideoStatus; progress: number; error: string | null; originalName: string } | null;
 }
 
 /** How the entry's history names each action. */

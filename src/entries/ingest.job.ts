@@ -118,13 +118,30 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             poster_key: posterKey(videoId),
             ready_at: new Date(),
           });
-          // The replacement is ready: older videos of this entry go (rows now, objects after commit).
+          // A newer upload of the entry still on its way wins later; until then this one waits, ready.
+          // (Times compared in SQL: the database keeps microseconds, a JS Date only milliseconds.)
+          const createdAt = trx.selectFrom('videos').select('created_at').where('id', '=', videoId);
+          const newer = await trx
+            .selectFrom('videos')
+            .select('id')
+            .where('entry_id', '=', video.entry_id)
+            .where('id', '!=', videoId)
+            .where('created_at', '>', createdAt)
+            .where('status', '!=', 'failed')
+            .executeTakeFirst();
+          if (newer) {
+            await ctx.complete(trx);
+            return { superseded: false, older: [] };
+          }
+          // The newest upload is ready: it becomes the entry's video (a replacement takes over from
+          // the ready video it was kept behind), and older videos go (rows now, objects after commit).
+          await trx.updateTable('entries').set({ video_id: videoId, updated_at: new Date() }).where('id', '=', video.entry_id).execute();
           const older = await trx
             .selectFrom('videos')
             .select(['id', 'original_key'])
             .where('entry_id', '=', video.entry_id)
             .where('id', '!=', videoId)
-            .where('created_at', '<=', video.created_at)
+            .where('created_at', '<=', createdAt)
             .execute();
           if (older.length) await trx.deleteFrom('videos').where('id', 'in', older.map((o) => o.id)).execute();
           await ctx.complete(trx);

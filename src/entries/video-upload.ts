@@ -107,7 +107,10 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
               size_bytes: file.size,
               uploaded_by: actor.id,
             });
-            await repo.updateEntry(trx, entryId, { video_id: videoId });
+            // A ready video stays the entry's video until its replacement is ready (the ingest job
+            // switches then); otherwise the new upload takes its place at once.
+            const current = locked.video_id ? await repo.findVideo(trx, locked.video_id) : undefined;
+            if (current?.status !== 'ready') await repo.updateEntry(trx, entryId, { video_id: videoId });
             await queue.enqueue(trx, { type: INGEST_JOB, payload: { videoId }, maxAttempts: 3, dedupeKey: `ingest:${videoId}` });
             await recordAudit(trx, { actor, action: 'video.upload', objectType: 'entry', objectId: entryId, detail: { videoId, sizeBytes: file.size } });
           });

@@ -328,15 +328,17 @@ describe('replacing the video of a draft', () => {
     expect(await storedObjects(t)).toEqual(expect.arrayContaining(firstObjects));
 
     const replaced = await uploadFile(t, school.token, entry.id, await makeClip('portrait', clips)).expect(202);
-    expect(replaced.body.video).toMatchObject({ status: 'processing' });
-    expect(replaced.body.video.id).not.toBe(first.id);
+    // the ready video stays the entry's video while the new one processes (a replacement)
+    expect(replaced.body.video).toMatchObject({ id: first.id, status: 'ready' });
+    expect(replaced.body.replacement).toMatchObject({ status: 'processing' });
+    expect(replaced.body.replacement.id).not.toBe(first.id);
     // while the new one is processing, the old original is still there
-    expect(await storedObjects(t)).toEqual(expect.arrayContaining([`originals/${entry.id}/${first.id}`]));
-    expect((await videoRows(entry.id)).map((v) => v.id).sort()).toEqual([first.id, replaced.body.video.id].sort());
+    expect(await storedObjects(t)).toEqual(expect.arrayContaining(firstObjects));
+    expect((await videoRows(entry.id)).map((v) => v.id).sort()).toEqual([first.id, replaced.body.replacement.id].sort());
 
     await drainQueue(t);
     const second = (await currentVideo(t, entry.id))!;
-    expect(second).toMatchObject({ id: replaced.body.video.id, status: 'ready' });
+    expect(second).toMatchObject({ id: replaced.body.replacement.id, status: 'ready' });
     expect((await videoRows(entry.id)).map((v) => v.id)).toEqual([second.id]);
     const objects = await storedObjects(t);
     for (const key of firstObjects) expect(objects).not.toContain(key);
