@@ -31,7 +31,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { buildApp } from '../src/app';
 import { loadConfig } from '../src/config';
@@ -42,7 +41,7 @@ import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolv
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
-import { freshDatabase } from './support';
+import { bareUploadHandler, freshDatabase } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = envInt('BENCH_UPLOAD_MIB', 1024) * MiB;
@@ -195,21 +194,7 @@ function capturingLogger(inner: Logger, sink: (msg: string, fields?: Record<stri
 // ───────────────────────────── child: the bare server ─────────────────────────────
 
 async function bareChild(): Promise<void> {
-  const dir = process.env.BENCH_BARE_DIR!;
-  let n = 0;
-  const server = http.createServer((req, res) => {
-    const file = path.join(dir, `upload-${++n}`);
-    pipeline(req, fs.createWriteStream(file)).then(
-      () => {
-        res.end('ok');
-        res.on('finish', () => fs.rm(file, { force: true }, () => undefined));
-      },
-      (err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      },
-    );
-  });
+  const server = http.createServer(bareUploadHandler(process.env.BENCH_BARE_DIR!));
   await serve(server);
 }
 

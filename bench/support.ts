@@ -1,9 +1,14 @@
 /**
  * Shared by the bench scripts: a fresh PostgreSQL database on the server DATABASE_URL names
- * (created at start, dropped at the end), and a clean page cache before a timed disk write.
+ * (created at start, dropped at the end), a clean page cache before a timed disk write, and the
+ * bare Node upload server the app's uploads are compared with.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { adminQuery, databaseUrl } from '../src/platform/db/server-admin';
 
 export interface BenchDatabase {
@@ -26,4 +31,33 @@ export async function freshDatabase(serverUrl: string, prefix = 'cx_bench'): Pro
  */
 export function settleDisk(): void {
   execFileSync('sync');
+}
+
+/**
+ * The baseline the upload benches compare with: each request body piped into a new file in `dir`
+ * (`pipeline(req, fs.createWriteStream(file))`), answered `ok`, the file removed after the answer.
+ * `?fsync` in the URL: the file is fsync'ed before the answer, as durable as the app's store.
+ */
+export function bareUploadHandler(dir: string): http.RequestListener {
+  let n = 0;
+  return (req, res) => {
+    const file = path.join(dir, `upload-${++n}`);
+    const durable = req.url?.includes('fsync');
+    pipeline(req, fs.createWriteStream(file))
+      .then(async () => {
+        if (!durable) return;
+        const handle = await fs.promises.open(file, 'r+');
+        await handle.sync().finally(() => handle.close());
+      })
+      .then(
+        () => {
+          res.end('ok');
+          res.on('finish', () => fs.rm(file, { force: true }, () => undefined));
+        },
+        (err: unknown) => {
+          res.statusCode = 500;
+          res.end(String(err));
+        },
+      );
+  };
 }

@@ -34,14 +34,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { buildApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { resolveMediaBinaries } from '../src/platform/media';
-import { freshDatabase, settleDisk, type BenchDatabase } from './support';
+import { bareUploadHandler, freshDatabase, settleDisk, type BenchDatabase } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = Number(process.env.BENCH_UPLOAD_MIB || 1024) * MiB;
@@ -83,29 +82,7 @@ async function appChild(): Promise<void> {
 }
 
 async function bareChild(): Promise<void> {
-  const dir = process.env.BENCH_BARE_DIR!;
-  let n = 0;
-  const server = http.createServer((req, res) => {
-    const file = path.join(dir, `upload-${++n}`);
-    // `?fsync`: the file is on disk before the answer, as the app's store makes every original.
-    const durable = req.url?.includes('fsync');
-    pipeline(req, fs.createWriteStream(file))
-      .then(async () => {
-        if (!durable) return;
-        const handle = await fs.promises.open(file, 'r+');
-        await handle.sync().finally(() => handle.close());
-      })
-      .then(
-      () => {
-        res.end('ok');
-        res.on('finish', () => fs.rm(file, { force: true }, () => undefined));
-      },
-      (err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      },
-    );
-  });
+  const server = http.createServer(bareUploadHandler(process.env.BENCH_BARE_DIR!));
   server.requestTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   process.on('message', (m: { type: string }) => m.type === 'shutdown' && process.exit(0));

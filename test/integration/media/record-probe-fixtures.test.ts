@@ -31,6 +31,7 @@ function trim(raw: RawProbe): RawProbe {
   };
 }
 
+// Skipped on purpose unless RECORD_PROBE_FIXTURES=1: it rewrites the committed fixtures, it does not test anything.
 const describeIfRecording = process.env.RECORD_PROBE_FIXTURES === '1' ? describe : describe.skip;
 
 describeIfRecording('recording ffprobe fixtures', () => {
