@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
+import type { Page } from 'playwright-core';
+import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
 import { makeClip } from '../support/clips';
 
 /**
@@ -27,33 +26,25 @@ interface MediaElement {
 }
 
 describeBrowser('a school submits an entry with its video, in a browser', () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
+  const suite = browserSuite();
   let clips: string;
   let username: string;
 
   beforeAll(async () => {
     clips = await mkdtemp(path.join(tmpdir(), 'cx-e2e-entries-'));
-    t = await createTestApp();
-    server = await listen(t.app);
-    browser = await launchBrowser();
-    username = (await t.createUser('school', { displayName: '离石区实验小学' })).username;
+    username = (await suite.t.createUser('school', { displayName: '离石区实验小学' })).username;
     await makeClip('landscape', clips);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await t?.close();
     await rm(clips, { recursive: true, force: true });
   });
 
   async function login(page: Page) {
-    await logIn(page, server.baseUrl, username);
+    await logIn(page, suite.baseUrl, username);
   }
 
   test('when a teacher creates an entry, uploads the video and waits, then the preview plays and the entry can be submitted (已提交)', async () => {
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await suite.browser.newContext({ locale: 'zh-CN' });
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -61,7 +52,7 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
       await login(page);
 
       // the entry
-      await page.goto(`${server.baseUrl}/entries/new`);
+      await page.goto(`${suite.baseUrl}/entries/new`);
       await page.getByLabel('作品名称').fill('六一合唱《吕梁颂》');
       await page.getByLabel('演唱歌曲').selectOption({ label: '《吕梁颂》' });
       await page.getByLabel('表演形式').selectOption({ label: '合唱' });
@@ -94,7 +85,7 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
       await see(page.locator('.flash')).toContainText('视频已上传，正在处理');
       await see(page.locator('#video-status')).toContainText('处理中');
       await page.locator('#processing-bar').waitFor({ state: 'visible' });
-      t.container.startWorker();
+      suite.t.container.startWorker();
 
       // the page polls and reloads itself when the video is ready
       const player = page.locator('#preview-player');
@@ -122,7 +113,7 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
       expect(await page.locator('#upload-form').count()).toBe(0);
       await see(page.locator('main')).toContainText('撤回');
 
-      const entry = await t.container.database.db.selectFrom('entries').select('status').where('id', '=', entryId).executeTakeFirstOrThrow();
+      const entry = await suite.t.container.database.db.selectFrom('entries').select('status').where('id', '=', entryId).executeTakeFirstOrThrow();
       expect(entry.status).toBe('submitted');
       expect(pageErrors).toEqual([]);
     } finally {

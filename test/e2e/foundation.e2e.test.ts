@@ -1,6 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
-import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
+import type { Page } from 'playwright-core';
+import { TEST_PASSWORD } from '../support/app';
+import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
 
 /**
  * In a real chromium: the city admin sets up a school and its account, and the school logs in.
@@ -10,27 +10,14 @@ const PHONE = { width: 390, height: 844 };
 const SCREENSHOT = '/tmp/changxiang-school-home-phone.png';
 
 describeBrowser('foundation in a browser', () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    server = await listen(t.app);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function login(page: Page, username: string, password: string) {
-    await logIn(page, server.baseUrl, username, password);
+    await logIn(page, suite.baseUrl, username, password);
   }
 
   test('when the admin creates a school in 离石区 and an account for it, then that school can log in and sees its home page', async () => {
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await suite.browser.newContext({ locale: 'zh-CN' });
     const page = await context.newPage();
     try {
       await login(page, 'admin', TEST_PASSWORD);
@@ -68,7 +55,7 @@ describeBrowser('foundation in a browser', () => {
       await see(page.locator('nav.nav')).not.toContainText('账号');
       await see(page.locator('nav.nav')).not.toContainText('县区');
       // A school that types an admin address gets a Chinese refusal, not the page.
-      await page.goto(`${server.baseUrl}/org/counties`);
+      await page.goto(`${suite.baseUrl}/org/counties`);
       await see(page.locator('h1')).toHaveText('没有权限');
     } finally {
       await context.close();
@@ -76,18 +63,18 @@ describeBrowser('foundation in a browser', () => {
   });
 
   test('when a school uses a phone-sized screen, then the pages fit the width (no horizontal scrolling)', async () => {
-    const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await suite.browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
     const page = await context.newPage();
     try {
-      const school = await t.createUser('school', { displayName: '手机上的李老师' });
+      const school = await suite.t.createUser('school', { displayName: '手机上的李老师' });
       await login(page, school.username, TEST_PASSWORD);
       for (const path of ['/', '/campaign']) {
-        await page.goto(`${server.baseUrl}${path}`);
+        await page.goto(`${suite.baseUrl}${path}`);
         const { scrollWidth, innerWidth } = await widths(page);
         expect(innerWidth).toBe(PHONE.width);
         expect({ path, fits: scrollWidth <= innerWidth }).toEqual({ path, fits: true });
       }
-      await page.goto(`${server.baseUrl}/`);
+      await page.goto(`${suite.baseUrl}/`);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       // eslint-disable-next-line no-console
       console.log(`phone screenshot for a person to look at: ${SCREENSHOT}`);
@@ -97,12 +84,12 @@ describeBrowser('foundation in a browser', () => {
   });
 
   test('when the admin uses a phone-sized screen, then the school and account lists fit the width', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, locale: 'zh-CN' });
+    const context = await suite.browser.newContext({ viewport: PHONE, isMobile: true, locale: 'zh-CN' });
     const page = await context.newPage();
     try {
       await login(page, 'admin', TEST_PASSWORD);
       for (const path of ['/org/counties', '/org/schools', '/accounts', '/accounts/new']) {
-        await page.goto(`${server.baseUrl}${path}`);
+        await page.goto(`${suite.baseUrl}${path}`);
         const { scrollWidth, innerWidth } = await widths(page);
         const overflow = scrollWidth - innerWidth;
         expect({ path, overflow: Math.max(0, overflow) }).toEqual({ path, overflow: 0 });

@@ -1,7 +1,7 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import request from 'supertest';
-import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
+import type { TestApp } from '../support/app';
+import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 
 /**
@@ -37,26 +37,13 @@ function scoresFor(total: number, jitter: number) {
 const widths = (page: Page) => page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
 
 describeBrowser('judging in a browser', () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    server = await listen(t.app);
-    browser = await launchBrowser();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await t?.close();
-  });
+  const suite = browserSuite({ timeoutMs: 120_000 });
 
   async function login(username: string, viewport?: { width: number; height: number }): Promise<Page> {
-    const context = await browser.newContext({ locale: 'zh-CN', ...(viewport && { viewport, isMobile: true, hasTouch: true }) });
+    const context = await suite.browser.newContext({ locale: 'zh-CN', ...(viewport && { viewport, isMobile: true, hasTouch: true }) });
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await logIn(page, server.baseUrl, username);
+    await logIn(page, suite.baseUrl, username);
     return page;
   }
 
@@ -97,8 +84,8 @@ describeBrowser('judging in a browser', () => {
 
   test('when the city runs a blind round with 5 judges, then judges score blind, the city ranks, shortlists and awards, and 公示 lists the awards without scores', async () => {
     const started = Date.now();
-    const db = t.container.database.db;
-    const periodId = (await t.container.campaign.get()).periods[0].id;
+    const db = suite.t.container.database.db;
+    const periodId = (await suite.t.container.campaign.get()).periods[0].id;
 
     // Six forwarded entries from six counties, with distinctive school and director names.
     const schoolNames = COUNTIES.map((c, i) => `青松岭${c.name.slice(0, 2)}第${i + 1}实验学校`);
@@ -106,11 +93,11 @@ describeBrowser('judging in a browser', () => {
     const codeToTotal = new Map<string, number>();
     const entries: Array<{ id: string; code: string; title: string; school: string }> = [];
     for (let i = 0; i < COUNTIES.length; i++) {
-      const school = await t.createSchool({ name: schoolNames[i], countyId: COUNTIES[i].id });
-      const user = await t.createUser('school', { schoolId: school.id });
-      const token = await t.token(user.username);
-      const entry = await createEntry(t, token, { title: `第${i + 1}号合唱作品`, directorName: directors[i] });
-      await attachReadyVideo(t, entry.id);
+      const school = await suite.t.createSchool({ name: schoolNames[i], countyId: COUNTIES[i].id });
+      const user = await suite.t.createUser('school', { schoolId: school.id });
+      const token = await suite.t.token(user.username);
+      const entry = await createEntry(suite.t, token, { title: `第${i + 1}号合唱作品`, directorName: directors[i] });
+      await attachReadyVideo(suite.t, entry.id);
       // Submitted and forwarded by the county (their own flows have their own tests).
       await db.updateTable('entries').set({ status: 'forwarded', period_id: periodId, submitted_at: new Date(), forwarded_at: new Date(), forward_rank: 1 }).where('id', '=', entry.id).execute();
       codeToTotal.set(entry.code, TOTALS[i]);
@@ -119,7 +106,7 @@ describeBrowser('judging in a browser', () => {
     const judgeNames = ['评委甲', '评委乙', '评委丙', '评委丁', '评委戊'];
     const judges: Array<Awaited<ReturnType<TestApp['createUser']>>> = [];
     for (let i = 0; i < 5; i++) {
-      judges.push(await t.createUser('judge', { displayName: judgeNames[i], countyId: i === 0 ? 'c-lishi' : i === 1 ? 'c-xiaoyi' : null }));
+      judges.push(await suite.t.createUser('judge', { displayName: judgeNames[i], countyId: i === 0 ? 'c-lishi' : i === 1 ? 'c-xiaoyi' : null }));
     }
 
     // The city creates the round.
@@ -183,10 +170,10 @@ describeBrowser('judging in a browser', () => {
 
     // The other three through the API.
     for (const [n, judge] of judges.slice(2).entries()) {
-      const token = await t.token(judge.username);
-      const queue = await request(t.app).get('/api/v1/judging/assignments').set('Authorization', `Bearer ${token}`).expect(200);
+      const token = await suite.t.token(judge.username);
+      const queue = await request(suite.t.app).get('/api/v1/judging/assignments').set('Authorization', `Bearer ${token}`).expect(200);
       for (const a of queue.body as Array<{ id: string; entry: { code: string } }>) {
-        await request(t.app)
+        await request(suite.t.app)
           .put(`/api/v1/judging/assignments/${a.id}`)
           .set('Authorization', `Bearer ${token}`)
           .send({ scores: scoresFor(codeToTotal.get(a.entry.code)!, n - 1), submit: true })
@@ -235,7 +222,7 @@ describeBrowser('judging in a browser', () => {
 
     // The round page and the judge's score page fit a phone (screenshots for a person to look at).
     await admin.setViewportSize(PHONE);
-    for (const path of [roundUrl, `${server.baseUrl}/rounds`]) {
+    for (const path of [roundUrl, `${suite.baseUrl}/rounds`]) {
       await admin.goto(path);
       const w = await widths(admin);
       expect({ path, overflow: Math.max(0, w.scrollWidth - w.innerWidth) }).toEqual({ path, overflow: 0 });
@@ -244,8 +231,8 @@ describeBrowser('judging in a browser', () => {
     await admin.screenshot({ path: '/tmp/changxiang-round-phone.png', fullPage: true });
 
     // The public page, logged out: tiers with code, title, school, county — no scores.
-    const anonymous = await (await browser.newContext({ locale: 'zh-CN', viewport: PHONE, isMobile: true })).newPage();
-    await anonymous.goto(`${server.baseUrl}/`);
+    const anonymous = await (await suite.browser.newContext({ locale: 'zh-CN', viewport: PHONE, isMobile: true })).newPage();
+    await anonymous.goto(`${suite.baseUrl}/`);
     await anonymous.waitForURL(/\/login/);
     await anonymous.getByRole('link', { name: '获奖名单公示' }).click();
     await see(anonymous.locator('h1')).toHaveText('获奖名单公示');
@@ -271,7 +258,7 @@ describeBrowser('judging in a browser', () => {
   }, 600_000);
 
   test('when a rubric does not add up to 100, then the form shows why and keeps what was typed; when scoring has closed, then the judge sees the form read-only', async () => {
-    const { agent, csrf } = await t.browser('admin');
+    const { agent, csrf } = await suite.t.browser('admin');
     const bad = await agent
       .post('/rounds')
       .type('form')
@@ -283,23 +270,23 @@ describeBrowser('judging in a browser', () => {
     expect(bad.text).toMatch(/name="rubricMax" value="5"/);
 
     // A round whose closing time has passed while it is still open.
-    const school = await t.createSchool({ name: '截止测试学校', countyId: 'c-lanxian' });
-    const token = await t.token((await t.createUser('school', { schoolId: school.id })).username);
-    const entry = await createEntry(t, token, { title: '截止测试作品' });
-    await attachReadyVideo(t, entry.id);
-    await t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', '=', entry.id).execute();
-    const judge = await t.createUser('judge', { displayName: '评委己' });
-    const admin = await t.token('admin');
-    const api = (path: string, body: unknown) => request(t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${admin}`).send(body as object);
+    const school = await suite.t.createSchool({ name: '截止测试学校', countyId: 'c-lanxian' });
+    const token = await suite.t.token((await suite.t.createUser('school', { schoolId: school.id })).username);
+    const entry = await createEntry(suite.t, token, { title: '截止测试作品' });
+    await attachReadyVideo(suite.t, entry.id);
+    await suite.t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', '=', entry.id).execute();
+    const judge = await suite.t.createUser('judge', { displayName: '评委己' });
+    const admin = await suite.t.token('admin');
+    const api = (path: string, body: unknown) => request(suite.t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${admin}`).send(body as object);
     const round = (await api('/rounds', { name: '截止测试', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body as { id: string };
     await api(`/rounds/${round.id}/entries`, { entryIds: [entry.id] }).expect(200);
     await api(`/rounds/${round.id}/judges`, { userIds: [judge.id] }).expect(200);
     await api(`/rounds/${round.id}/assign`, {}).expect(200);
     await api(`/rounds/${round.id}/open`, {}).expect(200);
-    await t.container.database.db.updateTable('rounds').set({ closes_at: new Date(Date.now() - 60_000) }).where('id', '=', round.id).execute();
-    const assignment = await t.container.database.db.selectFrom('assignments').select('id').where('round_id', '=', round.id).executeTakeFirstOrThrow();
+    await suite.t.container.database.db.updateTable('rounds').set({ closes_at: new Date(Date.now() - 60_000) }).where('id', '=', round.id).execute();
+    const assignment = await suite.t.container.database.db.selectFrom('assignments').select('id').where('round_id', '=', round.id).executeTakeFirstOrThrow();
 
-    const j = await t.browser(judge.username);
+    const j = await suite.t.browser(judge.username);
     const page = await j.agent.get(`/judging/${assignment.id}`).expect(200);
     expect(page.text).toContain('本轮评分已截止，当前只能查看，不能修改。');
     expect(page.text).toContain('<fieldset class="criteria" disabled>');

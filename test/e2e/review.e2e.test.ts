@@ -1,6 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
-import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
-import { describeBrowser, launchBrowser, listen, see, logIn } from '../support/browser';
+import type { Page } from 'playwright-core';
+import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
 import { attachReadyVideo } from '../support/factories';
 
 /**
@@ -9,31 +8,18 @@ import { attachReadyVideo } from '../support/factories';
  * and the reason. (The video is attached as processed: its pipeline has its own browser test.)
  */
 describeBrowser('county review in a browser', () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    server = await listen(t.app);
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await t?.close();
-  });
+  const suite = browserSuite();
 
   async function login(username: string): Promise<Page> {
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await suite.browser.newContext({ locale: 'zh-CN' });
     const page = await context.newPage();
-    await logIn(page, server.baseUrl, username);
+    await logIn(page, suite.baseUrl, username);
     return page;
   }
 
   test('when the county returns an entry and the school resubmits, then the county can forward it and the school sees each state', async () => {
-    const school = await t.createUser('school', { countyId: 'c-xiaoyi' });
-    const reviewer = await t.createUser('county', { countyId: 'c-xiaoyi' });
+    const school = await suite.t.createUser('school', { countyId: 'c-xiaoyi' });
+    const reviewer = await suite.t.createUser('county', { countyId: 'c-xiaoyi' });
 
     // The school creates its entry.
     const teacher = await login(school.username);
@@ -48,7 +34,7 @@ describeBrowser('county review in a browser', () => {
     await see(teacher.locator('.flash')).toContainText('作品已创建');
     const entryUrl = teacher.url().split('?')[0];
     const entryId = entryUrl.split('/').pop()!;
-    await attachReadyVideo(t, entryId);
+    await attachReadyVideo(suite.t, entryId);
     await teacher.goto(entryUrl);
     await teacher.getByRole('button', { name: '提交到县区教育局' }).click();
     await see(teacher.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
@@ -76,7 +62,7 @@ describeBrowser('county review in a browser', () => {
     await see(county.locator('#review-panel')).toContainText('本期已报送 0 / 10');
     await county.getByRole('button', { name: '报送市教育局' }).click();
     await see(county.locator('.flash')).toContainText('作品已报送市教育局');
-    await county.goto(`${server.baseUrl}/review?tab=forwarded`);
+    await county.goto(`${suite.baseUrl}/review?tab=forwarded`);
     await see(county.locator('main')).toContainText('已报送 1 / 10');
 
     await teacher.goto(entryUrl);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { TEST_PASSWORD } from './app';
+import { createTestApp, TEST_PASSWORD, type TestApp } from './app';
 
 /**
  * Browser tests drive the system chromium (Debian: `apt-get install chromium`) through
@@ -66,6 +66,46 @@ export async function listen(app: Express): Promise<{ baseUrl: string; server: S
         server.closeAllConnections?.();
         server.close(() => resolve());
       }),
+  };
+}
+
+export interface BrowserSuite {
+  /** The app (fresh database, local store) the browser talks to. */
+  readonly t: TestApp;
+  /** Where it listens, e.g. `http://127.0.0.1:41234`. */
+  readonly baseUrl: string;
+  readonly browser: Browser;
+}
+
+/**
+ * Inside describeBrowser: a fresh app listening on a free port and a chromium, started before the
+ * file's tests and closed after them. Read the fields inside tests or later hooks (they are set in
+ * beforeAll).
+ */
+export function browserSuite(opts: { timeoutMs?: number } = {}): BrowserSuite {
+  let t: TestApp | undefined;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = await listen(t.app);
+    browser = await launchBrowser();
+  }, opts.timeoutMs);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await t?.close();
+  });
+  return {
+    get t() {
+      return t!;
+    },
+    get baseUrl() {
+      return server!.baseUrl;
+    },
+    get browser() {
+      return browser!;
+    },
   };
 }
 
