@@ -41,7 +41,7 @@ import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolv
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
-import { bareUploadHandler, freshDatabase } from './support';
+import { bareUploadHandler, freshDatabase, webNodeFlags } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = envInt('BENCH_UPLOAD_MIB', 1024) * MiB;
@@ -237,7 +237,9 @@ interface Child {
 }
 
 async function startChild(mode: string, env: Record<string, string | undefined>): Promise<Child> {
-  const proc = fork(__filename, [mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The app child runs with `npm start`'s node flags, as production does.
+  const execArgv = mode === '--child-app' ? webNodeFlags() : [];
+  const proc = fork(__filename, [mode], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const messages: FromChild[] = [];
   const waiters: Array<() => void> = [];
   proc.on('message', (m: FromChild) => {

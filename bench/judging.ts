@@ -42,7 +42,7 @@ import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { rankRound } from '../src/judging/aggregation';
 import { DEFAULT_RUBRIC } from '../src/judging/round.service';
-import { freshDatabase } from './support';
+import { freshDatabase, webNodeFlags } from './support';
 
 const ENTRIES = envInt('BENCH_ENTRIES', 10_000);
 const JUDGES = envInt('BENCH_JUDGES', 50);
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
       return;
     }
     // ── 2. latency ──
-    child = fork(__filename, ['--server'], { env: { ...process.env, BENCH_DB_URL: url.toString(), BENCH_DATA_DIR: dataDir }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(__filename, ['--server'], { env: { ...process.env, BENCH_DB_URL: url.toString(), BENCH_DATA_DIR: dataDir }, execArgv: webNodeFlags(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const port = await new Promise<number>((resolve, reject) => {
       child!.once('message', (m: { type: string; port: number }) => (m.type === 'ready' ? resolve(m.port) : reject(new Error(String(m.type)))));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));

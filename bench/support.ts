@@ -25,6 +25,15 @@ export async function freshDatabase(serverUrl: string, prefix = 'cx_bench'): Pro
 }
 
 /**
+ * The node flags `npm start` gives the web process (package.json's `start` script), so a bench's app
+ * child runs as production does (today `--min-semi-space-size=16`: see docs/benchmarks.md).
+ */
+export function webNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
+
+/**
  * `sync`: nothing dirty in the page cache before a timed write. Without it one run's writeback
  * (an earlier run's gigabyte) lands inside the next run's time, and the order of the runs decides
  * the figures (seen in bench/upload: the same bare pipe 2.7 s, then 6.5 s).

@@ -25,7 +25,7 @@
  *
  * Knobs: BENCH_UPLOAD_MIB (1024), BENCH_UPLOAD_RUNS (3 rounds; best and median reported),
  * BENCH_DATABASE_URL (a PostgreSQL server: the app runs on a fresh database there instead of PGlite),
- * BENCH_APP_NODE_ARGS (node flags for the app child: `--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`), BENCH_UPLOAD_ORDER (e.g. `0,4`: only
+ * BENCH_APP_NODE_ARGS (more node flags for the app child, after `npm start`'s own: `--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`), BENCH_UPLOAD_ORDER (e.g. `0,4`: only
  * those variants, in that order; the first must be 0 and the second 1 for the ratios).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -40,7 +40,7 @@ import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { resolveMediaBinaries } from '../src/platform/media';
-import { bareUploadHandler, freshDatabase, settleDisk, type BenchDatabase } from './support';
+import { bareUploadHandler, freshDatabase, settleDisk, webNodeFlags, type BenchDatabase } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = Number(process.env.BENCH_UPLOAD_MIB || 1024) * MiB;
@@ -98,8 +98,8 @@ interface Child {
 }
 
 async function startChild(mode: string, env: Record<string, string>): Promise<Child> {
-  // BENCH_APP_NODE_ARGS: node flags for the app child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--trace-gc`.
-  const execArgv = mode === '--app' && process.env.BENCH_APP_NODE_ARGS ? process.env.BENCH_APP_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  // The app child runs with `npm start`'s node flags, then BENCH_APP_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`).
+  const execArgv = mode === '--app' ? [...webNodeFlags(), ...(process.env.BENCH_APP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)] : [];
   const proc = fork(__filename, [mode], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const queue: Msg[] = [];
   const waiters: Array<() => void> = [];

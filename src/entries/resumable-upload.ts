@@ -60,6 +60,64 @@ async function flushToDisk(file: string): Promise<void> {
   }
 }
 
+/** Bytes of request body queued ahead of the file write before the socket is paused. */
+const BODY_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * The web Request tus handles, over the Express request. Its body hands on the socket's own buffers
+ * and pauses the socket only once BODY_QUEUE_BYTES wait. (@tus/server's own `handle()` goes through
+ * Node's `Readable.toWeb`, which copies every chunk and pauses the socket after each 16 KiB: for a
+ * 1 GiB upload that was a gigabyte of extra allocations — garbage collections by the hundred once
+ * the copies outlived the young generation — and a pause/resume per socket read.)
+ * `runtime.node` is where tus and our hooks find the Node request (and its `auth`).
+ */
+function webRequest(req: Request, res: Response): globalThis.Request {
+  const aborted = new AbortController();
+  res.once('close', () => {
+    if (!res.writableEnded) aborted.abort();
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const body = hasBody
+    ? new ReadableStream<Uint8Array>(
+        {
+          start(controller) {
+            req.pause();
+            req.on('data', (chunk: Buffer) => {
+              controller.enqueue(chunk);
+              if ((controller.desiredSize ?? 0) <= 0) req.pause();
+            });
+            req.once('end', () => controller.close());
+            req.once('error', (err) => controller.error(err));
+            // A connection cut mid-body: the write stops and tus keeps what arrived (error() is a no-op once closed).
+            req.once('close', () => req.complete || controller.error(new Error('request body cut short')));
+          },
+          pull() {
+            req.resume();
+          },
+          cancel(reason) {
+            req.destroy(reason instanceof Error ? reason : undefined);
+          },
+        },
+        { highWaterMark: BODY_QUEUE_BYTES, size: (chunk) => chunk.byteLength },
+      )
+    : null;
+  const init = { method: req.method, headers, body, duplex: 'half', signal: aborted.signal } as RequestInit;
+  const request = new globalThis.Request(`http://localhost${req.originalUrl}`, init);
+  Object.defineProperty(request, 'runtime', { value: { node: { req, res } } });
+  return request;
+}
+
+/** tus's web Response onto the Express response (its bodies are short texts). */
+async function sendResponse(res: Response, response: globalThis.Response): Promise<void> {
+  res.status(response.status);
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
+}
+
 /** tus upload ids are Uid.rand(): 32 lowercase hex characters. Anything else never reaches tus. */
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
@@ -237,7 +295,7 @@ export async function createResumableUploads(deps: {
       if (collection ? !['POST', 'OPTIONS'].includes(req.method) : !UPLOAD_ID.test(rest.slice(1)) || req.method === 'GET' || req.method === 'POST') {
         throw new AppError(404, 'not_found', '找不到', notFoundBody.trim());
       }
-      await server.handle(req, res);
+      await sendResponse(res, await server.handleWeb(webRequest(req, res)));
     },
   };
 }
