@@ -1,5 +1,5 @@
 # 唱响 (changxiang): one image for the web process and the worker.
-#   web:    docker run … image                       (CMD: node --min-semi-space-size=16 dist/src/main.js)
+#   web:    docker run … image                       (CMD: node --heap-growing-percent=300 dist/src/main.js)
 #   worker: docker run … image node dist/workers/main.js
 # See docker-compose.yml for the production stack (PostgreSQL + S3-compatible storage).
 
@@ -36,5 +36,5 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
 EXPOSE 3000
-# A larger young generation for the web process: see "Upload throughput and the young generation" in docs/benchmarks.md.
-CMD ["node", "--min-semi-space-size=16", "dist/src/main.js"]
+# The web process: V8 grows its old generation 4× the live heap (see "GC storms during uploads" in docs/benchmarks.md).
+CMD ["node", "--heap-growing-percent=300", "dist/src/main.js"]

@@ -26,7 +26,7 @@ export async function freshDatabase(serverUrl: string, prefix = 'cx_bench'): Pro
 
 /**
  * The node flags `npm start` gives the web process (package.json's `start` script), so a bench's app
- * child runs as production does (today `--min-semi-space-size=16`: see docs/benchmarks.md).
+ * child runs as production does (today `--heap-growing-percent=300`: see docs/benchmarks.md).
  */
 export function webNodeFlags(): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };

@@ -13,7 +13,7 @@ import { createJobQueue } from './platform/queue/queue';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { createResumableUploads } from './entries/resumable-upload';
-import { createUploadLocker } from './entries/upload-locker';
+import { createUploadLocker, type UploadLockerOptions } from './entries/upload-locker';
 import { createUploadReservations } from './entries/upload-reservations';
 import { buildJobHandlers } from './jobs';
 import { createReviewService } from './review/review.service';
@@ -33,6 +33,8 @@ export interface ContainerOverrides {
   database?: Database;
   store?: ObjectStore;
   logger?: Logger;
+  /** Lease and wait times of the upload locks (tests shorten the 30 s wait for a busy upload). */
+  uploadLocks?: UploadLockerOptions;
 }
 
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}) {
@@ -74,7 +76,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     allowedOrigins: config.uploads.allowedOrigins,
     entries,
     uploads,
-    locker: createUploadLocker(db, logger.child({ component: 'tus-lock' })),
+    locker: createUploadLocker(db, logger.child({ component: 'tus-lock' }), overrides.uploadLocks),
     reservations: createUploadReservations(db, config.uploads.expiryHours),
     logger: logger.child({ component: 'tus' }),
   });

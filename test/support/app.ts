@@ -10,6 +10,7 @@ import type { Role } from '../../src/accounts/account.types';
 import { toCurrentUser } from '../../src/accounts/user.repository';
 import { createLogger } from '../../src/platform/logger';
 import type { ObjectStore } from '../../src/platform/storage/object-store';
+import type { UploadLockerOptions } from '../../src/entries/upload-locker';
 import { createTestDatabase, type TestDatabase } from './db';
 
 /**
@@ -37,11 +38,11 @@ export interface TestApp {
 let counter = 0;
 const unique = (prefix: string) => `${prefix}${process.pid}x${Date.now().toString(36)}x${++counter}`;
 
-export async function createTestApp(opts: { env?: Record<string, string>; store?: ObjectStore } = {}): Promise<TestApp> {
+export async function createTestApp(opts: { env?: Record<string, string>; store?: ObjectStore; uploadLocks?: UploadLockerOptions } = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-test-'));
   const testDb = await createTestDatabase();
   const config = loadConfig({ DATA_DIR: dataDir, SCRYPT_LOG_N: '14', IN_PROCESS_WORKER: 'false', ...opts.env });
-  const container = await createContainer(config, { database: testDb.database, store: opts.store, logger: createLogger('silent') });
+  const container = await createContainer(config, { database: testDb.database, store: opts.store, logger: createLogger('silent'), uploadLocks: opts.uploadLocks });
   const app = buildApp(container);
   const admin = container.users;
   await container.users.ensureFirstAdmin(TEST_PASSWORD);

@@ -126,3 +126,40 @@ describe('resumable uploads served by two web processes', () => {
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(clip));
   });
 });
+
+describe('an upload whose lock another process keeps', () => {
+  let t: TestApp;
+  let school: SchoolAccount;
+
+  beforeAll(async () => {
+    // A short wait for the lock instead of the production 30 s.
+    t = await createTestApp({ uploadLocks: { acquireTimeoutMs: 800 } });
+    school = await schoolWithToken(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  test('when the holder never lets go, then the PATCH answers 503 in Chinese and writes nothing; once the lock is free the same PATCH succeeds', async () => {
+    const bytes = Buffer.alloc(4096, 0x5a);
+    const entry = await createEntry(t, school.token);
+    const location = (await tusCreate(t.app, school.token, entry.id, bytes.length + 1).expect(201)).headers.location as string;
+    const id = location.split('/').pop()!;
+    // A holder in another process whose lease runs for an hour and who never answers release requests.
+    await t.container.db
+      .insertInto('upload_locks')
+      .values({ upload_id: id, holder: 'another-process', expires_at: new Date(Date.now() + 3600_000) })
+      .execute();
+
+    const busy = await tusPatch(t.app, school.token, location, 0, bytes);
+    expect(busy.status).toBe(503);
+    expect(busy.text).toContain('这个上传正由另一个连接写入，请稍后重试');
+    // the waiter asked the holder to let go, and left its row alone
+    expect(await t.container.db.selectFrom('upload_locks').select(['holder', 'release_requested']).where('upload_id', '=', id).execute()).toEqual([{ holder: 'another-process', release_requested: true }]);
+    await t.container.db.deleteFrom('upload_locks').where('upload_id', '=', id).execute();
+    expect(await tusOffset(t.app, school.token, location)).toBe(0);
+
+    await tusPatch(t.app, school.token, location, 0, bytes).expect(204);
+    expect(await tusOffset(t.app, school.token, location)).toBe(bytes.length);
+  });
+});
