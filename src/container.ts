@@ -12,7 +12,8 @@ import { createObjectStore } from './platform/storage';
 import { createJobQueue } from './platform/queue/queue';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
-import { createResumableUploads } from './entries/resumable-upload';
+import { createFileTusStorage, createResumableUploads } from './entries/resumable-upload';
+import { createBucketTusStorage } from './entries/bucket-tus-store';
 import { createUploadLocker, type UploadLockerOptions } from './entries/upload-locker';
 import { createUploadReservations } from './entries/upload-reservations';
 import { buildJobHandlers } from './jobs';
@@ -68,8 +69,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
+  // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
+  const tusStorage =
+    store.kind === 's3'
+      ? await createBucketTusStorage({ db, store, tmpDir: config.uploads.tmpDir, expiryHours: config.uploads.expiryHours })
+      : await createFileTusStorage(config.uploads.tusDir, config.uploads.expiryHours);
   const resumableUploads = await createResumableUploads({
-    tusDir: config.uploads.tusDir,
+    storage: tusStorage,
     maxBytes: config.uploads.maxVideoBytes,
     expiryHours: config.uploads.expiryHours,
     schoolCapBytes: config.uploads.schoolCapBytes,

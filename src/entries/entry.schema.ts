@@ -77,6 +77,15 @@ export interface ResumableUploadsTable {
   size_bytes: number;
   created_at: DefaultTimestamp;
   expires_at: Timestamp;
+  /** tus Upload-Metadata as the server stored it (migration 0008; the bucket store reads it back). */
+  metadata: NullableJson;
+}
+
+/** One PATCH's bytes of an upload kept in the bucket (migration 0008, src/entries/bucket-tus-store.ts). */
+export interface ResumableUploadPartsTable {
+  upload_id: string;
+  start_byte: number;
+  size_bytes: number;
 }
 
 /** Lease rows of the tus locker (src/entries/upload-locker.ts). */
@@ -93,4 +102,5 @@ export interface EntryTables {
   videos: VideosTable;
   upload_locks: UploadLocksTable;
   resumable_uploads: ResumableUploadsTable;
+  resumable_upload_parts: ResumableUploadPartsTable;
 }

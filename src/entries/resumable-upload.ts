@@ -4,6 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type * as TusServerModule from '@tus/server' with { 'resolution-mode': 'import' };
 import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mode': 'import' };
+import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
 import { AppError, invalidState } from '../platform/errors';
@@ -143,21 +144,21 @@ function asTusError(err: unknown): unknown {
   return err;
 }
 
-export async function createResumableUploads(deps: {
-  tusDir: string;
-  maxBytes: number;
-  expiryHours: number;
-  schoolCapBytes: number;
-  allowedOrigins: readonly string[];
-  entries: EntryService;
-  uploads: VideoUploadService;
-  locker: UploadLocker;
-  reservations: UploadReservations;
-  logger: Logger;
-}): Promise<ResumableUploads> {
-  const { Server }: typeof TusServerModule = await import('@tus/server');
+/** Where unfinished uploads' bytes live: TUS_DIR (file store) or the S3 bucket (bucket-tus-store.ts). */
+export interface TusStorage {
+  readonly datastore: InstanceType<typeof TusUtilsModule.DataStore>;
+  /** The finished upload's bytes as one local file, for attach() to take over. */
+  finishedFile(id: string): Promise<string>;
+  /** Removes an upload's bytes wherever they are (removing a missing upload is not an error). */
+  remove(id: string): Promise<void>;
+}
+
+/**
+ * The embedded default: @tus/file-store in `dir` (a data file + `<id>.json` per upload). Several web
+ * processes need `dir` on one shared volume.
+ */
+export async function createFileTusStorage(dir: string, expiryHours: number): Promise<TusStorage> {
   const { FileStore }: typeof TusFileStoreModule = await import('@tus/file-store');
-  const dir = deps.tusDir;
   fs.mkdirSync(dir, { recursive: true });
 
   /**
@@ -186,13 +187,30 @@ export async function createResumableUploads(deps: {
       return super.write(readable.pipe(counted), id, offset);
     }
   }
-  const datastore = new WriteBehindFileStore({ directory: dir, expirationPeriodInMilliseconds: deps.expiryHours * 3600_000 });
+  return {
+    datastore: new WriteBehindFileStore({ directory: dir, expirationPeriodInMilliseconds: expiryHours * 3600_000 }),
+    finishedFile: async (id) => path.join(dir, id),
+    async remove(id) {
+      await fs.promises.rm(path.join(dir, id), { force: true });
+      await fs.promises.rm(path.join(dir, `${id}.json`), { force: true });
+    },
+  };
+}
 
-  /** Removes an upload's bytes and JSON from TUS_DIR. */
-  async function removeUpload(id: string): Promise<void> {
-    await fs.promises.rm(path.join(dir, id), { force: true });
-    await fs.promises.rm(path.join(dir, `${id}.json`), { force: true });
-  }
+export async function createResumableUploads(deps: {
+  storage: TusStorage;
+  maxBytes: number;
+  expiryHours: number;
+  schoolCapBytes: number;
+  allowedOrigins: readonly string[];
+  entries: EntryService;
+  uploads: VideoUploadService;
+  locker: UploadLocker;
+  reservations: UploadReservations;
+  logger: Logger;
+}): Promise<ResumableUploads> {
+  const { Server }: typeof TusServerModule = await import('@tus/server');
+  const { storage } = deps;
 
   /** The authenticated caller: tus hands hooks a web Request wrapping the Express request. */
   const actorOf = (req: unknown): CurrentUser => {
@@ -203,7 +221,7 @@ export async function createResumableUploads(deps: {
 
   const server = new Server({
     path: TUS_PATH,
-    datastore,
+    datastore: storage.datastore,
     locker: deps.locker,
     maxSize: deps.maxBytes,
     relativeLocation: true,
@@ -242,18 +260,23 @@ export async function createResumableUploads(deps: {
         const actor = actorOf(req);
         const meta = upload.metadata ?? {};
         // attach() owns the file: it moves it into the store or removes it, whatever happens.
-        await deps.uploads.attach(actor, meta.entryId ?? '', { path: path.join(dir, upload.id), originalname: meta.filename ?? 'video', size: upload.size ?? upload.offset });
+        const file = await storage.finishedFile(upload.id);
+        await deps.uploads.attach(actor, meta.entryId ?? '', { path: file, originalname: meta.filename ?? 'video', size: upload.size ?? upload.offset });
         return {};
       } catch (err) {
         deps.logger.info('resumable upload refused at finish', { uploadId: upload.id, err: err instanceof AppError ? err.code : String(err) });
         throw asTusError(err);
       } finally {
-        await removeUpload(upload.id);
+        await storage.remove(upload.id);
         await deps.reservations.release(upload.id);
       }
     },
     onResponseError(_req, err) {
-      if (err instanceof Error) return undefined;
+      const serverFault = { status_code: 500, body: '服务器暂时出错，没能保存这次上传的数据。请稍后重试；如果上传无法继续，请重新选择视频文件上传。\n' };
+      if (err instanceof Error) {
+        deps.logger.error('resumable upload failed', { err: String(err) });
+        return serverFault;
+      }
       // Chinese bodies for the protocol errors a teacher can meet; the status codes stay tus's.
       switch (err.status_code) {
         case 409:
@@ -266,7 +289,9 @@ export async function createResumableUploads(deps: {
           return { status_code: 404, body: notFoundBody };
         case 500:
           // The upload's lock stayed with another request (the locker's timeout): busy, not broken; tus clients retry.
-          return err.body === LOCK_TIMEOUT.body ? { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' } : undefined;
+          if (err.body === LOCK_TIMEOUT.body) return { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' };
+          // tus's own 500s (e.g. the bucket or the disk refused the bytes) get a Chinese text; ours already have one.
+          return /[\u4e00-\u9fff]/.test(err.body) ? err : serverFault;
         default:
           return undefined;
       }

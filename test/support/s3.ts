@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 /** The part of s3rver 3.7 we use (the package ships no type declarations). */
 interface S3rverInstance {
@@ -61,4 +62,15 @@ export async function startS3rver(bucket = 'changxiang-test'): Promise<S3rverHan
       await fsp.rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** Every key in the handle's bucket, sorted (what an operator would see with `mc ls -r`). */
+export async function bucketKeys(s3: S3rverHandle): Promise<string[]> {
+  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  try {
+    const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    return (out.Contents ?? []).map((o) => o.Key!).sort();
+  } finally {
+    client.destroy();
+  }
 }

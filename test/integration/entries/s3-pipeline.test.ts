@@ -7,12 +7,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createObjectStore } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage/object-store';
 import { makeClip } from '../../support/clips';
 import { createTestApp, type TestApp } from '../../support/app';
-import { startS3rver, type S3rverHandle } from '../../support/s3';
+import { bucketKeys, startS3rver, type S3rverHandle } from '../../support/s3';
 import { createEntry, ffprobe, schoolWithToken, uploadFile, waitForEmptyTemp, waitForVideo, type SchoolAccount } from '../../support/entries';
 
 jest.setTimeout(60_000);
@@ -23,16 +22,6 @@ let t: TestApp;
 let school: SchoolAccount;
 let dir: string;
 let entryId: string;
-
-async function bucketKeys(): Promise<string[]> {
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-  try {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
-    return (out.Contents ?? []).map((o) => o.Key!).sort();
-  } finally {
-    client.destroy();
-  }
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cx-s3-pipeline-'));
@@ -55,7 +44,7 @@ afterAll(async () => {
 test('when a school uploads the landscape clip with the S3 store, then the video becomes ready and the original, preview and poster are in the bucket', async () => {
   const video = await waitForVideo(t, entryId, { timeoutMs: 45_000 });
   expect(video.status).toBe('ready');
-  expect(await bucketKeys()).toEqual([`originals/${entryId}/${video.id}`, `posters/${video.id}.jpg`, `previews/${video.id}.mp4`]);
+  expect(await bucketKeys(s3)).toEqual([`originals/${entryId}/${video.id}`, `posters/${video.id}.jpg`, `previews/${video.id}.mp4`]);
   expect(await waitForEmptyTemp(t)).toEqual([]);
 });
 
