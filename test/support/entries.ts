@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { buildJobHandlers } from '../../src/jobs';
 import { resolveMediaBinaries } from '../../src/platform/media/binaries';
+import type { ObjectStore } from '../../src/platform/storage/object-store';
 import { createWorker } from '../../workers/worker';
 import type { TestApp } from './app';
 
@@ -127,6 +128,21 @@ export async function listFiles(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
     .sort();
+}
+
+/** An object's bytes, whole (small test objects only). */
+export async function objectBytes(store: ObjectStore, key: string): Promise<Buffer> {
+  const got = await store.get(key);
+  const chunks: Buffer[] = [];
+  for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+/** The bytes of the original the entry's current video was stored from. */
+export async function storedOriginal(t: TestApp, entryId: string): Promise<Buffer> {
+  const video = await currentVideo(t, entryId);
+  if (!video) throw new Error(`storedOriginal: entry ${entryId} has no video`);
+  return objectBytes(t.container.store, video.original_key);
 }
 
 /** The local store's object files (without its `.meta/` sidecars and `.tmp/` work files). */

@@ -15,7 +15,7 @@ import { createObjectStore } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage/object-store';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
-import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithToken, type SchoolAccount } from '../../support/entries';
+import { createEntry, currentVideo, drainQueue, listFiles, listen, objectBytes, schoolWithToken, storedOriginal, type SchoolAccount } from '../../support/entries';
 import { bucketKeys, startS3rver, type S3rverHandle } from '../../support/s3';
 import { cutPatch, sha256, TUS, tusCreate as create, tusHead as head, tusOffset as offsetOf, tusPatch as patch } from '../../support/tus';
 
@@ -78,11 +78,7 @@ describe('resumable uploads with the S3 object store', () => {
     const done = await patch(app2, school.token, location, offset, clip.subarray(offset)).expect(204);
     expect(Number(done.headers['upload-offset'])).toBe(clip.length);
 
-    const video = (await currentVideo(t, entry.id))!;
-    const original = await store.get(video.original_key);
-    const chunks: Buffer[] = [];
-    for await (const c of original.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
-    expect(sha256(Buffer.concat(chunks))).toBe(sha256(clip));
+    expect(sha256(await storedOriginal(t, entry.id))).toBe(sha256(clip));
     expect(await tusKeys()).toEqual([]);
     expect(await t.container.db.selectFrom('resumable_upload_parts').selectAll().execute()).toEqual([]);
     expect(await listFiles(t.config.uploads.tmpDir)).toEqual([]);
@@ -99,10 +95,7 @@ describe('resumable uploads with the S3 object store', () => {
     const location = (await create(t.app, school.token, entry.id, body.length + 1).expect(201)).headers.location as string;
     await patch(t.app, school.token, location, 0, body).expect(204);
     const key = `tus/${location.split('/').pop()}/${'0'.padStart(16, '0')}`;
-    const stored = await store.get(key);
-    const chunks: Buffer[] = [];
-    for await (const c of stored.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
-    expect(sha256(Buffer.concat(chunks))).toBe(sha256(body));
+    expect(sha256(await objectBytes(store, key))).toBe(sha256(body));
     await request(t.app).delete(location).set(TUS).set('Authorization', `Bearer ${school.token}`).expect(204);
     expect(await tusKeys()).toEqual([]);
   });

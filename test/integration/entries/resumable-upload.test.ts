@@ -7,7 +7,7 @@ import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/platform/logger';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
-import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithToken, sleep, type SchoolAccount } from '../../support/entries';
+import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithToken, sleep, storedOriginal, type SchoolAccount } from '../../support/entries';
 import { b64, cutPatch, sha256, TUS, tusCreate as create, tusHead as head, tusMetadata as meta, tusOffset as offsetOf, tusPatch as patch } from '../../support/tus';
 
 /**
@@ -33,14 +33,6 @@ describe('resumable uploads (tus)', () => {
     await t?.close();
     fs.rmSync(clips, { recursive: true, force: true });
   });
-
-  async function storedOriginal(entryId: string): Promise<Buffer> {
-    const video = (await currentVideo(t, entryId))!;
-    const got = await t.container.store.get(video.original_key);
-    const chunks: Buffer[] = [];
-    for await (const c of got.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
-    return Buffer.concat(chunks);
-  }
 
   test('an upload cut at three random offsets, with an app restart in between, ends byte-identical and ingested', async () => {
     const entry = await createEntry(t, school.token);
@@ -94,7 +86,7 @@ describe('resumable uploads (tus)', () => {
     // handed to the same ingest path; the tus file and its JSON are gone
     expect(await listFiles(t.config.uploads.tusDir)).toEqual([]);
     expect((await currentVideo(t, entry.id))!.status).toBe('processing');
-    expect(sha256(await storedOriginal(entry.id))).toBe(sha256(clip));
+    expect(sha256(await storedOriginal(t, entry.id))).toBe(sha256(clip));
     await drainQueue(t, { timeoutMs: 60_000 });
     const video = (await currentVideo(t, entry.id))!;
     expect(video.status).toBe('ready');
