@@ -1,8 +1,8 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { DB } from '../platform/db/schema';
