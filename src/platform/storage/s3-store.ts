@@ -4,6 +4,8 @@ import * as fsp from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -322,4 +324,27 @@ function mapError(err: unknown, key: string): unknown {
     );
   }
   return err;
+}
+
+/**
+ * `npm run setup`: creates the configured bucket unless it exists (HeadBucket, then CreateBucket).
+ * Not used by the app, which never creates buckets. Answers what it did.
+ */
+export async function ensureS3Bucket(config: S3StoreConfig): Promise<'created' | 'exists'> {
+  const client = makeClient(config, config.endpoint);
+  try {
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
+      return 'exists';
+    } catch (err) {
+      const e = err as SdkErrorShape;
+      if (e.name !== 'NotFound' && e.name !== 'NoSuchBucket' && e.$metadata?.httpStatusCode !== 404) throw err;
+    }
+    // Outside us-east-1, AWS wants the region as the location constraint; other services ignore it.
+    const location = config.region && config.region !== 'us-east-1' ? { LocationConstraint: config.region as BucketLocationConstraint } : undefined;
+    await client.send(new CreateBucketCommand({ Bucket: config.bucket, CreateBucketConfiguration: location }));
+    return 'created';
+  } finally {
+    client.destroy();
+  }
 }
