@@ -1,10 +1,16 @@
-# 唱响 (changxiang): one image for the web process and the worker.
-#   web:    docker run … image                       (CMD: node --heap-growing-percent=300 dist/src/main.js)
+# 唱响 (changxiang): one image for the web process, the workers and the setup command.
+#   web:    docker run … image                                (CMD: node --heap-growing-percent=300 dist/src/main.js)
 #   worker: docker run … image node dist/workers/main.js
-# See docker-compose.yml for the production stack (PostgreSQL + S3-compatible storage).
+#   setup:  docker run … image node dist/src/setup-cli.js     (database + bucket if missing, migrations)
+# Commands are `node …` arrays, never `npm run …`: node is PID 1 and gets SIGTERM itself (web and
+# worker stop gracefully on it). See docker-compose.yml for the production stack.
+#
+# NODE_IMAGE: a maintained Node LTS on Debian bookworm. The default is the official image; machines
+# that cannot pull from Docker Hub pass a locally built one (deploy/container-smoke.sh does).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: install everything, compile TypeScript, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV NODE_ENV=development
 COPY package.json package-lock.json ./
@@ -12,10 +18,14 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The npm ffmpeg/ffprobe builds (a fallback for machines without ffmpeg, ~140 MB) are removed:
+# the image has Debian's ffmpeg, and the app only loads them when no system ffmpeg exists.
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@ffmpeg-installer/linux-* node_modules/@ffprobe-installer/linux-*
 
 # ---- runtime: Debian's ffmpeg (5.1), production node_modules, compiled code, views, migrations ----
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg \
  && rm -rf /var/lib/apt/lists/*
@@ -31,7 +41,8 @@ COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node views ./views
 COPY --chown=node:node public ./public
 COPY --chown=node:node migrations ./migrations
-# DATA_DIR holds upload temp files (and, without DATABASE_URL/S3_*, the embedded database and objects).
+# DATA_DIR holds upload spool and job work files (and, without DATABASE_URL/S3_*, the embedded
+# database and objects). Each container gets its own volume: never share one between workers.
 RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 USER node
