@@ -248,7 +248,8 @@ wait_ready() {
   compose up -d --scale worker=2 || return 1
   local deadline=$(($(date +%s) + 180)) status=""
   while :; do
-    status=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$CX_WEB_PORT/readyz" || true)
+    status=$(node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log("no answer"))' \
+      "http://127.0.0.1:$CX_WEB_PORT/readyz")
     [[ "$status" == "200" ]] && return 0
     local setup_id
     setup_id=$(compose ps -q setup)
