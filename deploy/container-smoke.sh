@@ -308,5 +308,4 @@ printf '  %-34s %s\n' "image changxiang:local" "$(size changxiang:local)" \
   "image changxiang/s3rver:3.7.1-local" "$(size changxiang/s3rver:3.7.1-local)" \
   "node in the image" "$IMAGE_NODE"
 STEP="teardown"
-docker image prune -f >/dev/null # untagged leftovers of earlier builds
 log "CONTAINER SMOKE OK in $(($(date +%s) - START))s"
