@@ -116,7 +116,16 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # No service may start from a package's postinst: dockerd would come up with a bridge and
+    # iptables, outside this script's control. The script starts its own daemon below.
+    policy_rc=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_rc=1
+    fi
+    install_rc=0
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || install_rc=$?
+    [[ $policy_rc -eq 1 ]] && rm -f /usr/sbin/policy-rc.d
+    [[ $install_rc -eq 0 ]] || exit $install_rc
   else
     echo "missing: ${missing[*]} (apt-get install ${missing[*]}; CI=true installs them)" >&2
     exit 1
