@@ -42,6 +42,17 @@ export function errorHandler(logger: Logger) {
   // Express recognises error handlers by their four parameters.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    try {
+      handle(err, req, res);
+    } catch (handlerError) {
+      // Last resort, still without a stack trace in the body.
+      logger.error('error handler failed', { err: handlerError, original: err, path: req.path });
+      if (res.headersSent) res.destroy();
+      else res.status(500).type('text/plain; charset=utf-8').send('服务器出了点问题，请稍后重试。');
+    }
+  };
+
+  function handle(err: unknown, req: Request, res: Response): void {
     const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
     if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
     if (res.headersSent) {
@@ -66,6 +77,14 @@ export function errorHandler(logger: Logger) {
       res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl.slice(0, 500))}`);
       return;
     }
-    res.status(appError.status).render('error', { title: appError.title, error: appError });
-  };
+    res.status(appError.status).render('error', { title: appError.title, error: appError }, (renderError: Error | null, html?: string) => {
+      // Never fall through to Express's default handler (it prints the stack outside production).
+      if (renderError) {
+        logger.error('error page failed to render', { err: renderError, path: req.path });
+        res.type('text/plain; charset=utf-8').send(`${appError.title}：${appError.detail}`);
+        return;
+      }
+      res.send(html);
+    });
+  }
 }
