@@ -6,7 +6,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { AppError } from '../platform/errors';
-import { nameKey, normalizeName } from '../platform/validate';
+import { hasInvalidCharacters, nameKey, normalizeName } from '../platform/validate';
 import { CITY_DIRECT_LABEL } from './org.types';
 import * as repo from './school.repository';
 import { IMPORT_LIMITS, readCsvRows, readXlsxRows, SpreadsheetRejected } from './spreadsheet';
@@ -95,6 +95,7 @@ export function createSchoolImportService(db: Db) {
         const countyName = normalizeName(cells[countyCol] ?? '');
         const levelLabel = levelCol >= 0 ? normalizeName(cells[levelCol] ?? '') : '';
         if (!name && !countyName && !levelLabel) return; // blank line
+        if ([name, countyName, levelLabel].some((v) => hasInvalidCharacters(v, false))) return void errors.push({ row: rowNo, message: '包含无效字符（如空字符或控制字符）' });
         if (!name) return void errors.push({ row: rowNo, message: '学校名称不能为空' });
         if ([...name].length > 100) return void errors.push({ row: rowNo, message: '学校名称不能超过 100 个字符' });
         let countyId: string | null;

@@ -12,6 +12,16 @@ export interface Field<T> {
   rule: Rule<T>;
 }
 
+/** C0 controls except tab/LF/CR, DEL, C1 controls, and lone surrogates. */
+const BAD_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The same, and tab/LF/CR too (single-line places: path, query, keys, names). */
+export const BAD_IN_LINE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when `value` has a character no form produces (`multiline`: tab/LF/CR allowed). See src/web/input-gate.ts. */
+export function hasInvalidCharacters(value: string, multiline = true): boolean {
+  return (multiline ? BAD_IN_TEXT : BAD_IN_LINE).test(value);
+}
+
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 export function text(label: string, opts: { max?: number; min?: number; pattern?: RegExp; patternMessage?: string } = {}): Field<string> {

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
+import { isForeignKeyViolation } from '../platform/db/errors';
 import { AppError, notFound, unavailable } from '../platform/errors';
 import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
@@ -28,6 +29,9 @@ export function toAppError(err: unknown): AppError | null {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
+  // A reference to a row that does not exist reached the database (a route that did not check it
+  // first): the request is wrong, not the server.
+  if (isForeignKeyViolation(err)) return new AppError(400, 'validation_failed', '提交的内容有误', '提交的内容引用了不存在的对象，请刷新页面后重试。');
   if (err instanceof ObjectNotFoundError) return notFound();
   if (err instanceof StoreUnavailableError) return unavailable('文件存储暂时不可用，请稍后重试。');
   if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');

@@ -20,11 +20,9 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../platform/errors';
+import { BAD_IN_LINE, hasInvalidCharacters } from '../platform/validate';
 
-/** C0 controls except tab/LF/CR, DEL, C1 controls, and lone surrogates. */
-const BAD_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** The same, and tab/LF/CR too (single-line places: path, query, keys). */
-const BAD_IN_LINE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export { hasInvalidCharacters };
 
 /** Below this depth nothing is read by any route (nothing we accept nests beyond 3): not walked. */
 const MAX_DEPTH = 32;
@@ -37,11 +35,6 @@ export const invalidCharacters = (field?: string) =>
     '提交的内容包含无效字符（如空字符、控制字符或损坏的文字编码），请删除后重试。',
     [{ field: field ?? 'request', message: '提交的内容包含无效字符' }],
   );
-
-/** True when `value` has a character the gate refuses (`multiline`: tab/LF/CR allowed). */
-export function hasInvalidCharacters(value: string, multiline = true): boolean {
-  return (multiline ? BAD_IN_TEXT : BAD_IN_LINE).test(value);
-}
 
 /** Percent-decodes to bytes (as a URL parser does) and checks them: valid UTF-8, no controls. */
 function badUrlPart(raw: string, plusIsSpace: boolean): boolean {
