@@ -1,7 +1,9 @@
 /**
- * Ingest of one uploaded source: sniff → probe → limits → ONE ffmpeg run (preview + QC
- * measurements + poster) → verify outputs → QC report. Knows nothing about entries, DB or storage:
- * it reads `sourcePath` and writes `preview.mp4` / `poster.jpg` into `workDir`.
+ * Ingest of one uploaded source: sniff → probe + packet scan (durations from what plays) → limits →
+ * ONE ffmpeg run (preview stopped at the duration limit + QC measurements + poster) → verify outputs
+ * (a preview longer than the probes said is a source that lied: its decoded length counts) → QC report.
+ * Knows nothing about entries, DB or storage: it reads `sourcePath` and writes `preview.mp4` /
+ * `poster.jpg` into `workDir`.
  *
  * Outputs are written under `.partial` names and renamed only after the preview has been re-probed
  * and the poster found non-empty; on any failure both are removed, so a file at the final name is
