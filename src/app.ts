@@ -17,6 +17,7 @@ import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
 import { errorHandler, notFoundHandler } from './web/error-handler';
 import { healthRoutes } from './web/health.routes';
+import { bodyGate, markInvalidUtf8, urlGate } from './web/input-gate';
 import { homePages } from './web/home.routes';
 import { FLASH, navFor } from './web/navigation';
 import { openApiDocument } from './web/openapi';
@@ -44,6 +45,8 @@ export function buildApp(c: Container): express.Express {
   app.set('view engine', 'hbs');
 
   app.use(securityHeaders(mediaOrigins(c.config.storage)));
+  // One input gate for every route: bad characters in the path/query (here), the body (below).
+  app.use(urlGate);
   app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
   app.use(healthRoutes({ database: c.database, store: c.store }));
   // The page's resumable-upload client (tus-js-client's browser bundle), same origin for the CSP.
@@ -57,8 +60,9 @@ export function buildApp(c: Container): express.Express {
   app.all(TUS_PATH, ...tusChain);
   app.all(`${TUS_PATH}/{*id}`, ...tusChain);
 
-  app.use(express.json({ limit: '200kb' }));
-  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500 }));
+  app.use(express.json({ limit: '200kb', verify: markInvalidUtf8 }));
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 500, verify: markInvalidUtf8 }));
+  app.use(bodyGate);
   app.use(authenticate(c.sessions));
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === '/login' ? next() : csrfProtection(req, res, next)));
   app.use((req: Request, res: Response, next: NextFunction) => {

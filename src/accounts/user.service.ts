@@ -2,7 +2,7 @@ import type { Db } from '../platform/db/database';
 import { recordAudit } from '../platform/audit';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed } from '../platform/errors';
-import { boolean, oneOf, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { boolean, name, oneOf, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
 import { findSchool } from '../org/school.repository';
 import { ROLES, type CurrentUser, type Role, type UserView } from './account.types';
 import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
@@ -14,15 +14,15 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,47}$/;
 
 const password = text('密码', { min: PASSWORD_MIN_LENGTH, max: 200 });
 const createFields = {
-  username: text('用户名', { max: 48, pattern: USERNAME, patternMessage: '用户名只能包含字母、数字、点、下划线和短横线，2–48 个字符' }),
+  username: name('用户名', { max: 48, pattern: USERNAME, patternMessage: '用户名只能包含字母、数字、点、下划线和短横线，2–48 个字符', ascii: true }),
   password,
-  displayName: text('姓名或名称', { max: 60 }),
+  displayName: name('姓名或名称', { max: 60 }),
   role: oneOf('角色', ROLES),
   countyId: optional(text('所属县区', { max: 64 })),
   schoolId: optional(text('所属学校', { max: 64 })),
 };
 const updateFields = {
-  displayName: text('姓名或名称', { max: 60 }),
+  displayName: name('姓名或名称', { max: 60 }),
   password,
   disabled: boolean('停用'),
 };

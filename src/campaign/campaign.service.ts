@@ -3,7 +3,7 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
-import { dateTime, integer, parsePartial, text } from '../platform/validate';
+import { dateTime, integer, name, parsePartial, text } from '../platform/validate';
 
 export interface Song {
   id: string;
@@ -34,7 +34,7 @@ export interface Campaign {
 export const CAMPAIGN_ID = 'main';
 
 const periodFields = {
-  name: text('报送期名称', { max: 60 }),
+  name: name('报送期名称', { max: 60 }),
   quota: integer('每县报送名额', { min: 0, max: 10000 }),
   submitBy: dateTime('学校提交截止时间'),
   forwardBy: dateTime('县区报送截止时间'),

@@ -7,7 +7,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { integer, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { integer, name, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
 import type { EntryStatus } from './entry.schema';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
@@ -15,13 +15,13 @@ import { transitionEntry, type Transition } from './entry-transition';
 import type { EntryView } from './entry.types';
 
 const entryFields = {
-  title: text('作品名称', { max: 100 }),
+  title: name('作品名称', { max: 100 }),
   songId: optional(text('歌曲', { max: 64 })),
-  customSongTitle: optional(text('自选歌曲名称', { max: 100 })),
+  customSongTitle: optional(name('自选歌曲名称', { max: 100 })),
   form: text('表演形式', { max: 32 }),
   level: text('学段', { max: 32 }),
   performerCount: integer('参演人数', { min: 1, max: 2000 }),
-  directorName: optional(text('指导教师', { max: 50 })),
+  directorName: optional(name('指导教师', { max: 50 })),
   description: optional(text('作品简介', { max: 1000 })),
 };
 

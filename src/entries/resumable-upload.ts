@@ -13,6 +13,7 @@ import { EDITABLE, type EntryService } from './entry.service';
 import { LOCK_TIMEOUT, type UploadLocker } from './upload-locker';
 import type { UploadReservations } from './upload-reservations';
 import { tooLarge, type VideoUploadService } from './video-upload';
+import { hasInvalidCharacters, invalidCharacters } from '../web/input-gate';
 
 /**
  * Resumable uploads (tus 1.0) at /api/v1/uploads, for the 0.5–2 GB phone videos that arrive over
@@ -239,6 +240,8 @@ export async function createResumableUploads(deps: {
         const entryId = upload.metadata?.entryId;
         const filename = upload.metadata?.filename;
         if (!entryId || !filename) throw new AppError(400, 'validation_failed', '上传信息不完整', '缺少作品编号（entryId）或文件名（filename）。');
+        // Upload-Metadata is header-derived text (base64 of anything): the input gate's rule applies.
+        if (Object.values(upload.metadata ?? {}).some((v) => typeof v === 'string' && hasInvalidCharacters(v, false))) throw invalidCharacters('Upload-Metadata');
         if (upload.size === undefined) throw new AppError(400, 'validation_failed', '缺少文件大小', '请在开始上传时说明文件大小（Upload-Length）。');
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
         if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
+import { checkMultipartFields } from '../web/input-gate';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
@@ -62,7 +63,13 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
       if (err instanceof Error && !(err instanceof AppError) && !(err instanceof multer.MulterError) && !('errno' in err) && !('syscall' in err)) {
         return next(malformedUpload());
       }
-      next(err);
+      if (err) return next(err);
+      try {
+        checkMultipartFields(req);
+      } catch (gateError) {
+        return next(gateError);
+      }
+      next();
     });
   };
 }

@@ -6,7 +6,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { boolean, dateTime, integer, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
+import { boolean, dateTime, integer, name, normalizeName, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
 import { assignJudges } from './assignment';
 import type { RoundStatus } from './judging.schema';
 import type { AggregationMethod } from './judging.types';
@@ -53,7 +53,7 @@ export interface RoundView {
 }
 
 const roundFields = {
-  name: text('轮次名称', { max: 60 }),
+  name: name('轮次名称', { max: 60 }),
   periodId: optional(text('报送期', { max: 64 })),
   judgesPerEntry: integer('每件作品评委人数', { min: 1, max: 50 }),
   blind: boolean('匿名评审'),
@@ -73,7 +73,7 @@ export function parseRubric(input: unknown): RubricCriterion[] {
   const rubric = input.map((raw, i) => {
     const c = (raw ?? {}) as Record<string, unknown>;
     const key = typeof c.key === 'string' && /^[a-z][a-z0-9_]{0,31}$/.test(c.key) ? c.key : `c${i + 1}`;
-    const label = typeof c.label === 'string' ? c.label.trim().slice(0, 30) : '';
+    const label = typeof c.label === 'string' ? [...normalizeName(c.label)].slice(0, 30).join('') : '';
     const max = Number(c.max);
     if (!label) errors.push({ field: `rubric[${i}].label`, message: `第 ${i + 1} 项评分标准缺少名称` });
     if (!Number.isInteger(max) || max < 1 || max > 100) errors.push({ field: `rubric[${i}].max`, message: `第 ${i + 1} 项的满分必须是 1–100 的整数` });

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Router, type Request } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { assertArea, canUse } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
 import { AppError } from '../platform/errors';
 import { pageQuery } from '../platform/validate';
 import { handleForm } from '../web/forms';
+import { checkMultipartFields } from '../web/input-gate';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
 import { ImportRejectedError, type SchoolImportService } from './school-import';
@@ -22,10 +23,21 @@ export interface OrgDeps {
 /** Small spreadsheet uploads for the school import: to disk, 5 MB, one file, no other parts. */
 function importUpload(tmpDir: string) {
   fs.mkdirSync(tmpDir, { recursive: true });
-  return multer({
+  const upload = multer({
     storage: multer.diskStorage({ destination: tmpDir }),
     limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
   }).single('file');
+  return (req: Request, res: Response, next: NextFunction) =>
+    upload(req, res, (err: unknown) => {
+      if (err) return next(err);
+      try {
+        checkMultipartFields(req);
+        next();
+      } catch (gateError) {
+        if (req.file?.path) fs.rm(req.file.path, { force: true }, () => undefined);
+        next(gateError);
+      }
+    });
 }
 
 /** Role gate before any upload is accepted. */

@@ -1,14 +1,15 @@
 import { promises as fs } from 'node:fs';
-import { parse as parseCsv } from 'csv-parse/sync';
-import ExcelJS from 'exceljs';
+import { sql } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { AppError } from '../platform/errors';
+import { hasInvalidCharacters, nameKey, normalizeName } from '../platform/validate';
 import { CITY_DIRECT_LABEL } from './org.types';
 import * as repo from './school.repository';
+import { IMPORT_LIMITS, readCsvRows, readXlsxRows, SpreadsheetRejected } from './spreadsheet';
 
 /**
  * Import schools from a CSV or XLSX file with a header row: 学校名称, 所属县区 (a county name or
@@ -24,14 +25,16 @@ export interface ImportResult {
   imported: number;
 }
 
-export const MAX_IMPORT_ROWS = 5000;
+/** The caps of the import (rows, columns, cells, cell length, text, uncompressed size): src/org/spreadsheet.ts. */
+export const MAX_IMPORT_ROWS = IMPORT_LIMITS.maxRows;
 
 const HEADERS = { name: ['学校名称', '学校', 'name'], county: ['所属县区', '县区', '县（市、区）', 'county'], level: ['学段', 'level'] };
 
 export class ImportRejectedError extends AppError {
   constructor(readonly rowErrors: ImportRowError[]) {
-    super(400, 'validation_failed', '导入失败，未导入任何学校', rowErrors.slice(0, 20).map((e) => `第 ${e.row} 行：${e.message}`).join('；'),
-      rowErrors.map((e) => ({ field: `row${e.row}`, message: `第 ${e.row} 行：${e.message}` })));
+    const text = (e: ImportRowError) => (e.row > 0 ? `第 ${e.row} 行：${e.message}` : e.message);
+    super(400, 'validation_failed', '导入失败，未导入任何学校', rowErrors.slice(0, 20).map(text).join('；'),
+      rowErrors.map((e) => ({ field: `row${e.row}`, message: text(e) })));
   }
 }
 
@@ -45,40 +48,16 @@ export async function readRows(filePath: string, originalName: string): Promise<
     await handle.close();
   }
   const isZip = head[0] === 0x50 && head[1] === 0x4b;
-  if (isZip || lower.endsWith('.xlsx')) {
-    if (!isZip) throw new ImportRejectedError([{ row: 0, message: '文件不是有效的 XLSX 表格' }]);
-    const workbook = new ExcelJS.Workbook();
-    try {
-      await workbook.xlsx.readFile(filePath);
-    } catch {
-      throw new ImportRejectedError([{ row: 0, message: '无法读取 XLSX 文件，请用 Excel 或 WPS 另存为 .xlsx 后重试' }]);
-    }
-    const sheet = workbook.worksheets[0];
-    const rows: string[][] = [];
-    sheet?.eachRow({ includeEmpty: true }, (row) => {
-      const values = Array.isArray(row.values) ? row.values.slice(1) : [];
-      rows.push(values.map((v) => cellText(v)));
-    });
-    return rows;
-  }
-  let text = await fs.readFile(filePath, 'utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
-    return parseCsv(text, { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
-  } catch {
-    throw new ImportRejectedError([{ row: 0, message: 'CSV 文件格式不正确，请使用 UTF-8 编码、逗号分隔' }]);
+    if (isZip || lower.endsWith('.xlsx')) {
+      if (!isZip) throw new ImportRejectedError([{ row: 0, message: '文件不是有效的 XLSX 表格' }]);
+      return await readXlsxRows(filePath);
+    }
+    return await readCsvRows(filePath);
+  } catch (err) {
+    if (err instanceof SpreadsheetRejected) throw new ImportRejectedError([{ row: err.row, message: err.message }]);
+    throw err;
   }
-}
-
-function cellText(v: ExcelJS.CellValue | undefined): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'object') {
-    if ('richText' in v) return v.richText.map((r) => r.text).join('');
-    if ('text' in v) return String(v.text);
-    if ('result' in v) return String(v.result ?? '');
-    return '';
-  }
-  return String(v);
 }
 
 export function createSchoolImportService(db: Db) {
@@ -91,7 +70,7 @@ export function createSchoolImportService(db: Db) {
 
     async importRows(actor: CurrentUser, rows: string[][]): Promise<ImportResult> {
       assertArea(actor, 'schoolImport');
-      const header = (rows[0] ?? []).map((h) => h.trim());
+      const header = (rows[0] ?? []).map((h) => normalizeName(h));
       const col = (names: string[]) => header.findIndex((h) => names.includes(h));
       const nameCol = col(HEADERS.name);
       const countyCol = col(HEADERS.county);
@@ -112,10 +91,11 @@ export function createSchoolImportService(db: Db) {
       const validRows: number[] = [];
       rows.slice(1).forEach((cells, i) => {
         const rowNo = i + 2;
-        const name = (cells[nameCol] ?? '').trim();
-        const countyName = (cells[countyCol] ?? '').trim();
-        const levelLabel = levelCol >= 0 ? (cells[levelCol] ?? '').trim() : '';
+        const name = normalizeName(cells[nameCol] ?? '');
+        const countyName = normalizeName(cells[countyCol] ?? '');
+        const levelLabel = levelCol >= 0 ? normalizeName(cells[levelCol] ?? '') : '';
         if (!name && !countyName && !levelLabel) return; // blank line
+        if ([name, countyName, levelLabel].some((v) => hasInvalidCharacters(v, false))) return void errors.push({ row: rowNo, message: '包含无效字符（如空字符或控制字符）' });
         if (!name) return void errors.push({ row: rowNo, message: '学校名称不能为空' });
         if ([...name].length > 100) return void errors.push({ row: rowNo, message: '学校名称不能超过 100 个字符' });
         let countyId: string | null;
@@ -127,7 +107,7 @@ export function createSchoolImportService(db: Db) {
           if (!levelByLabel.has(levelLabel)) return void errors.push({ row: rowNo, message: `学段「${levelLabel}」不存在` });
           level = levelByLabel.get(levelLabel)!;
         }
-        const key = `${countyId ?? ''}\u0000${name}`;
+        const key = `${countyId ?? ''}\u0000${nameKey(name)}`;
         if (seen.has(key)) return void errors.push({ row: rowNo, message: `「${name}」在文件中重复` });
         seen.add(key);
         valid.push({ name, county_id: countyId, level });
@@ -136,9 +116,14 @@ export function createSchoolImportService(db: Db) {
       /** Rows whose school (same name in the same county) is already in the database. */
       const alreadyThere = async (): Promise<ImportRowError[]> => {
         if (!valid.length) return [];
-        const existing = await db.selectFrom('schools').select(['name', 'county_id']).where('name', 'in', valid.map((v) => v.name)).execute();
-        const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${e.name}`));
-        return valid.flatMap((v, i) => (existingKeys.has(`${v.county_id ?? ''}\u0000${v.name}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : []));
+        // Compared as the unique index does: normalize(name, NFKC) (migrations/0009_names_nfkc.sql).
+        const existing = await db
+          .selectFrom('schools')
+          .select(['name', 'county_id'])
+          .where(sql<string>`normalize(name, NFKC)`, 'in', valid.map((v) => nameKey(v.name)))
+          .execute();
+        const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${nameKey(e.name)}`));
+        return valid.flatMap((v, i) => (existingKeys.has(`${v.county_id ?? ''}\u0000${nameKey(v.name)}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : []));
       };
       errors.push(...(await alreadyThere()));
       if (!valid.length && !errors.length) errors.push({ row: 2, message: '文件中没有学校' });

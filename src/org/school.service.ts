@@ -4,12 +4,12 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { name, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
 import type { County, School } from './org.types';
 import * as repo from './school.repository';
 
 const schoolFields = {
-  name: text('学校名称', { max: 100 }),
+  name: name('学校名称', { max: 100 }),
   countyId: optional(text('所属县区', { max: 64 })),
   level: optional(text('学段', { max: 32 })),
 };

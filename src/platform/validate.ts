@@ -12,6 +12,16 @@ export interface Field<T> {
   rule: Rule<T>;
 }
 
+/** C0 controls except tab/LF/CR, DEL, C1 controls, and lone surrogates. */
+const BAD_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The same, and tab/LF/CR too (single-line places: path, query, keys, names). */
+export const BAD_IN_LINE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when `value` has a character no form produces (`multiline`: tab/LF/CR allowed). See src/web/input-gate.ts. */
+export function hasInvalidCharacters(value: string, multiline = true): boolean {
+  return (multiline ? BAD_IN_TEXT : BAD_IN_LINE).test(value);
+}
+
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 export function text(label: string, opts: { max?: number; min?: number; pattern?: RegExp; patternMessage?: string } = {}): Field<string> {
@@ -27,6 +37,57 @@ export function text(label: string, opts: { max?: number; min?: number; pattern?
       if (opts.pattern && !opts.pattern.test(s)) return { ok: false, message: opts.patternMessage ?? `${label}格式不正确` };
       return { ok: true, value: s };
     },
+  };
+}
+
+/**
+ * Invisible "format" characters that change how a name looks, or hide that two names differ:
+ * zero-width space/joiners and marks (U+200B–U+200F), bidi embeddings/overrides (U+202A–U+202E)
+ * and isolates (U+2066–U+2069), word joiner and invisible operators (U+2060–U+2064), BOM/ZWNBSP
+ * (U+FEFF), soft hyphen, Arabic letter mark, Mongolian vowel separator, Hangul fillers.
+ */
+const FORMAT_CHARACTERS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+
+/**
+ * Full-width punctuation (，：！（）［］｛｝…) is how Chinese is written: a name keeps it as typed.
+ * Everything else NFKC folds is folded (full-width letters and digits, compatibility ideographs,
+ * half-width katakana and CJK punctuation, ligatures, circled numbers…).
+ */
+const CHINESE_PUNCTUATION = '\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff5e\\u2025\\u2026';
+const NOT_CHINESE_PUNCTUATION = new RegExp(`[^${CHINESE_PUNCTUATION}]+`, 'g');
+
+/**
+ * THE normalisation of every name a person types (school, user, county in the import, entry
+ * title, director, round, period, rubric label) and of the school import's cells: Unicode NFKC
+ * except Chinese full-width punctuation (ＡＢＣ１ → ABC1, but 「（东校区）」 stays), format
+ * characters removed, runs of white space (incl. the ideographic space) made one space, trimmed.
+ * Names are stored in this form: 「离石区第一小学\u200b」 is 「离石区第一小学」, and a U+202E
+ * override cannot reverse a name on screen. Uniqueness compares `nameKey` (full NFKC): the
+ * schools index is on `normalize(name, NFKC)` (migrations/0009_names_nfkc.sql).
+ */
+export function normalizeName(value: string): string {
+  return value
+    .replace(NOT_CHINESE_PUNCTUATION, (segment) => segment.normalize('NFKC'))
+    .replace(FORMAT_CHARACTERS, '')
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+/** The form two names are compared in (= PostgreSQL's `normalize(name, NFKC)` of a stored name). */
+export function nameKey(value: string): string {
+  return normalizeName(value).normalize('NFKC');
+}
+
+/**
+ * A single-line name: like text(), on the normalised form (normalizeName). `ascii`: identifiers
+ * (usernames) are folded fully (nameKey), so ｊｕｄｇｅ－１ is judge-1.
+ */
+export function name(label: string, opts: { max?: number; min?: number; pattern?: RegExp; patternMessage?: string; ascii?: boolean } = {}): Field<string> {
+  const inner = text(label, opts);
+  const fold = opts.ascii ? nameKey : normalizeName;
+  return {
+    label,
+    rule: (v, l) => (typeof v === 'string' ? inner.rule(fold(v), l) : inner.rule(v, l)),
   };
 }
 

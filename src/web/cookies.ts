@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { hasInvalidCharacters } from './input-gate';
 
 export const SESSION_COOKIE = 'cx_sid';
 /** Double-submit token for the login form, before any session exists. */
@@ -12,7 +13,9 @@ export function readCookie(req: Request, name: string): string | undefined {
     if (eq < 0) continue;
     if (part.slice(0, eq).trim() === name) {
       try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
+        // A value with control characters was not set by us: read as no cookie at all.
+        const value = decodeURIComponent(part.slice(eq + 1).trim());
+        return hasInvalidCharacters(value, false) ? undefined : value;
       } catch {
         return undefined;
       }

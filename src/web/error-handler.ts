@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
+import { isForeignKeyViolation } from '../platform/db/errors';
 import { AppError, notFound, unavailable } from '../platform/errors';
 import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
@@ -28,6 +29,9 @@ export function toAppError(err: unknown): AppError | null {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
+  // A reference to a row that does not exist reached the database (a route that did not check it
+  // first): the request is wrong, not the server.
+  if (isForeignKeyViolation(err)) return new AppError(400, 'validation_failed', '提交的内容有误', '提交的内容引用了不存在的对象，请刷新页面后重试。');
   if (err instanceof ObjectNotFoundError) return notFound();
   if (err instanceof StoreUnavailableError) return unavailable('文件存储暂时不可用，请稍后重试。');
   if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
@@ -42,6 +46,17 @@ export function errorHandler(logger: Logger) {
   // Express recognises error handlers by their four parameters.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    try {
+      handle(err, req, res);
+    } catch (handlerError) {
+      // Last resort, still without a stack trace in the body.
+      logger.error('error handler failed', { err: handlerError, original: err, path: req.path });
+      if (res.headersSent) res.destroy();
+      else res.status(500).type('text/plain; charset=utf-8').send('服务器出了点问题，请稍后重试。');
+    }
+  };
+
+  function handle(err: unknown, req: Request, res: Response): void {
     const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
     if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
     if (res.headersSent) {
@@ -66,6 +81,14 @@ export function errorHandler(logger: Logger) {
       res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl.slice(0, 500))}`);
       return;
     }
-    res.status(appError.status).render('error', { title: appError.title, error: appError });
-  };
+    res.status(appError.status).render('error', { title: appError.title, error: appError }, (renderError: Error | null, html?: string) => {
+      // Never fall through to Express's default handler (it prints the stack outside production).
+      if (renderError) {
+        logger.error('error page failed to render', { err: renderError, path: req.path });
+        res.type('text/plain; charset=utf-8').send(`${appError.title}：${appError.detail}`);
+        return;
+      }
+      res.send(html);
+    });
+  }
 }

@@ -179,3 +179,46 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
 export function readClip(kind: ClipKind, dir: string): Promise<Buffer> {
   return makeClip(kind, dir).then((p) => readFile(p));
 }
+
+/**
+ * An MP4 whose header lies about its length: the clip is `headerS` long (`mvhd`/`mdhd` and
+ * ffprobe's format and stream durations say so), but the video track's sample timing (`stts`
+ * deltas) is edited in the bytes so its `headerS × 30` frames are spread over `playsS` seconds.
+ * Written without an edit list (`-use_editlist 0`), so nothing clips the timeline back to the
+ * header. Video only, 320×240 H.264 30 fps without B-frames (no `ctts` to keep consistent).
+ */
+export async function makeHeaderLiesClip(dir: string, opts: { headerS?: number; playsS: number }): Promise<string> {
+  const headerS = opts.headerS ?? 1;
+  await mkdir(dir, { recursive: true });
+  const honest = path.join(dir, `clip-honest-${headerS}.mp4`);
+  const out = path.join(dir, `clip-header-lies-${headerS}-${opts.playsS}.mp4`);
+  await ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=30:duration=${headerS}`, ...h264, '-bf', '0', '-g', '10', '-use_editlist', '0', honest]);
+  const bytes = await readFile(honest);
+  const mdhd = findBox(bytes, ['moov', 'trak', 'mdia', 'mdhd']);
+  const stts = findBox(bytes, ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stts']);
+  if (!mdhd || !stts) throw new Error('generated clip has no moov/trak/mdia/{mdhd,minf/stbl/stts}');
+  // mdhd version 0: size, type, version+flags, creation, modification, timescale.
+  const timescale = bytes.readUInt32BE(mdhd + 20);
+  const entries = bytes.readUInt32BE(stts + 12);
+  let samples = 0;
+  for (let i = 0; i < entries; i += 1) samples += bytes.readUInt32BE(stts + 16 + i * 8);
+  const delta = Math.floor((opts.playsS * timescale) / samples);
+  if (delta > 0xffffffff) throw new Error('sample delta does not fit 32 bits');
+  for (let i = 0; i < entries; i += 1) bytes.writeUInt32BE(delta, stts + 16 + i * 8 + 4);
+  await writeFile(out, bytes);
+  await rm(honest, { force: true });
+  return out;
+}
+
+/** Offset of the box at `boxPath` (each step the first box of that type inside the previous), or null. */
+export function findBox(bytes: Buffer, boxPath: readonly string[], start = 0, end = bytes.length): number | null {
+  let at = start;
+  while (at + 8 <= end) {
+    const size = bytes.readUInt32BE(at);
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (size < 8) return null;
+    if (type === boxPath[0]) return boxPath.length === 1 ? at : findBox(bytes, boxPath.slice(1), at + 8, at + size);
+    at += size;
+  }
+  return null;
+}

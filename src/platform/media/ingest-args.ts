@@ -26,7 +26,8 @@
  *   so a landscape frame with a 90° flag becomes a portrait preview, and the flag is not copied.
  * - Frame rate: sources ≤ 30 fps keep their rate; faster sources are divided by the smallest
  *   integer that brings them ≤ 30 (60 → 30, 50 → 25, 120 → 30); VFR sources get their rounded mean
- *   rate (≤ 30). The `fps` filter makes the output constant.
+ *   rate (≤ 30), and rates below 1 fps get 1 fps. The `fps` filter makes the output constant.
+ * - Length: the preview output stops at the campaign limit (`-t`), whatever the timestamps say.
  * - Loudness is measured on the stereo 48 kHz mix the preview (and later the broadcast master)
  *   carries, so the broadcast job can use it as its first loudnorm pass.
  */
@@ -49,6 +50,11 @@ export interface IngestArgsOptions {
   readonly previewPath: string;
   readonly posterPath: string;
   readonly caps: Pick<MediaCapabilities, 'hdrTonemap'>;
+  /**
+   * The campaign's duration limit: the preview output stops there (`-t`), whatever the source's
+   * timestamps say, so a preview can never be longer than the limit.
+   */
+  readonly maxDurationS?: number;
 }
 
 export interface PreviewPlan {
@@ -84,6 +90,9 @@ export function planPreview(probe: ProbeResult, caps: Pick<MediaCapabilities, 'h
 /** The constant output rate (≤ 30) as an `fps` filter value. */
 export function previewFrameRate(probe: ProbeResult): string {
   if (!(probe.fps > 0)) return String(PREVIEW_MAX_FPS);
+  // Below 1 fps the timing is not a camera's (e.g. 30 frames spread over 10 h by edited sample
+  // timing): one output frame per second keeps every frame short, so `-t` can hold the limit.
+  if (probe.fps < 1) return '1';
   if (probe.variableFrameRate) return String(Math.min(PREVIEW_MAX_FPS, Math.max(1, Math.round(probe.fps))));
   const [num, den] = fraction(probe.fpsFraction, probe.fps);
   const divisor = Math.max(1, Math.ceil(probe.fps / PREVIEW_MAX_FPS - 1e-6));
@@ -168,6 +177,7 @@ export function buildIngestArgs(probe: ProbeResult, options: IngestArgsOptions):
     ...(audio ? ['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000'] : []),
     '-map_metadata', '-1', '-map_chapters', '-1',
     '-movflags', '+faststart', '-max_muxing_queue_size', '1024',
+    ...(options.maxDurationS !== undefined ? ['-t', String(options.maxDurationS)] : []),
     '-f', 'mp4', fileUrl(options.previewPath),
     // Output 2: the poster.
     '-map', '[poster]', '-frames:v', '1', '-q:v', '3',

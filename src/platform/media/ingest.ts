@@ -1,7 +1,9 @@
 /**
- * Ingest of one uploaded source: sniff → probe → limits → ONE ffmpeg run (preview + QC
- * measurements + poster) → verify outputs → QC report. Knows nothing about entries, DB or storage:
- * it reads `sourcePath` and writes `preview.mp4` / `poster.jpg` into `workDir`.
+ * Ingest of one uploaded source: sniff → probe + packet scan (durations from what plays) → limits →
+ * ONE ffmpeg run (preview stopped at the duration limit + QC measurements + poster) → verify outputs
+ * (a preview longer than the probes said is a source that lied: its decoded length counts) → QC report.
+ * Knows nothing about entries, DB or storage: it reads `sourcePath` and writes `preview.mp4` /
+ * `poster.jpg` into `workDir`.
  *
  * Outputs are written under `.partial` names and renamed only after the preview has been re-probed
  * and the poster found non-empty; on any failure both are removed, so a file at the final name is
@@ -12,7 +14,7 @@ import path from 'node:path';
 import type { MediaCapabilities } from './binaries';
 import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
 import { buildIngestArgs, buildPosterFallbackArgs, planPreview, type PreviewPlan } from './ingest-args';
-import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, type MediaLimits, type ProbeResult } from './probe';
+import { DEFAULT_MEDIA_LIMITS, PLAYED_DURATION_TOLERANCE_S, ProbeUnreadableError, checkLimits, normalizeProbe, withPlayedDurations, type MediaLimits, type ProbeResult } from './probe';
 import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
 import type { MediaRunner } from './runner';
 import { sniffVideoFile } from './sniff';
@@ -24,6 +26,11 @@ export const INGEST_MESSAGES = {
   timeout: '视频处理超时，请稍后重试；如果多次失败，请重新导出视频后上传',
   transcodeFailed: '视频转码失败，请重新导出视频（MP4 格式）后上传',
 } as const;
+
+/** The source plays longer than the limit although its header says otherwise (found while transcoding). */
+export function playsTooLongMessage(maxDurationS: number): string {
+  return `视频实际播放时长超过限制（最长 ${Math.round(maxDurationS / 60)} 分钟），文件标注的时长与实际不符，请剪辑或重新导出后再上传`;
+}
 
 export interface IngestVideoOptions {
   readonly runner: MediaRunner;
@@ -70,8 +77,9 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
   const sniff = await sniffVideoFile(sourcePath);
   if (!sniff.ok) throw new MediaRejectedError(sniff.code, sniff.message, `sniff: ${sniff.detail}`);
 
-  // 2. probe (with the input guard)
-  const probe = await probeOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal, 'source');
+  // 2. probe (with the input guard); durations from the last packets, not the header alone
+  const headerProbe = await probeOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal, 'source');
+  let probe = withPlayedDurations(headerProbe, await packetEndsOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal));
 
   // 3. limits
   const violation = checkLimits(probe, limits);
@@ -91,10 +99,27 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     const durationS = probe.durationS ?? probe.videoDurationS ?? limits.maxDurationS;
     const timeoutMs = ingestTimeoutMs(durationS);
     const capture = createMeasurementCapture();
-    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps });
+    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps, maxDurationS: limits.maxDurationS });
+    // The decoded timeline (what the preview's encoder was fed) is the last word on the duration:
+    // timestamps that jump ahead (e.g. composition offsets) can still hide length from the probes.
+    let outTimeS = 0;
+    const tooLong = (seen: number) =>
+      new MediaRejectedError('exceeds_limits', playsTooLongMessage(limits.maxDurationS), `decoded timeline reached ${seen.toFixed(1)} s (probe said ${durationS.toFixed(1)} s, limit ${limits.maxDurationS} s)`);
     const result = await runOrReject(() =>
-      runner.run(args, { timeoutMs, durationS, onProgress: options.onProgress, signal: options.signal, keepLine: (line) => capture.keepLine(line) }),
-    );
+      runner.run(args, {
+        timeoutMs,
+        durationS,
+        onProgress: options.onProgress,
+        onOutTime: (s) => {
+          outTimeS = Math.max(outTimeS, s);
+        },
+        signal: options.signal,
+        keepLine: (line) => capture.keepLine(line),
+      }),
+    ).catch((error: unknown) => {
+      if (error instanceof MediaRejectedError && error.code === 'timeout' && outTimeS > durationS + PLAYED_DURATION_TOLERANCE_S) throw tooLong(outTimeS);
+      throw error;
+    });
     const measurements = parseMeasurements(result.keptLines, capture.errorLineCount);
 
     // 5. poster: from the main run, else one frame from a tiny second run
@@ -122,6 +147,13 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     });
     if (previewProbe.videoCodec !== 'h264' || !((previewProbe.durationS ?? 0) > 0) || (probe.hasAudio && !previewProbe.hasAudio)) {
       throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `preview failed verification: codec=${previewProbe.videoCodec} duration=${String(previewProbe.durationS)} audio=${String(previewProbe.hasAudio)}`);
+    }
+
+    const previewS = previewProbe.durationS ?? 0;
+    if (previewS > durationS + PLAYED_DURATION_TOLERANCE_S) {
+      // The source played longer than both probes said: its decoded length is the duration.
+      if (previewS >= limits.maxDurationS - PLAYED_DURATION_TOLERANCE_S) throw tooLong(previewS);
+      probe = { ...probe, durationS: previewS, videoDurationS: Math.max(probe.videoDurationS ?? 0, previewProbe.videoDurationS ?? previewS) };
     }
 
     await rename(partialPreview, previewPath);
@@ -159,6 +191,16 @@ async function probeOrReject(runner: MediaRunner, file: string, timeoutMs: numbe
     return normalizeProbe(raw);
   } catch (error) {
     if (error instanceof ProbeUnreadableError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.noVideo, `${what}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+async function packetEndsOrReject(runner: MediaRunner, file: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Map<number, number>> {
+  try {
+    return await runner.packetEnds(file, { timeoutMs, signal });
+  } catch (error) {
+    if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe packet scan timed out after ${timeoutMs} ms`, { cause: error });
+    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe packet scan failed: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -125,6 +125,27 @@ export function normalizeProbe(raw: RawProbe): ProbeResult {
   };
 }
 
+/** How far past its header a stream may play before the header counts as wrong (s). */
+export const PLAYED_DURATION_TOLERANCE_S = 1;
+
+/**
+ * The probe with its durations taken from what plays: `ends` (stream index → last packet's
+ * pts + duration, from `MediaRunner.packetEnds`) wins wherever it is longer than the header by
+ * more than PLAYED_DURATION_TOLERANCE_S. A header that says 3 s over samples spread across 10 h
+ * (sample timing edited, no edit list) becomes a 10 h probe, and the limit check refuses it.
+ * Shorter packet ends never shorten a header duration (the longer of the two always counts).
+ */
+export function withPlayedDurations(probe: ProbeResult, ends: ReadonlyMap<number, number>): ProbeResult {
+  const longer = (header: number | null, played: number | undefined): number | null =>
+    played !== undefined && Number.isFinite(played) && played > (header ?? 0) + PLAYED_DURATION_TOLERANCE_S ? played : header;
+  const videoDurationS = longer(probe.videoDurationS, ends.get(probe.videoStreamIndex));
+  const audioDurationS = probe.audioStreamIndex === null ? probe.audioDurationS : longer(probe.audioDurationS, ends.get(probe.audioStreamIndex));
+  const anyEnd = Math.max(-Infinity, ...ends.values());
+  const durationS = longer(probe.durationS, Number.isFinite(anyEnd) ? anyEnd : undefined);
+  if (durationS === probe.durationS && videoDurationS === probe.videoDurationS && audioDurationS === probe.audioDurationS) return probe;
+  return { ...probe, durationS, videoDurationS, audioDurationS };
+}
+
 export interface LimitViolation {
   code: 'exceeds_limits';
   message: string;

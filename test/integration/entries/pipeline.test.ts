@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { CLIP_TITLE, makeClip, type ClipKind } from '../../support/clips';
+import { CLIP_TITLE, makeClip, makeHeaderLiesClip, type ClipKind } from '../../support/clips';
 import { createTestApp, type TestApp } from '../../support/app';
 import {
   createEntry,
@@ -233,6 +233,23 @@ describe('when the upload is a truncated file (moov lost)', () => {
     const res = await request(t.app).post(`/api/v1/entries/${entryId}/submit`).set(school.auth).expect(409);
     expect(res.body.code).toBe('invalid_state');
     expect(res.body.detail).toContain('视频处理失败');
+  });
+});
+
+describe('when the MP4 header says 1 s but its frames are spread over 10 hours (sample timing edited, no edit list)', () => {
+  test('then the video ends failed with a Chinese reason about its length, never ready as 1 s, and there is no preview', async () => {
+    await Promise.all([...processed.values()].map((p) => p.catch(() => undefined)));
+    const entry = await createEntry(t, school.token, { title: '时长造假的视频' });
+    const file = await makeHeaderLiesClip(path.join(dir, 'clips'), { headerS: 1, playsS: 36_000 });
+    await uploadFile(t, school.token, entry.id, file).expect(202);
+    const video = await waitForVideo(t, entry.id, { timeoutMs: 30_000 });
+    expect(video.status).toBe('failed');
+    expect(video.error).toMatch(/时长超过限制（(5[89]\d|600) 分钟，最长 15 分钟）/);
+    expect(video.preview_key).toBeNull();
+    const shown = await request(t.app).get(`/api/v1/entries/${entry.id}`).set(school.auth).expect(200);
+    expect(shown.body.video).toMatchObject({ status: 'failed', previewUrl: null, error: expect.stringMatching(/时长/) });
+    expect(JSON.stringify(shown.body)).not.toContain('1.00 s');
+    await request(t.app).get(`/api/v1/entries/${entry.id}/preview`).set(school.auth).expect(404);
   });
 });
 

@@ -9,7 +9,7 @@ import { mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from 
 import { MediaRejectedError } from '../../../src/platform/media/errors';
 import { ingestVideo, type IngestResult } from '../../../src/platform/media/ingest';
 import { createMediaRunner, type MediaRunner, type RawProbe } from '../../../src/platform/media/runner';
-import { CLIP_TITLE, makeClip, type ClipKind } from '../../support/clips';
+import { CLIP_TITLE, makeClip, makeHeaderLiesClip, type ClipKind } from '../../support/clips';
 import { topLevelBoxes as boxesOf } from '../../support/entries';
 
 let dir: string;
@@ -212,6 +212,53 @@ describe('ingestVideo with the real ffmpeg', () => {
         message: expect.stringContaining('时长超过限制'),
       });
       expect(existsSync(workDir)).toBe(false);
+    });
+  });
+
+  describe('durations come from what plays, not from the header', () => {
+    it('when an MP4 header says 1 s but its 30 frames are spread over 10 h (stts edited, no edit list), then it is refused for its length before any transcode, never ready as 1 s', async () => {
+      const sourcePath = await makeHeaderLiesClip(path.join(dir, 'clips'), { headerS: 1, playsS: 36_000 });
+      const raw = await rawProbe(sourcePath);
+      expect(Number(raw.format.duration)).toBeCloseTo(1, 1); // the lie the header tells
+      const workDir = path.join(dir, 'work', 'header-lies');
+      const started = Date.now();
+      const error = await ingestVideo({ runner, caps, sourcePath, workDir }).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(MediaRejectedError);
+      expect(error).toMatchObject({ code: 'exceeds_limits', message: expect.stringContaining('时长超过限制') });
+      expect((error as MediaRejectedError).message).toMatch(/\d+ 分钟/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(existsSync(workDir)).toBe(false);
+    });
+
+    it('when the header says 1 s but the frames play for 12 s (within the limit), then the QC reports the 12 s that play and the preview is that long', async () => {
+      const sourcePath = await makeHeaderLiesClip(path.join(dir, 'clips'), { headerS: 1, playsS: 12 });
+      const result = await ingestVideo({ runner, caps, sourcePath, workDir: path.join(dir, 'work', 'header-lies-short') });
+      const duration = result.qc.checks.find((c) => c.name === 'duration');
+      expect(duration?.value).toMatch(/^1[12]\.\d\d s$/);
+      expect(duration?.message).not.toContain('1.00');
+      expect(result.probe.durationS).toBeGreaterThan(11);
+      expect(result.previewProbe.durationS).toBeGreaterThan(11);
+      expect(result.previewProbe.durationS).toBeLessThan(13);
+    });
+
+    it('when the packet scan sees the real end, then every stream end is within a frame of what the header says for an honest clip', async () => {
+      const sourcePath = await makeClip('landscape', path.join(dir, 'clips'));
+      const ends = await runner.packetEnds(sourcePath, { timeoutMs: 20_000 });
+      expect([...ends.keys()].sort()).toEqual([0, 1]);
+      for (const end of ends.values()) expect(Math.abs(end - 3)).toBeLessThan(0.1);
+    });
+
+    it('when a lie gets past both probes (the packet scan is hidden from the ingest), then the preview stops at the limit and the decoded length refuses the upload in Chinese', async () => {
+      const sourcePath = await makeHeaderLiesClip(path.join(dir, 'clips'), { headerS: 1, playsS: 36_000 });
+      // The ctts/composition-offset variant of the trick is invisible to a scan of the last
+      // packets; simulate it by giving the ingest a runner whose packet scan sees nothing.
+      const blindRunner: MediaRunner = { ...runner, packetEnds: async () => new Map() };
+      const workDir = path.join(dir, 'work', 'header-lies-hard-stop');
+      const error = await ingestVideo({ runner: blindRunner, caps, sourcePath, workDir, limits: { maxDurationS: 20 } }).then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(MediaRejectedError);
+      expect(error).toMatchObject({ code: 'exceeds_limits', message: expect.stringContaining('实际播放时长超过限制') });
+      expect((error as MediaRejectedError).detail).toMatch(/decoded timeline reached (19|20)\.\d s/);
+      expect(existsSync(workDir) ? await readdir(workDir) : []).toEqual([]);
     });
   });
 });

@@ -54,6 +54,9 @@ describe('previewFrameRate', () => {
     expect(previewFrameRate(probeOf('vfr'))).toBe('18');
     expect(previewFrameRate({ ...probeOf('vfr'), fps: 57.3 })).toBe('30');
   });
+  it('when the source runs below 1 fps (sample timing stretched over hours), then the preview runs at 1 fps so no frame lasts longer than a second', () => {
+    expect(previewFrameRate({ ...base, fpsFraction: '1/1200', fps: 1 / 1200 })).toBe('1');
+  });
 });
 
 describe('buildIngestArgs', () => {
@@ -74,6 +77,12 @@ describe('buildIngestArgs', () => {
     expect(args.slice(-2)).toEqual(['1', 'file:/work/out/poster.jpg']);
     expect(valueAfter(args, '-progress')).toBe('pipe:1');
     expect(args).toContain('-nostdin');
+  });
+  it('when the campaign limit is given, then the preview output (and only it) stops there', () => {
+    const args = buildIngestArgs(probeOf('landscape'), { ...paths, caps, maxDurationS: 900 });
+    const preview = args.indexOf('file:/work/out/preview.mp4');
+    expect(args.slice(preview - 4, preview)).toEqual(['-t', '900', '-f', 'mp4']);
+    expect(args.lastIndexOf('-t')).toBe(preview - 4);
   });
   it('when the source has no audio, then there is no audio output and no ebur128', () => {
     const args = buildIngestArgs(probeOf('no-audio'), { ...paths, caps });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, parseRatio, type ProbeResult } from '../../../../src/platform/media/probe';
+import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, parseRatio, withPlayedDurations, type ProbeResult } from '../../../../src/platform/media/probe';
 import type { RawProbe } from '../../../../src/platform/media/runner';
 
 const fixtures = path.join(__dirname, '../../../fixtures/probe');
@@ -70,5 +70,22 @@ describe('checkLimits', () => {
     expect(checkLimits({ ...base(), width: 3840, height: 2160, fps: 120 })).toBeNull();
     expect(checkLimits({ ...base(), width: 7680, height: 4320, fps: 30 })).toBeNull();
     expect(checkLimits({ ...base(), width: 2160, height: 3840, fps: 60 }, DEFAULT_MEDIA_LIMITS)).toBeNull();
+  });
+});
+
+describe('withPlayedDurations', () => {
+  const base = (): ProbeResult => normalizeProbe(raw('landscape'));
+  it('when the last packets end where the header says, then the probe is unchanged', () => {
+    const probe = base();
+    expect(withPlayedDurations(probe, new Map([[0, (probe.videoDurationS ?? 0) + 0.03], [1, probe.audioDurationS ?? 0]]))).toBe(probe);
+  });
+  it('when the video packets run 10 h past a 3 s header, then the durations are the played ones and the limit check refuses it', () => {
+    const played = withPlayedDurations(base(), new Map([[0, 36_000], [1, 3]]));
+    expect(played).toMatchObject({ durationS: 36_000, videoDurationS: 36_000 });
+    expect(checkLimits(played)?.message).toContain('时长超过限制');
+  });
+  it('when the packets end earlier than the header, then the header still counts (the longer one wins)', () => {
+    const probe = base();
+    expect(withPlayedDurations(probe, new Map([[0, 0.5]])).durationS).toBe(probe.durationS);
   });
 });
