@@ -50,7 +50,7 @@ export async function runWorkerProcess(
   }
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
-  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs, backoff: options.backoff });
+  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs, backoff: options.backoff, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
   const worker = createWorker({
     queue,
     handlers: buildHandlers({ config, db: database.db, queue, store: createObjectStore(config.storage), logger: createLogger() }),
@@ -63,7 +63,7 @@ export async function runWorkerProcess(
   // Stay alive until told to stop, even with an empty registry or between polls.
   const keepAlive = setInterval(() => undefined, 60_000);
   let shuttingDown: Promise<void> | undefined;
-  const shutdown = (graceMs = options.graceMs ?? DEFAULT_GRACE_MS) =>
+  const shutdown = (graceMs = options.graceMs ?? config.shutdownGraceMs ?? DEFAULT_GRACE_MS) =>
     (shuttingDown ??= (async () => {
       await worker.stop({ graceMs });
       clearInterval(keepAlive);

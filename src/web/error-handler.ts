@@ -1,17 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
-import { AppError, notFound, unavailable } from '../platform/errors';
+import { AppError, DATABASE_UNAVAILABLE, notFound, STORE_UNAVAILABLE, unavailable } from '../platform/errors';
+import { isDatabaseUnavailable } from '../platform/db/errors';
 import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
 import { isApiRequest } from './request-context';
-
-/** pg / PGlite errors that mean "the database is not reachable right now" → 503, not a crash. */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  if (!e || typeof e !== 'object') return false;
-  if (typeof e.code === 'string' && (/^(08|57P0)/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
-  return typeof e.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
-}
 
 /** Turns anything thrown into an AppError a person can read. */
 export function toAppError(err: unknown): AppError | null {
@@ -29,8 +22,8 @@ export function toAppError(err: unknown): AppError | null {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
   if (err instanceof ObjectNotFoundError) return notFound();
-  if (err instanceof StoreUnavailableError) return unavailable('文件存储暂时不可用，请稍后重试。');
-  if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
+  if (err instanceof StoreUnavailableError) return unavailable(STORE_UNAVAILABLE);
+  if (isDatabaseUnavailable(err)) return unavailable(DATABASE_UNAVAILABLE);
   return null;
 }
 
@@ -43,7 +36,9 @@ export function errorHandler(logger: Logger) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
-    if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
+    // An outage answers many requests with 503: one short warning each, not a stack trace each.
+    if (appError.status === 503) logger.warn('request refused: dependency unavailable', { method: req.method, path: req.path, err: err instanceof Error ? err.message : String(err) });
+    else if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
     if (res.headersSent) {
       res.destroy();
       return;
