@@ -6,6 +6,7 @@ import { BroadcastMasterError, makeBroadcastMaster, type LoudnessMeasurement, ty
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { masterKey } from './broadcast.service';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The broadcast job: from the original upload, one encode to the profile (pillarboxed, loudness
@@ -42,7 +43,8 @@ export function createBroadcastJob(deps: {
       await db.updateTable('masters').set({ status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() }).where('id', '=', master.id).execute();
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
-      const workDir = await fs.mkdtemp(path.join(deps.tmpDir, `master-${master.id}-`));
+      const workDir = path.join(deps.tmpDir, tempName('master'));
+      await fs.mkdir(workDir);
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(master.original_key, source);

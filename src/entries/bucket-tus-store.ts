@@ -8,6 +8,7 @@ import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'imp
 import type { DB } from '../platform/db/schema';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The tus store for production (the S3 object store): an unfinished upload's bytes live in the
@@ -124,7 +125,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
   return {
     datastore,
     async finishedFile(id) {
-      const file = path.join(deps.tmpDir, `tus-${id}-${crypto.randomBytes(4).toString('hex')}`);
+      const file = path.join(deps.tmpDir, tempName('tus'));
       const out = fs.createWriteStream(file, { flags: 'wx' });
       try {
         for (const part of await partsOf(id)) {

@@ -7,6 +7,7 @@ import { PermanentJobError, type JobHandler } from '../platform/queue/job-handle
 import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { findVideo, updateVideo } from './entry.repository';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The ingest job, run after every upload: guard → probe → limits → one ffmpeg run (preview +
@@ -67,7 +68,8 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
       await updateVideo(db, videoId, { status: 'processing', progress: 0, error: null, error_code: null });
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
-      const workDir = await fs.mkdtemp(path.join(deps.tmpDir, `ingest-${videoId}-`));
+      const workDir = path.join(deps.tmpDir, tempName('ingest'));
+      await fs.mkdir(workDir);
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(video.original_key, source);

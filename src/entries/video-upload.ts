@@ -14,6 +14,7 @@ import { EDITABLE, type EntryService } from './entry.service';
 import * as repo from './entry.repository';
 import { INGEST_JOB } from './ingest.job';
 import type { EntryView } from './entry.types';
+import { tempName } from '../platform/temp-files';
 
 /**
  * Video uploads: multer streams the body to a temp file on disk (never into memory) under strict
@@ -35,7 +36,7 @@ export function displayFileName(name: string): string {
 export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }) {
   fs.mkdirSync(opts.tmpDir, { recursive: true });
   const upload = multer({
-    storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, `upload-${crypto.randomUUID()}`) }),
+    storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, tempName('upload')) }),
     // Browsers send the file name as raw UTF-8 bytes; busboy's default (latin1) turns 合唱.mp4 into mojibake.
     defParamCharset: 'utf8',
     limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
