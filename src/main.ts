@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     // Stop accepting; let requests in flight finish (a tus PATCH keeps what arrived even when cut at
     // the end of the grace period); then the worker, the database, our spool files; exit 0.
     const { cut } = await drain(config.shutdownGraceMs);
+    await container.resumableUploads.drained(5_000);
     await container.close().catch((err) => logger.warn('closing the container failed', { err: err instanceof Error ? err.message : String(err) }));
     await removeOwnTemp(config.uploads.tmpDir);
     logger.info('stopped', { signal, cutRequests: cut });

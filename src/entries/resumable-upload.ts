@@ -132,6 +132,11 @@ export interface ResumableUploads {
   /** Bytes reserved by a school's unfinished uploads (sum of their Upload-Length). */
   reservedBytes(schoolId: string): Promise<number>;
   readonly expiryHours: number;
+  /**
+   * Resolves when no tus request of this process is still being handled (graceful stop: a PATCH
+   * cut at the end of the grace period is still committing what arrived), or after `maxMs`.
+   */
+  drained(maxMs: number): Promise<void>;
 }
 
 type TusError = { status_code: number; body: string };
@@ -303,8 +308,14 @@ export async function createResumableUploads(deps: {
     deps.reservations.release(id).catch((err: unknown) => deps.logger.warn('could not release a cancelled upload', { uploadId: id, err: String(err) }));
   });
 
+  const handling = new Set<Promise<unknown>>();
   return {
     expiryHours: deps.expiryHours,
+    async drained(maxMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...handling]), new Promise((resolve) => (timer = setTimeout(resolve, maxMs)))]);
+      clearTimeout(timer);
+    },
     reservedBytes: (schoolId) => deps.reservations.reservedBytes(schoolId),
     async sweep() {
       await deps.locker.sweep();
@@ -320,7 +331,13 @@ export async function createResumableUploads(deps: {
       if (collection ? !['POST', 'OPTIONS'].includes(req.method) : !UPLOAD_ID.test(rest.slice(1)) || req.method === 'GET' || req.method === 'POST') {
         throw new AppError(404, 'not_found', '找不到', notFoundBody.trim());
       }
-      await sendResponse(res, await server.handleWeb(webRequest(req, res)));
+      const handled = server.handleWeb(webRequest(req, res));
+      handling.add(handled);
+      try {
+        await sendResponse(res, await handled);
+      } finally {
+        handling.delete(handled);
+      }
     },
   };
 }
