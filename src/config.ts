@@ -45,6 +45,8 @@ export interface Config {
     readonly concurrency: number;
     /** A job kept from running by a database or storage outage is retried (attempt not counted) for this long (JOB_INFRA_RETRY_HOURS). */
     readonly infraRetryHours: number;
+    /** A job's lease (JOB_LEASE_SECONDS): a worker that dies holding it loses the job to another this long after its last heartbeat. */
+    readonly leaseMs: number;
   };
   readonly adminPassword?: string;
   readonly security: {
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
       inProcess: bool(env, 'IN_PROCESS_WORKER', database.kind === 'pglite'),
       concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
       infraRetryHours: int(env, 'JOB_INFRA_RETRY_HOURS', 24, 1),
+      leaseMs: int(env, 'JOB_LEASE_SECONDS', 60, 3) * 1000,
     },
     adminPassword: env.ADMIN_PASSWORD || undefined,
     security: {

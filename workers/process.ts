@@ -54,7 +54,7 @@ export async function runWorkerProcess(
   if (swept.length) logger.info('removed work files of stopped processes', { count: swept.length, names: swept.slice(0, 20) });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
-  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs, backoff: options.backoff, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
+  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs ?? config.worker.leaseMs, backoff: options.backoff, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
   const worker = createWorker({
     queue,
     handlers: buildHandlers({ config, db: database.db, queue, store: createObjectStore(config.storage), logger: createLogger() }),
