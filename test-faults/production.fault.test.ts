@@ -553,3 +553,48 @@ test('(f) when the worker\'s whole process group gets SIGTERM mid-ingest, then t
   expect(mediaProcessesUnder(path.join(workTmp, holding.dir))).toEqual([]);
   figure(`(f) SIGTERM to ${holding.holder.name}'s process group mid-ingest: exit code ${exit.code} after ${exitMs} ms (grace ${WORKER_GRACE_MS} ms), job handed back; finished by the other worker on attempt ${job.attempts}/3 (the handed-back attempt not counted)`);
 }, 180_000);
+
+test('(g) when a web process is killed with SIGKILL mid-tus, then the other one answers HEAD within seconds (the dead holder\'s lock lapses) with the bytes committed before the crash, and the upload resumes', async () => {
+  const victim = webs[1];
+  const file = fs.readFileSync(longClip);
+  const entryId = await newEntry(victim.baseUrl);
+  const meta = [`entryId ${Buffer.from(entryId).toString('base64')}`, `filename ${Buffer.from('crash.mp4').toString('base64')}`].join(',');
+  const created = await call(victim.baseUrl, 'POST', '/api/v1/uploads', { token: schoolToken, headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta } });
+  expect(created.status).toBe(201);
+  const location = String(created.headers.location);
+  const sent = 10 * 1024 * 1024 + 777;
+  const patchReq = http.request(`${victim.baseUrl}${location}`, {
+    method: 'PATCH',
+    agent: false,
+    headers: { Authorization: `Bearer ${schoolToken}`, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(file.length) },
+  });
+  patchReq.on('error', () => undefined);
+  await new Promise<void>((resolve) => patchReq.write(file.subarray(0, sent), () => resolve()));
+  await sleep(1_500);
+  process.kill(victim.pid, 'SIGKILL');
+  await victim.exited;
+  patchReq.destroy();
+
+  const headAt = Date.now();
+  const head = await call(webs[0].baseUrl, 'HEAD', location, { token: schoolToken, headers: { 'Tus-Resumable': '1.0.0' } });
+  const headMs = Date.now() - headAt;
+  expect(head.status).toBe(200);
+  expect(headMs).toBeLessThanOrEqual(5_000);
+  const offset = Number(head.headers['upload-offset']);
+  // Committed in 4 MiB parts as they arrived: at most the part being filled is lost with the process.
+  expect(offset).toBeGreaterThanOrEqual(sent - 4 * 1024 * 1024);
+  expect(offset).toBeLessThanOrEqual(sent);
+  const rest = await call(webs[0].baseUrl, 'PATCH', location, {
+    token: schoolToken,
+    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+    body: file.subarray(offset),
+    timeoutMs: 120_000,
+  });
+  expect(rest.status).toBe(204);
+  const [{ original_key: originalKey }] = await q<{ original_key: string }>('SELECT original_key FROM videos WHERE entry_id = $1', [entryId]);
+  const original = await seeder.store.get(originalKey);
+  const chunks: Buffer[] = [];
+  for await (const c of original.body) chunks.push(c as Buffer);
+  expect(crypto.createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(crypto.createHash('sha256').update(file).digest('hex'));
+  figure(`(g) SIGKILL of ${victim.name} mid-tus after ${sent} bytes: HEAD on web1 answered in ${headMs} ms (lock lease 4 s) with offset ${offset} (${sent - offset} bytes lost with the process), resumed → ${rest.status}, original byte-identical`);
+}, 120_000);
