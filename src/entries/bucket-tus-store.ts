@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { DB } from '../platform/db/schema';
+import { outageOf } from '../platform/outage';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
 import { tempName } from '../platform/temp-files';
@@ -34,6 +35,8 @@ import { tempName } from '../platform/temp-files';
 const PARTS = (id: string) => `tus/${id}/`;
 /** Largest object one PATCH writes at a time: below lib-storage's 8 MiB part size, so one PutObject each. */
 export const PART_BYTES = 4 * 1024 * 1024;
+/** The bucket did not answer: a 503 the page's tus client retries by itself (it keeps the offset). */
+const STORE_DOWN = { status_code: 503, body: '文件存储暂时不可用，请稍后重试（页面会自动重试）。\n' };
 const partKey = (id: string, startByte: number) => `${PARTS(id)}${String(startByte).padStart(16, '0')}`;
 
 export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: ObjectStore; tmpDir: string; expiryHours: number }): Promise<TusStorage> {
@@ -74,8 +77,8 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
           const key = partKey(id, committed);
           try {
             await store.putStream(key, Readable.from([body]), { contentType: 'application/octet-stream' });
-          } catch {
-            throw ERRORS.FILE_WRITE_ERROR;
+          } catch (err) {
+            throw outageOf(err) === 'store' ? STORE_DOWN : ERRORS.FILE_WRITE_ERROR;
           }
           try {
             await db.insertInto('resumable_upload_parts').values({ upload_id: id, start_byte: committed, size_bytes: body.length }).execute();
@@ -97,11 +100,18 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
       };
       try {
         for await (const chunk of readable as AsyncIterable<Buffer>) {
-          chunks.push(chunk);
-          buffered += chunk.length;
-          if (buffered >= PART_BYTES) {
+          let rest = chunk;
+          while (buffered + rest.length >= PART_BYTES) {
+            const take = PART_BYTES - buffered;
+            chunks.push(rest.subarray(0, take));
+            buffered += take;
+            rest = rest.subarray(take);
             await sending; // at most one part sent while the next fills
             cut();
+          }
+          if (rest.length) {
+            chunks.push(rest);
+            buffered += rest.length;
           }
         }
       } catch {

@@ -7,7 +7,8 @@ import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mo
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
-import { AppError, invalidState } from '../platform/errors';
+import { AppError, DATABASE_UNAVAILABLE, invalidState, STORE_UNAVAILABLE } from '../platform/errors';
+import { outageOf } from '../platform/outage';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
 import { LOCK_TIMEOUT, type UploadLocker } from './upload-locker';
@@ -279,6 +280,11 @@ export async function createResumableUploads(deps: {
     onResponseError(_req, err) {
       const serverFault = { status_code: 500, body: '服务器暂时出错，没能保存这次上传的数据。请稍后重试；如果上传无法继续，请重新选择视频文件上传。\n' };
       if (err instanceof Error) {
+        const outage = outageOf(err);
+        if (outage) {
+          deps.logger.warn('resumable upload refused: dependency unavailable', { err: String(err) });
+          return { status_code: 503, body: `${outage === 'database' ? DATABASE_UNAVAILABLE : STORE_UNAVAILABLE}（页面会自动重试）\n` };
+        }
         deps.logger.error('resumable upload failed', { err: String(err) });
         return serverFault;
       }
