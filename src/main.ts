@@ -3,6 +3,7 @@ import { buildApp } from './app';
 import { loadConfig } from './config';
 import { createContainer } from './container';
 import { generatePassword } from './accounts/password';
+import { outageOf } from './platform/outage';
 import { removeOwnTemp, sweepStaleTemp } from './platform/temp-files';
 import { drainOnShutdown } from './web/graceful';
 
@@ -12,6 +13,12 @@ async function main(): Promise<void> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const container = await createContainer(config);
   const { logger } = container;
+  // Belt and braces: a promise rejected by an outage that some code path forgot to await must not
+  // end the process (every known path answers 503 or defers its job). Anything else still crashes.
+  process.on('unhandledRejection', (reason) => {
+    if (!outageOf(reason)) throw reason;
+    logger.error('unhandled rejection during an outage; kept running', { err: String(reason) });
+  });
   const swept = await sweepStaleTemp(config.uploads.tmpDir);
   if (swept.length) logger.info('removed work files of stopped processes', { count: swept.length, names: swept.slice(0, 20) });
 
