@@ -4,7 +4,17 @@ import path from 'node:path';
  * The one place where the environment is read. Everything else receives a frozen Config.
  * Embedded defaults (PGlite + local object store + in-process worker) live here and only here.
  */
-export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; timeouts?: DatabaseTimeouts };
+
+/** PostgreSQL limits that make an outage or a partition fail fast (defaults in loadConfig, README). */
+export interface DatabaseTimeouts {
+  /** A new connection must be established within this (DB_CONNECT_TIMEOUT_MS). */
+  readonly connectMs: number;
+  /** Server-side statement_timeout (DB_STATEMENT_TIMEOUT_MS); the client gives up 2 s later (a blackholed socket). */
+  readonly statementMs: number;
+  /** Server-side idle_in_transaction_session_timeout (DB_IDLE_IN_TRANSACTION_TIMEOUT_MS). */
+  readonly idleInTransactionMs: number;
+}
 
 export type StorageConfig =
   | { kind: 'local'; rootDir: string }
@@ -22,11 +32,22 @@ export type StorageConfig =
 
 export interface Config {
   readonly port: number;
+  /** Address the web process binds (HOST); undefined: every interface, as Node's default. */
+  readonly host?: string;
+  /** SIGTERM: how long requests in flight (web) or running jobs (worker) may take to finish (SHUTDOWN_GRACE_MS). */
+  readonly shutdownGraceMs: number;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly storage: StorageConfig;
   readonly media: { readonly ffmpegPath?: string; readonly ffprobePath?: string; readonly maxDurationS: number };
-  readonly worker: { readonly inProcess: boolean; readonly concurrency: number };
+  readonly worker: {
+    readonly inProcess: boolean;
+    readonly concurrency: number;
+    /** A job kept from running by a database or storage outage is retried (attempt not counted) for this long (JOB_INFRA_RETRY_HOURS). */
+    readonly infraRetryHours: number;
+    /** A job's lease (JOB_LEASE_SECONDS): a worker that dies holding it loses the job to another this long after its last heartbeat. */
+    readonly leaseMs: number;
+  };
   readonly adminPassword?: string;
   readonly security: {
     /** scrypt cost as log2(N); 17 (N = 131072) in production. */
@@ -83,7 +104,15 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(env.DATA_DIR || './data');
   const databaseUrl = env.DATABASE_URL || undefined;
   const database: DatabaseConfig = databaseUrl
-    ? { kind: 'postgres', url: databaseUrl }
+    ? {
+        kind: 'postgres',
+        url: databaseUrl,
+        timeouts: {
+          connectMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100),
+          statementMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 100),
+          idleInTransactionMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 100),
+        },
+      }
     : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
 
   let storage: StorageConfig;
@@ -105,6 +134,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port: int(env, 'PORT', 3000),
+    host: env.HOST || undefined,
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000),
     dataDir,
     database,
     storage,
@@ -112,6 +143,8 @@ export function loadConfig(env: Env = process.env): Config {
     worker: {
       inProcess: bool(env, 'IN_PROCESS_WORKER', database.kind === 'pglite'),
       concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
+      infraRetryHours: int(env, 'JOB_INFRA_RETRY_HOURS', 24, 1),
+      leaseMs: int(env, 'JOB_LEASE_SECONDS', 60, 3) * 1000,
     },
     adminPassword: env.ADMIN_PASSWORD || undefined,
     security: {

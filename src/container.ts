@@ -59,7 +59,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const schools = createSchoolService(db);
   const schoolImport = createSchoolImportService(db);
   const campaign = createCampaignService(db);
-  const queue = createJobQueue(db);
+  const queue = createJobQueue(db, { leaseMs: config.worker.leaseMs, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
   const entries = createEntryService(db);
   const review = createReviewService(db, { entries });
   const stats = createStatsService(db);

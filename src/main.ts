@@ -3,6 +3,9 @@ import { buildApp } from './app';
 import { loadConfig } from './config';
 import { createContainer } from './container';
 import { generatePassword } from './accounts/password';
+import { outageOf } from './platform/outage';
+import { removeOwnTemp, sweepStaleTemp } from './platform/temp-files';
+import { drainOnShutdown } from './web/graceful';
 
 /** Entry: config → container → listen (+ the in-process worker in the embedded default). */
 async function main(): Promise<void> {
@@ -10,6 +13,14 @@ async function main(): Promise<void> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const container = await createContainer(config);
   const { logger } = container;
+  // Belt and braces: a promise rejected by an outage that some code path forgot to await must not
+  // end the process (every known path answers 503 or defers its job). Anything else still crashes.
+  process.on('unhandledRejection', (reason) => {
+    if (!outageOf(reason)) throw reason;
+    logger.error('unhandled rejection during an outage; kept running', { err: String(reason) });
+  });
+  const swept = await sweepStaleTemp(config.uploads.tmpDir);
+  if (swept.length) logger.info('removed work files of stopped processes', { count: swept.length, names: swept.slice(0, 20) });
 
   const password = config.adminPassword ?? generatePassword();
   if (await container.users.ensureFirstAdmin(password)) {
@@ -19,9 +30,12 @@ async function main(): Promise<void> {
 
   if (config.worker.inProcess) container.startWorker();
   const app = buildApp(container);
-  const server = app.listen(config.port, () => {
-    logger.info('唱响 is listening', { url: `http://localhost:${config.port}`, database: config.database.kind, storage: config.storage.kind });
-  });
+  const onListening = () => {
+    logger.info('唱响 is listening', { url: `http://${config.host ?? 'localhost'}:${config.port}`, database: config.database.kind, storage: config.storage.kind });
+  };
+  // HOST unset: every interface (Node's default), as before; e.g. HOST=127.0.0.1 behind a local proxy.
+  const server = config.host ? app.listen(config.port, config.host, onListening) : app.listen(config.port, onListening);
+  const drain = drainOnShutdown(server);
   // Slow senders: the headers must arrive within 60 s (SECURITY 10), but a legitimate upload body
   // may take hours on a 1 Mbit/s uplink (2 GB ≈ 4.5 h), so there is no whole-request limit; a
   // connection that sends nothing at all for 10 minutes is dropped instead.
@@ -41,17 +55,38 @@ async function main(): Promise<void> {
       .catch((err) => logger.warn('resumable upload sweep failed', { err }));
   }, 15 * 60_000);
   tusSweep.unref();
+  // Multipart uploads to S3 left incomplete by a process that died mid-upload (their parts cost
+  // storage and are invisible in listings): aborted once a day old.
+  const multipartSweep = setInterval(() => {
+    container.store
+      .abortIncompleteUploads?.(new Date(Date.now() - 24 * 3600_000))
+      .then((n) => n > 0 && logger.info('stale multipart uploads aborted', { count: n }))
+      .catch((err) => logger.warn('multipart upload sweep failed', { err: err instanceof Error ? err.message : String(err) }));
+  }, 6 * 3600_000);
+  multipartSweep.unref();
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info('shutting down', { signal });
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down: draining requests in flight', { signal, graceMs: config.shutdownGraceMs });
     clearInterval(sweep);
     clearInterval(tusSweep);
-    server.close();
-    await container.close();
+    clearInterval(multipartSweep);
+    // Stop accepting; let requests in flight finish (a tus PATCH keeps what arrived even when cut at
+    // the end of the grace period); then the worker, the database, our spool files; exit 0.
+    const { cut } = await drain(config.shutdownGraceMs);
+    await container.resumableUploads.drained(5_000);
+    await container.close().catch((err) => logger.warn('closing the container failed', { err: err instanceof Error ? err.message : String(err) }));
+    await removeOwnTemp(config.uploads.tmpDir);
+    logger.info('stopped', { signal, cutRequests: cut });
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((err) => {

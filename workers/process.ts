@@ -3,6 +3,7 @@ import { openDatabase, type Database } from '../src/platform/db/database';
 import { migrateToLatest } from '../src/platform/db/migrate';
 import { createLogger } from '../src/platform/logger';
 import { createObjectStore } from '../src/platform/storage';
+import { sweepStaleTemp } from '../src/platform/temp-files';
 import type { JobHandlers } from '../src/platform/queue/job-handler';
 import { createJobQueue, type BackoffPolicy } from '../src/platform/queue/queue';
 import type { JobHandlerDeps } from '../src/jobs';
@@ -48,9 +49,12 @@ export async function runWorkerProcess(
     // the web server would corrupt it. In the embedded default the web server runs the worker.
     throw new Error('a separate worker process needs PostgreSQL (set DATABASE_URL); with embedded PGlite the web server runs its worker in-process');
   }
+  // Work directories of workers that died (kill -9, power loss): source + partial outputs, removed.
+  const swept = await sweepStaleTemp(config.uploads.tmpDir);
+  if (swept.length) logger.info('removed work files of stopped processes', { count: swept.length, names: swept.slice(0, 20) });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
-  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs, backoff: options.backoff });
+  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs ?? config.worker.leaseMs, backoff: options.backoff, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
   const worker = createWorker({
     queue,
     handlers: buildHandlers({ config, db: database.db, queue, store: createObjectStore(config.storage), logger: createLogger() }),
@@ -63,7 +67,7 @@ export async function runWorkerProcess(
   // Stay alive until told to stop, even with an empty registry or between polls.
   const keepAlive = setInterval(() => undefined, 60_000);
   let shuttingDown: Promise<void> | undefined;
-  const shutdown = (graceMs = options.graceMs ?? DEFAULT_GRACE_MS) =>
+  const shutdown = (graceMs = options.graceMs ?? config.shutdownGraceMs ?? DEFAULT_GRACE_MS) =>
     (shuttingDown ??= (async () => {
       await worker.stop({ graceMs });
       clearInterval(keepAlive);

@@ -10,7 +10,8 @@ import {
   type JobHandler,
   type JobHandlers,
 } from '../src/platform/queue/job-handler';
-import { describeError, type ClaimedJob, type FinalFailureHook, type JobQueue } from '../src/platform/queue/queue';
+import { describeError, type ClaimedJob, type DeferOutcome, type FinalFailureHook, type JobQueue } from '../src/platform/queue/queue';
+import { outageOf } from '../src/platform/outage';
 
 export { LeaseLostError, PermanentJobError, WorkerStoppingError };
 export type { JobContext, JobHandler, JobHandlers };
@@ -26,6 +27,8 @@ export type { JobContext, JobHandler, JobHandlers };
  *   the job, or heartbeats failed for a whole lease), the handler's signal aborts with
  *   LeaseLostError and nothing is recorded for this attempt.
  * - A handler error is retried with backoff until max_attempts; PermanentJobError fails at once.
+ *   An outage (database or object store unavailable, src/platform/outage.ts) is not the job's
+ *   fault: the job is deferred (queue.defer) without spending an attempt.
  *   Both end with the handler's onFinalFailure in the failing transaction.
  * - stop({ graceMs }): no new claims; running jobs get graceMs to finish. Past that, their signal
  *   aborts with WorkerStoppingError and the job is released: back to queued at once, and the
@@ -238,6 +241,14 @@ export function createWorker(options: WorkerOptions): Worker {
           return;
         }
         if (entry.state === 'released') return;
+        const outage = outageOf(err);
+        if (outage && !(err instanceof PermanentJobError)) {
+          const outcome = await deferWhenPossible(entry, err);
+          if (outcome?.outcome === 'deferred') {
+            logger.warn('job deferred: a dependency is unavailable (attempt not counted)', { ...log, outage, reason: outcome.reason, runAt: outcome.runAt.toISOString() });
+          }
+          return;
+        }
         const retryable = !(err instanceof PermanentJobError);
         const outcome = await queue.fail(job, err, { retryable, onFinalFailure });
         if (outcome.outcome === 'retry') {
@@ -261,6 +272,22 @@ export function createWorker(options: WorkerOptions): Worker {
         active.delete(job.id);
         wake();
       });
+  }
+
+  /**
+   * Records a deferral, retrying while the database itself is down (the same outage may have
+   * stopped the job). Gives up after a whole lease: the job is then reclaimed like a dead worker's.
+   */
+  async function deferWhenPossible(entry: ActiveJob, err: unknown): Promise<DeferOutcome | null> {
+    const giveUpAt = Date.now() + queue.leaseMs;
+    for (let wait = 500; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        return await queue.defer(entry.job, err, { onFinalFailure });
+      } catch (writeErr) {
+        if (!outageOf(writeErr) || Date.now() + wait > giveUpAt) throw writeErr;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   async function releaseEntry(entry: ActiveJob): Promise<void> {

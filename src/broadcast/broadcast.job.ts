@@ -4,8 +4,10 @@ import type { Db } from '../platform/db/database';
 import type { Logger } from '../platform/logger';
 import { BroadcastMasterError, makeBroadcastMaster, type LoudnessMeasurement, type MediaCapabilities, type MediaRunner } from '../platform/media';
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
+import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { masterKey } from './broadcast.service';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The broadcast job: from the original upload, one encode to the profile (pillarboxed, loudness
@@ -16,6 +18,8 @@ export interface BroadcastPayload {
   entryId: string;
 }
 
+/** An outage outlasted JOB_INFRA_RETRY_HOURS: not the source's fault. */
+export const MASTER_INFRA_FAILURE = '系统故障（数据库或文件存储长时间不可用），播出母版未能制作；原始视频完好，请稍后重新选送。';
 export const MASTER_GENERIC_FAILURE = '播出母版制作失败，请稍后重新选送；如果多次失败，请联系技术人员。';
 
 /** Failures a retry cannot fix: the source or the result is what it is. */
@@ -42,7 +46,8 @@ export function createBroadcastJob(deps: {
       await db.updateTable('masters').set({ status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() }).where('id', '=', master.id).execute();
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
-      const workDir = await fs.mkdtemp(path.join(deps.tmpDir, `master-${master.id}-`));
+      const workDir = path.join(deps.tmpDir, tempName('master'));
+      await fs.mkdir(workDir);
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(master.original_key, source);
@@ -105,7 +110,18 @@ export function createBroadcastJob(deps: {
       if (!m || m.status === 'ready') return;
       await trx
         .updateTable('masters')
-        .set({ status: 'failed', error: m.status === 'failed' && m.error ? m.error : /[\u4e00-\u9fff]/.test(reason) && !/lease/.test(reason) ? reason.slice(0, 500) : MASTER_GENERIC_FAILURE, updated_at: new Date() })
+        .set({
+          status: 'failed',
+          error:
+            m.status === 'failed' && m.error
+              ? m.error
+              : reason === INFRA_FAILURE_REASON
+                ? MASTER_INFRA_FAILURE
+                : /[\u4e00-\u9fff]/.test(reason) && !/lease/.test(reason)
+                  ? reason.slice(0, 500)
+                  : MASTER_GENERIC_FAILURE,
+          updated_at: new Date(),
+        })
         .where('id', '=', m.id)
         .execute();
     },

@@ -1,21 +1,23 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely } from 'kysely';
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { DB } from '../platform/db/schema';
+import { outageOf } from '../platform/outage';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The tus store for production (the S3 object store): an unfinished upload's bytes live in the
  * bucket, so any web process — on any machine — continues it, and no shared volume is needed.
  *
- * Each PATCH's body becomes one object, `tus/<upload id>/<first byte, 16 digits>`, streamed to the
- * bucket as it arrives (ObjectStore.putStream: the object appears only when the body ended; a
- * connection cut mid-body ends the body early, so the bytes that arrived are kept, as tus asks).
+ * Each PATCH's body becomes objects of at most PART_BYTES, `tus/<upload id>/<first byte, 16 digits>`,
+ * each put (one PutObject) and listed as soon as it is full: a connection cut mid-body keeps every
+ * byte that arrived (the last, short part is committed too), and a web process that dies mid-PATCH
+ * loses at most the parts not yet committed (≤ 2 × PART_BYTES), never the upload's earlier bytes.
  * `resumable_upload_parts` lists the parts, so the upload's offset is one SUM, never a bucket
  * listing; the upload's metadata is in its `resumable_uploads` row (written by onUploadCreate,
  * before tus calls create()). The tus locker (upload-locker.ts) keeps two requests for one upload
@@ -31,6 +33,10 @@ import type { TusStorage } from './resumable-upload';
  */
 
 const PARTS = (id: string) => `tus/${id}/`;
+/** Largest object one PATCH writes at a time: below lib-storage's 8 MiB part size, so one PutObject each. */
+export const PART_BYTES = 4 * 1024 * 1024;
+/** The bucket did not answer: a 503 the page's tus client retries by itself (it keeps the offset). */
+const STORE_DOWN = { status_code: 503, body: '文件存储暂时不可用，请稍后重试（页面会自动重试）。\n' };
 const partKey = (id: string, startByte: number) => `${PARTS(id)}${String(startByte).padStart(16, '0')}`;
 
 export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: ObjectStore; tmpDir: string; expiryHours: number }): Promise<TusStorage> {
@@ -59,31 +65,61 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
     }
 
     override async write(readable: Readable, id: string, offset: number): Promise<number> {
-      let received = 0;
-      const counted = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          received += chunk.length;
-          done(null, chunk);
-        },
-      });
-      readable.on('error', (err) => counted.destroy(err));
-      const key = partKey(id, offset);
+      // The body is committed in objects of at most PART_BYTES as it arrives (one PutObject each, the
+      // next one filling while the last is sent), so a web process that dies mid-PATCH loses at most
+      // the part in flight, and leaves no incomplete multipart upload behind.
+      let committed = offset;
+      let chunks: Buffer[] = [];
+      let buffered = 0;
+      let sending: Promise<void> = Promise.resolve();
+      const commit = (body: Buffer) => {
+        sending = sending.then(async () => {
+          const key = partKey(id, committed);
+          try {
+            await store.putStream(key, Readable.from([body]), { contentType: 'application/octet-stream' });
+          } catch (err) {
+            throw outageOf(err) === 'store' ? STORE_DOWN : ERRORS.FILE_WRITE_ERROR;
+          }
+          try {
+            await db.insertInto('resumable_upload_parts').values({ upload_id: id, start_byte: committed, size_bytes: body.length }).execute();
+          } catch (err) {
+            await store.delete(key).catch(() => undefined); // the upload was cancelled or expired meanwhile: leave no orphan object
+            throw err;
+          }
+          committed += body.length;
+        });
+        // Keep an unobserved failure from being reported before it is awaited below.
+        sending.catch(() => undefined);
+      };
+      const cut = () => {
+        if (buffered === 0) return;
+        const body = Buffer.concat(chunks, buffered);
+        chunks = [];
+        buffered = 0;
+        commit(body);
+      };
       try {
-        await store.putStream(key, readable.pipe(counted), { contentType: 'application/octet-stream' });
+        for await (const chunk of readable as AsyncIterable<Buffer>) {
+          let rest = chunk;
+          while (buffered + rest.length >= PART_BYTES) {
+            const take = PART_BYTES - buffered;
+            chunks.push(rest.subarray(0, take));
+            buffered += take;
+            rest = rest.subarray(take);
+            await sending; // at most one part sent while the next fills
+            cut();
+          }
+          if (rest.length) {
+            chunks.push(rest);
+            buffered += rest.length;
+          }
+        }
       } catch {
-        throw ERRORS.FILE_WRITE_ERROR;
+        // The connection was cut mid-body: keep what arrived (tus's contract), then report it.
       }
-      if (received === 0) {
-        await store.delete(key);
-        return offset;
-      }
-      try {
-        await db.insertInto('resumable_upload_parts').values({ upload_id: id, start_byte: offset, size_bytes: received }).execute();
-      } catch (err) {
-        await store.delete(key); // the upload was cancelled or expired meanwhile: leave no orphan object
-        throw err;
-      }
-      return offset + received;
+      cut();
+      await sending;
+      return committed;
     }
 
     override async getUpload(id: string) {
@@ -124,7 +160,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
   return {
     datastore,
     async finishedFile(id) {
-      const file = path.join(deps.tmpDir, `tus-${id}-${crypto.randomBytes(4).toString('hex')}`);
+      const file = path.join(deps.tmpDir, tempName('tus'));
       const out = fs.createWriteStream(file, { flags: 'wx' });
       try {
         for (const part of await partsOf(id)) {

@@ -91,6 +91,9 @@ export function entryApi(deps: EntryDeps): Router {
   router.post('/entries/:id/video', uploadGate(deps.entries), upload, async (req, res) => {
     res.status(202).json(await deps.uploads.attach(currentUser(req), req.params.id as string, req.file));
   });
+  router.post('/entries/:id/video/retry', async (req, res) => {
+    res.json(await deps.uploads.retryProcessing(currentUser(req), req.params.id as string));
+  });
   router.post('/entries/:id/submit', async (req, res) => {
     res.json(await deps.entries.submit(currentUser(req), req.params.id));
   });
@@ -198,6 +201,7 @@ export function entryPages(deps: EntryDeps): Router {
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       replacementProcessing,
+      canRetryVideo: user.role === 'admin' && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
     });
@@ -230,6 +234,11 @@ export function entryPages(deps: EntryDeps): Router {
   router.post('/entries/:id/video', uploadGate(deps.entries), upload, async (req, res) => {
     await deps.uploads.attach(currentUser(req), req.params.id as string, req.file);
     res.redirect(303, `/entries/${req.params.id}?msg=video_uploaded`);
+  });
+
+  router.post('/entries/:id/video/retry', async (req, res) => {
+    await deps.uploads.retryProcessing(currentUser(req), req.params.id as string);
+    res.redirect(303, `/entries/${req.params.id}?msg=video_retried`);
   });
 
   router.post('/entries/:id/submit', async (req, res) => {

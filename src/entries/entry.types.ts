@@ -94,6 +94,7 @@ export const ACTION_LABELS: Record<string, string> = {
   'entry.create': '创建作品',
   'entry.update': '修改作品信息',
   'video.upload': '上传视频',
+  'video.retry': '重新处理视频',
   'entry.submit': '提交',
   'entry.withdraw': '撤回',
   'entry.return': '退回',

@@ -4,8 +4,10 @@ import type { Db } from '../platform/db/database';
 import type { Logger } from '../platform/logger';
 import { INGEST_MESSAGES, ingestVideo, MediaRejectedError, type MediaCapabilities, type MediaLimits, type MediaRunner, type ProbeResult } from '../platform/media';
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
+import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { findVideo, updateVideo } from './entry.repository';
+import { tempName } from '../platform/temp-files';
 
 /**
  * The ingest job, run after every upload: guard → probe → limits → one ffmpeg run (preview +
@@ -66,7 +68,8 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
       await updateVideo(db, videoId, { status: 'processing', progress: 0, error: null, error_code: null });
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
-      const workDir = await fs.mkdtemp(path.join(deps.tmpDir, `ingest-${videoId}-`));
+      const workDir = path.join(deps.tmpDir, tempName('ingest'));
+      await fs.mkdir(workDir);
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(video.original_key, source);
@@ -176,11 +179,17 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
     async onFinalFailure(job, reason, trx) {
       const video = await trx.selectFrom('videos').select(['status', 'error']).where('id', '=', job.payload.videoId).executeTakeFirst();
       if (!video || video.status === 'ready') return;
-      const known = (Object.values(INGEST_MESSAGES) as string[]).includes(reason);
+      const known = (Object.values(INGEST_MESSAGES) as string[]).includes(reason) || reason === INFRA_FAILURE_REASON;
       const message = video.status === 'failed' && video.error ? video.error : known ? reason : GENERIC_FAILURE;
       await trx
         .updateTable('videos')
-        .set({ status: 'failed', error: message, error_code: video.status === 'failed' ? undefined : 'processing_failed', progress: 0, updated_at: new Date() })
+        .set({
+          status: 'failed',
+          error: message,
+          error_code: video.status === 'failed' ? undefined : reason === INFRA_FAILURE_REASON ? 'system_unavailable' : 'processing_failed',
+          progress: 0,
+          updated_at: new Date(),
+        })
         .where('id', '=', job.payload.videoId)
         .execute();
     },

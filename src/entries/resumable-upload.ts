@@ -7,7 +7,8 @@ import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mo
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
-import { AppError, invalidState } from '../platform/errors';
+import { AppError, DATABASE_UNAVAILABLE, invalidState, STORE_UNAVAILABLE } from '../platform/errors';
+import { outageOf } from '../platform/outage';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
 import { LOCK_TIMEOUT, type UploadLocker } from './upload-locker';
@@ -133,6 +134,11 @@ export interface ResumableUploads {
   /** Bytes reserved by a school's unfinished uploads (sum of their Upload-Length). */
   reservedBytes(schoolId: string): Promise<number>;
   readonly expiryHours: number;
+  /**
+   * Resolves when no tus request of this process is still being handled (graceful stop: a PATCH
+   * cut at the end of the grace period is still committing what arrived), or after `maxMs`.
+   */
+  drained(maxMs: number): Promise<void>;
 }
 
 type TusError = { status_code: number; body: string };
@@ -277,6 +283,11 @@ export async function createResumableUploads(deps: {
     onResponseError(_req, err) {
       const serverFault = { status_code: 500, body: '服务器暂时出错，没能保存这次上传的数据。请稍后重试；如果上传无法继续，请重新选择视频文件上传。\n' };
       if (err instanceof Error) {
+        const outage = outageOf(err);
+        if (outage) {
+          deps.logger.warn('resumable upload refused: dependency unavailable', { err: String(err) });
+          return { status_code: 503, body: `${outage === 'database' ? DATABASE_UNAVAILABLE : STORE_UNAVAILABLE}（页面会自动重试）\n` };
+        }
         deps.logger.error('resumable upload failed', { err: String(err) });
         return serverFault;
       }
@@ -306,8 +317,14 @@ export async function createResumableUploads(deps: {
     deps.reservations.release(id).catch((err: unknown) => deps.logger.warn('could not release a cancelled upload', { uploadId: id, err: String(err) }));
   });
 
+  const handling = new Set<Promise<unknown>>();
   return {
     expiryHours: deps.expiryHours,
+    async drained(maxMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...handling]), new Promise((resolve) => (timer = setTimeout(resolve, maxMs)))]);
+      clearTimeout(timer);
+    },
     reservedBytes: (schoolId) => deps.reservations.reservedBytes(schoolId),
     async sweep() {
       await deps.locker.sweep();
@@ -323,7 +340,13 @@ export async function createResumableUploads(deps: {
       if (collection ? !['POST', 'OPTIONS'].includes(req.method) : !UPLOAD_ID.test(rest.slice(1)) || req.method === 'GET' || req.method === 'POST') {
         throw new AppError(404, 'not_found', '找不到', notFoundBody.trim());
       }
-      await sendResponse(res, await server.handleWeb(webRequest(req, res)));
+      const handled = server.handleWeb(webRequest(req, res));
+      handling.add(handled);
+      try {
+        await sendResponse(res, await handled);
+      } finally {
+        handling.delete(handled);
+      }
     },
   };
 }

@@ -46,7 +46,9 @@ export interface UploadLocker {
 export const LOCK_TIMEOUT = { status_code: 500, body: 'failed to acquire lock before timeout' } as const;
 
 export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: UploadLockerOptions = {}): UploadLocker {
-  const ttlMs = options.ttlMs ?? 12_000;
+  // Short: a web process that dies holding a lock keeps the upload waiting at most this long
+  // (renewed every ttlMs / 4 while the holder lives).
+  const ttlMs = options.ttlMs ?? 4_000;
   const acquireTimeoutMs = options.acquireTimeoutMs ?? 30_000;
   const firstPollMs = options.pollMs ?? 50;
   const instance = crypto.randomBytes(4).toString('hex');

@@ -7,7 +7,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { AppError, invalidState } from '../platform/errors';
+import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
 import { sniffVideoFile } from '../platform/media';
 import type { JobQueue } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
@@ -15,6 +15,7 @@ import { EDITABLE, type EntryService } from './entry.service';
 import * as repo from './entry.repository';
 import { INGEST_JOB } from './ingest.job';
 import type { EntryView } from './entry.types';
+import { tempName } from '../platform/temp-files';
 
 /**
  * Video uploads: multer streams the body to a temp file on disk (never into memory) under strict
@@ -36,7 +37,7 @@ export function displayFileName(name: string): string {
 export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }) {
   fs.mkdirSync(opts.tmpDir, { recursive: true });
   const upload = multer({
-    storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, `upload-${crypto.randomUUID()}`) }),
+    storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, tempName('upload')) }),
     // Browsers send the file name as raw UTF-8 bytes; busboy's default (latin1) turns 合唱.mp4 into mojibake.
     defParamCharset: 'utf8',
     limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
@@ -130,6 +131,42 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
       } finally {
         if (file) await fs.promises.rm(file.path, { force: true });
       }
+    },
+
+    /**
+     * An admin's 重新处理 of the entry's failed video (the current one, else a failed replacement):
+     * its ingest job is queued again with all its attempts; the original in the store is reused, no
+     * re-upload. The state change is conditional (failed → processing under a row lock), so two
+     * clicks queue one retry and write one `video.retry` audit row; the second answers 409.
+     */
+    async retryProcessing(actor: CurrentUser, entryId: string): Promise<EntryView> {
+      if (actor.role !== 'admin') throw forbidden('只有管理员可以重新处理视频。');
+      const entry = await deps.entries.load(entryId);
+      if (!entry) throw notFound();
+      const failed = await db
+        .selectFrom('videos')
+        .select('id')
+        .where('entry_id', '=', entryId)
+        .where('status', '=', 'failed')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      if (!failed) throw invalidState('这个作品没有处理失败的视频。');
+      await db.transaction().execute(async (trx) => {
+        const changed = await trx
+          .updateTable('videos')
+          .set({ status: 'processing', progress: 0, error: null, error_code: null, updated_at: new Date() })
+          .where('id', '=', failed.id)
+          .where('status', '=', 'failed')
+          .executeTakeFirst();
+        if (Number(changed.numUpdatedRows) !== 1) throw invalidState('这个视频已在重新处理。');
+        const job = await trx.selectFrom('jobs').select('id').where('dedupe_key', '=', `ingest:${failed.id}`).executeTakeFirst();
+        const requeued = job ? await queue.retry(trx, job.id) : false;
+        // No failed job to requeue (e.g. removed by an operator): a fresh job under a fresh key.
+        if (!requeued) await queue.enqueue(trx, { type: INGEST_JOB, payload: { videoId: failed.id }, maxAttempts: 3, dedupeKey: `ingest:${failed.id}:retry:${crypto.randomUUID()}` });
+        await recordAudit(trx, { actor, action: 'video.retry', objectType: 'entry', objectId: entryId, from: 'failed', to: 'processing', detail: { videoId: failed.id } });
+      });
+      deps.onEnqueued?.();
+      return deps.entries.view(entryId);
     },
   };
 }

@@ -221,8 +221,10 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       const input = (body && typeof body === 'object' ? body : {}) as { scores?: unknown; comment?: unknown; submit?: unknown };
       const comment = typeof input.comment === 'string' ? input.comment.trim().slice(0, 2000) : null;
       await db.transaction().execute(async (trx) => {
-        const r = await ownForChange(judge, id, trx);
+        // Lock first, then read: two concurrent submits (two web processes) must not both see
+        // 'draft' and both write a score.submit audit row; the second one now reads 'submitted'.
         await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
+        const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         const rubric = r.rubric as RubricCriterion[];
         const submit = input.submit === true || input.submit === 'true' || r.status === 'submitted';

@@ -12,6 +12,7 @@ import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
 import { ImportRejectedError, type SchoolImportService } from './school-import';
 import type { SchoolService } from './school.service';
+import { tempName } from '../platform/temp-files';
 
 export interface OrgDeps {
   schools: SchoolService;
@@ -24,7 +25,7 @@ export interface OrgDeps {
 function importUpload(tmpDir: string) {
   fs.mkdirSync(tmpDir, { recursive: true });
   const upload = multer({
-    storage: multer.diskStorage({ destination: tmpDir }),
+    storage: multer.diskStorage({ destination: tmpDir, filename: (_req, _file, cb) => cb(null, tempName('import')) }),
     limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
   }).single('file');
   return (req: Request, res: Response, next: NextFunction) =>

@@ -40,7 +40,12 @@ export const unauthenticated = (detail = '请先登录。') => new AppError(401,
 export const forbidden = (detail = '您的账号没有权限进行此操作。') => new AppError(403, 'forbidden', '没有权限', detail);
 export const notFound = (detail = '您要找的内容不存在，或您无权查看。') => new AppError(404, 'not_found', '未找到', detail);
 export const invalidState = (detail: string) => new AppError(409, 'invalid_state', '当前状态不允许此操作', detail);
-export const unavailable = (detail = '服务暂时不可用，请稍后重试。') => new AppError(503, 'unavailable', '服务暂时不可用', detail);
+/** Seconds a client should wait before retrying after a 503 of a dependency outage. */
+export const RETRY_AFTER_S = 5;
+export const unavailable = (detail = '服务暂时不可用，请稍后重试。', retryAfterS = RETRY_AFTER_S) =>
+  new AppError(503, 'unavailable', '服务暂时不可用', detail, undefined, { 'Retry-After': String(retryAfterS) });
+export const DATABASE_UNAVAILABLE = '数据库暂时不可用，请稍后重试。';
+export const STORE_UNAVAILABLE = '文件存储暂时不可用，请稍后重试。';
 export const rateLimited = (retryAfterS: number) =>
   new AppError(429, 'rate_limited', '尝试次数过多', `尝试次数过多，请 ${Math.ceil(retryAfterS / 60)} 分钟后再试。`, undefined, {
     'Retry-After': String(retryAfterS),

@@ -1,18 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
-import { isForeignKeyViolation } from '../platform/db/errors';
-import { AppError, notFound, unavailable } from '../platform/errors';
+import { isDatabaseUnavailable, isForeignKeyViolation } from '../platform/db/errors';
+import { AppError, DATABASE_UNAVAILABLE, notFound, STORE_UNAVAILABLE, unavailable } from '../platform/errors';
 import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
 import { isApiRequest } from './request-context';
-
-/** pg / PGlite errors that mean "the database is not reachable right now" → 503, not a crash. */
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  if (!e || typeof e !== 'object') return false;
-  if (typeof e.code === 'string' && (/^(08|57P0)/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code))) return true;
-  return typeof e.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message);
-}
 
 /** Turns anything thrown into an AppError a person can read. */
 export function toAppError(err: unknown): AppError | null {
@@ -33,8 +25,8 @@ export function toAppError(err: unknown): AppError | null {
   // first): the request is wrong, not the server.
   if (isForeignKeyViolation(err)) return new AppError(400, 'validation_failed', '提交的内容有误', '提交的内容引用了不存在的对象，请刷新页面后重试。');
   if (err instanceof ObjectNotFoundError) return notFound();
-  if (err instanceof StoreUnavailableError) return unavailable('文件存储暂时不可用，请稍后重试。');
-  if (isDatabaseUnavailable(err)) return unavailable('数据库暂时不可用，请稍后重试。');
+  if (err instanceof StoreUnavailableError) return unavailable(STORE_UNAVAILABLE);
+  if (isDatabaseUnavailable(err)) return unavailable(DATABASE_UNAVAILABLE);
   return null;
 }
 
@@ -58,7 +50,9 @@ export function errorHandler(logger: Logger) {
 
   function handle(err: unknown, req: Request, res: Response): void {
     const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
-    if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
+    // An outage answers many requests with 503: one short warning each, not a stack trace each.
+    if (appError.status === 503) logger.warn('request refused: dependency unavailable', { method: req.method, path: req.path, err: err instanceof Error ? err.message : String(err) });
+    else if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
     if (res.headersSent) {
       res.destroy();
       return;

@@ -45,6 +45,7 @@ export const FLASH: Record<string, string> = {
   entry_created: '作品已创建。下一步：上传作品视频。',
   entry_updated: '作品信息已保存。',
   video_uploaded: '视频已上传，正在处理，请稍候。',
+  video_retried: '视频已重新排队处理，无需重新上传。',
   entry_submitted: '作品已提交，等待县区教育局审核。',
   entry_forwarded: '作品已提交，直接报送市教育局。',
   entry_returned: '作品已退回学校，学校会看到退回原因。',

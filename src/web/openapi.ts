@@ -25,6 +25,7 @@ const OPERATIONS: Op[] = [
   { method: 'get', path: '/entries/{id}', summary: 'One entry with its video, QC report and loudness', tag: 'entries' },
   { method: 'patch', path: '/entries/{id}', summary: 'Edit an entry while draft or returned', tag: 'entries' },
   { method: 'post', path: '/entries/{id}/video', summary: 'Upload the video (multipart field `video`) → 202 Entry, video processing', tag: 'entries' },
+  { method: 'post', path: '/entries/{id}/video/retry', summary: 'Process the failed video again from the stored original (admin) → Entry; 409 when none failed', tag: 'entries' },
   { method: 'post', path: '/entries/{id}/submit', summary: 'Submit (forwarded directly for 市直 schools)', tag: 'entries' },
   { method: 'post', path: '/entries/{id}/withdraw', summary: 'Withdraw until forwarded → draft', tag: 'entries' },
   { method: 'get', path: '/entries/{id}/history', summary: 'Audit trail of the entry', tag: 'entries' },

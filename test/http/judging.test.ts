@@ -327,17 +327,27 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     });
   });
 
-  test('when every judge submits every score, then progress is complete', async () => {
+  test('when every judge submits every score (twice at once, as from two tabs or two web processes), then progress is complete and each submission is audited once', async () => {
+    const rows = await adminAssignments(roundA);
     for (const name of ['J1', 'J2', 'J3', 'J4', 'J5']) {
       const list = (await as(judges[name].token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
-      const rows = await adminAssignments(roundA);
       for (const a of list) {
         const e = entryName(rows.find((r) => r.id === a.id)!.entryId);
-        await as(judges[name].token).put(`/api/v1/judging/assignments/${a.id}`, { scores: split(BASE[e]), submit: true }).expect(200);
+        const both = await Promise.all([0, 1].map(() => as(judges[name].token).put(`/api/v1/judging/assignments/${a.id}`, { scores: split(BASE[e]), submit: true })));
+        expect(both.map((r) => r.status)).toEqual([200, 200]);
       }
     }
     const progress = (await as(admin).get(`/api/v1/rounds/${roundA}/progress`).expect(200)).body as Json[];
     for (const p of progress) expect(p.submitted).toBe(p.assigned);
+    const audits = await t.container.database.db
+      .selectFrom('audit_log')
+      .select(['object_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('action', '=', 'score.submit')
+      .where('object_id', 'in', rows.map((r) => r.id as string))
+      .groupBy('object_id')
+      .execute();
+    expect(audits).toHaveLength(rows.length);
+    expect(audits.filter((a) => Number(a.n) !== 1)).toEqual([]);
   });
 
   test('when the round is closed, then PUT → 409 round_closed, the queue is empty and the assignment is 404', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../../config';
+import type { DatabaseConfig, DatabaseTimeouts } from '../../config';
 import { PGliteDialect } from './pglite-dialect';
 import type { DB } from './schema';
 
@@ -22,15 +22,7 @@ pg.types.setTypeParser(1082, (value: string) => value);
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: config.url,
-      max: 10,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30000,
-    });
-    // A pooled client that loses its server (restart) emits 'error'; the pool drops it and
-    // reconnects on the next checkout. Without a listener the process would crash.
-    pool.on('error', () => undefined);
+    const pool = createPool(config.url, config.timeouts);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }
@@ -45,4 +37,48 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
 
 async function ping(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
+}
+
+const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 15_000, idleInTransactionMs: 60_000 };
+
+/**
+ * The pg pool, hardened for outages (SECURITY.md "Faults"):
+ * - Every client gets an 'error' listener the moment it connects. pg-pool listens only while a
+ *   client is idle; a client checked out for a transaction that loses its server (restart,
+ *   pg_terminate_backend, failover) emits 'error' with no listener, which ends the process. The
+ *   query in flight still fails (→ 503), the broken client is dropped at release.
+ * - Connection, statement and idle-in-transaction timeouts, and a client-side read timeout 2 s past
+ *   the statement timeout: a partition (no answer at all) fails fast instead of hanging. A client
+ *   whose query timed out that way is destroyed, so the pool never hands out a stuck connection.
+ * - TCP keepalive, so a dead peer is noticed on idle connections too.
+ */
+export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: timeouts.connectMs,
+    idleTimeoutMillis: 30000,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    query_timeout: timeouts.statementMs + 2_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  // An idle client that loses its server: pg-pool drops it and reconnects on the next checkout.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const result = query(...args);
+      if (result && typeof (result as Promise<unknown>).catch === 'function') {
+        (result as Promise<unknown>).catch((err: unknown) => {
+          // pg answered the caller but the statement is still pending on this socket: drop the socket.
+          if (err instanceof Error && err.message === 'Query read timeout') (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        });
+      }
+      return result;
+    };
+  });
+  return pool;
 }

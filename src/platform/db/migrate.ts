@@ -28,8 +28,16 @@ class SqlFileMigrationProvider implements MigrationProvider {
  * inside one transaction), so several processes starting at once apply each migration once.
  */
 export async function migrateToLatest(db: Db, dir = resolveMigrationsDir()): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) });
-  const { error, results } = await migrator.migrateToLatest();
+  // One connection without DB_STATEMENT_TIMEOUT_MS: a migration over a large table (or waiting for
+  // another process's migration lock) may take longer than any request should.
+  const { error, results } = await db.connection().execute(async (conn) => {
+    await sql`SET statement_timeout = 0`.execute(conn);
+    try {
+      return await new Migrator({ db: conn, provider: new SqlFileMigrationProvider(dir) }).migrateToLatest();
+    } finally {
+      await sql`RESET statement_timeout`.execute(conn);
+    }
+  });
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -16,6 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { MediaBinaries } from './binaries';
+import { guardChild, ownProcessGroup } from './child-guard';
 import { MediaAbortedError, MediaRunError, MediaTimeoutError } from './errors';
 import { FORMAT_WHITELIST, assertGuardedFfmpegArgs, fileUrl } from './input-guard';
 
@@ -233,7 +234,10 @@ export function execMediaTool(binary: string, args: readonly string[], options: 
       reject(new MediaAbortedError(tool));
       return;
     }
-    const child = spawn(binary, [...args], { stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true });
+    // Own process group + the guard (child-guard.ts): a signal to the worker's group does not kill
+    // it mid-job, and it does not outlive the worker.
+    const child = spawn(binary, [...args], { stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true, detached: ownProcessGroup });
+    guardChild(child);
     let killedFor: 'timeout' | 'abort' | 'stdout_limit' | null = null;
     const kill = (why: 'timeout' | 'abort' | 'stdout_limit'): void => {
       if (killedFor === null) killedFor = why;

@@ -25,6 +25,9 @@ export interface JobsTable {
   created_at: Stamp;
   updated_at: Stamp;
   finished_at: NullableStamp;
+  /** Outage deferrals since the job last ran to a verdict (migration 0010). */
+  infra_retries: Generated<number>;
+  infra_retry_since: NullableStamp;
 }
 
 export interface QueueTables {

@@ -18,6 +18,10 @@ import type { JobStatus } from './queue.schema';
  * - A running job whose lease expired on its last attempt is moved to `failed` by the next claim
  *   that sees it, and `onFinalFailure` runs in that same transaction.
  * - `release` (graceful stop) puts the job back to queued at once and does not count the attempt.
+ * - `defer` (an outage: database or object store unavailable) puts the job back to queued after an
+ *   outage backoff (5 s doubling to 2 min) and does not count the attempt; attempts are for bad
+ *   media. Past `infraRetryMs` since the outage first stopped the job, it fails for good with
+ *   INFRA_FAILURE_REASON (which never blames the file). An admin can `retry` a failed job.
  * - Time comes from `clock` (injectable for tests), not the database's now().
  */
 
@@ -36,7 +40,16 @@ export interface JobQueueOptions {
   leaseMs?: number;
   /** Default 5 s, 30 s, 2 min (the last value repeats). */
   backoff?: BackoffPolicy;
+  /** Wait before re-running a job deferred by an outage, after the n-th deferral. Default 5 s doubling, capped at 2 min. */
+  infraBackoff?: BackoffPolicy;
+  /** How long a job may keep being deferred by an outage before it fails for good. Default 24 h. */
+  infraRetryMs?: number;
 }
+
+/** The final reason of a job that an outage kept from running for JOB_INFRA_RETRY_HOURS: not the file's fault. */
+export const INFRA_FAILURE_REASON = '系统故障（数据库或文件存储长时间不可用），视频未能处理。原始文件已保存，无需重新上传；管理员可在作品页点击「重新处理」。';
+
+export const DEFAULT_INFRA_BACKOFF = (n: number) => Math.min(5_000 * 2 ** Math.max(0, n - 1), 120_000);
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -80,6 +93,11 @@ export type FailOutcome =
   /** The attempt no longer held the lease: nothing was changed. */
   | { outcome: 'lost' };
 
+export type DeferOutcome =
+  | { outcome: 'deferred'; runAt: Date; reason: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'lost' };
+
 export type JobStats = Record<JobStatus, number>;
 
 export interface JobQueue {
@@ -95,6 +113,10 @@ export interface JobQueue {
   fail(job: ClaimedJob, error: unknown, options: { retryable: boolean; onFinalFailure?: FinalFailureHook }): Promise<FailOutcome>;
   /** Graceful stop: back to queued now, attempt not counted. false: lease lost. */
   release(job: ClaimedJob): Promise<boolean>;
+  /** An outage stopped the attempt: back to queued after the outage backoff, attempt not counted (see INFRA_FAILURE_REASON). */
+  defer(job: ClaimedJob, error: unknown, options?: { onFinalFailure?: FinalFailureHook }): Promise<DeferOutcome>;
+  /** An admin's retry of a failed job: queued now with all its attempts. false: the job is not failed (or does not exist). */
+  retry(executor: Executor, jobId: number): Promise<boolean>;
   stats(): Promise<JobStats>;
 }
 
@@ -107,6 +129,8 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
   const leaseMs = options.leaseMs ?? 60_000;
   if (!Number.isInteger(leaseMs) || leaseMs < 10) throw new Error(`leaseMs must be an integer ≥ 10, got ${leaseMs}`);
   const backoffMs = toBackoffFn(options.backoff ?? DEFAULT_BACKOFF_MS);
+  const infraBackoffMs = toBackoffFn(options.infraBackoff ?? DEFAULT_INFRA_BACKOFF);
+  const infraRetryMs = options.infraRetryMs ?? 24 * 3600_000;
   const later = (from: Date, ms: number) => new Date(from.getTime() + ms);
 
   const ownedBy = (job: ClaimedJob) =>
@@ -268,7 +292,7 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
           const runAt = later(now, backoffMs(row.attempts));
           await trx
             .updateTable('jobs')
-            .set({ status: 'queued', run_at: runAt, lease_owner: null, lease_expires_at: null, last_error: truncate(reason), updated_at: now })
+            .set({ status: 'queued', run_at: runAt, lease_owner: null, lease_expires_at: null, last_error: truncate(reason), infra_retries: 0, infra_retry_since: null, updated_at: now })
             .where('id', '=', job.id)
             .execute();
           return { outcome: 'retry', runAt, reason };
@@ -288,6 +312,67 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
           lease_expires_at: null,
           updated_at: now,
         }))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async defer(job, error, deferOptions = {}) {
+      const reason = describeError(error);
+      return db.transaction().execute(async (trx): Promise<DeferOutcome> => {
+        const now = clock.now();
+        const row = await trx
+          .selectFrom('jobs')
+          .select(['infra_retries', 'infra_retry_since'])
+          .where('id', '=', job.id)
+          .where('lease_owner', '=', job.leaseToken)
+          .where('attempts', '=', job.attempt)
+          .where('status', '=', 'running')
+          .forUpdate()
+          .executeTakeFirst();
+        if (!row) return { outcome: 'lost' };
+        const since = row.infra_retry_since ? new Date(row.infra_retry_since) : now;
+        if (now.getTime() - since.getTime() >= infraRetryMs) {
+          const finalReason = await finalize(trx, job, INFRA_FAILURE_REASON, deferOptions.onFinalFailure, now);
+          return { outcome: 'failed', reason: finalReason };
+        }
+        const retries = row.infra_retries + 1;
+        const runAt = later(now, infraBackoffMs(retries));
+        await trx
+          .updateTable('jobs')
+          .set((eb) => ({
+            status: 'queued',
+            attempts: eb('attempts', '-', 1),
+            run_at: runAt,
+            lease_owner: null,
+            lease_expires_at: null,
+            last_error: truncate(`系统暂时不可用，稍后自动重试（不计入尝试次数）：${reason}`),
+            infra_retries: retries,
+            infra_retry_since: since,
+            updated_at: now,
+          }))
+          .where('id', '=', job.id)
+          .execute();
+        return { outcome: 'deferred', runAt, reason };
+      });
+    },
+
+    async retry(executor, jobId) {
+      const now = clock.now();
+      const result = await executor
+        .updateTable('jobs')
+        .set({
+          status: 'queued',
+          attempts: 0,
+          run_at: now,
+          lease_owner: null,
+          lease_expires_at: null,
+          finished_at: null,
+          infra_retries: 0,
+          infra_retry_since: null,
+          updated_at: now,
+        })
+        .where('id', '=', jobId)
+        .where('status', '=', 'failed')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },

@@ -30,6 +30,11 @@ export interface ObjectStore {
   ping(): Promise<void>;
   /** Releases connections (graceful shutdown, tests). The store must not be used afterwards. */
   close(): Promise<void>;
+  /**
+   * S3 only: aborts multipart uploads started before `olderThan` and never completed (a process
+   * died mid-upload); returns how many. Resolves 0 when the service cannot list them (s3rver).
+   */
+  abortIncompleteUploads?(olderThan: Date): Promise<number>;
 }
 
 export interface PutOptions {

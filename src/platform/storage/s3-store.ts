@@ -4,7 +4,9 @@ import * as fsp from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -250,6 +252,32 @@ export function createS3Store(config: S3StoreConfig): ObjectStore {
     deletePrefix,
     presignGet,
     ping,
+    async abortIncompleteUploads(olderThan) {
+      let aborted = 0;
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (;;) {
+        let page;
+        try {
+          page = await client.send(new ListMultipartUploadsCommand({ Bucket, KeyMarker, UploadIdMarker }));
+        } catch (err) {
+          // s3rver and some S3-compatible services do not implement the listing: nothing to do here
+          // (a bucket lifecycle rule AbortIncompleteMultipartUpload does the same job there).
+          if ((err as SdkErrorShape).name === 'NotImplemented' || (err as SdkErrorShape).$metadata?.httpStatusCode === 501) return 0;
+          throw mapError(err, '(multipart uploads)');
+        }
+        for (const u of page.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= olderThan) continue;
+          await client.send(new AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId })).catch((err: unknown) => {
+            throw mapError(err, u.Key ?? '(multipart upload)');
+          });
+          aborted++;
+        }
+        if (!page.IsTruncated) return aborted;
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker;
+      }
+    },
     close: async () => {
       client.destroy();
       if (presignClient !== client) presignClient.destroy();

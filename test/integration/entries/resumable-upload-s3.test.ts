@@ -1,6 +1,6 @@
 /**
  * Resumable uploads with the S3 object store (production): the unfinished upload's bytes live in
- * the bucket (tus/<id>/<first byte>, one object per PATCH), so a fresh web process continues it
+ * the bucket (tus/<id>/<first byte>, parts of at most 4 MiB), so a fresh web process continues it
  * without any shared disk, and nothing is left in the bucket or TUS_DIR afterwards.
  */
 import crypto from 'node:crypto';
@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { buildApp } from '../../../src/app';
+import { PART_BYTES } from '../../../src/entries/bucket-tus-store';
 import { createContainer } from '../../../src/container';
 import { createLogger } from '../../../src/platform/logger';
 import { createObjectStore } from '../../../src/platform/storage';
@@ -63,7 +64,7 @@ describe('resumable uploads with the S3 object store', () => {
     } finally {
       await first.close();
     }
-    // the bytes so far are in the bucket, one object per PATCH, listed in the database
+    // the bytes so far are in the bucket, in parts, listed in the database
     const parts = await t.container.db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
     expect(parts.map((p) => Number(p.start_byte))[0]).toBe(0);
     expect(parts.reduce((n, p) => n + Number(p.size_bytes), 0)).toBe(offset);
@@ -88,14 +89,17 @@ describe('resumable uploads with the S3 object store', () => {
     expect((await currentVideo(t, entry.id))!.status).toBe('ready');
   });
 
-  test('when one PATCH is larger than an S3 part (5 MiB), then its bytes are one object, byte-identical', async () => {
+  test('when one PATCH is larger than a part (4 MiB), then it is committed as 4 MiB parts (the last one shorter), in order, together byte-identical', async () => {
     const entry = await createEntry(t, school.token);
-    const body = crypto.randomBytes(12 * 1024 ** 2);
-    // one byte more than sent: the upload stays unfinished, so its part can be read back
+    const body = crypto.randomBytes(12 * 1024 ** 2 + 12345);
+    // one byte more than sent: the upload stays unfinished, so its parts can be read back
     const location = (await create(t.app, school.token, entry.id, body.length + 1).expect(201)).headers.location as string;
     await patch(t.app, school.token, location, 0, body).expect(204);
-    const key = `tus/${location.split('/').pop()}/${'0'.padStart(16, '0')}`;
-    expect(sha256(await objectBytes(store, key))).toBe(sha256(body));
+    const id = location.split('/').pop()!;
+    const parts = await t.container.db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
+    expect(parts.map((p) => Number(p.size_bytes))).toEqual([PART_BYTES, PART_BYTES, PART_BYTES, 12345]);
+    const stored = Buffer.concat(await Promise.all(parts.map((p) => objectBytes(store, `tus/${id}/${String(p.start_byte).padStart(16, '0')}`))));
+    expect(sha256(stored)).toBe(sha256(body));
     await request(t.app).delete(location).set(TUS).set('Authorization', `Bearer ${school.token}`).expect(204);
     expect(await tusKeys()).toEqual([]);
   });
@@ -118,14 +122,14 @@ describe('resumable uploads with the S3 object store', () => {
   });
 
   // Last: it stops the bucket.
-  test('when the bucket is down, then a PATCH answers 500 in Chinese and the stored offset stays where it was', async () => {
+  test('when the bucket is down, then a PATCH answers 503 in Chinese (the page retries) and the stored offset stays where it was', async () => {
     const entry = await createEntry(t, school.token);
     const location = (await create(t.app, school.token, entry.id, clip.length).expect(201)).headers.location as string;
     await patch(t.app, school.token, location, 0, clip.subarray(0, 4000)).expect(204);
     await s3.stop();
     const refused = await patch(t.app, school.token, location, 4000, clip.subarray(4000, 9000));
-    expect(refused.status).toBe(500);
-    expect(refused.text).toContain('服务器暂时出错');
+    expect(refused.status).toBe(503);
+    expect(refused.text).toContain('文件存储暂时不可用');
     expect(await offsetOf(t.app, school.token, location)).toBe(4000);
   });
 });
