@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { assertArea } from '../accounts/policy';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
+import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
 import { parseTiers, type ResultsService } from './results.service';
 import type { RoundService } from './round.service';
@@ -31,10 +32,8 @@ export async function sendJudgeMedia(deps: JudgingDeps, req: Request, res: Respo
 async function sendXlsx(deps: JudgingDeps, req: Request, res: Response, kind: 'ranking' | 'scores') {
   const user = currentUser(req);
   assertArea(user, 'rounds');
-  const name = kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx';
-  res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-  res.setHeader('Content-Disposition', `attachment; filename="${kind}.xlsx"; filename*=UTF-8''${encodeURIComponent(name)}`);
-  await deps.results.exportXlsx(user, req.params.id as string, kind, res);
+  const dl = download(res, { fileName: kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx', asciiName: `${kind}.xlsx`, contentType: XLSX_TYPE });
+  await deps.results.exportXlsx(user, req.params.id as string, kind, dl.stream);
 }
 
 export function judgingApi(deps: JudgingDeps): Router {
