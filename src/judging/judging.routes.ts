@@ -16,16 +16,18 @@ export interface JudgingDeps {
 }
 
 /**
- * Blind media for judges: served under the assignment id, named `<code>.mp4`, previews have no
- * source metadata (the ingest strips it), and no redirect leaks a storage key naming the entry.
+ * Media for judges: served under the assignment id, named `<label>.mp4` in blind rounds; previews
+ * have no source metadata (the ingest strips it). Blind rounds never redirect to a presigned URL:
+ * its storage key names the video (`previews/<videoId>.mp4`), an id others see — the bytes go
+ * through this process instead.
  */
 export async function sendJudgeMedia(deps: JudgingDeps, req: Request, res: Response, kind: 'preview' | 'poster') {
-  const { key, code } = await deps.scoring.mediaKey(currentUser(req), req.params.id as string, kind);
+  const { key, name, blind } = await deps.scoring.mediaKey(currentUser(req), req.params.id as string, kind);
   await sendObject(req, res, deps.store, key, {
     contentType: kind === 'preview' ? 'video/mp4' : 'image/jpeg',
     disposition: 'inline',
-    downloadName: `${code}.${kind === 'preview' ? 'mp4' : 'jpg'}`,
-    redirectToPresigned: deps.store.kind === 's3',
+    downloadName: `${name}.${kind === 'preview' ? 'mp4' : 'jpg'}`,
+    redirectToPresigned: deps.store.kind === 's3' && !blind,
   });
 }
 
@@ -84,7 +86,7 @@ export function judgingApi(deps: JudgingDeps): Router {
   router.get('/rounds/:id/ranking', async (req, res) => {
     const { rows } = await results.ranking(currentUser(req), req.params.id);
     res.json(
-      rows.map((r) => ({ entryId: r.entryId, code: r.code, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
+      rows.map((r) => ({ entryId: r.entryId, code: r.code, label: r.label, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
     );
   });
   router.get('/rounds/:id/judge-stats', async (req, res) => {
