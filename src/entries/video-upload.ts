@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
+import { multipartCsrfFilter, settlePendingCsrf } from '../web/auth.middleware';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
@@ -38,6 +39,8 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
     storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, `upload-${crypto.randomUUID()}`) }),
     // Browsers send the file name as raw UTF-8 bytes; busboy's default (latin1) turns 合唱.mp4 into mojibake.
     defParamCharset: 'utf8',
+    // A session's no-JS form: its `_csrf` field (the form's first) is checked before the file is written.
+    fileFilter: multipartCsrfFilter,
     limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
   }).single('video');
   return (req: Request, res: Response, next: NextFunction) => {
@@ -61,6 +64,14 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
       // File-system errors (ENOSPC, EACCES…) carry an errno code and stay server errors.
       if (err instanceof Error && !(err instanceof AppError) && !(err instanceof multer.MulterError) && !('errno' in err) && !('syscall' in err)) {
         return next(malformedUpload());
+      }
+      if (!err) {
+        try {
+          settlePendingCsrf(req); // no file part came: the fields alone are checked
+        } catch (csrfErr) {
+          if (req.file?.path) fs.rm(req.file.path, { force: true }, () => undefined);
+          return next(csrfErr);
+        }
       }
       next(err);
     });

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Router, type Request } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { assertArea, canUse } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
 import { AppError } from '../platform/errors';
 import { pageQuery } from '../platform/validate';
+import { multipartCsrfFilter, settlePendingCsrf } from '../web/auth.middleware';
 import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
@@ -22,10 +23,23 @@ export interface OrgDeps {
 /** Small spreadsheet uploads for the school import: to disk, 5 MB, one file, no other parts. */
 function importUpload(tmpDir: string) {
   fs.mkdirSync(tmpDir, { recursive: true });
-  return multer({
+  const parse = multer({
     storage: multer.diskStorage({ destination: tmpDir }),
+    // A session's no-JS form: its `_csrf` field (the form's first) is checked before the file is written.
+    fileFilter: multipartCsrfFilter,
     limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
   }).single('file');
+  return (req: Request, res: Response, next: NextFunction) =>
+    parse(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      try {
+        settlePendingCsrf(req); // no file part came: the fields alone are checked
+      } catch (csrfErr) {
+        if (req.file?.path) fs.rm(req.file.path, { force: true }, () => undefined);
+        return next(csrfErr);
+      }
+      next();
+    });
 }
 
 /** Role gate before any upload is accepted. */

@@ -148,8 +148,8 @@ describe('authorization matrix: every route × every caller', () => {
       const session = pageAgents.get(caller);
       const agent = session ? session.agent : request(t.app);
       const csrf = session?.csrf ?? '';
-      req = (row.method === 'GET' ? agent.get(path) : agent.post(row.upload ? `${path}?_csrf=${encodeURIComponent(csrf)}` : path)).set('Accept', 'text/html');
-      if (row.upload) req = req.attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');
+      req = (row.method === 'GET' ? agent.get(path) : agent.post(path)).set('Accept', 'text/html');
+      if (row.upload) req = req.field('_csrf', csrf).attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');
       else if (row.method !== 'GET') req = req.type('form').send({ ...body, _csrf: csrf });
     } else {
       const agent = request(t.app);
