@@ -59,6 +59,7 @@ export const FLASH: Record<string, string> = {
   round_updated: '轮次设置已保存。',
   round_entries_added: '作品已添加到本轮。',
   round_entries_none: '没有可添加的新作品。',
+  login_unlocked: '已解除该账号的登录限制。',
   round_entries_awarded_skipped: '作品已添加；已获奖或已选送电视台的作品没有加入本轮（如需加入，请勾选「也加入已获奖或已选送电视台的作品」后再添加）。',
   round_created_awarded_skipped: '轮次已创建；上一轮入围作品中已获奖或已选送电视台的没有加入（如需加入，请在「添加作品」中勾选后再添加）。',
   round_judges_saved: '评委名单已保存。',

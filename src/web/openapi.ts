@@ -20,6 +20,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/users', summary: 'Create an account → 201 { id }', tag: 'accounts', body: 'UserInput' },
   { method: 'get', path: '/users/{id}', summary: 'One account', tag: 'accounts' },
   { method: 'patch', path: '/users/{id}', summary: 'Rename, disable/enable ({ disabled }), or reset the password ({ password })', tag: 'accounts', body: 'UserPatch' },
+  { method: 'post', path: '/users/{id}/unlock', summary: 'Admin: clear the account\'s failed logins (all addresses) → { cleared }; audited', tag: 'accounts' },
   { method: 'post', path: '/entries', summary: 'Create an entry (school) → 201 Entry (draft)', tag: 'entries' },
   { method: 'get', path: '/entries', summary: 'Entries visible to the caller, ?status=&periodId=&countyId=&schoolId=&songId=&form=&level=&qcVerdict=&sort=&page=&pageSize=', tag: 'entries' },
   { method: 'get', path: '/entries/{id}', summary: 'One entry with its video, QC report and loudness', tag: 'entries' },
