@@ -88,4 +88,34 @@ describe('round labels', () => {
     expect(page.text.includes(entry.code)).toBe(!blind);
     expect(page.text).toContain(blind ? label : entry.code);
   });
+
+  test('when the round page adds an awarded round’s shortlist, then the awarded entry is left out and the page says so, unless the box is ticked', async () => {
+    const [a, b] = [entries[2], entries[3]];
+    const src = await roundWith('已评奖的一轮', true, [a.id, b.id]);
+    const judge = await t.createUser('judge', { countyId: null });
+    await as(admin).post(`/api/v1/rounds/${src.id}/judges`, { userIds: [judge.id] }).expect(200);
+    await as(admin).post(`/api/v1/rounds/${src.id}/assign`).expect(200);
+    await as(admin).post(`/api/v1/rounds/${src.id}/open`).expect(200);
+    const token = await t.token(judge.username);
+    const queue = (await as(token).get('/api/v1/judging/assignments').expect(200)).body as Array<{ id: string; entry: { label: string } }>;
+    for (const item of queue) {
+      const total = item.entry.label === src.labelOf.get(a.id) ? 40 : 20; // a wins
+      await request(t.app).put(`/api/v1/judging/assignments/${item.id}`).set('Authorization', `Bearer ${token}`).send({ scores: { singing: total, artistry: 10, spirit: 5, costume: 5 }, submit: true }).expect(200);
+    }
+    await as(admin).post(`/api/v1/rounds/${src.id}/close`).expect(200);
+    await as(admin).post(`/api/v1/rounds/${src.id}/shortlist`, { top: 2 }).expect(200);
+    expect((await as(admin).post(`/api/v1/rounds/${src.id}/awards`, { tiers: [{ award: 'first', count: 1 }] }).expect(200)).body.awarded).toEqual([{ entryId: a.id, award: 'first' }]);
+
+    const { agent, csrf } = await t.browser('admin');
+    const next = (await as(admin).post('/api/v1/rounds', { name: '页面复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
+    const page = await agent.get(`/rounds/${next}`).expect(200);
+    expect(page.text).toContain('也加入已获奖或已选送电视台的作品');
+    const left = await agent.post(`/rounds/${next}/entries`).type('form').send({ _csrf: csrf, source: `round:${src.id}` }).expect(303);
+    expect(left.headers.location).toBe(`/rounds/${next}?msg=round_entries_awarded_skipped`);
+    expect((await agent.get(left.headers.location).expect(200)).text).toContain('已获奖或已选送电视台的作品没有加入本轮');
+    const inRound = async () => ((await as(admin).get(`/api/v1/rounds/${next}/ranking`).expect(200)).body as Array<{ entryId: string }>).map((r) => r.entryId).sort();
+    expect(await inRound()).toEqual([b.id]);
+    await agent.post(`/rounds/${next}/entries`).type('form').send({ _csrf: csrf, source: `round:${src.id}`, includeAwarded: 'on' }).expect(303);
+    expect(await inRound()).toEqual([a.id, b.id].sort());
+  });
 });
