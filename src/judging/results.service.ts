@@ -232,6 +232,20 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       const { rows, rubric } = await ranking(id);
+      // Everything is read before the workbook exists (it writes bytes — and so the download's
+      // headers — as soon as it is created): a fault before that is an ordinary error answer.
+      const detail =
+        kind === 'scores'
+          ? await db
+              .selectFrom('assignments as a')
+              .innerJoin('entries as e', 'e.id', 'a.entry_id')
+              .innerJoin('users as u', 'u.id', 'a.judge_id')
+              .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+              .where('a.round_id', '=', round.id)
+              .orderBy('e.code')
+              .orderBy('u.display_name')
+              .execute()
+          : [];
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
       if (kind === 'ranking') {
         const sheet = workbook.addWorksheet('排名');
@@ -267,15 +281,6 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           { header: '总分', key: 'total', width: 8 },
           { header: '评语', key: 'comment', width: 40 },
         ];
-        const detail = await db
-          .selectFrom('assignments as a')
-          .innerJoin('entries as e', 'e.id', 'a.entry_id')
-          .innerJoin('users as u', 'u.id', 'a.judge_id')
-          .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
-          .where('a.round_id', '=', round.id)
-          .orderBy('e.code')
-          .orderBy('u.display_name')
-          .execute();
         const statusLabel = { pending: '未评', draft: '草稿', submitted: '已提交' } as const;
         for (const d of detail) {
           const scores = (d.scores ?? {}) as Record<string, number>;

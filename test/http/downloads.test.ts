@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { downloadBinary, readXlsx } from '../support/xlsx';
@@ -60,5 +61,23 @@ describe('exports: refusals are not offered as downloads', () => {
     const fwd = await downloadBinary(request(t.app).get('/api/v1/exports/forwarded.xlsx').set('Authorization', `Bearer ${await t.token(county.username)}`)).expect(200);
     expect(fwd.headers['content-disposition']).toBe(`attachment; filename="forwarded.xlsx"; filename*=UTF-8''${encodeURIComponent('报送作品清单.xlsx')}`);
     expect((await readXlsx(fwd.body as Buffer))[0]).toContain('编号');
+  });
+
+  test('when the database fails while an export is being prepared, then the answer is a plain error, not a broken file', async () => {
+    const db = t.container.database.db;
+    const county = await t.createUser('county', { countyId: 'c-lishi' });
+    const countyToken = await t.token(county.username);
+    await sql`ALTER TABLE videos RENAME TO videos_away`.execute(db); // the forwarded list joins videos
+    await sql`ALTER TABLE assignments RENAME TO assignments_away`.execute(db); // the ranking reads scores
+    try {
+      for (const [url, token] of [['/api/v1/exports/forwarded.xlsx', countyToken], [`/api/v1/rounds/${roundId}/scores.xlsx`, admin]] as const) {
+        const res = await request(t.app).get(url).set('Authorization', `Bearer ${token}`);
+        expect({ url, status: res.status >= 500, disposition: res.headers['content-disposition'] }).toEqual({ url, status: true, disposition: undefined });
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+    } finally {
+      await sql`ALTER TABLE videos_away RENAME TO videos`.execute(db);
+      await sql`ALTER TABLE assignments_away RENAME TO assignments`.execute(db);
+    }
   });
 });
