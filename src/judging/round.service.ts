@@ -9,6 +9,7 @@ import type { DB } from '../platform/db/schema';
 import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { boolean, dateTime, integer, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
 import { assignJudges } from './assignment';
+import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
 import type { AggregationMethod } from './judging.types';
 
@@ -89,7 +90,7 @@ export function parseRubric(input: unknown): RubricCriterion[] {
 }
 
 /** An entry in one of these has been decided already: a new round takes it only when told to. */
-const DECIDED_STATUSES: readonly string[] = ['awarded', 'broadcast_selected', 'aired'];
+const DECIDED_STATUSES: readonly EntryStatus[] = ['awarded', 'broadcast_selected', 'aired'];
 
 /**
  * Blind labels for entries new to a round: "<letter>-<number>", the letter the round's place in
@@ -258,7 +259,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         } else if (Array.isArray(input.entryIds)) {
           const ids = input.entryIds.filter((x): x is string => typeof x === 'string').slice(0, 20000);
           if (!ids.length) return { added: 0 };
-          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted']);
+          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted', ...DECIDED_STATUSES]);
         } else {
           if (!round.period_id) throw validationFailed([{ field: 'entryIds', message: '本轮没有关联报送期，请指定作品或上一轮的入围名单' }]);
           q = q.where('e.period_id', '=', round.period_id).where('e.status', '=', 'forwarded');

@@ -117,5 +117,14 @@ describe('round labels', () => {
     expect(await inRound()).toEqual([b.id]);
     await agent.post(`/rounds/${next}/entries`).type('form').send({ _csrf: csrf, source: `round:${src.id}`, includeAwarded: 'on' }).expect(303);
     expect(await inRound()).toEqual([a.id, b.id].sort());
+
+    // By id through the API: the same rule.
+    const third = (await as(admin).post('/api/v1/rounds', { name: '按编号添加', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
+    const refused = await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id] }).expect(409);
+    expect(refused.body.detail).toContain(`其中有 1 件作品已获奖或已选送电视台（${a.code}）`);
+    expect((await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id], includeAwarded: false }).expect(200)).body).toEqual({ added: 1, skipped: 1 });
+    expect((await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: true }).expect(200)).body).toEqual({ added: 1 });
+    const bad = await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: 'maybe' }).expect(400);
+    expect(bad.body.errors).toEqual([{ field: 'includeAwarded', message: '包含已获奖作品的取值无效' }]);
   });
 });
