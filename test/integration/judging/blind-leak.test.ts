@@ -221,9 +221,10 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
    */
   function judgeIdentifiers(json: unknown, out: Set<string>): Set<string> {
     const walk = (v: unknown, key: string) => {
+      if (key === 'rubric') return; // the criteria's keys and labels name the rubric, not the entry
       if (Array.isArray(v)) v.forEach((x) => walk(x, key));
       else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
-      else if (typeof v === 'string' && /(^id$|Id$|code|label|Url$)/i.test(key) && key !== 'roundId' && !/^(rubric)/.test(key)) out.add(v);
+      else if (typeof v === 'string' && /(^id$|Id$|code|label|Url$)/i.test(key) && key !== 'roundId') out.add(v);
     };
     walk(json, '');
     return out;
