@@ -43,7 +43,7 @@ const OPERATIONS: Op[] = [
   { method: 'post', path: '/rounds', summary: 'Create a round { name, periodId?, judgesPerEntry, blind, aggregation, rubric, opensAt?, closesAt? }', tag: 'judging' },
   { method: 'get', path: '/rounds/{id}', summary: 'One round', tag: 'judging' },
   { method: 'patch', path: '/rounds/{id}', summary: 'Edit a round (rubric, k, blind, method only while draft)', tag: 'judging' },
-  { method: 'post', path: '/rounds/{id}/entries', summary: 'Add entries { entryIds? | fromRoundShortlist? } (default: forwarded entries of the period)', tag: 'judging' },
+  { method: 'post', path: '/rounds/{id}/entries', summary: 'Add entries { entryIds? | fromRoundShortlist?, includeAwarded? } (default: forwarded entries of the period); awarded or broadcast-selected entries → 409 unless includeAwarded (false leaves them out: skipped)', tag: 'judging' },
   { method: 'post', path: '/rounds/{id}/judges', summary: 'Set the panel { userIds }', tag: 'judging' },
   { method: 'post', path: '/rounds/{id}/assign', summary: 'Automatic balanced assignment → { assignments, assignmentCount, loads, balanced, note, warnings }', tag: 'judging' },
   { method: 'get', path: '/rounds/{id}/assignments', summary: 'Assignments of the round', tag: 'judging' },
