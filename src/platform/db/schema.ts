@@ -71,7 +71,7 @@ export interface LoginFailuresTable {
   at: DefaultTimestamp;
 }
 
-/** An address an account has logged in from (login protection, 0010). */
+/** An address an account has logged in from (login protection, migration 0011). */
 export interface LoginKnownAddressesTable {
   username: string;
   ip: string;
