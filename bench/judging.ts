@@ -114,7 +114,7 @@ async function seed(db: Awaited<ReturnType<typeof createContainer>>['database'][
     .values({ campaign_id: 'main', name: '基准测试轮', judges_per_entry: K, blind: true, aggregation: 'trimmed_mean', rubric: JSON.stringify(DEFAULT_RUBRIC), status: 'open' })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await sql`INSERT INTO round_entries (round_id, entry_id) SELECT ${round.id}, id FROM entries`.execute(db);
+  await sql`INSERT INTO round_entries (round_id, entry_id, label) SELECT ${round.id}, id, 'A-' || lpad((row_number() OVER (ORDER BY random()))::text, 5, '0') FROM entries`.execute(db);
   await db.insertInto('round_judges').values(judgeIds.map((id) => ({ round_id: round.id, judge_id: id }))).execute();
   await sql`WITH e AS (SELECT id, row_number() OVER (ORDER BY code) - 1 AS n FROM entries),
                  j AS (SELECT u.id, row_number() OVER (ORDER BY u.id) - 1 AS n FROM round_judges rj JOIN users u ON u.id = rj.judge_id WHERE rj.round_id = ${round.id}),

@@ -215,7 +215,7 @@ beforeAll(async () => {
     .returning('id')
     .executeTakeFirstOrThrow();
   const entries = await db.selectFrom('entries').select('id').where('code', 'like', 'FX-%').orderBy('code').execute();
-  await db.insertInto('round_entries').values(entries.map((e) => ({ round_id: round.id, entry_id: e.id }))).execute();
+  await db.insertInto('round_entries').values(entries.map((e, i) => ({ round_id: round.id, entry_id: e.id, label: `A-${String(i + 1).padStart(3, '0')}` }))).execute();
   await db.insertInto('round_judges').values(judgeRows.map((j) => ({ round_id: round.id, judge_id: j.id }))).execute();
   judges = [];
   for (let j = 0; j < JUDGES; j++) {

@@ -5,12 +5,19 @@ import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
 import { ROLE_LABELS, ROLES, type CurrentUser, type Role } from './account.types';
+import type { AuthService } from './auth.service';
 import type { UserService } from './user.service';
 import type { UserFilter } from './user.repository';
 
 export interface AccountDeps {
   users: UserService;
   schools: SchoolService;
+  auth: AuthService;
+}
+
+/** The login-protection state shown to an admin (null for others: they cannot unlock). */
+async function loginState(deps: AccountDeps, actor: CurrentUser, username: string) {
+  return actor.role === 'admin' ? deps.auth.loginStatus(username.toLowerCase()) : null;
 }
 
 function userFilter(req: Request): UserFilter {
@@ -70,14 +77,22 @@ export function accountPages(deps: AccountDeps): Router {
   });
 
   router.get('/accounts/:id', async (req, res) => {
-    const account = await deps.users.get(currentUser(req), req.params.id);
-    res.render('accounts/show', { title: `账号：${account.username}`, account });
+    const user = currentUser(req);
+    const account = await deps.users.get(user, req.params.id);
+    res.render('accounts/show', { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) });
+  });
+
+  router.post('/accounts/:id/unlock', async (req, res) => {
+    const user = currentUser(req);
+    const account = await deps.users.get(user, req.params.id);
+    await deps.auth.unlock(user, account.id);
+    res.redirect(303, `/accounts/${account.id}?msg=login_unlocked`);
   });
 
   async function update(req: Request, res: import('express').Response, patch: Record<string, unknown>, msg: string) {
     const user = currentUser(req);
     const account = await deps.users.get(user, req.params.id as string);
-    await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account } }, async () => {
+    await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } }, async () => {
       await deps.users.update(user, account.id, patch);
       res.redirect(303, `/accounts/${account.id}?msg=${msg}`);
     });
@@ -101,7 +116,15 @@ export function accountApi(deps: AccountDeps): Router {
     res.status(201).json({ id: created.id, user: created });
   });
   router.get('/users/:id', async (req, res) => {
-    res.json(await deps.users.get(currentUser(req), req.params.id));
+    const user = currentUser(req);
+    const account = await deps.users.get(user, req.params.id);
+    const login = await loginState(deps, user, account.username);
+    res.json(login ? { ...account, login } : account);
+  });
+  router.post('/users/:id/unlock', async (req, res) => {
+    const user = currentUser(req);
+    const account = await deps.users.get(user, req.params.id);
+    res.json(await deps.auth.unlock(user, account.id));
   });
   router.patch('/users/:id', async (req, res) => {
     res.json(await deps.users.update(currentUser(req), req.params.id, req.body));

@@ -1,42 +1,109 @@
 import type { Db } from '../platform/db/database';
-import { AppError, rateLimited } from '../platform/errors';
+import { recordAudit } from '../platform/audit';
+import { AppError, notFound, rateLimited } from '../platform/errors';
 import type { CurrentUser } from './account.types';
+import { assertArea } from './policy';
 import { hashPassword, needsRehash, verifyPassword } from './password';
 import { findUserByUsername, toCurrentUser, updateUser } from './user.repository';
 
 export interface AuthOptions {
   scryptLogN: number;
+  /** Free failures per (account, address) in the window; afterwards growing delays. */
   maxFailures: number;
+  /** The counting window; also the longest single delay. */
   windowMinutes: number;
   now?: () => Date;
 }
 
 export const badCredentials = () => new AppError(401, 'unauthenticated', '登录失败', '用户名或密码不正确。');
 
+/** An account slowed by failures from many addresses takes one attempt per this long from unknown addresses. */
+const ACCOUNT_SLOW_INTERVAL_S = 60;
+/** A pair's failures are remembered this long (its delays keep growing over it); the ceilings count over the window. */
+const PAIR_MEMORY_MS = 24 * 3600_000;
+/** An address an account logged in from counts as known for this long. */
+const KNOWN_ADDRESS_DAYS = 90;
+
 /**
- * Password login with a rate limit kept in the database (so every web process shares it):
- * after `maxFailures` failures for one username, or 5× that from one address, within the window,
- * the answer is 429 until the window passes. Unknown users and wrong passwords get the same
- * answer and take the same time (a dummy hash is verified).
+ * The login protection policy (README "Login protection"). Counters live in the database, so every
+ * web process shares them. With P = maxFailures and W = windowMinutes:
+ *
+ * - per (account, address): P failures are free; after the n-th (n ≥ P, counted over 24 hours) that
+ *   address must wait 2^(n−P) minutes (1, 2, 4, … at most W) before trying that account again — about
+ *   one guess per W from one place once the waits are long, without touching anyone else.
+ * - per account, across addresses: at 5·P failures in W the account slows to one attempt per minute
+ *   from addresses it has never logged in from — it is never locked, and its owner, from an address
+ *   they have used before (90 days), is not slowed at all.
+ * - per address, across accounts: at 20·P failures in W (password spraying) the address is refused
+ *   for the rest of W — except for accounts that have logged in from it before, so one guesser
+ *   behind a school's NAT does not lock the teachers out.
+ *
+ * Every attempt is recorded as a failure before the slow hash check and counted again, so parallel
+ * guesses cannot all slip under a bound; a success removes that (account, address)'s failures and
+ * remembers the address. Crossing a bound is audited (`login.lockout`), as is an admin's `login.unlock`.
+ * Unknown users and wrong passwords get the same answers and take the same time.
  */
 export function createAuthService(db: Db, opts: AuthOptions) {
   const now = opts.now ?? (() => new Date());
+  const P = opts.maxFailures;
+  const accountCeiling = P * 5;
+  const addressCeiling = P * 20;
+  const windowMs = opts.windowMinutes * 60_000;
   let dummyHash: Promise<string> | null = null;
 
-  /** `counted`: attempts of this request already recorded (its reservation), not held against it. */
-  async function assertNotLimited(username: string, ip: string, counted = 0): Promise<void> {
-    const since = new Date(now().getTime() - opts.windowMinutes * 60_000);
-    const row = await db
+  /** Minutes an address waits after its n-th failure against one account (n ≥ P). */
+  const pairDelayMs = (n: number) => Math.min(2 ** Math.min(n - P, 30) * 60_000, windowMs);
+
+  async function counts(username: string, ip: string, exceptId?: number) {
+    const t = now().getTime();
+    const since = new Date(t - windowMs);
+    const remembered = new Date(t - PAIR_MEMORY_MS);
+    let q = db
       .selectFrom('login_failures')
       .select((eb) => [
-        eb.fn.count<number>('id').filterWhere('username', '=', username).as('byUser'),
-        eb.fn.count<number>('id').filterWhere('ip', '=', ip).as('byIp'),
+        eb.fn.count<number>('id').filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)])).as('pair'),
+        eb.fn.max<Date | null>('at').filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)])).as('pairLast'),
+        eb.fn.count<number>('id').filterWhere((w) => w.and([w('username', '=', username), w('at', '>', since)])).as('account'),
+        eb.fn.max<Date | null>('at').filterWhere('username', '=', username).as('accountLast'),
+        eb.fn.count<number>('id').filterWhere((w) => w.and([w('ip', '=', ip), w('at', '>', since)])).as('address'),
       ])
-      .where('at', '>', since)
-      .where((eb) => eb.or([eb('username', '=', username), eb('ip', '=', ip)]))
-      .executeTakeFirstOrThrow();
-    if (Number(row.byUser) - counted >= opts.maxFailures || Number(row.byIp) - counted >= opts.maxFailures * 5) {
-      throw rateLimited(opts.windowMinutes * 60);
+      .where('at', '>', remembered)
+      .where((eb) => eb.or([eb('username', '=', username), eb('ip', '=', ip)]));
+    if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+    const r = await q.executeTakeFirstOrThrow();
+    const known = await db
+      .selectFrom('login_known_addresses')
+      .select('ip')
+      .where('username', '=', username)
+      .where('ip', '=', ip)
+      .where('last_success_at', '>', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000))
+      .executeTakeFirst();
+    const time = (d: Date | string | null) => (d ? new Date(d).getTime() : 0);
+    return { pair: Number(r.pair), pairLast: time(r.pairLast), account: Number(r.account), accountLast: time(r.accountLast), address: Number(r.address), known: Boolean(known) };
+  }
+
+  /** Throws 429 (Retry-After: what is left of the wait) when this attempt must not be tried now. */
+  async function assertNotLimited(username: string, ip: string, exceptId?: number): Promise<void> {
+    const c = await counts(username, ip, exceptId);
+    const t = now().getTime();
+    const waits: number[] = [];
+    if (c.pair >= P) waits.push(c.pairLast + pairDelayMs(c.pair) - t);
+    if (!c.known && c.account >= accountCeiling) waits.push(c.accountLast + ACCOUNT_SLOW_INTERVAL_S * 1000 - t);
+    if (!c.known && c.address >= addressCeiling) waits.push(windowMs);
+    const wait = Math.max(0, ...waits);
+    if (wait > 0) throw rateLimited(Math.max(1, Math.ceil(wait / 1000)));
+  }
+
+  /** After a failure: audit each bound this failure reached (once per bound, not per refusal). */
+  async function auditBoundsReached(username: string, ip: string): Promise<void> {
+    const c = await counts(username, ip);
+    const reached = [
+      ...(c.pair === P ? [{ scope: 'account_address', failures: c.pair }] : []),
+      ...(c.account === accountCeiling ? [{ scope: 'account', failures: c.account }] : []),
+      ...(c.address === addressCeiling ? [{ scope: 'address', failures: c.address }] : []),
+    ];
+    for (const r of reached) {
+      await recordAudit(db, { actor: null, action: 'login.lockout', objectType: 'login', objectId: username || '(empty)', detail: { ...r, ip, windowMinutes: opts.windowMinutes } });
     }
   }
 
@@ -46,9 +113,9 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       await assertNotLimited(username, ip);
       // Record the attempt as a failure *before* the slow hash check, then count again: parallel
       // attempts see each other, so N concurrent guesses cannot all slip under the bound.
-      const attempt = await db.insertInto('login_failures').values({ username, ip }).returning('id').executeTakeFirstOrThrow();
+      const attempt = await db.insertInto('login_failures').values({ username, ip, at: now() }).returning('id').executeTakeFirstOrThrow();
       try {
-        await assertNotLimited(username, ip, 1);
+        await assertNotLimited(username, ip, attempt.id);
       } catch (err) {
         await db.deleteFrom('login_failures').where('id', '=', attempt.id).execute();
         throw err;
@@ -61,17 +128,58 @@ export function createAuthService(db: Db, opts: AuthOptions) {
         dummyHash ??= hashPassword('timing-equaliser', opts.scryptLogN);
         await verifyPassword(String(password ?? ''), await dummyHash);
       }
-      if (!ok || !row) throw badCredentials(); // the recorded attempt stays as the failure
-      await db.deleteFrom('login_failures').where('username', '=', username).execute();
+      if (!ok || !row) {
+        await auditBoundsReached(username, ip); // the recorded attempt stays as the failure
+        throw badCredentials();
+      }
+      await db.deleteFrom('login_failures').where('username', '=', username).where('ip', '=', ip).execute();
+      await db
+        .insertInto('login_known_addresses')
+        .values({ username, ip, last_success_at: now() })
+        .onConflict((oc) => oc.columns(['username', 'ip']).doUpdateSet({ last_success_at: now() }))
+        .execute();
       if (needsRehash(row.password_hash, opts.scryptLogN)) {
         await updateUser(db, row.id, { password_hash: await hashPassword(password, opts.scryptLogN) });
       }
       return toCurrentUser(row);
     },
 
+    /** What the admin sees on the account page: failures in the window and whether logins are held back. */
+    async loginStatus(username: string): Promise<{ failures: number; addresses: number; limited: boolean }> {
+      const since = new Date(now().getTime() - PAIR_MEMORY_MS);
+      const rows = await db
+        .selectFrom('login_failures')
+        .select(['ip', (eb) => eb.fn.count<number>('id').as('n'), (eb) => eb.fn.max<Date>('at').as('last')])
+        .where('username', '=', username)
+        .where('at', '>', since)
+        .groupBy('ip')
+        .execute();
+      const t = now().getTime();
+      const failures = rows.reduce((a, r) => a + Number(r.n), 0);
+      const recent = await db.selectFrom('login_failures').select((eb) => eb.fn.countAll<number>().as('n')).where('username', '=', username).where('at', '>', new Date(t - windowMs)).executeTakeFirstOrThrow();
+      const limited = Number(recent.n) >= accountCeiling || rows.some((r) => Number(r.n) >= P && new Date(r.last).getTime() + pairDelayMs(Number(r.n)) > t);
+      return { failures, addresses: rows.length, limited };
+    },
+
+    /** Admin: forget every recorded failure of the account (all addresses), audited. */
+    async unlock(actor: CurrentUser, userId: string): Promise<{ cleared: number }> {
+      assertArea(actor, 'accounts');
+      if (actor.role !== 'admin') throw new AppError(403, 'forbidden', '没有权限', '只有管理员可以解除登录限制。');
+      const user = await db.selectFrom('users').select(['id', 'username']).where('id', '=', userId).executeTakeFirst();
+      if (!user) throw notFound('账号不存在。');
+      const username = user.username.toLowerCase();
+      return db.transaction().execute(async (trx) => {
+        const removed = await trx.deleteFrom('login_failures').where('username', '=', username).executeTakeFirst();
+        const cleared = Number(removed.numDeletedRows ?? 0);
+        await recordAudit(trx, { actor, action: 'login.unlock', objectType: 'user', objectId: user.id, detail: { username, cleared } });
+        return { cleared };
+      });
+    },
+
     async sweep(): Promise<void> {
-      const since = new Date(now().getTime() - opts.windowMinutes * 60_000);
+      const since = new Date(now().getTime() - Math.max(windowMs, PAIR_MEMORY_MS));
       await db.deleteFrom('login_failures').where('at', '<=', since).execute();
+      await db.deleteFrom('login_known_addresses').where('last_success_at', '<', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000)).execute();
     },
   };
 }

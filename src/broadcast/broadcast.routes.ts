@@ -3,6 +3,7 @@ import { canUse } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
+import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
 import type { EntryView } from '../entries/entry.types';
 import { ENTRY_STATUS_LABELS, STATUS_TONE } from '../entries/entry.types';
@@ -21,11 +22,7 @@ async function sendMaster(deps: BroadcastDeps, req: Request, res: Response) {
   await sendObject(req, res, deps.store, key, { contentType, disposition: 'attachment', downloadName: fileName, redirectToPresigned: deps.store.kind === 's3' });
 }
 
-function attachmentHeaders(res: Response, ascii: string, chinese: string, type: string) {
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(chinese)}`);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-}
+const attachmentHeaders = (res: Response, asciiName: string, fileName: string, contentType: string) => download(res, { fileName, asciiName, contentType }).ready;
 
 export function broadcastApi(deps: BroadcastDeps): Router {
   const router = Router();
@@ -45,15 +42,15 @@ export function broadcastApi(deps: BroadcastDeps): Router {
   });
   router.get('/broadcast/programme-sheet.xlsx', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.programmeSheet(user, 'xlsx', res, () => attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'));
+    await deps.broadcast.programmeSheet(user, 'xlsx', res, attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', XLSX_TYPE));
   });
   router.get('/broadcast/programme-sheet.csv', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.programmeSheet(user, 'csv', res, () => attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8'));
+    await deps.broadcast.programmeSheet(user, 'csv', res, attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8'));
   });
   router.get('/broadcast/archive.zip', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.archive(user, res, () => attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip'));
+    await deps.broadcast.archive(user, res, attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip'));
   });
   return router;
 }

@@ -143,6 +143,8 @@ export interface ResumableUploads {
 
 type TusError = { status_code: number; body: string };
 const tusError = (status_code: number, body: string): TusError => ({ status_code, body });
+/** A PATCH that would write past the upload's declared Upload-Length. */
+export const PAST_LENGTH_BODY = '发送的数据超过了开始上传时声明的文件大小（Upload-Length），多出的部分没有保存。请从服务器记录的位置继续上传；如果文件已经换了，请重新选择视频文件上传。\n';
 const notFoundBody = '找不到这个上传（可能已过期、已完成或不属于你）。请重新选择视频文件上传。\n';
 
 /** AppError → the tus error shape; the body is the Chinese sentence the page shows as is. */
@@ -291,6 +293,8 @@ export async function createResumableUploads(deps: {
         deps.logger.error('resumable upload failed', { err: String(err) });
         return serverFault;
       }
+      // Ours (from the hooks) already say their real reason in Chinese: keep them as they are.
+      if (/[\u4e00-\u9fff]/.test(err.body) && err.status_code !== 500) return err;
       // Chinese bodies for the protocol errors a teacher can meet; the status codes stay tus's.
       switch (err.status_code) {
         case 409:
@@ -298,7 +302,9 @@ export async function createResumableUploads(deps: {
         case 410:
           return { status_code: 410, body: `这个上传已超过 ${deps.expiryHours} 小时未完成，已被清理。请重新选择视频文件上传。\n` };
         case 413:
-          return err.body.includes('GB') ? err : { status_code: 413, body: `${tooLarge(deps.maxBytes).title}：${tooLarge(deps.maxBytes).detail}\n` };
+          // tus's ERR_SIZE_EXCEEDED: more bytes than the Upload-Length declared at creation (not the 2 GB limit).
+          if (err.body.startsWith("upload's size exceeded")) return { status_code: 413, body: PAST_LENGTH_BODY };
+          return { status_code: 413, body: `${tooLarge(deps.maxBytes).title}：${tooLarge(deps.maxBytes).detail}\n` };
         case 404:
           return { status_code: 404, body: notFoundBody };
         case 500:

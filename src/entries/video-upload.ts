@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
-import { checkMultipartFields } from '../web/input-gate';
+import { multipartCsrfFilter } from '../web/auth.middleware';
+import { afterMultipart } from '../web/multipart';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
@@ -40,6 +41,8 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
     storage: multer.diskStorage({ destination: opts.tmpDir, filename: (_req, _file, cb) => cb(null, tempName('upload')) }),
     // Browsers send the file name as raw UTF-8 bytes; busboy's default (latin1) turns 合唱.mp4 into mojibake.
     defParamCharset: 'utf8',
+    // A session's no-JS form: its `_csrf` field (the form's first) is checked before the file is written.
+    fileFilter: multipartCsrfFilter,
     limits: { fileSize: opts.maxBytes, files: 1, fields: 5, parts: 6, fieldNameSize: 50, fieldSize: 4096, headerPairs: 50 },
   }).single('video');
   return (req: Request, res: Response, next: NextFunction) => {
@@ -64,13 +67,7 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
       if (err instanceof Error && !(err instanceof AppError) && !(err instanceof multer.MulterError) && !('errno' in err) && !('syscall' in err)) {
         return next(malformedUpload());
       }
-      if (err) return next(err);
-      try {
-        checkMultipartFields(req);
-      } catch (gateError) {
-        return next(gateError);
-      }
-      next();
+      afterMultipart(req, err, next);
     });
   };
 }

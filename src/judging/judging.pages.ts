@@ -132,11 +132,15 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       });
       // A round built from an earlier round's shortlist takes those entries now (that records its source);
       // a period's forwarded entries are added in step 1 of the round page.
-      if (source.startsWith('round:')) await rounds.addEntries(user, round.id, { fromRoundShortlist: source.slice(6) });
-      res.redirect(303, `/rounds/${round.id}?msg=round_created`);
+      let msg = 'round_created';
+      if (source.startsWith('round:')) {
+        const { skipped } = await rounds.addEntries(user, round.id, { fromRoundShortlist: source.slice(6), includeAwarded: body.includeAwarded === 'on' });
+        if (skipped) msg = 'round_created_awarded_skipped';
+      }
+      res.redirect(303, `/rounds/${round.id}?msg=${msg}`);
     } catch (err) {
       if (!isUserError(err)) throw err;
-      res.status(err.status).render('judging/rounds', { ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
+      res.status(err.status).render('judging/rounds', { ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '', includeAwarded: body.includeAwarded === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
     }
   });
 
@@ -205,7 +209,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
         canReopen: a.status === 'submitted',
         totalText: a.total === null ? '' : two(a.total),
       })),
-      roundEntries: [...ranked.rows].sort((a, b) => a.code.localeCompare(b.code)).map((r) => ({ id: r.entryId, code: r.code, title: r.title })),
+      roundEntries: [...ranked.rows].sort((a, b) => a.code.localeCompare(b.code)).map((r) => ({ id: r.entryId, code: r.code, label: r.label, title: r.title })),
       panel: judgeAccounts.filter((j) => onPanel.has(j.id)).map((j) => ({ id: j.id, name: j.display_name })),
       showRanking: !draft,
       ranking: ranked.rows.map((r) => ({
@@ -301,7 +305,9 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   step('entries', async (user, id, body) => {
     const source = typeof body.source === 'string' ? body.source : 'period';
-    const { added } = await rounds.addEntries(user, id, source.startsWith('round:') ? { fromRoundShortlist: source.slice(6) } : {});
+    const includeAwarded = body.includeAwarded === 'on';
+    const { added, skipped } = await rounds.addEntries(user, id, source.startsWith('round:') ? { fromRoundShortlist: source.slice(6), includeAwarded } : { includeAwarded });
+    if (skipped) return 'round_entries_awarded_skipped';
     return added ? 'round_entries_added' : 'round_entries_none';
   });
 

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { assertArea } from '../accounts/policy';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
+import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
 import { parseTiers, type ResultsService } from './results.service';
 import type { RoundService } from './round.service';
@@ -15,26 +16,26 @@ export interface JudgingDeps {
 }
 
 /**
- * Blind media for judges: served under the assignment id, named `<code>.mp4`, previews have no
- * source metadata (the ingest strips it), and no redirect leaks a storage key naming the entry.
+ * Media for judges: served under the assignment id, named `<label>.mp4` in blind rounds; previews
+ * have no source metadata (the ingest strips it). Blind rounds never redirect to a presigned URL:
+ * its storage key names the video (`previews/<videoId>.mp4`), an id others see — the bytes go
+ * through this process instead.
  */
 export async function sendJudgeMedia(deps: JudgingDeps, req: Request, res: Response, kind: 'preview' | 'poster') {
-  const { key, code } = await deps.scoring.mediaKey(currentUser(req), req.params.id as string, kind);
+  const { key, name, blind } = await deps.scoring.mediaKey(currentUser(req), req.params.id as string, kind);
   await sendObject(req, res, deps.store, key, {
     contentType: kind === 'preview' ? 'video/mp4' : 'image/jpeg',
     disposition: 'inline',
-    downloadName: `${code}.${kind === 'preview' ? 'mp4' : 'jpg'}`,
-    redirectToPresigned: deps.store.kind === 's3',
+    downloadName: `${name}.${kind === 'preview' ? 'mp4' : 'jpg'}`,
+    redirectToPresigned: deps.store.kind === 's3' && !blind,
   });
 }
 
 async function sendXlsx(deps: JudgingDeps, req: Request, res: Response, kind: 'ranking' | 'scores') {
   const user = currentUser(req);
   assertArea(user, 'rounds');
-  const name = kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx';
-  res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-  res.setHeader('Content-Disposition', `attachment; filename="${kind}.xlsx"; filename*=UTF-8''${encodeURIComponent(name)}`);
-  await deps.results.exportXlsx(user, req.params.id as string, kind, res);
+  const dl = download(res, { fileName: kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx', asciiName: `${kind}.xlsx`, contentType: XLSX_TYPE });
+  await deps.results.exportXlsx(user, req.params.id as string, kind, dl.stream);
 }
 
 export function judgingApi(deps: JudgingDeps): Router {
@@ -85,7 +86,7 @@ export function judgingApi(deps: JudgingDeps): Router {
   router.get('/rounds/:id/ranking', async (req, res) => {
     const { rows } = await results.ranking(currentUser(req), req.params.id);
     res.json(
-      rows.map((r) => ({ entryId: r.entryId, code: r.code, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
+      rows.map((r) => ({ entryId: r.entryId, code: r.code, label: r.label, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
     );
   });
   router.get('/rounds/:id/judge-stats', async (req, res) => {

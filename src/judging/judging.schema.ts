@@ -30,6 +30,8 @@ export interface RoundEntriesTable {
   entry_id: string;
   shortlisted: Generated<boolean>;
   award: AwardTier | null;
+  /** Per-round blind label ("B-017"), random order; what judges of a blind round see instead of the code. */
+  label: string;
 }
 
 export interface RoundJudgesTable {

@@ -14,6 +14,8 @@ export const AWARD_LABELS: Record<AwardTier, string> = { first: '一等奖', sec
 const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
 
 export interface RankingRow extends RankedEntry {
+  /** The round's blind label (what judges of a blind round saw). */
+  label: string;
   title: string;
   songId: string | null;
   songTitle: string;
@@ -47,7 +49,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         .innerJoin('schools as s', 's.id', 'e.school_id')
         .leftJoin('counties as c', 'c.id', 'e.county_id')
         .leftJoin('songs as g', 'g.id', 'e.song_id')
-        .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award'])
+        .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award', 're.label'])
         .where('re.round_id', '=', id)
         .execute(),
       // Rows come back in the shape rankRound takes (no second pass over 50,000 scores).
@@ -76,6 +78,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         spread: r.spread,
         tied: r.tied,
         flags: r.flags,
+        label: e.label,
         title: e.title,
         songId: e.song_id,
         songTitle: e.song_title ?? e.custom_song_title ?? '',
@@ -229,6 +232,20 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       const { rows, rubric } = await ranking(id);
+      // Everything is read before the workbook exists (it writes bytes — and so the download's
+      // headers — as soon as it is created): a fault before that is an ordinary error answer.
+      const detail =
+        kind === 'scores'
+          ? await db
+              .selectFrom('assignments as a')
+              .innerJoin('entries as e', 'e.id', 'a.entry_id')
+              .innerJoin('users as u', 'u.id', 'a.judge_id')
+              .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+              .where('a.round_id', '=', round.id)
+              .orderBy('e.code')
+              .orderBy('u.display_name')
+              .execute()
+          : [];
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
       if (kind === 'ranking') {
         const sheet = workbook.addWorksheet('排名');
@@ -246,10 +263,11 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           { header: '并列', key: 'tied', width: 6 },
           { header: '入围', key: 'short', width: 6 },
           { header: '奖项', key: 'award', width: 8 },
+          { header: '匿名编号', key: 'label', width: 10 },
         ];
         for (const r of rows) {
           sheet
-            .addRow({ rank: r.rank, code: r.code, title: r.title, song: r.songTitle, school: r.schoolName, county: r.countyName ?? '市直', score: r.scoreDisplay === null ? '' : Number(r.scoreDisplay), raw: r.rawMean === null ? '' : Math.round(r.rawMean * 100) / 100, count: r.scoreCount, spread: r.spread ?? '', tied: r.tied ? '是' : '', short: r.shortlisted ? '是' : '', award: r.award ? AWARD_LABELS[r.award] : '' })
+            .addRow({ rank: r.rank, code: r.code, label: r.label, title: r.title, song: r.songTitle, school: r.schoolName, county: r.countyName ?? '市直', score: r.scoreDisplay === null ? '' : Number(r.scoreDisplay), raw: r.rawMean === null ? '' : Math.round(r.rawMean * 100) / 100, count: r.scoreCount, spread: r.spread ?? '', tied: r.tied ? '是' : '', short: r.shortlisted ? '是' : '', award: r.award ? AWARD_LABELS[r.award] : '' })
             .commit();
         }
       } else {
@@ -263,15 +281,6 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           { header: '总分', key: 'total', width: 8 },
           { header: '评语', key: 'comment', width: 40 },
         ];
-        const detail = await db
-          .selectFrom('assignments as a')
-          .innerJoin('entries as e', 'e.id', 'a.entry_id')
-          .innerJoin('users as u', 'u.id', 'a.judge_id')
-          .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
-          .where('a.round_id', '=', round.id)
-          .orderBy('e.code')
-          .orderBy('u.display_name')
-          .execute();
         const statusLabel = { pending: '未评', draft: '草稿', submitted: '已提交' } as const;
         for (const d of detail) {
           const scores = (d.scores ?? {}) as Record<string, number>;

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
@@ -8,6 +9,7 @@ import type { DB } from '../platform/db/schema';
 import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { boolean, dateTime, integer, name, normalizeName, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
 import { assignJudges } from './assignment';
+import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
 import type { AggregationMethod } from './judging.types';
 
@@ -85,6 +87,32 @@ export function parseRubric(input: unknown): RubricCriterion[] {
   if (!errors.length && sum !== 100) errors.push({ field: 'rubric', message: `各项满分之和必须是 100，现在是 ${sum}` });
   if (errors.length) throw validationFailed(errors);
   return rubric;
+}
+
+/** An entry in one of these has been decided already: a new round takes it only when told to. */
+const DECIDED_STATUSES: readonly EntryStatus[] = ['awarded', 'broadcast_selected', 'aired'];
+
+/**
+ * Blind labels for entries new to a round: "<letter>-<number>", the letter the round's place in
+ * creation order (A…Z, then A again), the numbers continuing after the round's highest so far and
+ * dealt out in a random permutation (crypto) — nothing about the label follows from the entry's
+ * code, id, school or the order the entries were listed in.
+ */
+async function labelNewEntries(trx: Transaction<DB>, round: { id: string; created_at: Date | string }, entryIds: string[]): Promise<Map<string, string>> {
+  const before = await trx
+    .selectFrom('rounds')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) => eb.or([eb('created_at', '<', round.created_at as Date), eb.and([eb('created_at', '=', round.created_at as Date), eb('id', '<', round.id)])]))
+    .executeTakeFirstOrThrow();
+  const letter = String.fromCharCode(65 + (Number(before.n) % 26));
+  const existing = await trx.selectFrom('round_entries').select('label').where('round_id', '=', round.id).execute();
+  const highest = existing.reduce((m, r) => Math.max(m, Number(/-(\d+)$/.exec(r.label)?.[1] ?? 0)), 0);
+  const numbers = entryIds.map((_, i) => highest + i + 1);
+  for (let i = numbers.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [numbers[i], numbers[j]] = [numbers[j], numbers[i]];
+  }
+  return new Map(entryIds.map((entryId, i) => [entryId, `${letter}-${String(numbers[i]).padStart(3, '0')}`]));
 }
 
 export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
@@ -207,33 +235,53 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
     /**
      * Adds entries: the given ids (forwarded ones), or all forwarded entries of the round's period,
-     * or the shortlist of an earlier round. Forwarded entries move to `in_judging`.
+     * or the shortlist of an earlier round. Forwarded entries move to `in_judging`. Each new entry
+     * gets the round's blind label (a random permutation, see `labelNewEntries`).
+     *
+     * Entries already awarded or selected for broadcast are never taken without a word: with
+     * `includeAwarded` absent the call is refused (409, listing them); `true` takes them, `false`
+     * leaves them out and counts them in `skipped`.
      */
-    async addEntries(actor: CurrentUser, id: string, body: unknown): Promise<{ added: number }> {
+    async addEntries(actor: CurrentUser, id: string, body: unknown): Promise<{ added: number; skipped?: number }> {
       assertArea(actor, 'rounds');
-      const input = (body ?? {}) as { entryIds?: unknown; fromRoundShortlist?: unknown };
+      const input = (body ?? {}) as { entryIds?: unknown; fromRoundShortlist?: unknown; includeAwarded?: unknown };
+      const includeAwarded = input.includeAwarded === undefined || input.includeAwarded === null ? null : parse({ includeAwarded: boolean('包含已获奖作品') }, input).includeAwarded;
       return db.transaction().execute(async (trx) => {
         const round = await requireDraft(trx, id, '添加作品');
-        let q = trx.selectFrom('entries as e').select(['e.id', 'e.status']);
-        if (typeof input.fromRoundShortlist === 'string' && input.fromRoundShortlist) {
-          q = q.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', input.fromRoundShortlist).where('re.shortlisted', '=', true);
-          await trx.updateTable('rounds').set({ source_round_id: input.fromRoundShortlist }).where('id', '=', id).execute();
+        let q = trx.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']);
+        if (input.fromRoundShortlist !== undefined && input.fromRoundShortlist !== null && input.fromRoundShortlist !== '') {
+          const source = typeof input.fromRoundShortlist === 'string' ? input.fromRoundShortlist : '';
+          if (source === id) throw validationFailed([{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }]);
+          const found = source && source.length <= 64 ? await trx.selectFrom('rounds').select('id').where('id', '=', source).executeTakeFirst() : undefined;
+          if (!found) throw validationFailed([{ field: 'fromRoundShortlist', message: '所选的上一轮评审不存在' }]);
+          q = q.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source).where('re.shortlisted', '=', true);
+          await trx.updateTable('rounds').set({ source_round_id: source }).where('id', '=', id).execute();
         } else if (Array.isArray(input.entryIds)) {
           const ids = input.entryIds.filter((x): x is string => typeof x === 'string').slice(0, 20000);
           if (!ids.length) return { added: 0 };
-          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted']);
+          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted', ...DECIDED_STATUSES]);
         } else {
           if (!round.period_id) throw validationFailed([{ field: 'entryIds', message: '本轮没有关联报送期，请指定作品或上一轮的入围名单' }]);
           q = q.where('e.period_id', '=', round.period_id).where('e.status', '=', 'forwarded');
         }
-        const rows = await q.execute();
-        if (!rows.length) return { added: 0 };
-        const inserted = await trx
-          .insertInto('round_entries')
-          .values(rows.map((r) => ({ round_id: id, entry_id: r.id })))
-          .onConflict((oc) => oc.doNothing())
-          .returning('entry_id')
-          .execute();
+        const already = new Set((await trx.selectFrom('round_entries').select('entry_id').where('round_id', '=', id).execute()).map((r) => r.entry_id));
+        const candidates = (await q.execute()).filter((r) => !already.has(r.id));
+        const decided = candidates.filter((r) => r.award !== null || DECIDED_STATUSES.includes(r.status));
+        if (decided.length && includeAwarded === null) {
+          const codes = decided.map((r) => r.code).sort();
+          throw invalidState(
+            `其中有 ${decided.length} 件作品已获奖或已选送电视台（${codes.slice(0, 10).join('、')}${codes.length > 10 ? ' 等' : ''}），不会自动加入新一轮。` +
+              '请明确选择：也加入这些作品，或不加入它们。',
+          );
+        }
+        const rows = includeAwarded ? candidates : candidates.filter((r) => !decided.includes(r));
+        const skipped = candidates.length - rows.length;
+        // `skipped` only when something was left out (the API's `{ added }` stays as it was).
+        if (!rows.length) return { added: 0, ...(skipped && { skipped }) };
+        const labels = await labelNewEntries(trx, round, rows.map((r) => r.id));
+        for (let i = 0; i < rows.length; i += 1000) {
+          await trx.insertInto('round_entries').values(rows.slice(i, i + 1000).map((r) => ({ round_id: id, entry_id: r.id, label: labels.get(r.id)! }))).execute();
+        }
         const forwarded = rows.filter((r) => r.status === 'forwarded').map((r) => r.id);
         if (forwarded.length) {
           await trx.updateTable('entries').set({ status: 'in_judging', updated_at: now() }).where('id', 'in', forwarded).where('status', '=', 'forwarded').execute();
@@ -241,7 +289,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
             await recordAudit(trx, { actor, action: 'entry.judging', objectType: 'entry', objectId: entryId, from: 'forwarded', to: 'in_judging', detail: { roundId: id } });
           }
         }
-        return { added: inserted.length };
+        if (decided.length) {
+          await recordAudit(trx, { actor, action: 'round.entries', objectType: 'round', objectId: id, detail: { added: rows.length, awardedOrBroadcast: decided.length, includeAwarded } });
+        }
+        return { added: rows.length, ...(skipped && { skipped }) };
       });
     },
 
@@ -397,8 +448,9 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       return db
         .selectFrom('assignments as a')
         .innerJoin('entries as e', 'e.id', 'a.entry_id')
+        .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
         .innerJoin('users as u', 'u.id', 'a.judge_id')
-        .select(['a.id', 'a.entry_id as entryId', 'e.code', 'e.title', 'a.judge_id as judgeId', 'u.display_name as judgeName', 'a.status', 'a.total'])
+        .select(['a.id', 'a.entry_id as entryId', 'e.code', 're.label', 'e.title', 'a.judge_id as judgeId', 'u.display_name as judgeName', 'a.status', 'a.total'])
         .where('a.round_id', '=', id)
         .orderBy('e.code')
         .orderBy('u.display_name')

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
@@ -12,8 +12,9 @@ import { roundClosed, type RubricCriterion } from './round.service';
 
 /**
  * The judge's side: their own assignments only, blind when the round is blind — nothing a judge
- * receives carries the school, county, director or uploader (not even the file name: media are
- * served under the assignment's id as `<entry code>.mp4`). Scores stay editable until the round
+ * receives carries the school, county, director or uploader, nor anything that can be looked up
+ * elsewhere: the entry's code and title give way to the round's label (`round_entries.label`), and
+ * media are served under the assignment's id as `<label>.mp4`. Scores stay editable until the round
  * closes; afterwards only a score an admin reopened (with a reason) can change.
  */
 export interface JudgeAssignment {
@@ -26,8 +27,12 @@ export interface JudgeAssignment {
   closesAt: string | null;
   editable: boolean;
   entry: {
+    /** The entry code; in a blind round the round's label instead (the code is public on the 公示 page). */
     code: string;
+    /** The school's title; in a blind round 「作品 <label>」. */
     title: string;
+    /** This round's label of the entry, e.g. "B-017" (random order, not derived from the code). */
+    label: string;
     song: { title: string; designated: boolean };
     form: string;
     level: string;
@@ -50,6 +55,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       .selectFrom('assignments as a')
       .innerJoin('rounds as r', 'r.id', 'a.round_id')
       .innerJoin('entries as e', 'e.id', 'a.entry_id')
+      .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
       .innerJoin('schools as s', 's.id', 'e.school_id')
       .leftJoin('counties as c', 'c.id', 'e.county_id')
       .leftJoin('songs as g', 'g.id', 'e.song_id')
@@ -71,6 +77,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         'r.opens_at',
         'r.closes_at',
         'e.code',
+        're.label',
         'e.title',
         'e.custom_song_title',
         'g.title as song_title',
@@ -102,6 +109,8 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
 
   function present(r: Row): JudgeAssignment {
     const ready = r.video_status === 'ready';
+    // Blind: the round's label stands in for the code and the school's own title (API fields kept).
+    const shown = r.blind ? { code: r.label, title: `作品 ${r.label}` } : { code: r.code, title: r.title };
     return {
       id: r.id,
       roundId: r.round_id,
@@ -112,8 +121,8 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       closesAt: r.closes_at ? new Date(r.closes_at).toISOString() : null,
       editable: editable(r),
       entry: {
-        code: r.code,
-        title: r.title,
+        ...shown,
+        label: r.label,
         song: { title: r.song_title ?? r.custom_song_title ?? '', designated: Boolean(r.designated) },
         form: r.form_label ?? '',
         level: r.level_label ?? '',
@@ -171,7 +180,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       const rows = await queueQuery(judge)
         .orderBy((eb) => eb.case().when('a.status', '=', 'submitted').then(1).else(0).end())
         .orderBy('r.created_at')
-        .orderBy('e.code')
+        .orderBy(sql`case when r.blind then re.label else e.code end`)
         .limit(page.pageSize)
         .offset((page.page - 1) * page.pageSize)
         .execute();
@@ -206,13 +215,13 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     },
 
     /** The stored preview/poster key of an assignment's entry (for blind media serving). */
-    async mediaKey(judge: CurrentUser, id: string, kind: 'preview' | 'poster'): Promise<{ key: string; code: string }> {
+    async mediaKey(judge: CurrentUser, id: string, kind: 'preview' | 'poster'): Promise<{ key: string; name: string; blind: boolean }> {
       assertArea(judge, 'judging');
       const r = await own(judge, id);
       const video = await db.selectFrom('videos as v').innerJoin('entries as e', 'e.video_id', 'v.id').select(['v.preview_key', 'v.poster_key', 'v.status']).where('e.id', '=', r.entry_id).executeTakeFirst();
       const key = video?.status === 'ready' ? (kind === 'preview' ? video.preview_key : video.poster_key) : null;
       if (!key) throw notFound('视频还没有准备好。');
-      return { key, code: r.code };
+      return { key, name: r.blind ? r.label : r.code, blind: r.blind };
     },
 
     /** Save a draft, or submit (every criterion scored). Out of range → 400; closed → 409 round_closed. */

@@ -6,8 +6,9 @@ import { assertArea, canUse } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
 import { AppError } from '../platform/errors';
 import { pageQuery } from '../platform/validate';
+import { multipartCsrfFilter } from '../web/auth.middleware';
 import { handleForm } from '../web/forms';
-import { checkMultipartFields } from '../web/input-gate';
+import { afterMultipart } from '../web/multipart';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
 import { ImportRejectedError, type SchoolImportService } from './school-import';
@@ -24,21 +25,14 @@ export interface OrgDeps {
 /** Small spreadsheet uploads for the school import: to disk, 5 MB, one file, no other parts. */
 function importUpload(tmpDir: string) {
   fs.mkdirSync(tmpDir, { recursive: true });
-  const upload = multer({
+  const parse = multer({
     storage: multer.diskStorage({ destination: tmpDir, filename: (_req, _file, cb) => cb(null, tempName('import')) }),
+    // A session's no-JS form: its `_csrf` field (the form's first) is checked before the file is written.
+    fileFilter: multipartCsrfFilter,
     limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
   }).single('file');
   return (req: Request, res: Response, next: NextFunction) =>
-    upload(req, res, (err: unknown) => {
-      if (err) return next(err);
-      try {
-        checkMultipartFields(req);
-        next();
-      } catch (gateError) {
-        if (req.file?.path) fs.rm(req.file.path, { force: true }, () => undefined);
-        next(gateError);
-      }
-    });
+    parse(req, res, (err?: unknown) => afterMultipart(req, err, next));
 }
 
 /** Role gate before any upload is accepted. */

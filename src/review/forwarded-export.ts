@@ -19,6 +19,11 @@ export async function writeForwardedXlsx(db: Db, actor: CurrentUser, campaign: C
   assertArea(actor, 'review');
   const scope = entryScope(actor);
   if (!scope) throw forbidden();
+  const pageSize = 200;
+  const pageOf = (page: number) => listEntries(db, scope, { statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' }, { page, pageSize });
+  // The first page is read before the workbook exists: the writer emits bytes (and so the download's
+  // headers) as soon as it is created, and a refusal or fault must still be an ordinary error answer.
+  let result = await pageOf(1);
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
   const sheet = workbook.addWorksheet('报送作品');
   sheet.columns = [
@@ -37,9 +42,8 @@ export async function writeForwardedXlsx(db: Db, actor: CurrentUser, campaign: C
   ];
   sheet.getRow(1).font = { bold: true };
   const label = (list: Array<{ code: string; label: string }>, code: string) => list.find((x) => x.code === code)?.label ?? code;
-  const pageSize = 200;
   for (let page = 1; ; page++) {
-    const result = await listEntries(db, scope, { statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' }, { page, pageSize });
+    if (page > 1) result = await pageOf(page);
     for (const r of result.items) {
       sheet
         .addRow({

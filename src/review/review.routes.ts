@@ -11,6 +11,7 @@ import type { EntryService } from '../entries/entry.service';
 import { entryFilter, entryViewModel } from '../entries/entry.routes';
 import type { EntryStatus } from '../entries/entry.schema';
 import { ENTRY_STATUS_LABELS, type EntryView } from '../entries/entry.types';
+import { download, XLSX_TYPE } from '../web/download';
 import { currentUser, queryString } from '../web/request-context';
 import { pageLinks } from '../web/view-helpers';
 import { writeForwardedXlsx } from './forwarded-export';
@@ -35,9 +36,8 @@ async function sendXlsx(deps: ReviewDeps, req: Request, res: Response) {
   const user = currentUser(req);
   assertArea(user, 'review');
   const campaign = await deps.campaign.get();
-  res.setHeader('Content-Type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
-  res.setHeader('Content-Disposition', `attachment; filename="forwarded.xlsx"; filename*=UTF-8''${encodeURIComponent('报送作品清单.xlsx')}`);
-  await writeForwardedXlsx(deps.db, user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, res);
+  const dl = download(res, { fileName: '报送作品清单.xlsx', asciiName: 'forwarded.xlsx', contentType: XLSX_TYPE });
+  await writeForwardedXlsx(deps.db, user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, dl.stream);
 }
 
 export function reviewApi(deps: ReviewDeps): Router {

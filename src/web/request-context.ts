@@ -10,6 +10,11 @@ export interface AuthContext {
   csrfToken: string | null;
   sessionSecret: string | null;
   bearerToken: string | null;
+  /**
+   * A session's multipart form whose token travels in its `_csrf` field: not checked yet when the
+   * route starts; the upload parser checks it before any file is stored (auth.middleware.ts).
+   */
+  csrfPending?: boolean;
 }
 
 declare module 'express-serve-static-core' {

@@ -48,7 +48,7 @@ describeBrowser('judging in a browser', () => {
   }
 
   /** Scores every assignment in the judge's queue with 保存并下一个, as a judge on a phone would. */
-  async function scoreAllInBrowser(page: Page, codeToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
+  async function scoreAllInBrowser(page: Page, labelToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
     await page.getByRole('link', { name: '我的评审' }).click();
     await see(page.locator('.reminder')).toContainText('件作品未评分');
     await page.locator('table.queue a.button').first().click();
@@ -58,7 +58,7 @@ describeBrowser('judging in a browser', () => {
       const html = await page.content();
       for (const s of secret) expect({ leaked: s, found: html.includes(s) }).toEqual({ leaked: s, found: false });
       const code = (await page.locator('.page-head h1 code').innerText()).trim();
-      const total = codeToTotal.get(code)!;
+      const total = labelToTotal.get(code)!;
       expect(total).toBeDefined();
       expect(await page.locator('video.player').getAttribute('src')).toMatch(/^\/api\/v1\/judging\/assignments\/[^/]+\/preview$/);
       if (scored === 0) {
@@ -153,14 +153,19 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('.flash')).toContainText('评审已开始');
     await see(admin.locator('.page-head h1')).toContainText('评审中');
 
+    // Blind: judges know each entry by the round's label (never its code); the admin's ranking maps them.
+    const adminToken = await suite.t.token('admin');
+    const labelled = (await request(suite.t.app).get(`/api/v1/rounds/${roundUrl.split('/').pop()}/ranking`).set('Authorization', `Bearer ${adminToken}`).expect(200)).body as Array<{ code: string; label: string }>;
+    const labelToTotal = new Map(labelled.map((r) => [r.label, codeToTotal.get(r.code)!]));
+
     // Two judges score in the browser (one on a phone), blind.
-    const secret = [...schoolNames, ...directors, ...COUNTIES.map((c) => c.name)];
+    const secret = [...schoolNames, ...directors, ...COUNTIES.map((c) => c.name), ...entries.map((e) => e.code)];
     const judgeA = await login(judges[0].username, PHONE);
     const { scrollWidth, innerWidth } = await widths(judgeA);
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
-    const scoredA = await scoreAllInBrowser(judgeA, codeToTotal, secret, 0);
+    const scoredA = await scoreAllInBrowser(judgeA, labelToTotal, secret, 0);
     const judgeB = await login(judges[1].username);
-    const scoredB = await scoreAllInBrowser(judgeB, codeToTotal, secret, -1);
+    const scoredB = await scoreAllInBrowser(judgeB, labelToTotal, secret, -1);
     expect(scoredA + scoredB).toBeGreaterThanOrEqual(6);
 
     // The judge's queue now shows everything submitted and no reminder.
@@ -176,7 +181,7 @@ describeBrowser('judging in a browser', () => {
         await request(suite.t.app)
           .put(`/api/v1/judging/assignments/${a.id}`)
           .set('Authorization', `Bearer ${token}`)
-          .send({ scores: scoresFor(codeToTotal.get(a.entry.code)!, n - 1), submit: true })
+          .send({ scores: scoresFor(labelToTotal.get(a.entry.code)!, n - 1), submit: true })
           .expect(200);
       }
     }

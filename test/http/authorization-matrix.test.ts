@@ -75,6 +75,8 @@ const MATRIX: Row[] = [
   page('POST', '/accounts/:account/disable',          [303, 403,  303,   404,  403, 403, 303]),
   page('POST', '/accounts/:account/enable',           [303, 403,  303,   404,  403, 403, 303]),
   page('POST', '/accounts/:account/password',         [303, 403,  303,   404,  403, 403, 303], { body: () => ({ password: 'reset-pass-1' }) }),
+  // Unlocking a login is the admin's alone (a county reviewer manages its schools' accounts, but not this).
+  page('POST', '/accounts/:account/unlock',           [303, 403,  403,   404,  403, 403, 303]),
 
   api('GET',   '/openapi.json',                       [200, 200,  200,   200,  200, 200, 200]),
   api('GET',   '/me',                                 [401, 200,  200,   200,  200, 200, 200]),
@@ -94,6 +96,7 @@ const MATRIX: Row[] = [
   api('GET',   '/users/:admin',                       [401, 403,  404,   404,  403, 403, 200]),
   api('GET',   '/users/no-such-user',                 [401, 403,  404,   404,  403, 403, 404]),
   api('PATCH', '/users/:account',                     [401, 403,  200,   404,  403, 403, 200], { body: () => ({ displayName: '接口改名' }) }),
+  api('POST',  '/users/:account/unlock',              [401, 403,  403,   404,  403, 403, 200]),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
@@ -148,8 +151,8 @@ describe('authorization matrix: every route × every caller', () => {
       const session = pageAgents.get(caller);
       const agent = session ? session.agent : request(t.app);
       const csrf = session?.csrf ?? '';
-      req = (row.method === 'GET' ? agent.get(path) : agent.post(row.upload ? `${path}?_csrf=${encodeURIComponent(csrf)}` : path)).set('Accept', 'text/html');
-      if (row.upload) req = req.attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');
+      req = (row.method === 'GET' ? agent.get(path) : agent.post(path)).set('Accept', 'text/html');
+      if (row.upload) req = req.field('_csrf', csrf).attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');
       else if (row.method !== 'GET') req = req.type('form').send({ ...body, _csrf: csrf });
     } else {
       const agent = request(t.app);

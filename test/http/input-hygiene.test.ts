@@ -187,7 +187,8 @@ describe('input hygiene', () => {
       const search = await agent.get(`/org/schools?q=${encodeURIComponent(PAYLOADS[3])}`).expect(200);
       assertSafe(search.text, 'school search');
       const imported = await agent
-        .post(`/org/schools/import?_csrf=${encodeURIComponent(csrf)}`)
+        .post('/org/schools/import')
+        .field('_csrf', csrf)
         .attach('file', Buffer.from(`学校名称,所属县区\n某小学,<script>alert(1)</script>\n`), 'x.csv')
         .expect(400);
       assertSafe(imported.text, 'import errors');

@@ -222,7 +222,8 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       expect(res.body.map((a: Json) => a.id).sort()).toEqual(mine.map((r) => r.id).sort());
       for (const a of res.body as Json[]) {
         expect(a).toMatchObject({ roundId: roundA, status: 'pending', blind: true, editable: true, scores: null });
-        expect(Object.keys(a.entry).sort()).toEqual(['code', 'durationS', 'form', 'level', 'posterUrl', 'previewUrl', 'song', 'title']);
+        expect(Object.keys(a.entry).sort()).toEqual(['code', 'durationS', 'form', 'label', 'level', 'posterUrl', 'previewUrl', 'song', 'title']);
+        expect(a.entry.code).toBe(a.entry.label); // blind: the round's label, not the public entry code
         expect(a.entry.previewUrl).toBe(`/api/v1/judging/assignments/${a.id}/preview`);
       }
       const keys = allKeys(res.body);
@@ -303,11 +304,12 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       const nj = Object.values(judges).find((x) => x.id === newcomer)!;
       expect(nj.countyId === e.countyId || nj.schoolId === e.schoolId).toBe(false);
 
+      const label = target.entry.label as string; // blind round: judges know the entry by its label
       const j3List = (await as(judges.J3.token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
-      expect(j3List.map((a) => a.entry.code)).not.toContain(e.code);
+      expect(j3List.map((a) => a.entry.code)).not.toContain(label);
       await as(judges.J3.token).get(`/api/v1/judging/assignments/${target.id}`).expect(404);
       const njList = (await as(nj.token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
-      expect(njList.map((a) => a.entry.code)).toContain(e.code);
+      expect(njList.map((a) => a.entry.code)).toContain(label);
       const audit = await t.container.database.db.selectFrom('audit_log').select(['reason', 'detail']).where('action', '=', 'assignment.conflict').execute();
       expect(audit).toEqual([{ reason: '该校音乐老师是我的学生', detail: expect.objectContaining({ entryId, reassignedTo: newcomer }) }]);
       // A later automatic assignment must not give it back to J3 (the conflict is recorded).
@@ -488,7 +490,8 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(ranking.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     expect(ranking.headers['content-disposition']).toMatch(/^attachment; filename="ranking\.xlsx"; filename\*=UTF-8''/);
     const r = await sheetRows(ranking.body as Buffer);
-    expect(r[0]).toEqual(['名次', '编号', '作品名称', '歌曲', '学校', '县区', '得分', '原始平均分', '评分数', '极差', '并列', '入围', '奖项']);
+    expect(r[0]).toEqual(['名次', '编号', '作品名称', '歌曲', '学校', '县区', '得分', '原始平均分', '评分数', '极差', '并列', '入围', '奖项', '匿名编号']);
+    expect(r[1][13]).toMatch(/^[A-Z]-\d{3}$/);
     expect(r).toHaveLength(5);
     expect(r[1].slice(0, 2)).toEqual([1, entries.E2.code]);
     expect(r[1][6]).toBe(86);

@@ -121,7 +121,7 @@ describe('organisation: counties and schools', () => {
     test('when a UTF-8 CSV is uploaded through the page, then every row is imported and the list says so', async () => {
       const { agent, csrf } = await t.browser('admin');
       const csv = '学校名称,所属县区,学段\n导入甲小学,离石区,小学\n导入乙中学,市直,高中\n\n导入丙幼儿园,兴县,\n';
-      const res = await agent.post(`/org/schools/import?_csrf=${encodeURIComponent(csrf)}`).attach('file', Buffer.from(csv), '学校.csv').expect(303);
+      const res = await agent.post('/org/schools/import').field('_csrf', csrf).attach('file', Buffer.from(csv), '学校.csv').expect(303);
       expect(res.headers.location).toBe('/org/schools?msg=schools_imported&imported=3');
       expect(await schoolsNamed('导入甲小学', '导入乙中学', '导入丙幼儿园')).toEqual([
         { name: '导入丙幼儿园', county_id: 'c-xingxian', level: null },
@@ -174,7 +174,7 @@ describe('organisation: counties and schools', () => {
       expect(await schoolsNamed('好行一小学', '好行二小学', '坏行小学', '坏学段小学')).toEqual([]);
 
       const { agent, csrf } = await t.browser('admin');
-      const page = await agent.post(`/org/schools/import?_csrf=${encodeURIComponent(csrf)}`).attach('file', Buffer.from(csv), 'bad.csv');
+      const page = await agent.post('/org/schools/import').field('_csrf', csrf).attach('file', Buffer.from(csv), 'bad.csv');
       expect(page.status).toBe(400);
       expect(page.text).toContain('导入失败，未导入任何学校');
       expect(page.text).toContain('第 3 行：县区「火星县」不存在');

@@ -137,7 +137,7 @@ describe('sessions, CSRF and tokens', () => {
       const csv = Buffer.from('学校名称,所属县区\nCSRF导入学校,离石区\n');
       const noToken = await agent.post('/org/schools/import').attach('file', csv, 'schools.csv');
       expect(noToken.status).toBe(403);
-      const wrongToken = await agent.post(`/org/schools/import?_csrf=${encodeURIComponent(other.csrf)}`).attach('file', csv, 'schools.csv');
+      const wrongToken = await agent.post('/org/schools/import').field('_csrf', other.csrf).attach('file', csv, 'schools.csv');
       expect(wrongToken.status).toBe(403);
       expect(await db().selectFrom('schools').select('id').where('name', '=', 'CSRF导入学校').executeTakeFirst()).toBeUndefined();
     });

@@ -71,6 +71,13 @@ export interface LoginFailuresTable {
   at: DefaultTimestamp;
 }
 
+/** An address an account has logged in from (login protection, migration 0012). */
+export interface LoginKnownAddressesTable {
+  username: string;
+  ip: string;
+  last_success_at: DefaultTimestamp;
+}
+
 export interface CampaignsTable {
   id: string;
   title: string;
@@ -129,6 +136,7 @@ export interface FoundationTables {
   sessions: SessionsTable;
   api_tokens: ApiTokensTable;
   login_failures: LoginFailuresTable;
+  login_known_addresses: LoginKnownAddressesTable;
   campaigns: CampaignsTable;
   songs: SongsTable;
   performance_forms: CodeLabelTable;

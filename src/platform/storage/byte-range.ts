@@ -33,18 +33,19 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   if (!match) return { kind: 'whole' };
   const [, first, last] = match;
   if (first === '' && last === '') return { kind: 'whole' };
+  // Digits too long for a safe integer are still a valid range (RFC 9110 puts no bound on them):
+  // they lie past the end of any object we hold, so they are read as "past the end", not ignored.
+  const huge = (digits: string) => !Number.isSafeInteger(Number(digits));
   if (first === '') {
-    // Suffix range: the last n bytes.
-    const n = Number(last);
-    if (!Number.isSafeInteger(n)) return { kind: 'whole' };
+    // Suffix range: the last n bytes (all of them when n is past the size).
+    const n = huge(last) ? Infinity : Number(last);
     if (n === 0 || size === 0) return { kind: 'unsatisfiable' };
     return { kind: 'range', start: Math.max(0, size - n), end: size - 1 };
   }
+  if (huge(first)) return { kind: 'unsatisfiable' }; // its first byte lies past the end
   const start = Number(first);
-  const end = last === '' ? undefined : Number(last);
-  if (!Number.isSafeInteger(start) || (end !== undefined && !Number.isSafeInteger(end))) {
-    return { kind: 'whole' };
-  }
+  // A last byte past the end is clamped to the last byte there is (→ 206 with what exists).
+  const end = last === '' ? undefined : huge(last) ? Number.MAX_SAFE_INTEGER : Number(last);
   if (end !== undefined && end < start) return { kind: 'whole' }; // invalid: ignore
   const clamped = clampRange({ start, end }, size);
   return clamped ? { kind: 'range', ...clamped } : { kind: 'unsatisfiable' };

@@ -12,11 +12,13 @@ const MAX_NAME_LENGTH = 150;
  * User text can never break out of the header: controls (CR/LF), quotes and backslashes are removed
  * before anything else, the fallback is pure printable ASCII and the extended value is percent-encoded.
  */
-export function contentDisposition(disposition: Disposition, fileName?: string): string {
+export function contentDisposition(disposition: Disposition, fileName?: string, asciiName?: string): string {
   if (fileName === undefined) return disposition;
   const clean = sanitizeFileName(fileName);
   if (clean === '') return disposition;
-  return `${disposition}; filename="${asciiFallback(clean)}"; filename*=UTF-8''${encodeRfc5987(clean)}`;
+  // A given ASCII name (e.g. "ranking.xlsx") is used only when it is plain and safe.
+  const fallback = asciiName && /^[A-Za-z0-9._-]{1,100}$/.test(asciiName) ? asciiName : asciiFallback(clean);
+  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(clean)}`;
 }
 
 export function sanitizeFileName(fileName: string): string {

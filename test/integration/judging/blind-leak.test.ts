@@ -41,12 +41,17 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
   let assignmentId: string;
   let judgeUsername: string;
   let judgeToken: string;
+  let admin: string;
+  let entryId: string;
+  let entryCode: string;
+  let videoId: string;
+  let round1: string;
 
   beforeAll(async () => {
     t = await createTestApp();
     t.container.startWorker();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-blind-'));
-    const admin = await t.token('admin');
+    admin = await t.token('admin');
     const periodId = (await t.container.campaign.listPeriods())[0].id;
 
     const school = await t.createSchool({ name: SCHOOL, countyId: 'c-lishi' });
@@ -79,19 +84,24 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     const video = await waitForVideo(t, entry.id, { timeoutMs: 45_000 });
     expect(video.status).toBe('ready');
     expect(video.original_name).toBe(FILE_NAME);
+    entryId = entry.id;
+    entryCode = entry.code;
+    videoId = video.id;
 
     const as = (token: string) => ({
       post: (url: string, body?: object) => request(t.app).post(url).set('Authorization', `Bearer ${token}`).send(body),
     });
     await as(schoolToken).post(`/api/v1/entries/${entry.id}/submit`).expect(200);
     await as(reviewerToken).post(`/api/v1/entries/${entry.id}/forward`, { periodId }).expect(200);
-    const round = (await as(admin).post('/api/v1/rounds', { name: '匿名初评', periodId, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
+    const round = (round1 = (await as(admin).post('/api/v1/rounds', { name: '匿名初评', periodId, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id);
     expect((await as(admin).post(`/api/v1/rounds/${round}/entries`, {}).expect(200)).body).toEqual({ added: 1 });
     await as(admin).post(`/api/v1/rounds/${round}/judges`, { userIds: [judge.id] }).expect(200);
     await as(admin).post(`/api/v1/rounds/${round}/assign`).expect(200);
     await as(admin).post(`/api/v1/rounds/${round}/open`).expect(200);
 
-    secrets = [SCHOOL, DIRECTOR, UPLOADER_NAME, UPLOADER_USERNAME, COUNTY_NAME, FILE_NAME, '原始录像', 'c-lishi', school.id, uploader.id, entry.id];
+    // The entry's code is public (公示) and its ids are seen by the school, county and TV: a blind
+    // judge must get none of them — nor the school's own title.
+    secrets = [SCHOOL, DIRECTOR, UPLOADER_NAME, UPLOADER_USERNAME, COUNTY_NAME, FILE_NAME, '原始录像', 'c-lishi', school.id, uploader.id, entry.id, entry.code, video.id, '我们的歌'];
   }, 120_000);
 
   afterAll(async () => {
@@ -153,7 +163,7 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     all.push(fetched('GET poster', poster));
 
     expect(preview.headers['content-type']).toBe('video/mp4');
-    expect(preview.headers['content-disposition']).toMatch(/^inline; filename="CX-[^"]+\.mp4"/);
+    expect(preview.headers['content-disposition']).toMatch(/^inline; filename="A-\d{3}\.mp4"/);
     expect((preview.body as Buffer).length).toBeGreaterThan(1000);
     for (const f of all) expect({ what: f.what, leaks: leaks(f) }).toEqual({ what: f.what, leaks: [] });
 
@@ -199,9 +209,99 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
       pages.push(fetched(`GET ${url}`, res));
     }
     for (const f of pages) expect({ what: f.what, leaks: leaks(f) }).toEqual({ what: f.what, leaks: [] });
-    // The page does show the entry code and the player (the title is left out of blind pages altogether).
+    // The page shows the round's label and the player (the code and title are left out of blind pages).
     const html = (scorePage.body as Buffer).toString('utf8');
     expect(html).toContain(`/api/v1/judging/assignments/${assignmentId}/preview`);
-    expect(html).toMatch(/CX-[0-9A-Z]+/);
+    expect(html).toMatch(/<code>A-\d{3}<\/code>/);
   });
+  /**
+   * Everything a judge can be handed that names the entry: values of id / code / label / URL
+   * fields of the JSON, the file name of the media, and the same-origin links of the pages.
+   * `roundId` is left out on purpose: it names the round (whose name is public anyway), not an entry.
+   */
+  function judgeIdentifiers(json: unknown, out: Set<string>): Set<string> {
+    const walk = (v: unknown, key: string) => {
+      if (key === 'rubric') return; // the criteria's keys and labels name the rubric, not the entry
+      if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+      else if (typeof v === 'string' && /(^id$|Id$|code|label|Url$)/i.test(key) && key !== 'roundId') out.add(v);
+    };
+    walk(json, '');
+    return out;
+  }
+
+  test('when the entry is awarded, published and judged again in a second blind round, then the judge and the public page share no identifier', async () => {
+    const bearer = (token: string) => ({
+      get: (url: string) => request(t.app).get(url).set('Authorization', `Bearer ${token}`),
+      post: (url: string, body?: object) => request(t.app).post(url).set('Authorization', `Bearer ${token}`).send(body),
+      put: (url: string, body?: object) => request(t.app).put(url).set('Authorization', `Bearer ${token}`).send(body),
+    });
+    const judge = bearer(judgeToken);
+    const staff = bearer(admin);
+    const ids = new Set<string>();
+    const judgeTexts: string[] = [];
+    const seen = async (res: request.Response) => {
+      judgeTexts.push(res.text ?? '', String(res.headers['content-disposition'] ?? ''), String(res.headers.location ?? ''));
+      if (res.type === 'application/json') judgeIdentifiers(res.body, ids);
+      const name = /filename="([^"]+)"/.exec(String(res.headers['content-disposition'] ?? ''))?.[1];
+      if (name) ids.add(name.replace(/\.\w+$/, ''));
+      return res;
+    };
+
+    // Round 1: the judge scores; the round closes, shortlists, awards and is published (公示).
+    const r1 = (await seen(await judge.get('/api/v1/judging/assignments').expect(200))).body as Array<{ id: string; entry: { label: string; code: string; previewUrl: string; posterUrl: string } }>;
+    expect(r1).toHaveLength(1);
+    await seen(await judge.put(`/api/v1/judging/assignments/${r1[0].id}`, { scores: { singing: 45, artistry: 20, spirit: 12, costume: 8 }, submit: true }).expect(200));
+    await seen(await judge.get(r1[0].entry.previewUrl).set('Range', 'bytes=0-99').expect(206));
+    await staff.post(`/api/v1/rounds/${round1}/close`).expect(200);
+    await staff.post(`/api/v1/rounds/${round1}/shortlist`, { top: 1 }).expect(200);
+    await staff.post(`/api/v1/rounds/${round1}/awards`, { tiers: [{ award: 'first', count: 1 }] }).expect(200);
+    await staff.post(`/api/v1/rounds/${round1}/publish`).expect(200);
+
+    // Round 2 from round 1's shortlist: the awarded entry is not taken without a word.
+    const round2 = (await staff.post('/api/v1/rounds', { name: '匿名复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
+    const self = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round2 }).expect(400);
+    expect(self.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }] });
+    const unknown = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: 'no-such-round' }).expect(400);
+    expect(unknown.body.errors).toEqual([{ field: 'fromRoundShortlist', message: '所选的上一轮评审不存在' }]);
+    const refused = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1 }).expect(409);
+    expect(refused.body.detail).toBe(`其中有 1 件作品已获奖或已选送电视台（${entryCode}），不会自动加入新一轮。请明确选择：也加入这些作品，或不加入它们。`);
+    expect((await staff.get(`/api/v1/rounds/${round2}`).expect(200)).body.entryCount).toBe(0);
+    expect((await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1, includeAwarded: false }).expect(200)).body).toEqual({ added: 0, skipped: 1 });
+    expect((await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1, includeAwarded: true }).expect(200)).body).toEqual({ added: 1 });
+    await staff.post(`/api/v1/rounds/${round2}/judges`, { userIds: [(await t.container.database.db.selectFrom('users').select('id').where('username', '=', judgeUsername).executeTakeFirstOrThrow()).id] }).expect(200);
+    await staff.post(`/api/v1/rounds/${round2}/assign`).expect(200);
+    await staff.post(`/api/v1/rounds/${round2}/open`).expect(200);
+
+    // The same judge in round 2: a fresh label, unrelated to round 1's.
+    const r2 = (await seen(await judge.get('/api/v1/judging/assignments').expect(200))).body as typeof r1;
+    expect(r2).toHaveLength(1);
+    expect(r2[0].entry.label).not.toBe(r1[0].entry.label);
+    expect(r2[0].entry.code).toBe(r2[0].entry.label);
+    await seen(await judge.get(`/api/v1/judging/assignments/${r2[0].id}`).expect(200));
+    await seen(await raw(judge.get(r2[0].entry.previewUrl)).expect(200));
+    await seen(await raw(judge.get(r2[0].entry.posterUrl)).expect(200));
+    const { agent } = await t.browser(judgeUsername);
+    for (const url of ['/judging', `/judging/${r2[0].id}`]) {
+      const page = await agent.get(url).expect(200);
+      judgeTexts.push(page.text);
+      for (const m of page.text.matchAll(/(?:href|src|poster|action)="(\/[^"]*)"/g)) if (/\/judging\/./.test(m[1])) ids.add(m[1]); // links that carry an id
+    }
+    for (const must of [r1[0].id, r2[0].id, r1[0].entry.label, r2[0].entry.label, r2[0].entry.previewUrl]) expect(ids.has(must)).toBe(true);
+
+    // The public list (API and page, no login) names the entry by its code, with its school.
+    const publicApi = await request(t.app).get('/api/v1/results').expect(200);
+    const publicPage = await request(t.app).get('/results').expect(200);
+    expect(publicApi.text).toContain(entryCode);
+    expect(publicPage.text).toContain(entryCode);
+    expect(publicPage.text).toContain(SCHOOL);
+
+    // Nothing the judge holds appears on the public side, and nothing public that names the entry reaches the judge.
+    for (const pub of [publicApi.text, publicPage.text]) {
+      expect([...ids].filter((id) => pub.includes(id))).toEqual([]);
+    }
+    for (const id of [entryCode, entryId, videoId]) {
+      expect({ id, in: judgeTexts.filter((x) => x.includes(id)).length }).toEqual({ id, in: 0 });
+    }
+  }, 60_000);
 });
