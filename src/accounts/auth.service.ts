@@ -1,6 +1,7 @@
 import type { Db } from '../platform/db/database';
 import { recordAudit } from '../platform/audit';
 import { AppError, notFound, rateLimited } from '../platform/errors';
+import { nameKey } from '../platform/validate';
 import type { CurrentUser } from './account.types';
 import { assertArea } from './policy';
 import { hashPassword, needsRehash, verifyPassword } from './password';
@@ -109,7 +110,8 @@ export function createAuthService(db: Db, opts: AuthOptions) {
 
   return {
     async login(usernameInput: string, password: string, ip: string): Promise<CurrentUser> {
-      const username = String(usernameInput ?? '').trim().toLowerCase().slice(0, 100);
+      // Folded as accounts store usernames (nameKey): ｊｕｄｇｅ－１ signs in as judge-1.
+      const username = nameKey(String(usernameInput ?? '')).toLowerCase().slice(0, 100);
       await assertNotLimited(username, ip);
       // Record the attempt as a failure *before* the slow hash check, then count again: parallel
       // attempts see each other, so N concurrent guesses cannot all slip under the bound.

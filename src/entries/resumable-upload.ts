@@ -7,7 +7,7 @@ import type * as TusFileStoreModule from '@tus/file-store' with { 'resolution-mo
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { CurrentUser } from '../accounts/account.types';
 import { assertOwnSchoolEntry } from '../accounts/policy';
-import { AppError, DATABASE_UNAVAILABLE, invalidState, STORE_UNAVAILABLE } from '../platform/errors';
+import { AppError, DATABASE_UNAVAILABLE, invalidState, RETRY_AFTER_S, STORE_UNAVAILABLE } from '../platform/errors';
 import { outageOf } from '../platform/outage';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
@@ -118,6 +118,8 @@ function webRequest(req: Request, res: Response): globalThis.Request {
 async function sendResponse(res: Response, response: globalThis.Response): Promise<void> {
   res.status(response.status);
   response.headers.forEach((value, name) => res.setHeader(name, value));
+  // Busy or a dependency down: say when to come back, as every other 503 of ours does.
+  if (response.status === 503 && !response.headers.has('retry-after')) res.setHeader('Retry-After', String(RETRY_AFTER_S));
   res.end(response.body ? Buffer.from(await response.arrayBuffer()) : undefined);
 }
 

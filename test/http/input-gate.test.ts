@@ -207,6 +207,17 @@ describe('names are normalised (NFKC, no invisible or bidi characters)', () => {
     expect(await db().selectFrom('users').select('id').where('username', 'like', 'judge-nfkc%').execute()).toHaveLength(1);
   });
 
+  test('when a user signs in typing the username in full-width letters, then it is the same account', async () => {
+    await request(t.app)
+      .post('/api/v1/users')
+      .set(asAdmin())
+      .send({ username: 'judge-wide', password: 'long-enough-pass', displayName: '评委', role: 'judge' })
+      .expect(201);
+    const res = await request(t.app).post('/api/v1/auth/token').send({ username: 'ｊｕｄｇｅ－ｗｉｄｅ', password: 'long-enough-pass' });
+    expect(res.status).toBe(200);
+    expect(res.body.token).toBeTruthy();
+  });
+
   test('when a name is only invisible characters, then it is refused as empty in Chinese', async () => {
     const res = await request(t.app).post('/api/v1/schools').set(asAdmin()).send({ name: '\u200b\u202e\u2066', countyId: 'c-lishi' });
     expect(res.status).toBe(400);

@@ -149,6 +149,7 @@ describe('an upload whose lock another process keeps', () => {
 
     const busy = await tusPatch(t.app, school.token, location, 0, bytes);
     expect(busy.status).toBe(503);
+    expect(busy.headers['retry-after']).toBe('5');
     expect(busy.text).toContain('这个上传正由另一个连接写入，请稍后重试');
     // the waiter asked the holder to let go, and left its row alone
     expect(await t.container.db.selectFrom('upload_locks').select(['holder', 'release_requested']).where('upload_id', '=', id).execute()).toEqual([{ holder: 'another-process', release_requested: true }]);

@@ -129,6 +129,7 @@ describe('resumable uploads with the S3 object store', () => {
     await s3.stop();
     const refused = await patch(t.app, school.token, location, 4000, clip.subarray(4000, 9000));
     expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
     expect(refused.text).toContain('文件存储暂时不可用');
     expect(await offsetOf(t.app, school.token, location)).toBe(4000);
   });
