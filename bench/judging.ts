@@ -69,7 +69,7 @@ const quantile = (xs: number[], q: number) => {
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 
 function appConfig(databaseUrl: string, dataDir: string) {
-  return loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dataDir, IN_PROCESS_WORKER: 'false', SCRYPT_LOG_N: '14' });
+  return loadConfig({ DATABASE_URL: databaseUrl, DATA_DIR: dataDir, IN_PROCESS_WORKER: 'false', SCRYPT_LOG_N: '14', DB_STATEMENT_TIMEOUT_MS: '600000' });
 }
 
 // ───────────────────────────── child: the app server ─────────────────────────────

@@ -109,7 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
         url: databaseUrl,
         timeouts: {
           connectMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100),
-          statementMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15_000, 100),
+          statementMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000, 100),
           idleInTransactionMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 100),
         },
       }

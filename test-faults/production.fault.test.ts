@@ -90,8 +90,7 @@ function env(kind: 'web' | 'worker', name: string): Record<string, string> {
     ADMIN_PASSWORD: PASSWORD,
     SHUTDOWN_GRACE_MS: String(kind === 'web' ? WEB_GRACE_MS : WORKER_GRACE_MS),
     JOB_LEASE_SECONDS: String(LEASE_S),
-    DB_CONNECT_TIMEOUT_MS: '2000',
-    DB_STATEMENT_TIMEOUT_MS: '10000',
+    // DB_CONNECT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS at their defaults: (b2) proves what they give.
     LOG_LEVEL: 'info',
   };
 }
@@ -360,6 +359,42 @@ test('(b) when the database refuses connections for 10 s, then requests answer 5
   const slowest = Math.max(...during.map((a) => a.ms));
   figure(`(b) database refused 10 s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms); page → ${page.status} text/html; recovery after its return: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`);
 }, 60_000);
+
+test('(b2) when the network to the database is partitioned for 15 s (no refusal, no reset: silence), then requests answer 503 within the default timeouts instead of hanging, and both web processes recover within 2 s of the heal', async () => {
+  const PARTITION_MS = 15_000;
+  // Default client-side bound: DB_STATEMENT_TIMEOUT_MS (5 s) + 2 s for a query in flight; DB_CONNECT_TIMEOUT_MS (5 s) for a new connection.
+  const BOUND_MS = 9_000;
+  const probe = (w: AppProcess) => call(w.baseUrl, 'GET', `/api/v1/judging/assignments/${judges[1].assignments[1]}`, { token: judges[1].token, timeoutMs: 30_000 });
+  const during: HttpAnswer[] = [];
+  const cutAt = Date.now();
+  pgProxy.partition();
+  const savers = judges.slice(5, 10).map(async (j, i) => {
+    while (Date.now() - cutAt < PARTITION_MS - BOUND_MS) {
+      during.push(await call(webs[i % 2].baseUrl, 'PUT', `/api/v1/judging/assignments/${j.assignments[2]}`, { token: j.token, json: scoreBody(7000 + during.length, i), timeoutMs: 30_000 }));
+      await sleep(100);
+    }
+  });
+  await Promise.all(savers);
+  await sleep(Math.max(0, PARTITION_MS - (Date.now() - cutAt)));
+  pgProxy.heal();
+  const healedAt = Date.now();
+  const recovery: number[] = [];
+  await Promise.all(
+    webs.map(async (w) => {
+      await waitFor(`${w.name} to answer 200 again`, async () => (await probe(w)).status === 200, 30_000, 50);
+      recovery.push(Date.now() - healedAt);
+    }),
+  );
+
+  expectAllAlive([...webs, ...workers]);
+  expect(during.length).toBeGreaterThanOrEqual(5);
+  expectOutage503(during, /数据库暂时不可用/);
+  expect(during.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+  const slowest = Math.max(...during.map((a) => a.ms));
+  expect(slowest).toBeLessThanOrEqual(BOUND_MS);
+  expect(Math.max(...recovery)).toBeLessThanOrEqual(2_000);
+  figure(`(b2) database partitioned ${PARTITION_MS / 1000} s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms, bound ${BOUND_MS} ms); recovery after the heal: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`);
+}, 90_000);
 
 test('(c) when S3 is down for 60 s during an ingest, then uploads answer 503, the job waits without spending attempts, and the video ends ready with no re-upload', async () => {
   const entryId = await newEntry(webs[0].baseUrl);

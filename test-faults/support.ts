@@ -42,26 +42,26 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 /**
  * A TCP proxy on 127.0.0.1 in front of a service: `refuse()` stops listening and cuts every open
  * connection (the service restarting, a failover, a partition the kernel reports), `accept()`
- * listens again on the same port.
+ * listens again on the same port; `partition()` / `heal()` drop and restore the traffic silently.
  */
 export class TcpProxy {
   private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
+  private readonly links = new Set<{ client: net.Socket; upstream: net.Socket | null }>();
+  private partitioned = false;
   port = 0;
   constructor(private readonly target: { host: string; port: number }) {}
 
   async accept(): Promise<void> {
     if (this.server) return;
     const server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      const link = { client, upstream: null as net.Socket | null };
+      this.links.add(link);
+      client.on('error', () => undefined);
+      client.on('close', () => {
+        this.links.delete(link);
+        link.upstream?.destroy();
+      });
+      if (!this.partitioned) this.connect(link);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -71,12 +71,47 @@ export class TcpProxy {
     this.server = server;
   }
 
+  private connect(link: { client: net.Socket; upstream: net.Socket | null }): void {
+    const upstream = net.connect(this.target.port, this.target.host);
+    link.upstream = upstream;
+    upstream.on('error', () => undefined);
+    upstream.on('close', () => link.client.destroy());
+    link.client.pipe(upstream).pipe(link.client);
+  }
+
   async refuse(): Promise<void> {
     const server = this.server;
     this.server = null;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    for (const { client, upstream } of this.links) {
+      client.destroy();
+      upstream?.destroy();
+    }
+    this.links.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * A network partition: connections stay open but no byte crosses in either direction, and new
+   * ones are accepted but get no answer (nothing is refused, nothing is reset: only timeouts notice).
+   */
+  partition(): void {
+    this.partitioned = true;
+    for (const { client, upstream } of this.links) {
+      if (!upstream) continue;
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** The partition heals: held bytes flow on, held connections reach the service. */
+  heal(): void {
+    this.partitioned = false;
+    for (const link of this.links) {
+      if (!link.upstream) this.connect(link);
+      else link.client.pipe(link.upstream).pipe(link.client);
+    }
   }
 }
 

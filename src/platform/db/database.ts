@@ -39,7 +39,7 @@ async function ping(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
 }
 
-const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 15_000, idleInTransactionMs: 60_000 };
+const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 5_000, idleInTransactionMs: 60_000 };
 
 /**
  * The pg pool, hardened for outages (SECURITY.md "Faults"):

@@ -7,7 +7,7 @@ describe('fault settings', () => {
     expect(c.host).toBeUndefined();
     expect(c.shutdownGraceMs).toBe(25_000);
     expect(c.worker).toMatchObject({ infraRetryHours: 24, leaseMs: 60_000 });
-    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@db/x', timeouts: { connectMs: 5_000, statementMs: 15_000, idleInTransactionMs: 60_000 } });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@db/x', timeouts: { connectMs: 5_000, statementMs: 5_000, idleInTransactionMs: 60_000 } });
   });
 
   test('when they are set, then they are used', () => {
