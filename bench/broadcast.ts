@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     if (!ingestLoudness) throw new Error('no ebur128 summary for the clip');
     console.log(`ingest loudness: I ${ingestLoudness.integratedLufs} LUFS, TP ${ingestLoudness.truePeakDbtp} dBTP, LRA ${ingestLoudness.lra} LU (measured in ${seconds(Date.now() - t0)}, not timed)`);
 
-    const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000 }));
+    const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' }));
     const results: string[] = [];
     for (const profile of PROFILES) {
       const spec = BROADCAST_PROFILE_SPECS[profile];

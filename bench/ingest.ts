@@ -546,7 +546,7 @@ async function main(): Promise<void> {
 
     // 3: ingest. The bare ffmpeg preview command (MEDIA.md recipe, sizes from the same plan) and
     // the whole job, interleaved INGEST_RUNS times; CPU time too (the machine may be shared).
-    const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000 }));
+    const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' }));
     const plan = planPreview(probe, { hdrTonemap: false });
     const bareArgs = [
       '-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-i', clip,
@@ -604,10 +604,10 @@ async function main(): Promise<void> {
     );
     const ingestRunCpu = cpuSeconds('self').children - cpuBefore;
     t = performance.now();
-    await runner.probe(clip, { timeoutMs: 30_000 });
+    await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' });
     const probeSourceMs = performance.now() - t;
     t = performance.now();
-    await runner.probe(path.join(tmp, 'ingest-preview.mp4'), { timeoutMs: 30_000 });
+    await runner.probe(path.join(tmp, 'ingest-preview.mp4'), { timeoutMs: 30_000, demuxer: 'mov' });
     const probePreviewMs = performance.now() - t;
     log(`ingest ffmpeg run alone: ${secs(ingestRun.elapsedMs)} s wall, ${ingestRunCpu.toFixed(1)} s CPU`);
     const loadAfter = os.loadavg();

@@ -118,4 +118,9 @@ export const QC_CHECK_LABELS: Record<string, string> = {
   loudness: '音量',
   silence: '静音片段',
   black: '黑屏片段',
+  scan: '隔行扫描',
+  aspect: '画面比例',
+  audio_track: '音轨',
+  channels: '声道',
+  clipping: '削波失真',
 };

@@ -28,6 +28,7 @@ import { fileUrl, guardedInputArgs } from './input-guard';
 import type { LoudnessPlan } from './loudness';
 import { BROADCAST_LOUDNESS } from './loudness';
 import type { ProbeResult } from './probe';
+import { channelFixFilter, type AudioPlan } from './source-analysis';
 
 export type BroadcastProfile = 'xdcam-hd422' | 'h264-1080p25';
 export type PillarboxStyle = 'black' | 'blur';
@@ -95,7 +96,23 @@ export interface MasterPicturePlan {
   readonly pillarbox: PillarboxStyle;
   /** Rate of the `fps` filter (50 only for xdcam from 50/60p sources). */
   readonly fps: 25 | 50;
-  readonly scan: 'psf-tff' | 'interlace-tff' | 'progressive';
+  /**
+   * - `native-tff`: a 50i source kept as it is — its own fields, no deinterlace/re-interlace round
+   *   trip. Only when the source is 1080 lines and 16:9 (AVCHD, HDV 1440×1080, XDCAM), so the
+   *   scaler works horizontally only, field-aware (`interl=1`); a BFF source is turned TFF with
+   *   `fieldorder=tff` (a one-line shift of the picture, the standard way to change dominance).
+   * - `interlace-tff`: 50 frames/s woven into 50i — 50/60p sources, and interlaced sources that
+   *   need a vertical resize or a rate change (576i/480i SD, 60i): those are first made 50/60p with
+   *   `bwdif=mode=send_field` (every field becomes a frame), scaled as pictures, re-interlaced.
+   *   Scaling fields separately instead (`interl=1` on 288-line fields) puts the two fields'
+   *   lines at the wrong heights relative to each other (visible line twitter).
+   * - `psf-tff`: 25p in a 50i stream (both fields of a frame from the same moment).
+   */
+  readonly scan: 'psf-tff' | 'interlace-tff' | 'native-tff' | 'progressive';
+  /** How an interlaced source is deinterlaced before the chain (none for native-tff/progressive sources). */
+  readonly deinterlace: 'none' | 'send_field' | 'send_frame';
+  /** A BFF source made TFF with `fieldorder=tff` (native-tff only). */
+  readonly fieldOrderFix: boolean;
   readonly tonemap: boolean;
   readonly tonemapSkipped: boolean;
 }
@@ -122,15 +139,22 @@ export function planMasterPicture(
     fit = 'letterbox';
     contentHeight = Math.min(MASTER_HEIGHT, even(MASTER_WIDTH / aspect));
   }
-  const high = probe.fps >= HIGH_RATE_MIN_FPS;
   const xdcam = options.profile === 'xdcam-hd422';
+  const interlaced = probe.scan.interlaced;
+  const pal = Math.abs(probe.fps - 25) <= 0.25;
+  const native = xdcam && interlaced && pal && fit === 'scale' && probe.height === MASTER_HEIGHT;
+  // An interlaced source's motion is its FIELD rate (50i = 50 moments per second).
+  const high = probe.fps >= HIGH_RATE_MIN_FPS || (interlaced && !native);
+  const deinterlace: MasterPicturePlan['deinterlace'] = !interlaced || native ? 'none' : xdcam ? 'send_field' : 'send_frame';
   return {
     fit,
     contentWidth,
     contentHeight,
     pillarbox: options.pillarbox,
     fps: xdcam && high ? 50 : 25,
-    scan: !xdcam ? 'progressive' : high ? 'interlace-tff' : 'psf-tff',
+    scan: !xdcam ? 'progressive' : native ? 'native-tff' : high ? 'interlace-tff' : 'psf-tff',
+    deinterlace,
+    fieldOrderFix: native && probe.scan.order === 'bff',
     tonemap: probe.isHdr && options.caps.hdrTonemap,
     tonemapSkipped: probe.isHdr && !options.caps.hdrTonemap,
   };
@@ -154,12 +178,21 @@ export function masterDurationS(probe: ProbeResult): number {
 /** The video chains of the graph, ending in [vout]. */
 export function buildMasterVideoGraph(probe: ProbeResult, plan: MasterPicturePlan, profile: BroadcastProfile): string[] {
   const spec = BROADCAST_PROFILE_SPECS[profile];
-  const scale = (w: number, h: number): string => `scale=${w}:${h}:out_color_matrix=bt709:out_range=tv`;
-  const head = [...(plan.tonemap ? [tonemapChain(probe)] : []), `fps=${plan.fps}`].join(',');
+  // native-tff: the scaler (also doing 4:2:0 → 4:2:2) keeps the two fields apart.
+  const fieldAware = plan.scan === 'native-tff' ? ':interl=1' : '';
+  const scale = (w: number, h: number): string => `scale=${w}:${h}${fieldAware}:out_color_matrix=bt709:out_range=tv`;
+  const parity = probe.scan.order === 'bff' ? 'bff' : 'tff';
+  const head = [
+    ...(plan.deinterlace !== 'none' ? [`bwdif=mode=${plan.deinterlace}:parity=${parity}:deint=all`] : []),
+    // The order found (stream header or frame flags) is stated on the frames, then changed.
+    ...(plan.fieldOrderFix ? ['setfield=bff', 'fieldorder=tff'] : []),
+    ...(plan.tonemap ? [tonemapChain(probe)] : []),
+    `fps=${plan.fps}`,
+  ].join(',');
   const tail = [
     'setsar=1',
     `format=${spec.pixFmt}`,
-    plan.scan === 'interlace-tff' ? 'interlace=scan=tff' : plan.scan === 'psf-tff' ? 'setfield=tff' : 'setfield=prog',
+    plan.scan === 'interlace-tff' ? 'interlace=scan=tff' : plan.scan === 'psf-tff' || plan.scan === 'native-tff' ? 'setfield=tff' : 'setfield=prog',
   ].join(',');
   const input = `[0:${probe.videoStreamIndex}]`;
   if (plan.fit === 'scale') {
@@ -199,7 +232,7 @@ export function limiterFilter(gainDb: number, ceilingDbtp: number): string {
 }
 
 /** The audio chain of the graph, ending in [aout]. */
-export function buildMasterAudioGraph(probe: ProbeResult, plan: LoudnessPlan, durationS: number): string {
+export function buildMasterAudioGraph(probe: ProbeResult, plan: LoudnessPlan, durationS: number, audio?: AudioPlan | null): string {
   const d = durationS.toFixed(3);
   if (plan.mode === 'silence') {
     if (probe.hasAudio) throw new Error('silence planned for a source with audio');
@@ -208,7 +241,8 @@ export function buildMasterAudioGraph(probe: ProbeResult, plan: LoudnessPlan, du
   if (!probe.hasAudio || probe.audioStreamIndex === null) throw new Error(`loudness plan ${plan.mode} for a source without audio`);
   if (plan.mode === 'too_quiet') throw new Error('a too-quiet source is not mastered (flag it for a person)');
   const gain = plan.mode === 'linear' ? loudnormSecondPassFilter(plan) : limiterFilter(plan.gainDb, plan.ceilingDbtp);
-  return `[0:${probe.audioStreamIndex}]${MASTER_AUDIO_PREP},${gain},aresample=48000,apad=whole_dur=${d},atrim=end=${d}[aout]`;
+  const index = audio?.streamIndex ?? probe.audioStreamIndex;
+  return `[0:${index}]${channelFixFilter(audio?.fix ?? 'none')}${MASTER_AUDIO_PREP},${gain},aresample=48000,apad=whole_dur=${d},atrim=end=${d}[aout]`;
 }
 
 export interface MasterArgsOptions {
@@ -219,11 +253,13 @@ export interface MasterArgsOptions {
   /** From planLoudness; `too_quiet` is refused. */
   readonly loudness: LoudnessPlan;
   readonly caps: Pick<MediaCapabilities, 'hdrTonemap'>;
+  /** Track and channel fix (source-analysis.ts), the same the ingest measured loudness with. */
+  readonly audio?: AudioPlan | null;
 }
 
 export function buildMasterFilterGraph(probe: ProbeResult, options: Omit<MasterArgsOptions, 'inputPath' | 'outputPath'>): string {
   const plan = planMasterPicture(probe, options);
-  return [...buildMasterVideoGraph(probe, plan, options.profile), buildMasterAudioGraph(probe, options.loudness, masterDurationS(probe))].join(';');
+  return [...buildMasterVideoGraph(probe, plan, options.profile), buildMasterAudioGraph(probe, options.loudness, masterDurationS(probe), options.audio)].join(';');
 }
 
 /** argv (without the binary) of the ONE encode that makes the master. */
@@ -250,7 +286,7 @@ export function buildMasterArgs(probe: ProbeResult, options: MasterArgsOptions):
     // info: loudnorm prints its JSON there (read back to confirm it stayed linear).
     '-loglevel', 'level+info',
     '-progress', 'pipe:1',
-    ...guardedInputArgs(options.inputPath),
+    ...guardedInputArgs(options.inputPath, probe.demuxer),
     '-filter_complex', buildMasterFilterGraph(probe, options),
     '-map', '[vout]', '-map', '[aout]',
     ...codec,
@@ -265,14 +301,14 @@ export function buildMasterArgs(probe: ProbeResult, options: MasterArgsOptions):
  * loudnorm's first pass, audio only (`-vn`: the video is demuxed but never decoded), on the same
  * stereo 48 kHz mix the master carries.
  */
-export function buildLoudnessMeasureArgs(probe: ProbeResult, inputPath: string, targets = BROADCAST_LOUDNESS): string[] {
+export function buildLoudnessMeasureArgs(probe: ProbeResult, inputPath: string, targets = BROADCAST_LOUDNESS, audio?: AudioPlan | null): string[] {
   if (!probe.hasAudio || probe.audioStreamIndex === null) throw new Error('no audio stream to measure');
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
     '-progress', 'pipe:1',
-    ...guardedInputArgs(inputPath),
-    '-map', `0:${probe.audioStreamIndex}`, '-vn', '-sn', '-dn',
-    '-af', `${MASTER_AUDIO_PREP},loudnorm=I=${targets.targetI}:TP=${targets.targetTP}:LRA=${targets.maxLRA}:print_format=json`,
+    ...guardedInputArgs(inputPath, probe.demuxer),
+    '-map', `0:${audio?.streamIndex ?? probe.audioStreamIndex}`, '-vn', '-sn', '-dn',
+    '-af', `${channelFixFilter(audio?.fix ?? 'none')}${MASTER_AUDIO_PREP},loudnorm=I=${targets.targetI}:TP=${targets.targetTP}:LRA=${targets.maxLRA}:print_format=json`,
     '-f', 'null', '-',
   ];
 }

@@ -48,7 +48,9 @@ import {
   type LoudnessFirstPass,
   type LoudnessPlan,
 } from './loudness';
-import { ProbeUnreadableError, normalizeProbe, parseRatio, type ProbeResult } from './probe';
+import { ProbeUnreadableError, needsFrameScanCheck, normalizeProbe, parseRatio, withAudioStream, type ProbeResult } from './probe';
+import { sniffVideoFile } from './sniff';
+import { analyseAudio, detectScanFromFrames, type AudioPlan } from './source-analysis';
 import { createMeasurementCapture, parseEbur128Summary, type LoudnessMeasurement } from './qc';
 import { execMediaTool, type MediaRunner, type RawProbe, type RawProbeStream } from './runner';
 import { nonEmpty, removeAll } from './files';
@@ -213,7 +215,7 @@ export interface MakeBroadcastMasterOptions {
 }
 
 export interface BroadcastPass {
-  readonly kind: 'probe' | 'loudness_first_pass' | 'encode' | 'verify_probe' | 'verify_loudness';
+  readonly kind: 'probe' | 'audio_analysis' | 'loudness_first_pass' | 'encode' | 'verify_probe' | 'verify_loudness';
   readonly attempt: number;
   readonly elapsedMs: number;
 }
@@ -223,6 +225,8 @@ export interface BroadcastMasterResult {
   readonly profile: BroadcastProfile;
   readonly probe: ProbeResult;
   readonly picture: MasterPicturePlan;
+  /** The audio track and channel fix used (null: no audio). */
+  readonly audio: AudioPlan | null;
   /** The plan the delivered master was made with (a correction shows as `limited`/`correction`). */
   readonly loudnessPlan: LoudnessPlan;
   readonly firstPassSource: LoudnessFirstPass['source'] | null;
@@ -264,12 +268,16 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
 
   // 1. probe the source (upload guard)
   const probeTimeoutMs = options.probeTimeoutMs ?? 30_000;
-  const probe = await timed('probe', 1, () => probeSource(runner, sourcePath, probeTimeoutMs, signal));
+  let probe = await timed('probe', 1, () => probeSource(runner, sourcePath, probeTimeoutMs, signal));
   const durationS = probe.videoDurationS ?? probe.durationS;
   if (durationS === null || !(durationS > 0)) {
     throw new BroadcastMasterError('source_unreadable', BROADCAST_MESSAGES.sourceUnreadable, 'source duration unknown');
   }
   const timeoutMs = broadcastTimeoutMs(probe.durationS ?? durationS);
+  // The same track and channel fix the ingest chose (same measurement, same rules: audio decode
+  // only), so the ingest's loudness measurement stays a valid first pass.
+  const audio: AudioPlan | null = await timed('audio_analysis', 1, () => runOrFail(() => analyseAudio(runner, probe, sourcePath, { timeoutMs, signal })));
+  if (audio && audio.streamIndex !== probe.audioStreamIndex) probe = withAudioStream(probe, audio.streamIndex);
 
   // 2. first pass: the ingest's measurement, else loudnorm's own (audio only)
   let firstPass: LoudnessFirstPass | null = null;
@@ -278,7 +286,7 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
     if (firstPass === null) {
       const result = await timed('loudness_first_pass', 1, () =>
         runOrFail(() =>
-          runner.run(buildLoudnessMeasureArgs(probe, sourcePath), {
+          runner.run(buildLoudnessMeasureArgs(probe, sourcePath, undefined, audio), {
             timeoutMs,
             durationS,
             signal,
@@ -314,7 +322,7 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
       const encodePlan = plan;
       const result = await timed('encode', attempt, () =>
         runOrFail(() =>
-          runner.run(buildMasterArgs(probe, { inputPath: sourcePath, outputPath: partialPath, profile, pillarbox: options.pillarbox, loudness: encodePlan, caps: options.caps }), {
+          runner.run(buildMasterArgs(probe, { inputPath: sourcePath, outputPath: partialPath, profile, pillarbox: options.pillarbox, loudness: encodePlan, caps: options.caps, audio }), {
             timeoutMs,
             durationS,
             signal,
@@ -376,6 +384,7 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
       profile,
       probe,
       picture,
+      audio,
       loudnessPlan: plan,
       firstPassSource: firstPass?.source ?? null,
       verification,
@@ -392,7 +401,10 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
 
 async function probeSource(runner: MediaRunner, file: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<ProbeResult> {
   try {
-    return normalizeProbe(await runner.probe(file, { timeoutMs, signal }));
+    const sniff = await sniffVideoFile(file);
+    if (!sniff.ok) throw new BroadcastMasterError('source_unreadable', BROADCAST_MESSAGES.sourceUnreadable, `sniff: ${sniff.detail}`);
+    const probe = normalizeProbe(await runner.probe(file, { timeoutMs, signal, demuxer: sniff.demuxer }), sniff.demuxer);
+    return needsFrameScanCheck(probe) ? { ...probe, scan: await detectScanFromFrames(runner, probe, file, { timeoutMs, signal }) } : probe;
   } catch (error) {
     if (error instanceof MediaAbortedError) throw error;
     if (error instanceof MediaTimeoutError) throw new BroadcastMasterError('timeout', BROADCAST_MESSAGES.timeout, error.message, null, { cause: error });

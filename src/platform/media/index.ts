@@ -11,3 +11,4 @@ export * from './probe';
 export * from './qc';
 export * from './runner';
 export * from './sniff';
+export * from './source-analysis';

@@ -28,12 +28,24 @@
  *   integer that brings them ≤ 30 (60 → 30, 50 → 25, 120 → 30); VFR sources get their rounded mean
  *   rate (≤ 30), and rates below 1 fps get 1 fps. The `fps` filter makes the output constant.
  * - Length: the preview output stops at the campaign limit (`-t`), whatever the timestamps say.
+ * - Interlaced sources (camcorder 50i/60i; field order from the stream, see probe.ts and
+ *   source-analysis.ts) are deinterlaced FIRST, before any scaling (a scaler mixes the two fields'
+ *   lines into combs): `bwdif=mode=send_frame` with the stream's parity, i.e. one frame per frame
+ *   (50i → 25p). `send_field` (50i → 50p) was considered: the preview's ≤ 30 fps rule would then
+ *   drop every other frame with `fps`, so it costs the same filtering twice for the same 25p
+ *   result. The motion of 50 fields per second stays in the broadcast master, not the preview.
+ * - Non-square pixels (DV/MPEG-2 PAL 16:9 720×576 SAR 64:45, HDV 1440×1080 SAR 4:3): the preview's
+ *   size is computed from the DISPLAY size, the scaler stretches to it and `setsar=1` marks the
+ *   result square — a 16:9 DV clip previews at 1024×576, not 720×576.
+ * - Audio: the track and channel fix chosen by source-analysis.ts (`planAudio`) — the first track
+ *   with sound; a one-sided or phase-cancelling stereo pair becomes dual-mono from its live channel.
  * - Loudness is measured on the stereo 48 kHz mix the preview (and later the broadcast master)
  *   carries, so the broadcast job can use it as its first loudnorm pass.
  */
 import type { MediaCapabilities } from './binaries';
 import { fileUrl, guardedInputArgs } from './input-guard';
 import type { ProbeResult } from './probe';
+import { channelFixFilter, type AudioPlan } from './source-analysis';
 
 export const PREVIEW_SHORT_SIDE = 720;
 export const PREVIEW_MAX_FPS = 30;
@@ -55,6 +67,8 @@ export interface IngestArgsOptions {
    * timestamps say, so a preview can never be longer than the limit.
    */
   readonly maxDurationS?: number;
+  /** Track and channel handling from source-analysis.ts; default: the probe's audio, as is. */
+  readonly audio?: AudioPlan | null;
 }
 
 export interface PreviewPlan {
@@ -126,10 +140,25 @@ export function posterWindowStartS(probe: ProbeResult): number {
   return Math.max(0, Math.floor((duration / 3) * 100) / 100);
 }
 
+/** `bwdif` for an interlaced source (one frame out per frame in, the stream's parity); '' otherwise. */
+export function deinterlaceFilter(probe: ProbeResult, mode: 'send_frame' | 'send_field' = 'send_frame'): string {
+  if (!probe.scan.interlaced) return '';
+  return `bwdif=mode=${mode}:parity=${probe.scan.order === 'bff' ? 'bff' : 'tff'}:deint=all`;
+}
+
+/** The audio chain's head: the chosen track, with its channel fix. */
+export function audioSourceLabel(probe: ProbeResult, audio: AudioPlan | null | undefined): { label: string; fix: string } | null {
+  if (!probe.hasAudio || probe.audioStreamIndex === null) return null;
+  const index = audio?.streamIndex ?? probe.audioStreamIndex;
+  return { label: `[0:${index}]`, fix: channelFixFilter(audio?.fix ?? 'none') };
+}
+
 /** The filter_complex graph of the single ingest run. */
-export function buildIngestFilterGraph(probe: ProbeResult, caps: Pick<MediaCapabilities, 'hdrTonemap'>): string {
+export function buildIngestFilterGraph(probe: ProbeResult, caps: Pick<MediaCapabilities, 'hdrTonemap'>, audioPlan?: AudioPlan | null): string {
   const plan = planPreview(probe, caps);
+  const deinterlace = deinterlaceFilter(probe);
   const video = [
+    ...(deinterlace ? [deinterlace] : []),
     `fps=${plan.frameRate}`,
     `scale=${plan.width}:${plan.height}`,
     ...(plan.tonemap ? [tonemapChain(probe)] : []),
@@ -148,10 +177,9 @@ export function buildIngestFilterGraph(probe: ProbeResult, caps: Pick<MediaCapab
     `thumbnail=n=${POSTER_THUMBNAIL_FRAMES}`,
   ].join(',');
   const chains = [`[0:${probe.videoStreamIndex}]${video}`, `[vposter]${poster}[poster]`];
-  if (probe.hasAudio && probe.audioStreamIndex !== null) {
-    chains.push(
-      `[0:${probe.audioStreamIndex}]aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,${EBUR128_FILTER},${SILENCEDETECT_FILTER}[aout]`,
-    );
+  const audio = audioSourceLabel(probe, audioPlan);
+  if (audio) {
+    chains.push(`${audio.label}${audio.fix}aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,${EBUR128_FILTER},${SILENCEDETECT_FILTER}[aout]`);
   }
   return chains.join(';');
 }
@@ -166,8 +194,8 @@ export function buildIngestArgs(probe: ProbeResult, options: IngestArgsOptions):
     // info is where ebur128/silencedetect/blackdetect print.
     '-loglevel', 'level+info',
     '-progress', 'pipe:1',
-    ...guardedInputArgs(options.inputPath),
-    '-filter_complex', buildIngestFilterGraph(probe, options.caps),
+    ...guardedInputArgs(options.inputPath, probe.demuxer),
+    '-filter_complex', buildIngestFilterGraph(probe, options.caps, options.audio),
     // Output 1: the preview.
     '-map', '[vout]',
     ...(audio ? ['-map', '[aout]'] : []),
@@ -197,9 +225,9 @@ export function buildPosterFallbackArgs(
   return [
     '-hide_banner', '-nostdin', '-y', '-nostats', '-loglevel', 'error',
     '-ss', options.atS.toFixed(3),
-    ...guardedInputArgs(options.inputPath),
+    ...guardedInputArgs(options.inputPath, probe.demuxer),
     '-map', `0:${probe.videoStreamIndex}`,
-    '-vf', [`scale=${plan.width}:${plan.height}`, ...(plan.tonemap ? [tonemapChain(probe)] : []), 'setsar=1'].join(','),
+    '-vf', [...(probe.scan.interlaced ? [deinterlaceFilter(probe)] : []), `scale=${plan.width}:${plan.height}`, ...(plan.tonemap ? [tonemapChain(probe)] : []), 'setsar=1'].join(','),
     '-frames:v', '1', '-q:v', '3', '-map_metadata', '-1', '-f', 'image2', '-update', '1', fileUrl(options.posterPath),
   ];
 }

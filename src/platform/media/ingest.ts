@@ -1,6 +1,7 @@
 /**
- * Ingest of one uploaded source: sniff → probe + packet scan (durations from what plays) → limits →
- * ONE ffmpeg run (preview stopped at the duration limit + QC measurements + poster) → verify outputs
+ * Ingest of one uploaded source: sniff (picks the one demuxer) → probe + packet scan (durations from
+ * what plays) → field order from the frames when the header has none → limits → audio analysis
+ * (audio decode only: track, channels, clipping; source-analysis.ts) → ONE ffmpeg run (preview stopped at the duration limit + QC measurements + poster) → verify outputs
  * (a preview longer than the probes said is a source that lied: its decoded length counts) → QC report.
  * Knows nothing about entries, DB or storage: it reads `sourcePath` and writes `preview.mp4` /
  * `poster.jpg` into `workDir`.
@@ -14,18 +15,25 @@ import path from 'node:path';
 import type { MediaCapabilities } from './binaries';
 import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
 import { buildIngestArgs, buildPosterFallbackArgs, planPreview, type PreviewPlan } from './ingest-args';
-import { DEFAULT_MEDIA_LIMITS, PLAYED_DURATION_TOLERANCE_S, ProbeUnreadableError, checkLimits, normalizeProbe, withPlayedDurations, type MediaLimits, type ProbeResult } from './probe';
+import { DEFAULT_MEDIA_LIMITS, PLAYED_DURATION_TOLERANCE_S, ProbeUnreadableError, checkLimits, needsFrameScanCheck, normalizeProbe, withAudioStream, withPlayedDurations, type MediaLimits, type ProbeResult } from './probe';
+import type { Demuxer } from './sniff';
 import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
 import type { MediaRunner } from './runner';
-import { sniffVideoFile } from './sniff';
+import { ACCEPTED_FORMATS_TEXT, CONTAINER_LABEL, sniffVideoFile, type SniffedContainer } from './sniff';
+import { analyseAudio, detectScanFromFrames, type AudioPlan } from './source-analysis';
 import { nonEmpty, removeAll } from './files';
 
 export const INGEST_MESSAGES = {
   unreadable: '视频文件无法读取，可能已损坏或上传不完整，请重新导出或重新上传',
-  noVideo: '文件中没有可以播放的画面，请上传手机或相机拍摄的视频文件（MP4/MOV）',
+  noVideo: `文件中没有可以播放的画面，请上传手机或相机拍摄的视频文件（${ACCEPTED_FORMATS_TEXT}）`,
   timeout: '视频处理超时，请稍后重试；如果多次失败，请重新导出视频后上传',
   transcodeFailed: '视频转码失败，请重新导出视频（MP4 格式）后上传',
 } as const;
+
+/** The container was recognised but its contents could not be read: name it, say how to convert. */
+export function unreadableContainerMessage(label: string): string {
+  return `${label} 文件无法读取，可能已损坏或拷贝不完整；请从相机重新拷贝，或用相机配套软件、格式工厂等转换为 MP4 后再上传`;
+}
 
 /** The source plays longer than the limit although its header says otherwise (found while transcoding). */
 export function playsTooLongMessage(maxDurationS: number): string {
@@ -53,6 +61,10 @@ export interface IngestResult {
   /** Integrated loudness / true peak / LRA of the stereo 48 kHz mix; null without audio. Reused by the broadcast job. */
   readonly loudness: LoudnessMeasurement | null;
   readonly measurements: QcMeasurements;
+  /** The container as sniffed (the demuxer is probe.demuxer). */
+  readonly container: SniffedContainer;
+  /** The audio track and channel handling used (null without audio). */
+  readonly audio: AudioPlan | null;
   readonly previewPath: string;
   readonly posterPath: string;
   readonly previewProbe: ProbeResult;
@@ -77,13 +89,29 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
   const sniff = await sniffVideoFile(sourcePath);
   if (!sniff.ok) throw new MediaRejectedError(sniff.code, sniff.message, `sniff: ${sniff.detail}`);
 
-  // 2. probe (with the input guard); durations from the last packets, not the header alone
-  const headerProbe = await probeOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal, 'source');
-  let probe = withPlayedDurations(headerProbe, await packetEndsOrReject(runner, sourcePath, options.probeTimeoutMs ?? 30_000, options.signal));
+  const demuxer = sniff.demuxer;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 30_000;
+
+  // 2. probe (with the input guard, the sniffed demuxer only); durations from the last packets, not the header alone
+  let headerProbe = await probeOrReject(runner, sourcePath, demuxer, probeTimeoutMs, options.signal, 'source', CONTAINER_LABEL[sniff.container]);
+  const ends = await packetEndsOrReject(runner, sourcePath, demuxer, probeTimeoutMs, options.signal);
+  if (needsFrameScanCheck(headerProbe)) {
+    // The header has no field order (DV keeps it per frame): read the first frames' flags.
+    const scan = await runOrReject(() => detectScanFromFrames(runner, headerProbe, sourcePath, { timeoutMs: probeTimeoutMs, signal: options.signal }));
+    headerProbe = { ...headerProbe, scan };
+  }
+  let probe = withPlayedDurations(headerProbe, ends);
 
   // 3. limits
   const violation = checkLimits(probe, limits);
   if (violation) throw new MediaRejectedError('exceeds_limits', violation.message, `limits: ${violation.detail}`);
+
+  // 3b. the sound: which track, which channels, clipping (audio decode only)
+  const analysisDurationS = probe.durationS ?? probe.audioDurationS ?? limits.maxDurationS;
+  const audio = await runOrReject(() =>
+    analyseAudio(runner, probe, sourcePath, { timeoutMs: ingestTimeoutMs(analysisDurationS), signal: options.signal, maxDurationS: limits.maxDurationS }),
+  );
+  if (audio && audio.streamIndex !== probe.audioStreamIndex) probe = withPlayedDurations(withAudioStream(headerProbe, audio.streamIndex), ends);
 
   // 4. the single run
   await mkdir(workDir, { recursive: true });
@@ -99,7 +127,7 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     const durationS = probe.durationS ?? probe.videoDurationS ?? limits.maxDurationS;
     const timeoutMs = ingestTimeoutMs(durationS);
     const capture = createMeasurementCapture();
-    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps, maxDurationS: limits.maxDurationS });
+    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps, maxDurationS: limits.maxDurationS, audio });
     // The decoded timeline (what the preview's encoder was fed) is the last word on the duration:
     // timestamps that jump ahead (e.g. composition offsets) can still hide length from the probes.
     let outTimeS = 0;
@@ -139,7 +167,7 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     if (!(await nonEmpty(partialPreview))) {
       throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, 'preview output is missing or empty');
     }
-    const previewProbe = await probeOrReject(runner, partialPreview, options.probeTimeoutMs ?? 30_000, options.signal, 'preview').catch((error: unknown) => {
+    const previewProbe = await probeOrReject(runner, partialPreview, 'mov', probeTimeoutMs, options.signal, 'preview').catch((error: unknown) => {
       if (error instanceof MediaRejectedError && error.code !== 'timeout') {
         throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `preview unreadable: ${error.detail}`, { cause: error });
       }
@@ -159,13 +187,15 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     await rename(partialPreview, previewPath);
     await rename(partialPoster, posterPath);
 
-    const qc = evaluateQc(probe, measurements, { maxDurationS: limits.maxDurationS, tonemapSkipped: plan.tonemapSkipped });
+    const qc = evaluateQc(probe, measurements, { maxDurationS: limits.maxDurationS, tonemapSkipped: plan.tonemapSkipped, audio });
     return {
       probe,
       plan,
       qc,
       loudness: measurements.loudness,
       measurements,
+      container: sniff.container,
+      audio,
       previewPath,
       posterPath,
       previewProbe,
@@ -178,26 +208,28 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
   }
 }
 
-async function probeOrReject(runner: MediaRunner, file: string, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<ProbeResult> {
+async function probeOrReject(runner: MediaRunner, file: string, demuxer: Demuxer, timeoutMs: number, signal: AbortSignal | undefined, what: string, label?: string): Promise<ProbeResult> {
   let raw;
   try {
-    raw = await runner.probe(file, { timeoutMs, signal });
+    raw = await runner.probe(file, { timeoutMs, signal, demuxer });
   } catch (error) {
     if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe of ${what} timed out after ${timeoutMs} ms`, { cause: error });
-    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe of ${what} failed: ${error.message}`, { cause: error });
+    // ISO-BMFF keeps the old wording (phones: "re-export"); camera containers are named, with how to convert.
+    const message = label && demuxer !== 'mov' ? unreadableContainerMessage(label) : INGEST_MESSAGES.unreadable;
+    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', message, `ffprobe of ${what} (${demuxer}) failed: ${error.message}`, { cause: error });
     throw error;
   }
   try {
-    return normalizeProbe(raw);
+    return normalizeProbe(raw, demuxer);
   } catch (error) {
     if (error instanceof ProbeUnreadableError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.noVideo, `${what}: ${error.message}`, { cause: error });
     throw error;
   }
 }
 
-async function packetEndsOrReject(runner: MediaRunner, file: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Map<number, number>> {
+async function packetEndsOrReject(runner: MediaRunner, file: string, demuxer: Demuxer, timeoutMs: number, signal: AbortSignal | undefined): Promise<Map<number, number>> {
   try {
-    return await runner.packetEnds(file, { timeoutMs, signal });
+    return await runner.packetEnds(file, { timeoutMs, signal, demuxer });
   } catch (error) {
     if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe packet scan timed out after ${timeoutMs} ms`, { cause: error });
     if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe packet scan failed: ${error.message}`, { cause: error });

@@ -2,8 +2,39 @@
  * ffprobe JSON → the facts the pipeline decides on (pure). Also the size-bomb limits.
  */
 import type { RawProbe, RawProbeStream } from './runner';
+import type { Demuxer } from './sniff';
+
+/** ffprobe's `field_order`: tt/bb (top/bottom field first), tb/bt (coded ≠ displayed order). */
+export type FieldOrder = 'progressive' | 'tt' | 'bb' | 'tb' | 'bt' | 'unknown';
+
+/** How the picture is scanned, as the pipeline treats it. */
+export interface ScanInfo {
+  readonly interlaced: boolean;
+  /** Which field is displayed first; null for progressive. */
+  readonly order: 'tff' | 'bff' | null;
+  /** Where that came from: the stream header, the decoded frames' flags, or nothing (progressive assumed). */
+  readonly source: 'stream' | 'frames' | 'assumed';
+}
+
+/** One audio stream of the source (every audio track is listed; one is chosen). */
+export interface AudioStreamInfo {
+  readonly index: number;
+  readonly codec: string;
+  readonly channels: number;
+  readonly sampleRate: number | null;
+  readonly language: string | null;
+  readonly durationS: number | null;
+}
 
 export interface ProbeResult {
+  /** The one demuxer the source is read with (from the sniff). */
+  demuxer: Demuxer;
+  /** Interlaced or progressive, and the field order (see ScanInfo). */
+  scan: ScanInfo;
+  /** Sample (pixel) aspect ratio as width/height; 1 for square pixels. */
+  sampleAspectRatio: number;
+  /** Every audio stream, in file order (timecode, data and subtitle streams are not listed). */
+  audioStreams: AudioStreamInfo[];
   /** Container duration (format.duration), else the longest stream; null if unknown. */
   durationS: number | null;
   /** Coded size of the video stream. */
@@ -69,12 +100,50 @@ export class ProbeUnreadableError extends Error {
 
 const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
+/** Codecs whose streams can carry interlaced pictures (field_order "unknown" is then worth a look at the frames). */
+const MAYBE_INTERLACED_CODECS = new Set(['mpeg2video', 'mpeg1video', 'h264', 'dvvideo', 'mjpeg', 'vc1', 'wmv3', 'mpeg4', 'prores', 'dnxhd', 'rawvideo', 'v210']);
+
+/** Scan as the stream header says (tb → bff and bt → tff: the DISPLAYED order is what counts). */
+export function scanFromFieldOrder(fieldOrder: string | undefined): ScanInfo | null {
+  switch (fieldOrder) {
+    case 'progressive':
+      return { interlaced: false, order: null, source: 'stream' };
+    case 'tt':
+    case 'bt':
+      return { interlaced: true, order: 'tff', source: 'stream' };
+    case 'bb':
+    case 'tb':
+      return { interlaced: true, order: 'bff', source: 'stream' };
+    default:
+      return null;
+  }
+}
+
+/** The header said nothing: does this stream need its frames looked at (see MediaRunner frame flags)? */
+export function needsFrameScanCheck(probe: ProbeResult): boolean {
+  return probe.scan.source === 'assumed' && MAYBE_INTERLACED_CODECS.has(probe.videoCodec);
+}
+
+/**
+ * Scan from the first decoded frames' flags (`interlaced_frame`, `top_field_first`), for streams
+ * whose header says "unknown" (DV keeps its field order in each frame's VAUX pack, not in a
+ * header). The majority of the frames decides.
+ */
+export function scanFromFrameFlags(frames: ReadonlyArray<{ interlaced: boolean; topFieldFirst: boolean }>): ScanInfo | null {
+  if (frames.length === 0) return null;
+  const interlaced = frames.filter((f) => f.interlaced);
+  if (interlaced.length * 2 <= frames.length) return { interlaced: false, order: null, source: 'frames' };
+  const tff = interlaced.filter((f) => f.topFieldFirst).length;
+  return { interlaced: true, order: tff * 2 >= interlaced.length ? 'tff' : 'bff', source: 'frames' };
+}
+
 /** Throws ProbeUnreadableError when there is no usable video stream. */
-export function normalizeProbe(raw: RawProbe): ProbeResult {
+export function normalizeProbe(raw: RawProbe, demuxer: Demuxer = 'mov'): ProbeResult {
   const streams = raw.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic && positive(s.width) && positive(s.height));
   if (!video) throw new ProbeUnreadableError('no decodable video stream');
-  const audio = streams.find((s) => s.codec_type === 'audio') ?? null;
+  const audioAll = streams.filter((s) => s.codec_type === 'audio' && (s.channels ?? 1) > 0);
+  const audio = audioAll[0] ?? null;
 
   const width = video.width as number;
   const height = video.height as number;
@@ -96,6 +165,17 @@ export function normalizeProbe(raw: RawProbe): ProbeResult {
   const durationS = formatDuration ?? maxOrNull(videoDurationS, audioDurationS);
 
   return {
+    demuxer,
+    scan: scanFromFieldOrder(video.field_order) ?? { interlaced: false, order: null, source: 'assumed' },
+    sampleAspectRatio: sar && sar > 0 ? sar : 1,
+    audioStreams: audioAll.map((a) => ({
+      index: a.index,
+      codec: a.codec_name ?? 'unknown',
+      channels: a.channels ?? 1,
+      sampleRate: num(a.sample_rate),
+      language: a.tags?.language ?? null,
+      durationS: streamDuration(a),
+    })),
     durationS,
     width,
     height,
@@ -123,6 +203,14 @@ export function normalizeProbe(raw: RawProbe): ProbeResult {
     videoDurationS,
     audioDurationS,
   };
+}
+
+/** The probe with another of its audio streams as THE audio (the one the pipeline uses). */
+export function withAudioStream(probe: ProbeResult, index: number): ProbeResult {
+  const chosen = probe.audioStreams.find((a) => a.index === index);
+  if (!chosen) throw new Error(`no audio stream ${index}`);
+  if (probe.audioStreamIndex === index) return probe;
+  return { ...probe, audioStreamIndex: index, audioCodec: chosen.codec, audioChannels: chosen.channels, audioSampleRate: chosen.sampleRate, audioDurationS: chosen.durationS };
 }
 
 /** How far past its header a stream may play before the header counts as wrong (s). */

@@ -12,6 +12,7 @@
  *   [h264 @ 0x…] [error] …                             (decoder errors; any [error]/[fatal] line)
  */
 import type { ProbeResult } from './probe';
+import type { AudioPlan } from './source-analysis';
 
 export interface LoudnessMeasurement {
   integratedLufs: number;
@@ -42,7 +43,11 @@ export interface QcMeasurements {
 export type QcStatus = 'pass' | 'warn' | 'fail';
 
 export interface QcCheck {
-  name: 'decode' | 'duration' | 'resolution' | 'frame_rate' | 'rotation' | 'hdr' | 'audio' | 'loudness' | 'silence' | 'black';
+  name:
+    | 'decode' | 'duration' | 'resolution' | 'frame_rate' | 'rotation' | 'hdr' | 'audio' | 'loudness' | 'silence' | 'black'
+    // Listed only when they apply (camcorder footage): interlace, non-square pixels, several audio
+    // tracks, one-sided / phase-cancelling stereo, clipped passages.
+    | 'scan' | 'aspect' | 'audio_track' | 'channels' | 'clipping';
   status: QcStatus;
   value: string;
   message: string;
@@ -159,6 +164,8 @@ export interface QcOptions {
   maxDurationS: number;
   /** The source is HDR and this ffmpeg could not tone-map it. */
   tonemapSkipped?: boolean;
+  /** Track/channel decisions and clipping from the audio analysis (source-analysis.ts). */
+  audio?: AudioPlan | null;
 }
 
 export const QC_THRESHOLDS = {
@@ -178,6 +185,36 @@ export const QC_THRESHOLDS = {
 const seconds = (value: number): string => `${Math.round(value * 10) / 10} 秒`;
 const sum = (intervals: Interval[], total: number): number =>
   intervals.reduce((acc, i) => acc + (i.durationS ?? Math.max(0, total - i.startS)), 0);
+
+const channelName = (fix: AudioPlan['fix']): string => (fix === 'right-to-both' ? '右' : '左');
+
+/** Checks from the audio analysis: which track, one-sided/phase-cancelling stereo, clipping. */
+function audioPlanChecks(plan: AudioPlan | null | undefined): QcCheck[] {
+  if (!plan) return [];
+  const checks: QcCheck[] = [];
+  if (plan.trackCount > 1) {
+    const skipped = plan.skippedSilentTracks > 0 ? `（前 ${plan.skippedSilentTracks} 条没有声音）` : '';
+    checks.push({ name: 'audio_track', status: 'pass', value: `track ${plan.trackNumber} of ${plan.trackCount} (stream ${plan.streamIndex})`, message: `视频有 ${plan.trackCount} 条音轨，使用第 ${plan.trackNumber} 条${skipped}` });
+  }
+  const levels = plan.stats ? plan.stats.channels.map((c) => (c.rmsDb === null ? '-inf' : c.rmsDb.toFixed(1))).join(' / ') : '';
+  if (plan.issue === 'one_sided') {
+    const live = channelName(plan.fix);
+    const dead = live === '左' ? '右' : '左';
+    checks.push({ name: 'channels', status: 'warn', value: `one-sided; RMS L/R ${levels} dBFS`, message: `只有${live}声道有声音（${dead}声道没有声音），预览和播出母版已让两个声道都播放${live}声道的声音；下次录制请检查麦克风接线` });
+  } else if (plan.issue === 'phase_cancel') {
+    const sum = plan.stats?.monoSumRmsDb;
+    checks.push({
+      name: 'channels',
+      status: 'warn',
+      value: `phase cancel; RMS L/R ${levels} dBFS, (L+R)/2 ${sum === null || sum === undefined ? '-inf' : sum.toFixed(1)} dBFS`,
+      message: `左右声道相位相反，合成单声道时声音会互相抵消，预览和播出母版已只用${channelName(plan.fix)}声道的声音；下次录制请检查麦克风接线`,
+    });
+  }
+  if (plan.clipped) {
+    checks.push({ name: 'clipping', status: 'warn', value: `${plan.clipped.seconds} s at full scale (channel ${plan.clipped.channel})`, message: `有约 ${Math.max(0.1, Math.round(plan.clipped.seconds * 10) / 10)} 秒的声音削波（录音音量过大，声音失真），建议录制时调低录音电平` });
+  }
+  return checks;
+}
 
 /** The QC report for a probed source and the measurements from its ingest run. */
 export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOptions): QcReport {
@@ -224,6 +261,18 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
   // rotation (informational)
   checks.push({ name: 'rotation', status: 'pass', value: `${probe.rotation}°`, message: probe.rotation ? '视频带有旋转标记，预览已按正确方向显示' : '画面方向正常' });
 
+  // interlace (informational: the preview is deinterlaced, the master keeps the fields)
+  if (probe.scan.interlaced) {
+    const rate = Math.round(probe.fps * 2 * 100) / 100;
+    const order = probe.scan.order === 'bff' ? '下场优先' : '上场优先';
+    checks.push({ name: 'scan', status: 'pass', value: `interlaced ${probe.scan.order ?? '?'} (${probe.scan.source}), ${rate} fields/s`, message: `隔行扫描视频（${rate}i，${order}），预览已去隔行，播出母版保留隔行` });
+  }
+
+  // non-square pixels (informational: shown at the true shape)
+  if (Math.abs(probe.sampleAspectRatio - 1) > 0.01) {
+    checks.push({ name: 'aspect', status: 'pass', value: `${probe.width}×${probe.height} SAR ${Math.round(probe.sampleAspectRatio * 1000) / 1000} → ${probe.displayWidth}×${probe.displayHeight}`, message: `画面按实际比例显示（${probe.displayWidth}×${probe.displayHeight}）` });
+  }
+
   if (probe.isHdr) {
     checks.push(
       options.tonemapSkipped
@@ -237,6 +286,7 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
     checks.push({ name: 'audio', status: 'warn', value: 'none', message: '视频没有声音，演唱作品需要有声音，请检查录制设置' });
   } else {
     checks.push({ name: 'audio', status: 'pass', value: `${probe.audioCodec ?? '?'} ${probe.audioChannels ?? '?'}ch ${probe.audioSampleRate ?? '?'} Hz`, message: '有声音' });
+    checks.push(...audioPlanChecks(options.audio));
     const audioDuration = probe.audioDurationS ?? duration;
     const silentTotal = sum(m.silence, audioDuration);
     const loud = m.loudness;

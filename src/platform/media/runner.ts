@@ -18,7 +18,8 @@ import { spawn } from 'node:child_process';
 import type { MediaBinaries } from './binaries';
 import { guardChild, ownProcessGroup } from './child-guard';
 import { MediaAbortedError, MediaRunError, MediaTimeoutError } from './errors';
-import { FORMAT_WHITELIST, assertGuardedFfmpegArgs, fileUrl } from './input-guard';
+import { assertGuardedFfmpegArgs, demuxerGuardArgs, fileUrl } from './input-guard';
+import type { Demuxer } from './sniff';
 
 /** ffprobe's JSON (`-show_format -show_streams`), only the fields the module reads. */
 export interface RawProbeStream {
@@ -29,6 +30,7 @@ export interface RawProbeStream {
   width?: number;
   height?: number;
   sample_aspect_ratio?: string;
+  field_order?: string;
   pix_fmt?: string;
   bits_per_raw_sample?: string;
   color_transfer?: string;
@@ -61,6 +63,8 @@ export interface RawProbe {
 
 export interface ProbeOptions {
   readonly timeoutMs: number;
+  /** The one demuxer the file is read with (from the magic-byte sniff). */
+  readonly demuxer: Demuxer;
   readonly signal?: AbortSignal;
 }
 
@@ -111,7 +115,7 @@ export function createMediaRunner(binaries: MediaBinaries): MediaRunner {
     async probe(absolutePath, options) {
       const args = [
         '-hide_banner', '-v', 'error',
-        '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST,
+        ...demuxerGuardArgs(options.demuxer),
         '-print_format', 'json', '-show_format', '-show_streams',
         fileUrl(absolutePath),
       ];
@@ -128,7 +132,7 @@ export function createMediaRunner(binaries: MediaBinaries): MediaRunner {
       // clip with 250-frame GOPs, 0.1 s. The lines are folded as they arrive (no buffer).
       const args = [
         '-hide_banner', '-v', 'error',
-        '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST,
+        ...demuxerGuardArgs(options.demuxer),
         '-read_intervals', '999999999%',
         '-show_entries', 'packet=stream_index,pts_time,dts_time,duration_time',
         '-of', 'csv=p=0',

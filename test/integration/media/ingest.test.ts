@@ -39,7 +39,7 @@ function ingest(kind: ClipKind): Promise<IngestResult> {
   return pending;
 }
 
-const rawProbe = (file: string): Promise<RawProbe> => runner.probe(file, { timeoutMs: 20_000 });
+const rawProbe = (file: string): Promise<RawProbe> => runner.probe(file, { timeoutMs: 20_000, demuxer: 'mov' });
 const videoOf = (raw: RawProbe) => raw.streams.find((s) => s.codec_type === 'video');
 const audioOf = (raw: RawProbe) => raw.streams.find((s) => s.codec_type === 'audio');
 
@@ -243,7 +243,7 @@ describe('ingestVideo with the real ffmpeg', () => {
 
     it('when the packet scan sees the real end, then every stream end is within a frame of what the header says for an honest clip', async () => {
       const sourcePath = await makeClip('landscape', path.join(dir, 'clips'));
-      const ends = await runner.packetEnds(sourcePath, { timeoutMs: 20_000 });
+      const ends = await runner.packetEnds(sourcePath, { timeoutMs: 20_000, demuxer: 'mov' });
       expect([...ends.keys()].sort()).toEqual([0, 1]);
       for (const end of ends.values()) expect(Math.abs(end - 3)).toBeLessThan(0.1);
     });

@@ -10,6 +10,7 @@ import { mediaCapabilities, resolveMediaBinaries, type MediaBinaries } from '../
 import { MediaAbortedError, MediaRunError, MediaTimeoutError } from '../../../src/platform/media/errors';
 import { guardedInputArgs } from '../../../src/platform/media/input-guard';
 import { createMediaRunner } from '../../../src/platform/media/runner';
+import type { Demuxer } from '../../../src/platform/media/sniff';
 import { makeClip } from '../../support/clips';
 
 let dir: string;
@@ -26,12 +27,12 @@ const builds: Array<[string, () => MediaBinaries]> = [
 ];
 
 describe.each(builds)('input guard on the %s', (_label, bins) => {
-  const copyArgs = (input: string, output: string): string[] => ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', ...guardedInputArgs(input), '-map', '0', '-c', 'copy', '-f', 'matroska', `file:${output}`];
+  const copyArgs = (input: string, output: string, demuxer: Demuxer = 'mov'): string[] => ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', ...guardedInputArgs(input, demuxer), '-map', '0', '-c', 'copy', '-f', 'matroska', `file:${output}`];
 
   it('when ffprobe is given an m3u8 renamed .mp4, then it refuses it (format not on whitelist / no moov), never reading /etc/passwd', async () => {
     const runner = createMediaRunner(bins());
     const playlist = await makeClip('m3u8', dir);
-    await expect(runner.probe(playlist, { timeoutMs: 15_000 })).rejects.toBeInstanceOf(MediaRunError);
+    await expect(runner.probe(playlist, { timeoutMs: 15_000, demuxer: 'mov' })).rejects.toBeInstanceOf(MediaRunError);
   });
 
   it('when ffmpeg is given an m3u8 renamed .mp4, then it refuses it and writes no output containing /etc/passwd', async () => {
@@ -44,24 +45,25 @@ describe.each(builds)('input guard on the %s', (_label, bins) => {
     if (existsSync(out)) expect((await readFile(out)).toString('latin1')).not.toContain('root:');
   });
 
-  it('when given an AVI, then both ffprobe and ffmpeg refuse it', async () => {
+  it('when an AVI is read with the demuxer its magic picks, then it opens; read as MOV, both ffprobe and ffmpeg refuse it', async () => {
     const runner = createMediaRunner(bins());
     const avi = await makeClip('avi', dir);
-    await expect(runner.probe(avi, { timeoutMs: 15_000 })).rejects.toMatchObject({ stderrTail: expect.stringMatching(/not on whitelist/) });
-    await expect(runner.run(copyArgs(avi, path.join(dir, 'avi-copy.mkv')), { timeoutMs: 15_000 })).rejects.toMatchObject({ stderrTail: expect.stringMatching(/not on whitelist/) });
+    expect((await runner.probe(avi, { timeoutMs: 15_000, demuxer: 'avi' })).format.format_name).toBe('avi');
+    await expect(runner.probe(avi, { timeoutMs: 15_000, demuxer: 'mov' })).rejects.toBeInstanceOf(MediaRunError);
+    await expect(runner.run(copyArgs(avi, path.join(dir, 'avi-copy.mkv'), 'mov'), { timeoutMs: 15_000 })).rejects.toBeInstanceOf(MediaRunError);
   });
 
   it('when given a real MP4, then the same guard lets it through', async () => {
     const runner = createMediaRunner(bins());
     const clip = await makeClip('landscape', dir);
-    const raw = await runner.probe(clip, { timeoutMs: 15_000 });
+    const raw = await runner.probe(clip, { timeoutMs: 15_000, demuxer: 'mov' });
     expect(raw.format.format_name).toContain('mp4');
     await runner.run(copyArgs(clip, path.join(dir, `copy-${bins().source}.mkv`)), { timeoutMs: 15_000 });
   });
 });
 
 describe('runner process handling', () => {
-  const longArgs = (clip: string): string[] => ['-hide_banner', '-nostdin', '-y', '-stream_loop', '-1', ...guardedInputArgs(clip), '-f', 'null', '-'];
+  const longArgs = (clip: string): string[] => ['-hide_banner', '-nostdin', '-y', '-stream_loop', '-1', ...guardedInputArgs(clip, 'mov'), '-f', 'null', '-'];
 
   it('when the wall-clock timeout expires, then ffmpeg is SIGKILLed and MediaTimeoutError is thrown', async () => {
     const runner = createMediaRunner(resolveMediaBinaries());
@@ -88,7 +90,7 @@ describe('runner process handling', () => {
     const runner = createMediaRunner(resolveMediaBinaries());
     const clip = await makeClip('landscape', dir);
     const error: unknown = await runner
-      .run(['-nostdin', ...guardedInputArgs(clip), '-c:v', 'no-such-codec', '-f', 'null', '-'], { timeoutMs: 10_000 })
+      .run(['-nostdin', ...guardedInputArgs(clip, 'mov'), '-c:v', 'no-such-codec', '-f', 'null', '-'], { timeoutMs: 10_000 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MediaRunError);
     expect((error as MediaRunError).stderrTail.length).toBeLessThanOrEqual(2048);

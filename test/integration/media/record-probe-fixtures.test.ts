@@ -40,7 +40,7 @@ describeIfRecording('recording ffprobe fixtures', () => {
     try {
       const runner = createMediaRunner(resolveMediaBinaries());
       for (const kind of RECORDED) {
-        const raw = await runner.probe(await makeClip(kind, dir), { timeoutMs: 20_000 });
+        const raw = await runner.probe(await makeClip(kind, dir), { timeoutMs: 20_000, demuxer: kind === 'avi' ? 'avi' : 'mov' });
         const file = path.join(__dirname, '../../fixtures/probe', `${kind}.json`);
         await writeFile(file, `${JSON.stringify(trim(raw), null, 2)}\n`);
       }

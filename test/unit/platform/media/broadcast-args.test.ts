@@ -10,7 +10,7 @@ import {
   planMasterPicture,
 } from '../../../../src/platform/media/broadcast-args';
 import { evaluateMaster } from '../../../../src/platform/media/broadcast';
-import { FORMAT_WHITELIST, assertGuardedFfmpegArgs } from '../../../../src/platform/media/input-guard';
+import { DEMUXER_WHITELIST, assertGuardedFfmpegArgs } from '../../../../src/platform/media/input-guard';
 import { planLoudness, type LoudnessFirstPass, type LoudnessPlan } from '../../../../src/platform/media/loudness';
 import { normalizeProbe, type ProbeResult } from '../../../../src/platform/media/probe';
 import type { RawProbe } from '../../../../src/platform/media/runner';
@@ -64,7 +64,7 @@ describe('buildMasterArgs', () => {
     const args = buildMasterArgs(probeOf('landscape'), { ...paths, profile: 'xdcam-hd422', pillarbox: 'black', loudness: linear, caps });
     expect(() => assertGuardedFfmpegArgs(args)).not.toThrow();
     expect(args.filter((a) => a === '-i')).toHaveLength(1);
-    expect(valueAfter(args, '-format_whitelist')).toBe(FORMAT_WHITELIST);
+    expect(valueAfter(args, '-format_whitelist')).toBe(DEMUXER_WHITELIST.mov);
     const line = args.join(' ');
     expect(line).toContain(
       '-c:v mpeg2video -b:v 50M -minrate 50M -maxrate 50M -bufsize 17825792 -rc_init_occupancy 17825792 -g 12 -bf 2 -flags +ildct+ilme -top 1 -color_primaries bt709 -color_trc bt709 -colorspace bt709 -c:a pcm_s24le -ar 48000 -ac 2 -f mxf',

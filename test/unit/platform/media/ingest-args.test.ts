@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildIngestArgs, buildIngestFilterGraph, buildPosterFallbackArgs, planPreview, previewFrameRate } from '../../../../src/platform/media/ingest-args';
-import { FORMAT_WHITELIST, assertGuardedFfmpegArgs } from '../../../../src/platform/media/input-guard';
+import { DEMUXER_WHITELIST, assertGuardedFfmpegArgs } from '../../../../src/platform/media/input-guard';
 import { normalizeProbe, type ProbeResult } from '../../../../src/platform/media/probe';
 import type { RawProbe } from '../../../../src/platform/media/runner';
 
@@ -65,8 +65,10 @@ describe('buildIngestArgs', () => {
     expect(() => assertGuardedFfmpegArgs(args)).not.toThrow();
     expect(args.filter((a) => a === '-i')).toHaveLength(1);
     expect(valueAfter(args, '-i')).toBe('file:/work/in/source');
-    expect(valueAfter(args, '-format_whitelist')).toBe(FORMAT_WHITELIST);
-    expect(FORMAT_WHITELIST).not.toMatch(/avi|hls|concat/);
+    expect(valueAfter(args, '-f')).toBe('mov');
+    expect(valueAfter(args, '-format_whitelist')).toBe(DEMUXER_WHITELIST.mov);
+    expect(valueAfter(args, '-enable_drefs')).toBe('0');
+    expect(Object.values(DEMUXER_WHITELIST).join(',')).not.toMatch(/hls|concat|image2|tty|lavfi|data/);
     const graph = valueAfter(args, '-filter_complex') ?? '';
     expect(graph).toContain('[0:0]fps=30/1,scale=320:240,format=yuv420p,setsar=1,blackdetect=d=0.5:pix_th=0.10:pic_th=0.98,split=2[vout][vposter]');
     expect(graph).toContain('[vposter]trim=start=1:end=11,blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi.blackframe.pblack:value=98:function=less,thumbnail=n=30[poster]');
@@ -101,7 +103,7 @@ describe('buildIngestArgs', () => {
   it('when the poster must come from a fallback run, then it is one guarded frame at the preview size', () => {
     const args = buildPosterFallbackArgs(probeOf('rotated'), { inputPath: paths.inputPath, posterPath: paths.posterPath, atS: 1, caps });
     expect(() => assertGuardedFfmpegArgs(args)).not.toThrow();
-    expect(args.join(' ')).toContain('-ss 1.000 -protocol_whitelist file');
+    expect(args.join(' ')).toContain('-ss 1.000 -f mov -protocol_whitelist file');
     expect(valueAfter(args, '-vf')).toBe('scale=240:320,setsar=1');
     expect(valueAfter(args, '-frames:v')).toBe('1');
   });
@@ -110,10 +112,14 @@ describe('buildIngestArgs', () => {
 describe('assertGuardedFfmpegArgs', () => {
   it.each([
     ['no -nostdin', ['-i', 'file:/a']],
-    ['a bare path', ['-nostdin', '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST, '-i', '/a']],
+    ['a bare path', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', '/a']],
     ['no whitelist', ['-nostdin', '-i', 'file:/a']],
-    ['an unguarded second input', ['-nostdin', '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST, '-i', 'file:/a', '-i', 'file:/b']],
-    ['an http input', ['-nostdin', '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST, '-i', 'http://x/a']],
+    ['an unguarded second input', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'file:/a', '-i', 'file:/b']],
+    ['an http input', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'http://x/a']],
+    ['no forced demuxer', ['-nostdin', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'file:/a']],
+    ['a forced demuxer that is not allowed', ['-nostdin', '-f', 'hls', '-protocol_whitelist', 'file', '-format_whitelist', 'hls', '-i', 'file:/a']],
+    ['a whitelist wider than the forced demuxer', ['-nostdin', '-f', 'avi', '-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2', '-i', 'file:/a']],
+    ['a whitelist of several demuxers', ['-nostdin', '-f', 'mpegts', '-protocol_whitelist', 'file', '-format_whitelist', 'mpegts,hls', '-i', 'file:/a']],
   ])('when the argv has %s, then it is refused', (_label, args) => {
     expect(() => assertGuardedFfmpegArgs(args)).toThrow();
   });
