@@ -4,6 +4,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
+import { ACCEPTED_FORMATS_TEXT, VIDEO_FILE_ACCEPT } from '../platform/media/sniff';
 import { pageQuery } from '../platform/validate';
 import { handleForm } from '../web/forms';
 import { currentUser, queryString } from '../web/request-context';
@@ -198,6 +199,8 @@ export function entryPages(deps: EntryDeps): Router {
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
       resumable: deps.resumable ?? { chunkBytes: 50 * 1024 ** 2, expiryHours: 24 },
+      acceptedFormats: ACCEPTED_FORMATS_TEXT,
+      videoAccept: VIDEO_FILE_ACCEPT,
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       replacementProcessing,

@@ -9,7 +9,7 @@ import { assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
-import { sniffVideoFile } from '../platform/media';
+import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { JobQueue } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { EDITABLE, type EntryService } from './entry.service';
@@ -91,7 +91,8 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         if (!file) throw noFile();
         if (file.size === 0) throw new AppError(415, 'unsupported_media', '文件是空的', '上传的文件是空的（0 字节），请重新选择视频文件。');
         const sniff = await sniffVideoFile(file.path);
-        if (!sniff.ok) throw new AppError(415, 'unsupported_media', '不是视频文件', sniff.message);
+        // A format we recognise but do not take (WMV, FLV…) is named in the detail: never "not a video".
+        if (!sniff.ok) throw new AppError(415, 'unsupported_media', sniff.message === SNIFF_MESSAGES.notVideo ? '不是视频文件' : '不支持的文件格式', sniff.message);
 
         const videoId = crypto.randomUUID();
         const key = originalKey(entryId, videoId);

@@ -24,7 +24,7 @@
  * - zero          0 bytes, named .mp4
  * - text          a text file named .mp4
  * - m3u8          an HLS playlist referencing /etc/passwd, named .mp4
- * - avi           a real AVI (refused by policy)
+ * - avi           a real AVI (MPEG-4 Part 2 + PCM, as older cameras write it)
  * - loud-clipping 320×240 + a 440 Hz tone pushed to +6 dBFS and hard-clipped (s16), ≈ −2 LUFS
  * - quiet-40      landscape with audio at ≈ −40 LUFS (needs +16 dB for broadcast)
  * - fps50         1280×720 at 50 fps + AAC

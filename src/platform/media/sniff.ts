@@ -56,6 +56,12 @@ export type SniffResult =
   | { ok: true; container: SniffedContainer; demuxer: Demuxer }
   | { ok: false; code: 'not_video' | 'unreadable'; message: string; detail: string };
 
+/**
+ * The upload field's `accept`: file pickers filter on it (camcorder files often have no video/*
+ * MIME type on Windows, e.g. .MTS is "MPEG transport stream"). The sniff decides, not this.
+ */
+export const VIDEO_FILE_ACCEPT = 'video/*,.mp4,.mov,.m4v,.3gp,.3g2,.mkv,.webm,.mts,.m2ts,.m2t,.ts,.mpg,.mpeg,.vob,.mod,.tod,.dv,.avi,.mxf';
+
 /** The formats accepted, as the upload page and messages name them. */
 export const ACCEPTED_FORMATS_TEXT = 'MP4、MOV、3GP、MKV、WebM、MTS/M2TS、MPG/VOB、DV、AVI、MXF';
 

@@ -188,8 +188,12 @@ describe('ingestVideo with the real ffmpeg', () => {
       ['zero', 'unreadable', '空的'],
       ['text', 'not_video', '文件不是视频'],
       ['m3u8', 'not_video', '文件不是视频'],
-      ['avi', 'not_video', 'AVI'],
     ];
+    it('when the upload is an AVI (MPEG-4 Part 2 + PCM, as older cameras write), then it is ingested with the avi demuxer alone', async () => {
+      const result = await ingestVideo({ runner, caps, sourcePath: await makeClip('avi', path.join(dir, 'clips')), workDir: path.join(dir, 'work', 'avi') });
+      expect(result.probe.demuxer).toBe('avi');
+      expect(result.previewProbe).toMatchObject({ videoCodec: 'h264', hasAudio: true, displayWidth: 320, displayHeight: 240 });
+    });
     it.each(cases)('when the upload is %s, then it is rejected as %s with a Chinese message and nothing is left behind', async (kind, code, text) => {
       const sourcePath = await makeClip(kind, path.join(dir, 'clips'));
       const workDir = path.join(dir, 'work', `rejected-${kind}`);
