@@ -18,6 +18,8 @@
  * | phase-cancel  | MOV                  | H.264 320×240 25p                                | PCM stereo, R = −L |
  * | clipped       | MOV                  | H.264 320×240 25p                                | PCM stereo, 1.5 s hard-clipped |
  * | extra-tracks  | MOV                  | H.264 320×240 25p + timecode + subtitle tracks   | track 1 silent, track 2 tone |
+ * | bff-1080i     | MPEG-TS 188          | H.264 1920×1080 50i BFF                          | AC-3 stereo |
+ * | camera-clock  | MPEG-TS 188          | H.264 320×240 25p, timestamps from 10 h (a camcorder's running clock) | AC-3 stereo |
  */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -27,7 +29,7 @@ import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 
 export const CAMCORDER_KINDS = [
   'avchd-mts', 'avchd-m2ts', 'hdv-m2t', 'dvd-vob', 'dv-avi', 'dv-raw', 'xdcam-mxf', 'phone-3gp',
-  'one-sided', 'phase-cancel', 'clipped', 'extra-tracks',
+  'one-sided', 'phase-cancel', 'clipped', 'extra-tracks', 'bff-1080i', 'camera-clock',
 ] as const;
 export type CamcorderKind = (typeof CAMCORDER_KINDS)[number];
 
@@ -44,6 +46,8 @@ export const CAMCORDER_EXTENSION: Readonly<Record<CamcorderKind, string>> = {
   'phase-cancel': 'mov',
   clipped: 'mov',
   'extra-tracks': 'mov',
+  'bff-1080i': 'MTS',
+  'camera-clock': 'MTS',
 };
 
 const run = promisify(execFile);
@@ -138,6 +142,12 @@ async function generate(kind: CamcorderKind, dir: string): Promise<string> {
         '-map', '0:v', '-map', '1:a', '-map', '2:a', '-map', '3:s',
         ...smallH264, '-c:a', 'aac', '-ac', '2', '-c:s', 'mov_text', '-timecode', '10:00:00:00', out,
       ]);
+      break;
+    case 'bff-1080i':
+      await ffmpeg([...fields('1920x1080', 'bff'), ...x264Interlaced.map((a) => (a === 'tff=1' ? 'bff=1' : a)), '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', out]);
+      break;
+    case 'camera-clock':
+      await ffmpeg([...progressive('320x240'), '-f', 'lavfi', '-i', tone(), ...smallH264, '-c:a', 'ac3', '-ac', '2', '-output_ts_offset', '36000', '-f', 'mpegts', out]);
       break;
   }
   return out;

@@ -37,6 +37,12 @@ export interface ProbeResult {
   audioStreams: AudioStreamInfo[];
   /** Container duration (format.duration), else the longest stream; null if unknown. */
   durationS: number | null;
+  /**
+   * Where the container's timeline starts (format.start_time), s. 0 for phone MP4s; MPEG-TS/PS
+   * from cameras start wherever the camera's clock was (1.4 s from ffmpeg's muxer, hours on a
+   * camcorder): packet timestamps are measured from here.
+   */
+  startTimeS: number;
   /** Coded size of the video stream. */
   width: number;
   height: number;
@@ -177,6 +183,7 @@ export function normalizeProbe(raw: RawProbe, demuxer: Demuxer = 'mov'): ProbeRe
       durationS: streamDuration(a),
     })),
     durationS,
+    startTimeS: num(raw.format?.start_time) ?? 0,
     width,
     height,
     displayWidth: quarterTurn ? height : sarWidth,
@@ -222,10 +229,15 @@ export const PLAYED_DURATION_TOLERANCE_S = 1;
  * more than PLAYED_DURATION_TOLERANCE_S. A header that says 3 s over samples spread across 10 h
  * (sample timing edited, no edit list) becomes a 10 h probe, and the limit check refuses it.
  * Shorter packet ends never shorten a header duration (the longer of the two always counts).
+ * Packet times are on the container's timeline: the start time is taken off (an AVCHD clip whose
+ * timestamps start at the camera's 10 h clock plays for seconds, not 10 h).
  */
 export function withPlayedDurations(probe: ProbeResult, ends: ReadonlyMap<number, number>): ProbeResult {
-  const longer = (header: number | null, played: number | undefined): number | null =>
-    played !== undefined && Number.isFinite(played) && played > (header ?? 0) + PLAYED_DURATION_TOLERANCE_S ? played : header;
+  const start = Number.isFinite(probe.startTimeS) ? probe.startTimeS : 0;
+  const longer = (header: number | null, end: number | undefined): number | null => {
+    const played = end === undefined ? undefined : end - start;
+    return played !== undefined && Number.isFinite(played) && played > (header ?? 0) + PLAYED_DURATION_TOLERANCE_S ? played : header;
+  };
   const videoDurationS = longer(probe.videoDurationS, ends.get(probe.videoStreamIndex));
   const audioDurationS = probe.audioStreamIndex === null ? probe.audioDurationS : longer(probe.audioDurationS, ends.get(probe.audioStreamIndex));
   const anyEnd = Math.max(-Infinity, ...ends.values());

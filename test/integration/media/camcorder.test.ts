@@ -159,6 +159,16 @@ describe('field order', () => {
   });
 });
 
+describe('durations of transport streams', () => {
+  it("when the camcorder's timestamps start at its 10 h clock, then the clip is 2 s long, not 10 h (and not refused as too long)", async () => {
+    const r = await ingest('camera-clock');
+    expect(r.probe.startTimeS).toBeGreaterThan(36_000);
+    expect(r.probe.durationS).toBeGreaterThan(1.9);
+    expect(r.probe.durationS).toBeLessThan(2.2);
+    expect((await ingest('avchd-mts')).probe.durationS).toBeLessThan(2.2); // starts at 1.4 s: still 2 s
+  });
+});
+
 describe('non-square pixels', () => {
   it('when the source is 16:9 PAL (720×576, SAR 64:45) or HDV (1440×1080, SAR 4:3), then QC says it is shown at its true shape', async () => {
     expect(check(await ingest('dv-avi'), 'aspect')).toMatchObject({ status: 'pass', message: expect.stringContaining('1024×576') });
@@ -230,6 +240,15 @@ describe('XDCAM 50i master from camcorder footage', () => {
     expect(Math.abs((await integratedLoudness(m.outputPath)) + 24)).toBeLessThanOrEqual(1);
     const [l, r] = await channelRms(m.outputPath);
     expect(Math.abs((l ?? 0) - (r ?? 0))).toBeLessThan(1);
+  });
+
+  it('when a 1080i50 source is bottom field first, then the master changes dominance with fieldorder (no deinterlace) and is TFF', async () => {
+    const m = await master('bff-1080i');
+    expect(m.picture).toMatchObject({ scan: 'native-tff', deinterlace: 'none', fieldOrderFix: true });
+    expect(await idet(await makeCamcorderClip('bff-1080i', path.join(dir, 'clips')))).toMatchObject({ tff: 0 }); // the control: the source is BFF
+    expect((await videoShape(m.outputPath)).fieldOrder).toBe('tt');
+    const counts = await idet(m.outputPath);
+    expect(counts.tff).toBeGreaterThan(5 * (counts.bff + counts.progressive));
   });
 
   it('when the source is 16:9 PAL DV (BFF, SAR 64:45), then the master is 1920×1080 TFF filling the frame, with field motion kept (50 moments a second)', async () => {

@@ -6,6 +6,7 @@ import {
   buildMasterArgs,
   buildMasterMeasureArgs,
   buildMasterProbeArgs,
+  buildMasterVideoGraph,
   limiterFilter,
   planMasterPicture,
 } from '../../../../src/platform/media/broadcast-args';
@@ -189,5 +190,49 @@ describe('evaluateMaster', () => {
     };
     expect(evaluateMaster('h264-1080p25', r, good, { expectSilence: false }).ok).toBe(true);
     expect(evaluateMaster('xdcam-hd422', r, good, { expectSilence: false }).ok).toBe(false);
+  });
+});
+
+describe('interlaced camcorder sources (50i)', () => {
+  const base = probeOf('landscape');
+  const i1080 = (order: 'tff' | 'bff', width = 1920, sar = 1): ProbeResult => ({
+    ...base, width, height: 1080, displayWidth: Math.round(width * sar), displayHeight: 1080, sampleAspectRatio: sar, fps: 25, fpsFraction: '25/1',
+    scan: { interlaced: true, order, source: 'stream' },
+  });
+  const xdcam = { profile: 'xdcam-hd422' as const, pillarbox: 'black' as const, caps };
+  const graph = (probe: ProbeResult, profile: 'xdcam-hd422' | 'h264-1080p25' = 'xdcam-hd422'): string =>
+    buildMasterVideoGraph(probe, planMasterPicture(probe, { ...xdcam, profile }), profile).join(';');
+
+  it('when the source is 1080i50 TFF (AVCHD), then its own fields are kept: no bwdif, no interlace, a field-aware scaler, flagged TFF', () => {
+    const probe = i1080('tff');
+    expect(planMasterPicture(probe, xdcam)).toMatchObject({ scan: 'native-tff', deinterlace: 'none', fieldOrderFix: false, fps: 25, fit: 'scale' });
+    expect(graph(probe)).toBe('[0:0]fps=25,scale=1920:1080:interl=1:out_color_matrix=bt709:out_range=tv,setsar=1,format=yuv422p,setfield=tff[vout]');
+  });
+  it('when the source is HDV 1440×1080 SAR 4:3, then it is stretched horizontally only, fields kept', () => {
+    expect(graph(i1080('tff', 1440, 4 / 3))).toContain('scale=1920:1080:interl=1:');
+  });
+  it('when a 1080-line source is bottom field first, then its dominance is changed with fieldorder (a one-line shift), not by deinterlacing', () => {
+    const g = graph(i1080('bff'));
+    expect(planMasterPicture(i1080('bff'), xdcam)).toMatchObject({ scan: 'native-tff', fieldOrderFix: true });
+    expect(g).toContain('[0:0]setfield=bff,fieldorder=tff,fps=25,scale=1920:1080:interl=1');
+    expect(g).not.toContain('bwdif');
+  });
+  it('when the source is 576i (DV, BFF), then each field becomes a frame (bwdif send_field, its parity), is scaled as a picture and woven back into 50i TFF', () => {
+    const dv: ProbeResult = { ...base, width: 720, height: 576, displayWidth: 1024, displayHeight: 576, sampleAspectRatio: 64 / 45, fps: 25, fpsFraction: '25/1', scan: { interlaced: true, order: 'bff', source: 'frames' } };
+    expect(planMasterPicture(dv, xdcam)).toMatchObject({ scan: 'interlace-tff', deinterlace: 'send_field', fps: 50, fit: 'scale' });
+    expect(graph(dv)).toBe('[0:0]bwdif=mode=send_field:parity=bff:deint=all,fps=50,scale=1920:1080:out_color_matrix=bt709:out_range=tv,setsar=1,format=yuv422p,interlace=scan=tff[vout]');
+  });
+  it('when the source is 1080i at 29.97 (60 fields), then the rate change needs fields as frames: send_field, fps=50, interlace', () => {
+    expect(planMasterPicture({ ...i1080('tff'), fps: 29.97, fpsFraction: '30000/1001' }, xdcam)).toMatchObject({ scan: 'interlace-tff', deinterlace: 'send_field', fps: 50 });
+  });
+  it('when the profile is progressive H.264, then a 50i source is deinterlaced frame for frame (25p)', () => {
+    expect(planMasterPicture(i1080('tff'), { ...xdcam, profile: 'h264-1080p25' })).toMatchObject({ scan: 'progressive', deinterlace: 'send_frame', fps: 25 });
+    expect(graph(i1080('tff'), 'h264-1080p25')).toContain('[0:0]bwdif=mode=send_frame:parity=tff:deint=all,fps=25,scale=1920:1080:out_color_matrix');
+  });
+  it('when the audio plan fixes a one-sided track, then the master and its loudness pass use the same track and pan as the ingest', () => {
+    const audio = { streamIndex: 1, trackNumber: 1, trackCount: 1, skippedSilentTracks: 0, fix: 'right-to-both' as const, issue: 'one_sided' as const, clipped: null, stats: null };
+    const args = buildMasterArgs(base, { ...paths, profile: 'xdcam-hd422', pillarbox: 'black', loudness: linear, caps, audio });
+    expect(valueAfter(args, '-filter_complex')).toContain('[0:1]pan=stereo|c0=c1|c1=c1,aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,loudnorm=');
+    expect(buildLoudnessMeasureArgs(base, paths.inputPath, undefined, audio).join(' ')).toContain('-af pan=stereo|c0=c1|c1=c1,aresample=48000');
   });
 });

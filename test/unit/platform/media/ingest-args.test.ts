@@ -124,3 +124,29 @@ describe('assertGuardedFfmpegArgs', () => {
     expect(() => assertGuardedFfmpegArgs(args)).toThrow();
   });
 });
+
+describe('camcorder sources in the preview', () => {
+  const dv = (): ProbeResult => ({
+    ...probeOf('landscape'), demuxer: 'avi', width: 720, height: 576, displayWidth: 1024, displayHeight: 576, sampleAspectRatio: 64 / 45,
+    fps: 25, fpsFraction: '25/1', scan: { interlaced: true, order: 'bff', source: 'frames' },
+  });
+  it('when the source is 50i DV (BFF, 16:9 anamorphic), then it is deinterlaced first (bwdif, one frame per frame, bottom first), then scaled to its display shape with square pixels', () => {
+    const graph = buildIngestFilterGraph(dv(), caps);
+    expect(graph).toContain('[0:0]bwdif=mode=send_frame:parity=bff:deint=all,fps=25/1,scale=1024:576,format=yuv420p,setsar=1,');
+    const args = buildIngestArgs(dv(), { ...paths, caps });
+    expect(args.join(' ')).toContain('-f avi -protocol_whitelist file -format_whitelist avi -i file:/work/in/source');
+    expect(() => assertGuardedFfmpegArgs(args)).not.toThrow();
+  });
+  it('when the poster comes from the fallback run, then that frame is deinterlaced too', () => {
+    const args = buildPosterFallbackArgs(dv(), { inputPath: paths.inputPath, posterPath: paths.posterPath, atS: 1, caps });
+    expect(valueAfter(args, '-vf')).toBe('bwdif=mode=send_frame:parity=bff:deint=all,scale=1024:576,setsar=1');
+  });
+  it('when a progressive source is given, then there is no deinterlacer', () => {
+    expect(buildIngestFilterGraph(probeOf('landscape'), caps)).not.toContain('bwdif');
+  });
+  it('when the audio plan chose the second track and the left channel only, then the preview maps that track through the pan', () => {
+    const probe = { ...probeOf('landscape'), audioStreams: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 }, { index: 2, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 }] };
+    const audio = { streamIndex: 2, trackNumber: 2, trackCount: 2, skippedSilentTracks: 1, fix: 'left-to-both' as const, issue: 'one_sided' as const, clipped: null, stats: null };
+    expect(buildIngestFilterGraph(probe, caps, audio)).toContain('[0:2]pan=stereo|c0=c0|c1=c0,aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true');
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, normalizeProbe, parseRatio, withPlayedDurations, type ProbeResult } from '../../../../src/platform/media/probe';
+import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, needsFrameScanCheck, normalizeProbe, parseRatio, scanFromFieldOrder, scanFromFrameFlags, withAudioStream, withPlayedDurations, type ProbeResult } from '../../../../src/platform/media/probe';
 import type { RawProbe } from '../../../../src/platform/media/runner';
 
 const fixtures = path.join(__dirname, '../../../fixtures/probe');
@@ -87,5 +87,53 @@ describe('withPlayedDurations', () => {
   it('when the packets end earlier than the header, then the header still counts (the longer one wins)', () => {
     const probe = base();
     expect(withPlayedDurations(probe, new Map([[0, 0.5]])).durationS).toBe(probe.durationS);
+  });
+  it("when a camcorder's transport stream starts at its 10 h clock, then packet times are measured from the start and a 3 s clip stays 3 s", () => {
+    const probe = { ...base(), startTimeS: 36_001.4 };
+    expect(withPlayedDurations(probe, new Map([[0, 36_004.43], [1, 36_004.4]]))).toBe(probe);
+    expect(withPlayedDurations(probe, new Map([[0, 36_001.4 + 600]])).durationS).toBeCloseTo(600, 3);
+  });
+});
+
+describe('scan (interlace) and audio tracks', () => {
+  it.each([
+    ['progressive', { interlaced: false, order: null, source: 'stream' }],
+    ['tt', { interlaced: true, order: 'tff', source: 'stream' }],
+    ['bb', { interlaced: true, order: 'bff', source: 'stream' }],
+    // tb = top coded first, bottom DISPLAYED first; bt the reverse: the displayed order counts.
+    ['tb', { interlaced: true, order: 'bff', source: 'stream' }],
+    ['bt', { interlaced: true, order: 'tff', source: 'stream' }],
+  ])('when ffprobe says field_order=%s, then the scan is %o', (fieldOrder, scan) => {
+    expect(scanFromFieldOrder(fieldOrder)).toEqual(scan);
+  });
+  it('when the header says unknown, then a DV/MPEG-2/H.264 stream gets its frames looked at, and HEVC does not', () => {
+    const unknown = (codec: string): ProbeResult => ({ ...normalizeProbe(raw('landscape')), videoCodec: codec, scan: { interlaced: false, order: null, source: 'assumed' } });
+    expect(scanFromFieldOrder('unknown')).toBeNull();
+    expect(needsFrameScanCheck(unknown('dvvideo'))).toBe(true);
+    expect(needsFrameScanCheck(unknown('h264'))).toBe(true);
+    expect(needsFrameScanCheck(unknown('hevc'))).toBe(false);
+    expect(needsFrameScanCheck({ ...unknown('dvvideo'), scan: { interlaced: false, order: null, source: 'stream' } })).toBe(false);
+  });
+  it('when the first frames are flagged interlaced bottom-first (DV), then the scan is BFF from the frames; mostly progressive frames make it progressive', () => {
+    const dv = Array.from({ length: 6 }, () => ({ interlaced: true, topFieldFirst: false }));
+    expect(scanFromFrameFlags(dv)).toEqual({ interlaced: true, order: 'bff', source: 'frames' });
+    expect(scanFromFrameFlags([...dv.slice(0, 2), ...Array.from({ length: 4 }, () => ({ interlaced: false, topFieldFirst: false }))])).toEqual({ interlaced: false, order: null, source: 'frames' });
+    expect(scanFromFrameFlags([])).toBeNull();
+  });
+  it('when a file has two audio tracks and a timecode track, then both audio tracks are listed and another can be chosen, with its own duration', () => {
+    const r = raw('landscape');
+    const second = { ...(r.streams[1] as (typeof r.streams)[number]), index: 2, channels: 2, duration: '2.5' };
+    const probe = normalizeProbe({ ...r, streams: [...r.streams, second, { index: 3, codec_type: 'data', codec_name: 'tmcd' }] }, 'mov');
+    expect(probe.audioStreams.map((a) => a.index)).toEqual([1, 2]);
+    expect(probe.audioStreamIndex).toBe(1);
+    expect(withAudioStream(probe, 2)).toMatchObject({ audioStreamIndex: 2, audioChannels: 2, audioDurationS: 2.5 });
+    expect(() => withAudioStream(probe, 3)).toThrow();
+  });
+  it('when the pixels are not square (16:9 PAL DV), then the display size is 1024×576 and the demuxer is kept', () => {
+    const r = raw('landscape');
+    const video = { ...(r.streams[0] as (typeof r.streams)[number]), width: 720, height: 576, sample_aspect_ratio: '64:45', field_order: 'bb' };
+    const probe = normalizeProbe({ ...r, streams: [video] }, 'avi');
+    expect(probe).toMatchObject({ demuxer: 'avi', displayWidth: 1024, displayHeight: 576, scan: { interlaced: true, order: 'bff' } });
+    expect(probe.sampleAspectRatio).toBeCloseTo(64 / 45, 5);
   });
 });
