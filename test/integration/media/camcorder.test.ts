@@ -256,6 +256,32 @@ describe('school-hall sound', () => {
   });
 });
 
+describe('on the npm-shipped fallback build (ffmpeg 4.1, ffprobe 2023)', () => {
+  it('when 50i anamorphic DV with one-sided sound is ingested, then it is read, deinterlaced, shown 16:9 and the sound fixed, the same as on the system build', async () => {
+    const npm = resolveMediaBinaries({ searchPath: '' });
+    expect(npm.source).toBe('npm');
+    const r = await ingestVideo({
+      runner: createMediaRunner(npm),
+      caps: await mediaCapabilities(npm),
+      sourcePath: await makeCamcorderClip('dv-avi', path.join(dir, 'clips')),
+      workDir: path.join(dir, 'work', 'npm-dv-avi'),
+    });
+    expect(r.probe.scan).toEqual({ interlaced: true, order: 'bff', source: 'frames' });
+    expect(await videoShape(r.previewPath)).toMatchObject({ width: 1024, height: 576 });
+    const counts = await idet(r.previewPath);
+    expect(counts.progressive).toBeGreaterThan(10 * (counts.tff + counts.bff));
+    const one = await ingestVideo({
+      runner: createMediaRunner(npm),
+      caps: await mediaCapabilities(npm),
+      sourcePath: await makeCamcorderClip('one-sided', path.join(dir, 'clips')),
+      workDir: path.join(dir, 'work', 'npm-one-sided'),
+    });
+    expect(one.audio).toMatchObject({ issue: 'one_sided', fix: 'left-to-both' });
+    const [left, right] = await channelRms(one.previewPath);
+    expect(Math.abs((left ?? 0) - (right ?? 0))).toBeLessThan(0.5);
+  });
+});
+
 // ---- broadcast masters ----
 
 describe('XDCAM 50i master from camcorder footage', () => {

@@ -101,7 +101,11 @@ describe('runner process handling', () => {
     expect(resolveMediaBinaries({ searchPath: '' }).source).toBe('npm');
     for (const [, bins] of builds) {
       const caps = await mediaCapabilities(bins());
-      for (const filter of ['thumbnail', 'ebur128', 'blackdetect', 'silencedetect', 'blackframe', 'metadata', 'select', 'split', 'fps', 'scale']) {
+      for (const filter of [
+        'thumbnail', 'ebur128', 'blackdetect', 'silencedetect', 'blackframe', 'metadata', 'select', 'split', 'fps', 'scale',
+        // camcorder footage: deinterlace, field order, and the audio analysis (issue 15)
+        'bwdif', 'fieldorder', 'setfield', 'interlace', 'astats', 'asplit', 'pan', 'volume', 'aformat',
+      ]) {
         expect(caps.filters.has(filter)).toBe(true);
       }
     }
