@@ -276,7 +276,14 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
   const timeoutMs = broadcastTimeoutMs(probe.durationS ?? durationS);
   // The same track and channel fix the ingest chose (same measurement, same rules: audio decode
   // only), so the ingest's loudness measurement stays a valid first pass.
-  const audio: AudioPlan | null = await timed('audio_analysis', 1, () => runOrFail(() => analyseAudio(runner, probe, sourcePath, { timeoutMs, signal })));
+  const audio: AudioPlan | null = await timed('audio_analysis', 1, () =>
+    runOrFail(() =>
+      analyseAudio(runner, probe, sourcePath, { timeoutMs, signal }).catch((error: unknown) => {
+        if (error instanceof MediaRunError) return null; // as the ingest does: the first track, as it is
+        throw error;
+      }),
+    ),
+  );
   if (audio && audio.streamIndex !== probe.audioStreamIndex) probe = withAudioStream(probe, audio.streamIndex);
 
   // 2. first pass: the ingest's measurement, else loudnorm's own (audio only)

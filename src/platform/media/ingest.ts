@@ -108,8 +108,13 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
 
   // 3b. the sound: which track, which channels, clipping (audio decode only)
   const analysisDurationS = probe.durationS ?? probe.audioDurationS ?? limits.maxDurationS;
+  // An audio stream this pass cannot decode is not a verdict on the upload (the main run decides):
+  // the first track is then used as it is. A timeout or an abort still ends the ingest.
   const audio = await runOrReject(() =>
-    analyseAudio(runner, probe, sourcePath, { timeoutMs: ingestTimeoutMs(analysisDurationS), signal: options.signal, maxDurationS: limits.maxDurationS }),
+    analyseAudio(runner, probe, sourcePath, { timeoutMs: ingestTimeoutMs(analysisDurationS), signal: options.signal, maxDurationS: limits.maxDurationS }).catch((error: unknown) => {
+      if (error instanceof MediaRunError) return null;
+      throw error;
+    }),
   );
   if (audio && audio.streamIndex !== probe.audioStreamIndex) probe = withPlayedDurations(withAudioStream(headerProbe, audio.streamIndex), ends);
 

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { mediaCapabilities, resolveMediaBinaries, type MediaBinaries, type MediaCapabilities } from '../../../src/platform/media/binaries';
 import { makeBroadcastMaster, type BroadcastMasterResult } from '../../../src/platform/media/broadcast';
 import { ingestVideo, type IngestResult } from '../../../src/platform/media/ingest';
+import { MediaRunError } from '../../../src/platform/media/errors';
 import { createMediaRunner, type MediaRunner } from '../../../src/platform/media/runner';
 import { makeCamcorderClip, type CamcorderKind } from '../../support/camcorder-clips';
 
@@ -253,6 +254,22 @@ describe('school-hall sound', () => {
     expect(preview.split('\n').filter(Boolean).sort()).toEqual(['audio', 'video']);
     const [left] = await channelRms(r.previewPath);
     expect(left).toBeGreaterThan(-30);
+  });
+});
+
+describe('when the audio analysis pass itself fails', () => {
+  it('then the ingest goes on with the first track as it is (the main run decides about the file), and QC has no channel verdict', async () => {
+    // The real runner, except that the audio-only analysis run fails as ffmpeg would on an undecodable track.
+    const failing: MediaRunner = {
+      ...runner,
+      run: (args, options) => (args.includes('-vn') && args.join(' ').includes('astats@') ? Promise.reject(new MediaRunError('ffmpeg', 1, null, 'Error while decoding stream #0:1')) : runner.run(args, options)),
+    };
+    const r = await ingestVideo({ runner: failing, caps, sourcePath: await makeCamcorderClip('one-sided', path.join(dir, 'clips')), workDir: path.join(dir, 'work', 'analysis-failed') });
+    expect(r.audio).toBeNull();
+    expect(check(r, 'channels')).toBeUndefined();
+    const [left, right] = await channelRms(r.previewPath);
+    expect(left).toBeGreaterThan(-40);
+    expect(right).toBe(-Infinity); // as recorded: nothing was fixed
   });
 });
 
