@@ -162,7 +162,11 @@ export function normalizeProbe(raw: RawProbe, demuxer: Demuxer = 'mov'): ProbeRe
   const real = parseRatio(video.r_frame_rate);
   const fpsFraction = avg && avg > 0 ? (video.avg_frame_rate as string) : real && real > 0 ? (video.r_frame_rate as string) : '0/1';
   const fps = avg && avg > 0 ? avg : real && real > 0 ? real : 0;
-  const variableFrameRate = Boolean(avg && real && avg > 0 && real > 0 && Math.abs(real - avg) / real > 0.01);
+  const scan = scanFromFieldOrder(video.field_order) ?? { interlaced: false, order: null, source: 'assumed' as const };
+  // Interlaced H.264 (AVCHD field pictures) often has r_frame_rate at the FIELD rate (50) over a
+  // mean of 25 frames: that is interlace, not a variable rate.
+  const fieldRate = scan.interlaced && avg && real ? Math.abs(real - 2 * avg) / real <= 0.01 : false;
+  const variableFrameRate = !fieldRate && Boolean(avg && real && avg > 0 && real > 0 && Math.abs(real - avg) / real > 0.01);
 
   const colorTransfer = video.color_transfer ?? null;
   const videoDurationS = streamDuration(video);
@@ -172,7 +176,7 @@ export function normalizeProbe(raw: RawProbe, demuxer: Demuxer = 'mov'): ProbeRe
 
   return {
     demuxer,
-    scan: scanFromFieldOrder(video.field_order) ?? { interlaced: false, order: null, source: 'assumed' },
+    scan,
     sampleAspectRatio: sar && sar > 0 ? sar : 1,
     audioStreams: audioAll.map((a) => ({
       index: a.index,

@@ -141,6 +141,9 @@ describe.each([
     const r = await ingest(kind);
     expect(r.container).toBe(container);
     expect(r.probe.demuxer).toBe(demuxer);
+    expect(r.probe.variableFrameRate).toBe(false);
+    expect(r.probe.durationS).toBeGreaterThan(1.9);
+    expect(r.probe.durationS).toBeLessThan(2.2);
     const shape = await videoShape(r.previewPath);
     expect(shape).toMatchObject({ width, height });
     expect(['1:1', 'N/A', '0:1']).toContain(shape.sar);

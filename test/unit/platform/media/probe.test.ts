@@ -129,6 +129,12 @@ describe('scan (interlace) and audio tracks', () => {
     expect(withAudioStream(probe, 2)).toMatchObject({ audioStreamIndex: 2, audioChannels: 2, audioDurationS: 2.5 });
     expect(() => withAudioStream(probe, 3)).toThrow();
   });
+  it('when interlaced H.264 reports its field rate as r_frame_rate (50 over a mean of 25), then it is 25 fps and not "variable"', () => {
+    const r = raw('landscape');
+    const video = { ...(r.streams[0] as (typeof r.streams)[number]), field_order: 'tt', r_frame_rate: '50/1', avg_frame_rate: '25/1' };
+    expect(normalizeProbe({ ...r, streams: [video] }, 'mpegts')).toMatchObject({ fps: 25, variableFrameRate: false, scan: { interlaced: true, order: 'tff' } });
+    expect(normalizeProbe({ ...r, streams: [{ ...video, field_order: 'progressive' }] }, 'mpegts').variableFrameRate).toBe(true);
+  });
   it('when the pixels are not square (16:9 PAL DV), then the display size is 1024×576 and the demuxer is kept', () => {
     const r = raw('landscape');
     const video = { ...(r.streams[0] as (typeof r.streams)[number]), width: 720, height: 576, sample_aspect_ratio: '64:45', field_order: 'bb' };
