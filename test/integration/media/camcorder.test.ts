@@ -318,6 +318,14 @@ describe('XDCAM 50i master from camcorder footage', () => {
     expect(Math.abs((l ?? 0) - (r ?? 0))).toBeLessThan(1);
   });
 
+  it('when the source is HDV (MPEG-2 1440×1080i50, SAR 4:3), then the master is stretched to 1920 wide field by field, its fields kept, TFF', async () => {
+    const m = await master('hdv-m2t');
+    expect(m.picture).toMatchObject({ scan: 'native-tff', deinterlace: 'none', fit: 'scale' });
+    expect(await videoShape(m.outputPath)).toMatchObject({ width: 1920, height: 1080, fieldOrder: 'tt' });
+    const counts = await idet(m.outputPath);
+    expect(counts.tff).toBeGreaterThan(5 * (counts.bff + counts.progressive));
+  });
+
   it('when a 1080i50 source is bottom field first, then the master changes dominance with fieldorder (no deinterlace) and is TFF', async () => {
     const m = await master('bff-1080i');
     expect(m.picture).toMatchObject({ scan: 'native-tff', deinterlace: 'none', fieldOrderFix: true });
