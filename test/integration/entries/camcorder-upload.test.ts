@@ -4,13 +4,14 @@
  * the interlace and the audio track chosen, the upload field offers the camera extensions, and a
  * format still refused (WMV) is named, with how to convert it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeCamcorderClip } from '../../support/camcorder-clips';
 import { createEntry, currentVideo, schoolWithToken, uploadFile, waitForVideo, type SchoolAccount } from '../../support/entries';
+import { TUS, tusMetadata, tusPatch } from '../../support/tus';
 
 jest.setTimeout(90_000);
 
@@ -46,6 +47,23 @@ describe('when a school uploads the AVCHD clip 00001.MTS from its camcorder', ()
     expect(page.text).toMatch(/accept="[^"]*\.mts[^"]*\.mxf/);
     expect(page.text).toContain('MTS/M2TS');
     expect(page.text).not.toContain('（MP4/MOV，');
+  });
+});
+
+describe('when the camcorder file comes through the resumable (tus) upload the page uses', () => {
+  test('then an M2TS named 00000.M2TS (browsers give it no video/* type) is taken and becomes ready', async () => {
+    const entry = await createEntry(t, school.token, { title: '断点续传的 M2TS' });
+    const bytes = await readFile(await makeCamcorderClip('avchd-m2ts', path.join(dir, 'clips')));
+    const created = await request(t.app)
+      .post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${school.token}`).set('Upload-Length', String(bytes.length))
+      .set('Upload-Metadata', tusMetadata({ entryId: entry.id, filename: '00000.M2TS', filetype: 'application/octet-stream' }))
+      .expect(201);
+    const half = Math.floor(bytes.length / 2);
+    await tusPatch(t.app, school.token, created.headers.location as string, 0, bytes.subarray(0, half)).expect(204);
+    await tusPatch(t.app, school.token, created.headers.location as string, half, bytes.subarray(half)).expect(204);
+    const video = await waitForVideo(t, entry.id, { timeoutMs: 60_000 });
+    expect(video.status).toBe('ready');
+    expect(video.original_name).toBe('00000.M2TS');
   });
 });
 
