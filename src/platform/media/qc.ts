@@ -283,7 +283,12 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
 
   // audio present, loudness, silence
   if (!probe.hasAudio) {
-    checks.push({ name: 'audio', status: 'warn', value: 'none', message: '视频没有声音，演唱作品需要有声音，请检查录制设置' });
+    // Panasonic P2 / OP-Atom MXF keeps each audio channel in a file of its own next to the video's.
+    const message =
+      probe.demuxer === 'mxf'
+        ? '视频没有声音：部分专业摄像机（如 P2）把声音存在单独的 MXF 文件里，请用摄像机配套软件导出为带声音的 MP4 后上传'
+        : '视频没有声音，演唱作品需要有声音，请检查录制设置';
+    checks.push({ name: 'audio', status: 'warn', value: 'none', message });
   } else {
     checks.push({ name: 'audio', status: 'pass', value: `${probe.audioCodec ?? '?'} ${probe.audioChannels ?? '?'}ch ${probe.audioSampleRate ?? '?'} Hz`, message: '有声音' });
     checks.push(...audioPlanChecks(options.audio));

@@ -124,6 +124,11 @@ describe('evaluateQc on camcorder footage', () => {
     expect(statusOf(report, 'scan')).toMatchObject({ status: 'pass', message: '隔行扫描视频（50i，下场优先），预览已去隔行，播出母版保留隔行' });
     expect(statusOf(report, 'aspect')).toMatchObject({ status: 'pass', message: '画面按实际比例显示（1024×576）' });
   });
+  it('when an MXF has no audio (P2 cameras keep sound in separate files), then the warning says so and how to export', () => {
+    const report = evaluateQc({ ...hd(probeOf('no-audio')), demuxer: 'mxf' }, { ...clean, loudness: null }, { maxDurationS: 900 });
+    expect(statusOf(report, 'audio')).toMatchObject({ status: 'warn', message: expect.stringContaining('单独的 MXF 文件') });
+    expect(statusOf(evaluateQc(hd(probeOf('no-audio')), { ...clean, loudness: null }, { maxDurationS: 900 }), 'audio')?.message).toBe('视频没有声音，演唱作品需要有声音，请检查录制设置');
+  });
   it('when a phone clip is progressive with square pixels and one track, then none of the camcorder checks is listed', () => {
     const report = evaluateQc(hd(probeOf('landscape')), clean, { maxDurationS: 900, audio: plan({ stats: null }) });
     expect(report.checks.map((c) => c.name)).not.toEqual(expect.arrayContaining(['scan']));
