@@ -74,6 +74,8 @@ export const SNIFF_MESSAGES = {
   audioOnly: '这是音频文件（没有画面），请上传带画面的演唱视频',
   image: '这是图片文件，请上传演唱视频',
   rawVideo: '这是没有封装的视频流，请用格式工厂等软件转换为 MP4 后再上传',
+  archive: '这是压缩包（ZIP/RAR/7z），请先解压，再上传其中的视频文件',
+  avchdIndex: '这是摄像机的目录或播放列表文件，视频本身在 PRIVATE/AVCHD/BDMV/STREAM 文件夹里（扩展名 .MTS），请上传那个文件',
 } as const;
 
 const HEAD_BYTES = 4096;
@@ -124,6 +126,10 @@ export function sniffVideoHead(head: Buffer): SniffResult {
   if (head.length >= MXF_PARTITION_KEY.length && head.subarray(0, MXF_PARTITION_KEY.length).equals(MXF_PARTITION_KEY)) return accepted('mxf');
 
   // Recognised, but not taken: name it and say how to convert.
+  if (['MPLS', 'HDMV', 'INDX', 'MOBJ'].includes(ascii(0, 4)) && /^0[12]00$/.test(ascii(4, 8))) return refused(SNIFF_MESSAGES.avchdIndex, 'AVCHD/BDMV index or playlist file');
+  if (ascii(0, 4) === 'PK\x03\x04' || ascii(0, 4) === 'Rar!' || (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])))) {
+    return refused(SNIFF_MESSAGES.archive, 'archive');
+  }
   if (head.length >= 8 && head.subarray(0, 8).equals(ASF_GUID)) return refused(SNIFF_MESSAGES.wmv, 'ASF/WMV container');
   if (ascii(0, 3) === 'FLV') return refused(SNIFF_MESSAGES.flv, 'FLV container');
   if (ascii(0, 4) === '.RMF') return refused(SNIFF_MESSAGES.realMedia, 'RealMedia container');
