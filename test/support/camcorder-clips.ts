@@ -77,7 +77,6 @@ const fields = (size: string, order: 'tff' | 'bff', extra = ''): string[] => [
   '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${D}`,
   '-vf', `interlace=scan=${order}${extra}`, '-ac', '2',
 ];
-const stereoTone: string[] = [];
 const progressive = (size: string, rate = 25): string[] => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${D}`];
 const x264Interlaced = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-flags', '+ildct+ilme', '-x264opts', 'tff=1', '-b:v', '6M'];
 const mpeg2Interlaced = (bitrate: string, pixFmt = 'yuv420p'): string[] => ['-c:v', 'mpeg2video', '-pix_fmt', pixFmt, '-flags', '+ildct+ilme', '-top', '1', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '4M'];
@@ -89,22 +88,22 @@ async function generate(kind: CamcorderKind, dir: string): Promise<string> {
   const out = path.join(dir, `cam-${kind}.${CAMCORDER_EXTENSION[kind]}`);
   switch (kind) {
     case 'avchd-mts':
-      await ffmpeg([...fields('1920x1080', 'tff'), ...stereoTone, ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', out]);
+      await ffmpeg([...fields('1920x1080', 'tff'), ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', out]);
       break;
     case 'avchd-m2ts':
-      await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...stereoTone, ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', '-mpegts_m2ts_mode', '1', out]);
+      await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', '-mpegts_m2ts_mode', '1', out]);
       break;
     case 'hdv-m2t':
-      await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...stereoTone, ...mpeg2Interlaced('12M'), '-c:a', 'mp2', '-b:a', '192k', '-f', 'mpegts', out]);
+      await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...mpeg2Interlaced('12M'), '-c:a', 'mp2', '-b:a', '192k', '-f', 'mpegts', out]);
       break;
     case 'dvd-vob':
-      await ffmpeg([...fields('720x576', 'tff', ',setdar=16/9'), ...stereoTone, ...mpeg2Interlaced('5M'), '-c:a', 'ac3', '-b:a', '192k', '-f', 'vob', out]);
+      await ffmpeg([...fields('720x576', 'tff', ',setdar=16/9'), ...mpeg2Interlaced('5M'), '-c:a', 'ac3', '-b:a', '192k', '-f', 'vob', out]);
       break;
     case 'dv-avi':
-      await ffmpeg([...fields('720x576', 'bff', ',setdar=16/9'), ...stereoTone, '-c:v', 'dvvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'avi', out]);
+      await ffmpeg([...fields('720x576', 'bff', ',setdar=16/9'), '-c:v', 'dvvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'avi', out]);
       break;
     case 'dv-raw':
-      await ffmpeg([...fields('720x576', 'bff', ',setdar=4/3'), ...stereoTone, '-c:v', 'dvvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'dv', out]);
+      await ffmpeg([...fields('720x576', 'bff', ',setdar=4/3'), '-c:v', 'dvvideo', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'dv', out]);
       break;
     case 'xdcam-mxf':
       // Professional cameras write one mono PCM track per input: the mic is on input 2 here.

@@ -1,7 +1,8 @@
 /**
  * Ingest of one uploaded source: sniff (picks the one demuxer) → probe + packet scan (durations from
  * what plays) → field order from the frames when the header has none → limits → audio analysis
- * (audio decode only: track, channels, clipping; source-analysis.ts) → ONE ffmpeg run (preview stopped at the duration limit + QC measurements + poster) → verify outputs
+ * (audio decode only: track, channels, clipping; source-analysis.ts) → ONE ffmpeg run (preview
+ * stopped at the duration limit + QC measurements + poster) → verify outputs
  * (a preview longer than the probes said is a source that lied: its decoded length counts) → QC report.
  * Knows nothing about entries, DB or storage: it reads `sourcePath` and writes `preview.mp4` /
  * `poster.jpg` into `workDir`.
@@ -16,10 +17,9 @@ import type { MediaCapabilities } from './binaries';
 import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
 import { buildIngestArgs, buildPosterFallbackArgs, planPreview, type PreviewPlan } from './ingest-args';
 import { DEFAULT_MEDIA_LIMITS, PLAYED_DURATION_TOLERANCE_S, ProbeUnreadableError, checkLimits, needsFrameScanCheck, normalizeProbe, withAudioStream, withPlayedDurations, type MediaLimits, type ProbeResult } from './probe';
-import type { Demuxer } from './sniff';
 import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
 import type { MediaRunner } from './runner';
-import { ACCEPTED_FORMATS_TEXT, CONTAINER_LABEL, sniffVideoFile, type SniffedContainer } from './sniff';
+import { ACCEPTED_FORMATS_TEXT, CONTAINER_LABEL, sniffVideoFile, type Demuxer, type SniffedContainer } from './sniff';
 import { analyseAudio, detectScanFromFrames, type AudioPlan } from './source-analysis';
 import { nonEmpty, removeAll } from './files';
 

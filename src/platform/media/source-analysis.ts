@@ -122,10 +122,18 @@ export function parseFrameScan(stdout: string): Array<{ interlaced: boolean; top
   return frames;
 }
 
-/** The scan from the frames; falls back to the probe's (progressive assumed) when nothing decodes. */
+/**
+ * The scan from the frames; falls back to the probe's (progressive assumed) when nothing decodes —
+ * the main run is where an undecodable video is judged. Timeouts and aborts propagate.
+ */
 export async function detectScanFromFrames(runner: MediaRunner, probe: ProbeResult, inputPath: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ScanInfo> {
-  const result = await execMediaTool(runner.binaries.ffprobe, buildFrameScanArgs(probe, inputPath), { timeoutMs: options.timeoutMs, signal: options.signal, captureStdoutBytes: 64 * 1024 });
-  return scanFromFrameFlags(parseFrameScan(result.stdout)) ?? probe.scan;
+  try {
+    const result = await execMediaTool(runner.binaries.ffprobe, buildFrameScanArgs(probe, inputPath), { timeoutMs: options.timeoutMs, signal: options.signal, captureStdoutBytes: 64 * 1024 });
+    return scanFromFrameFlags(parseFrameScan(result.stdout)) ?? probe.scan;
+  } catch (error) {
+    if (error instanceof MediaRunError) return probe.scan;
+    throw error;
+  }
 }
 
 /** The audio tracks measured (first AUDIO_ANALYSIS_MAX_TRACKS). */
