@@ -3,7 +3,6 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
 import { formatDuration } from '../entries/entry.routes';
-import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
 import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
@@ -19,7 +18,6 @@ export interface JudgingPageDeps {
   scoring: ScoringService;
   results: ResultsService;
   campaign: CampaignService;
-  db: Db;
 }
 
 const ROUND_STATUS: Record<RoundStatus, { label: string; tone: string }> = {
@@ -77,17 +75,12 @@ function rubricFromForm(body: Record<string, unknown>): Array<{ key?: string; la
 
 export function judgingPages(deps: JudgingPageDeps): Router {
   const router = Router();
-  const { rounds, scoring, results, db } = deps;
+  const { rounds, scoring, results } = deps;
 
   // ── City staff: the list of rounds and the new-round form ─────────────────────────────────
 
   async function roundsPageData(user: CurrentUser, values?: Record<string, unknown>) {
-    const [all, campaign, submitted] = await Promise.all([
-      rounds.list(user),
-      deps.campaign.get(),
-      db.selectFrom('assignments').select(['round_id', (eb) => eb.fn.countAll<number>().as('n')]).where('status', '=', 'submitted').groupBy('round_id').execute(),
-    ]);
-    const done = new Map(submitted.map((s) => [s.round_id, Number(s.n)]));
+    const [all, campaign] = await Promise.all([rounds.listWithProgress(user), deps.campaign.get()]);
     const labels = list(values?.rubricLabel);
     const maxes = list(values?.rubricMax);
     const rubricRows = values
@@ -95,10 +88,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       : [...DEFAULT_RUBRIC.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
     return {
       title: '评审轮次',
-      rounds: all.map((r) => {
-        const sub = done.get(r.id) ?? 0;
-        return { ...r, ...roundBadge(r), submitted: sub, percent: r.assignmentCount ? Math.round((sub / r.assignmentCount) * 100) : 0 };
-      }),
+      rounds: all.map(({ submittedCount: sub, ...r }) => ({ ...r, ...roundBadge(r), submitted: sub, percent: r.assignmentCount ? Math.round((sub / r.assignmentCount) * 100) : 0 })),
       sources: [
         ...campaign.periods.map((p) => ({ value: `period:${p.id}`, label: `${p.name}全部已报送作品` })),
         ...all.filter((r) => r.status === 'closed').map((r) => ({ value: `round:${r.id}`, label: `来自上一轮入围：${r.name}` })),
@@ -148,25 +138,15 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   async function roundPageData(user: CurrentUser, id: string) {
     const round = await rounds.get(user, id);
-    const [progress, assignments, ranked, allRounds, campaign, panel, judgeAccounts] = await Promise.all([
+    const [progress, assignments, ranked, allRounds, campaign, { panel, judges: judgeAccounts }] = await Promise.all([
       rounds.progress(user, id),
       rounds.assignments(user, id),
       results.ranking(user, id),
       rounds.list(user),
       deps.campaign.get(),
-      db.selectFrom('round_judges').select('judge_id').where('round_id', '=', id).execute(),
-      db
-        .selectFrom('users as u')
-        .leftJoin('schools as s', 's.id', 'u.school_id')
-        .leftJoin('counties as c', (j) => j.on((eb) => eb('c.id', '=', eb.fn.coalesce('u.county_id', 's.county_id'))))
-        .select(['u.id', 'u.display_name', 'u.username', 's.name as school_name', 'c.name as county_name'])
-        .where('u.role', '=', 'judge')
-        .where('u.disabled_at', 'is', null)
-        .orderBy('u.display_name')
-        .limit(500)
-        .execute(),
+      rounds.panelChoices(user, id),
     ]);
-    const onPanel = new Set(panel.map((p) => p.judge_id));
+    const onPanel = new Set(panel);
     const stats = new Map(ranked.judges.map((j) => [j.judgeId, j]));
     const t = Date.now();
     const nearDeadline = round.status === 'closed' || (round.status === 'open' && round.closesAt !== null && new Date(round.closesAt).getTime() - t < LATE_WINDOW_MS);
@@ -329,13 +309,13 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   });
 
   step('assignments/:aid/delete', async (user, id, _body, req) => {
-    await ensureInRound(id, req.params.aid as string);
+    await ensureInRound(user, id, req.params.aid as string);
     await rounds.removeAssignment(user, req.params.aid as string);
     return 'assignment_removed';
   });
 
   step('assignments/:aid/reopen', async (user, id, body, req) => {
-    await ensureInRound(id, req.params.aid as string);
+    await ensureInRound(user, id, req.params.aid as string);
     await scoring.reopen(user, req.params.aid as string, { reason: body.reason });
     return 'score_reopened';
   });
@@ -389,9 +369,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return publish ? 'results_published' : 'results_unpublished';
   });
 
-  async function ensureInRound(roundId: string, assignmentId: string) {
-    const a = await db.selectFrom('assignments').select('round_id').where('id', '=', assignmentId).executeTakeFirst();
-    if (!a || a.round_id !== roundId) throw new AppError(404, 'not_found', '未找到', '分配不存在。');
+  async function ensureInRound(user: CurrentUser, roundId: string, assignmentId: string) {
+    if ((await rounds.assignmentRound(user, assignmentId)) !== roundId) throw new AppError(404, 'not_found', '未找到', '分配不存在。');
   }
 
   // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────

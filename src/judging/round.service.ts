@@ -9,6 +9,7 @@ import type { DB } from '../platform/db/schema';
 import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { boolean, dateTime, integer, name, normalizeName, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
 import { assignJudges } from './assignment';
+import * as repo from './round.repository';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
 import type { AggregationMethod } from './judging.types';
@@ -118,14 +119,7 @@ async function labelNewEntries(trx: Transaction<DB>, round: { id: string; create
 export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
   const now = deps.now ?? (() => new Date());
 
-  async function view(q: Db | Transaction<DB>, id: string): Promise<RoundView> {
-    const r = await q.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw notFound('评审轮次不存在。');
-    const [e, j, a] = await Promise.all([
-      q.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
-      q.selectFrom('round_judges').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
-      q.selectFrom('assignments').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
-    ]);
+  function toView(r: repo.RoundCountsRow): RoundView {
     const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
     const t = now().getTime();
     return {
@@ -142,15 +136,21 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       closesAt: iso(r.closes_at),
       awardsConfirmedAt: iso(r.awards_confirmed_at),
       publishedAt: iso(r.published_at),
-      entryCount: Number(e.n),
-      judgeCount: Number(j.n),
-      assignmentCount: Number(a.n),
+      entryCount: Number(r.entry_count),
+      judgeCount: Number(r.judge_count),
+      assignmentCount: Number(r.assignment_count),
       scoringOpen: r.status === 'open' && (!r.opens_at || new Date(r.opens_at).getTime() <= t) && (!r.closes_at || new Date(r.closes_at).getTime() > t),
     };
   }
 
+  async function view(q: Db | Transaction<DB>, id: string): Promise<RoundView> {
+    const r = await repo.findRoundWithCounts(q, id);
+    if (!r) throw notFound('评审轮次不存在。');
+    return toView(r);
+  }
+
   async function lockRound(trx: Transaction<DB>, id: string) {
-    const r = await trx.selectFrom('rounds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    const r = await repo.lockRound(trx, id);
     if (!r) throw notFound('评审轮次不存在。');
     return r;
   }
@@ -165,9 +165,27 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     view: (id: string) => view(db, id),
 
     async list(actor: CurrentUser): Promise<RoundView[]> {
+      return (await this.listWithProgress(actor)).map(({ submittedCount: _submitted, ...round }) => round);
+    },
+
+    /** The newest 200 rounds with how many of their assignments are submitted: one query (the /rounds page). */
+    async listWithProgress(actor: CurrentUser): Promise<Array<RoundView & { submittedCount: number }>> {
       assertArea(actor, 'rounds');
-      const rows = await db.selectFrom('rounds').select('id').orderBy('created_at', 'desc').limit(200).execute();
-      return Promise.all(rows.map((r) => view(db, r.id)));
+      const rows = await repo.listRoundsWithCounts(db, 200);
+      return rows.map((r) => ({ ...toView(r), submittedCount: Number(r.submitted_count) }));
+    },
+
+    /** The panel of a round and every enabled judge account one could put on it (the round page). */
+    async panelChoices(actor: CurrentUser, id: string) {
+      assertArea(actor, 'rounds');
+      const [panel, judges] = await Promise.all([repo.panelJudgeIds(db, id), repo.judgeAccounts(db, 500)]);
+      return { panel, judges };
+    },
+
+    /** The round an assignment belongs to, or null when there is no such assignment. */
+    async assignmentRound(actor: CurrentUser, assignmentId: string): Promise<string | null> {
+      assertArea(actor, 'rounds');
+      return repo.assignmentRoundId(db, assignmentId);
     },
 
     async get(actor: CurrentUser, id: string): Promise<RoundView> {

@@ -3,8 +3,6 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
 import { safeNext } from '../accounts/auth.routes';
 import type { CampaignService } from '../campaign/campaign.service';
-import { listAudit } from '../platform/audit';
-import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { pageQuery } from '../platform/validate';
 import type { EntryService } from '../entries/entry.service';
@@ -14,7 +12,6 @@ import { ENTRY_STATUS_LABELS, type EntryView } from '../entries/entry.types';
 import { download, XLSX_TYPE } from '../web/download';
 import { currentUser, queryString } from '../web/request-context';
 import { pageLinks } from '../web/view-helpers';
-import { writeForwardedXlsx } from './forwarded-export';
 import { FORWARDED_STATES, type ReviewService } from './review.service';
 import type { StatsService } from './stats.service';
 
@@ -23,7 +20,6 @@ export interface ReviewDeps {
   stats: StatsService;
   entries: EntryService;
   campaign: CampaignService;
-  db: Db;
 }
 
 const TABS: Record<string, { label: string; statuses: readonly EntryStatus[] }> = {
@@ -37,7 +33,7 @@ async function sendXlsx(deps: ReviewDeps, req: Request, res: Response) {
   assertArea(user, 'review');
   const campaign = await deps.campaign.get();
   const dl = download(res, { fileName: '报送作品清单.xlsx', asciiName: 'forwarded.xlsx', contentType: XLSX_TYPE });
-  await writeForwardedXlsx(deps.db, user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, dl.stream);
+  await deps.review.writeForwardedXlsx(user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, dl.stream);
 }
 
 export function reviewApi(deps: ReviewDeps): Router {
@@ -63,7 +59,7 @@ export function reviewApi(deps: ReviewDeps): Router {
   router.get('/exports/forwarded.xlsx', (req, res) => sendXlsx(deps, req, res));
   router.get('/audit', async (req, res) => {
     assertArea(currentUser(req), 'audit');
-    res.json(await listAudit(deps.db, { action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.review.auditLog({ action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>)));
   });
   return router;
 }
@@ -103,7 +99,7 @@ export function reviewPages(deps: ReviewDeps): Router {
     const filter = { ...entryFilter(req), status: undefined, statuses: tab.statuses, periodId, sort: entryFilter(req).sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
     const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
     const quotas = periodId ? await deps.review.quotaOverview(user, periodId) : [];
-    const schools = user.role === 'county' ? (await deps.db.selectFrom('schools').select(['id', 'name']).where('county_id', '=', user.countyId).orderBy('name').limit(500).execute()) : [];
+    const { schools, counties } = await deps.review.worklistChoices(user);
     res.render('review/worklist', {
       title: user.role === 'admin' ? '报送作品（市级）' : '作品审核',
       tabs: Object.entries(TABS).map(([key, t]) => ({ key, label: t.label, active: key === tabKey, href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}` })),
@@ -115,7 +111,7 @@ export function reviewPages(deps: ReviewDeps): Router {
       forms: campaign.forms,
       levels: campaign.levels,
       schools,
-      counties: user.role === 'admin' ? await deps.db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute() : [],
+      counties,
       quotas,
       isCounty: user.role === 'county',
       isAdmin: user.role === 'admin',
@@ -169,7 +165,7 @@ export function reviewPages(deps: ReviewDeps): Router {
 
   router.get('/audit', async (req, res) => {
     assertArea(currentUser(req), 'audit');
-    const result = await listAudit(deps.db, { action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>, 50));
+    const result = await deps.review.auditLog({ action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>, 50));
     res.render('review/audit', {
       title: '操作日志',
       items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),

@@ -1,7 +1,10 @@
 import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertSeeEntry } from '../accounts/policy';
-import { recordAudit } from '../platform/audit';
+import type { Writable } from 'node:stream';
+import { listAudit, recordAudit, type AuditFilter } from '../platform/audit';
+import type { Campaign } from '../campaign/campaign.service';
+import { writeForwardedXlsx } from './forwarded-export';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
@@ -85,6 +88,25 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
   }
 
   return {
+    /** 操作日志, newest first (the caller checks the 'audit' area). */
+    auditLog: (filter: AuditFilter, page: { page: number; pageSize: number }) => listAudit(db, filter, page),
+
+    /** 报送作品清单 (XLSX) of the entries the actor may see, streamed to `out`. */
+    async writeForwardedXlsx(actor: CurrentUser, campaign: Campaign, filter: { periodId?: string; countyId?: string }, out: Writable): Promise<void> {
+      assertArea(actor, 'review');
+      await writeForwardedXlsx(db, actor, campaign, filter, out);
+    },
+
+    /** The filter choices of the worklist: a county's own schools, or every county for the city. */
+    async worklistChoices(actor: CurrentUser): Promise<{ schools: Array<{ id: string; name: string }>; counties: Array<{ id: string; name: string }> }> {
+      assertArea(actor, 'review');
+      const [schools, counties] = await Promise.all([
+        actor.role === 'county' && actor.countyId ? db.selectFrom('schools').select(['id', 'name']).where('county_id', '=', actor.countyId).orderBy('name').limit(500).execute() : [],
+        actor.role === 'admin' ? db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute() : [],
+      ]);
+      return { schools, counties };
+    },
+
     quotaFor: (periodId: string, countyId: string) => quotaFor(db, periodId, countyId),
 
     /** Return with a reason: county (its own submitted entries) or city (submitted or forwarded). */
