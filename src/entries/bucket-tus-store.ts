@@ -6,6 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { DB } from '../platform/db/schema';
 import { outageOf } from '../platform/outage';
+import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
 import { tempName } from '../platform/temp-files';
@@ -32,12 +33,10 @@ import { tempName } from '../platform/temp-files';
  * store uses only PutObject (multipart under lib-storage), GetObject and DeleteObject.
  */
 
-const PARTS = (id: string) => `tus/${id}/`;
 /** Largest object one PATCH writes at a time: below lib-storage's 8 MiB part size, so one PutObject each. */
 export const PART_BYTES = 4 * 1024 * 1024;
 /** The bucket did not answer: a 503 the page's tus client retries by itself (it keeps the offset). */
 const STORE_DOWN = { status_code: 503, body: '文件存储暂时不可用，请稍后重试（页面会自动重试）。\n' };
-const partKey = (id: string, startByte: number) => `${PARTS(id)}${String(startByte).padStart(16, '0')}`;
 
 export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: ObjectStore; tmpDir: string; expiryHours: number }): Promise<TusStorage> {
   const { DataStore, Upload, ERRORS }: typeof TusUtilsModule = await import('@tus/utils');
@@ -60,7 +59,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
         .executeTakeFirst();
       // onUploadCreate records the upload first; without its row there is nothing to attach bytes to.
       if (Number(updated.numUpdatedRows) !== 1) throw ERRORS.FILE_NOT_FOUND;
-      upload.storage = { type: 'bucket', path: PARTS(upload.id) };
+      upload.storage = { type: 'bucket', path: objectKeys.tusParts(upload.id) };
       return upload;
     }
 
@@ -74,7 +73,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
       let sending: Promise<void> = Promise.resolve();
       const commit = (body: Buffer) => {
         sending = sending.then(async () => {
-          const key = partKey(id, committed);
+          const key = objectKeys.tusPart(id, committed);
           try {
             await store.putStream(key, Readable.from([body]), { contentType: 'application/octet-stream' });
           } catch (err) {
@@ -136,12 +135,12 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
         offset: Number(row.offset),
         metadata: (row.metadata as Record<string, string | null> | null) ?? {},
         creation_date: new Date(row.created_at).toISOString(),
-        storage: { type: 'bucket', path: PARTS(id) },
+        storage: { type: 'bucket', path: objectKeys.tusParts(id) },
       });
     }
 
     override async remove(id: string): Promise<void> {
-      await store.deletePrefix(PARTS(id));
+      await store.deletePrefix(objectKeys.tusParts(id));
       await db.deleteFrom('resumable_upload_parts').where('upload_id', '=', id).execute();
     }
 
@@ -164,7 +163,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
       const out = fs.createWriteStream(file, { flags: 'wx' });
       try {
         for (const part of await partsOf(id)) {
-          const got = await store.get(partKey(id, Number(part.start_byte)));
+          const got = await store.get(objectKeys.tusPart(id, Number(part.start_byte)));
           await pipeline(got.body, out, { end: false });
         }
         await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));

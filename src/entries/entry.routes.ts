@@ -3,6 +3,7 @@ import { assertOwnSchoolEntry, canUse } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
+import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { ACCEPTED_FORMATS_TEXT, VIDEO_FILE_ACCEPT } from '../platform/media/sniff';
 import { pageQuery } from '../platform/validate';
@@ -14,7 +15,6 @@ import type { EntryStatus } from './entry.schema';
 import { EDITABLE, type EntryService } from './entry.service';
 import { ACTION_LABELS, ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, STATUS_TONE, VIDEO_STATUS_LABELS, type EntryView } from './entry.types';
 import { ENTRY_SORTS, type EntryFilter } from './entry.repository';
-import { posterKey, previewKey } from './ingest.job';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 
 export interface EntryDeps {
@@ -65,7 +65,7 @@ async function sendMedia(deps: EntryDeps, req: Request, res: Response, kind: 'pr
   const entry = await deps.entries.get(currentUser(req), req.params.id as string);
   const video = entry.video;
   if (video?.status !== 'ready') throw notFound(kind === 'preview' ? '预览视频还没有准备好。' : '封面还没有准备好。');
-  await sendObject(req, res, deps.store, kind === 'preview' ? previewKey(video.id) : posterKey(video.id), {
+  await sendObject(req, res, deps.store, kind === 'preview' ? objectKeys.preview(video.id) : objectKeys.poster(video.id), {
     contentType: kind === 'preview' ? 'video/mp4' : 'image/jpeg',
     disposition: 'inline',
     downloadName: `${entry.code}${kind === 'preview' ? '.mp4' : '.jpg'}`,

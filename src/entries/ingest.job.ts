@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger';
 import { INGEST_MESSAGES, ingestVideo, MediaRejectedError, type MediaCapabilities, type MediaLimits, type MediaRunner, type ProbeResult } from '../platform/media';
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
 import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
+import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { findVideo, updateVideo } from './entry.repository';
 import { tempName } from '../platform/temp-files';
@@ -29,9 +30,6 @@ export interface IngestJobDeps {
   limits?: Partial<MediaLimits>;
   logger: Logger;
 }
-
-export const previewKey = (videoId: string) => `previews/${videoId}.mp4`;
-export const posterKey = (videoId: string) => `posters/${videoId}.jpg`;
 
 /** Rejections retrying cannot fix: the file itself is the problem. */
 const PERMANENT: ReadonlySet<string> = new Set(['not_video', 'unreadable', 'exceeds_limits']);
@@ -97,8 +95,8 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
         });
         await saving;
 
-        await store.putFile(previewKey(videoId), result.previewPath, { contentType: 'video/mp4' });
-        await store.putFile(posterKey(videoId), result.posterPath, { contentType: 'image/jpeg' });
+        await store.putFile(objectKeys.preview(videoId), result.previewPath, { contentType: 'video/mp4' });
+        await store.putFile(objectKeys.poster(videoId), result.posterPath, { contentType: 'image/jpeg' });
 
         const outcome = await db.transaction().execute(async (trx) => {
           // A newer upload of the same entry may have become ready meanwhile and removed this one.
@@ -117,8 +115,8 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             qc_verdict: result.qc.verdict,
             loudness: result.loudness ? JSON.stringify(result.loudness) : null,
             duration_s: result.probe.durationS,
-            preview_key: previewKey(videoId),
-            poster_key: posterKey(videoId),
+            preview_key: objectKeys.preview(videoId),
+            poster_key: objectKeys.poster(videoId),
             ready_at: new Date(),
           });
           // A newer upload of the entry still on its way wins later; until then this one waits, ready.
@@ -151,12 +149,12 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
           return { superseded: false, older };
         });
         if (outcome.superseded) {
-          await Promise.all([store.delete(previewKey(videoId)), store.delete(posterKey(videoId)), store.delete(video.original_key)]).catch(() => undefined);
+          await Promise.all([store.delete(objectKeys.preview(videoId)), store.delete(objectKeys.poster(videoId)), store.delete(video.original_key)]).catch(() => undefined);
           logger.info('video superseded by a newer upload', { videoId });
           return;
         }
         for (const old of outcome.older) {
-          await Promise.all([store.delete(old.original_key), store.delete(previewKey(old.id)), store.delete(posterKey(old.id))]).catch((err) =>
+          await Promise.all([store.delete(old.original_key), store.delete(objectKeys.preview(old.id)), store.delete(objectKeys.poster(old.id))]).catch((err) =>
             logger.warn('could not delete a replaced video', { videoId: old.id, err }),
           );
         }

@@ -11,6 +11,7 @@ import type { Db } from '../platform/db/database';
 import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { JobQueue } from '../platform/queue/queue';
+import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { EDITABLE, type EntryService } from './entry.service';
 import * as repo from './entry.repository';
@@ -25,8 +26,6 @@ import { tempName } from '../platform/temp-files';
  * success, refusal, disconnect, store or database failure — removes the temp file, and a failed
  * transaction removes the stored object: no orphan rows, no orphan objects.
  */
-export const originalKey = (entryId: string, videoId: string) => `originals/${entryId}/${videoId}`;
-
 /** What is shown of the user's file name: no paths, no control or bidi characters, at most 120 chars. */
 export function displayFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
@@ -95,7 +94,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         if (!sniff.ok) throw new AppError(415, 'unsupported_media', sniff.message === SNIFF_MESSAGES.notVideo ? '不是视频文件' : '不支持的文件格式', sniff.message);
 
         const videoId = crypto.randomUUID();
-        const key = originalKey(entryId, videoId);
+        const key = objectKeys.original(entryId, videoId);
         await store.putFile(key, file.path, { contentType: 'application/octet-stream', move: true });
         try {
           await db.transaction().execute(async (trx) => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import type { TestApp } from './app';
+import { objectKeys } from '../../src/platform/storage/object-keys';
 
 /**
  * Test data built per test. Entries are created through the API like a school would; a
@@ -35,13 +36,13 @@ export async function attachReadyVideo(t: TestApp, entryId: string, verdict: 'pa
       error: null,
       error_code: null,
       original_name: 'clip.mp4',
-      original_key: `originals/${entryId}/${id}`,
+      original_key: objectKeys.original(entryId, id),
       size_bytes: 1234,
       qc: JSON.stringify({ verdict, checks: [{ name: 'audio', status: verdict, value: '-', message: verdict === 'fail' ? '画面全黑' : '有声音' }] }),
       qc_verdict: verdict,
       duration_s: 60,
-      preview_key: `previews/${id}.mp4`,
-      poster_key: `posters/${id}.jpg`,
+      preview_key: objectKeys.preview(id),
+      poster_key: objectKeys.poster(id),
     })
     .execute();
   await db.updateTable('entries').set({ video_id: id }).where('id', '=', entryId).execute();

@@ -128,8 +128,7 @@ const MAX_KEY_LENGTH = 512;
 const KEY_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
 
 /**
- * Object keys are server-generated: `originals/{entryId}/{videoId}`, `previews/{videoId}.mp4`,
- * `posters/{videoId}.jpg`, `masters/{videoId}/{profile}.{ext}`. Anything else is a bug or an attack:
+ * Object keys are server-generated, all named in object-keys.ts. Anything else is a bug or an attack:
  * no `..`, no leading or trailing or doubled `/`, no backslash or NUL, only [A-Za-z0-9/_.-], and no
  * segment starting with a dot (the local store keeps its own files under `.meta/` and `.tmp/`).
  */

@@ -1,4 +1,5 @@
 import { assertValidPrefix, InvalidObjectKeyError, isValidKey } from '../../../../src/platform/storage/object-store';
+import { objectKeys } from '../../../../src/platform/storage/object-keys';
 
 describe('object keys', () => {
   it.each([
@@ -38,5 +39,24 @@ describe('object keys', () => {
     expect(() => assertValidPrefix('originals/4')).not.toThrow();
     expect(() => assertValidPrefix('')).toThrow(InvalidObjectKeyError);
     expect(() => assertValidPrefix('/')).toThrow(InvalidObjectKeyError);
+  });
+});
+
+describe('the keys the application makes (object-keys.ts)', () => {
+  const id = '7f9c2d1e-0b1a-4c3e-9a55-3e1f0c2b9d11';
+  it.each([
+    ['original', objectKeys.original('42', id), `originals/42/${id}`],
+    ['preview', objectKeys.preview(id), `previews/${id}.mp4`],
+    ['poster', objectKeys.poster(id), `posters/${id}.jpg`],
+    ['master', objectKeys.master(id, 'xdcam-hd422', 'mxf'), `masters/${id}/xdcam-hd422.mxf`],
+    ['tus part', objectKeys.tusPart(id, 4194304), `tus/${id}/0000000004194304`],
+  ])('when the %s key is made, then it is %j-shaped and the store accepts it', (_what, key, expected) => {
+    expect(key).toBe(expected);
+    expect(isValidKey(key)).toBe(true);
+  });
+
+  it('when the tus parts prefix is made, then deletePrefix accepts it and every part key starts with it', () => {
+    expect(() => assertValidPrefix(objectKeys.tusParts(id))).not.toThrow();
+    expect(objectKeys.tusPart(id, 0).startsWith(objectKeys.tusParts(id))).toBe(true);
   });
 });
