@@ -1,6 +1,6 @@
 import type { Config } from './config';
 import { createBroadcastJob } from './broadcast/broadcast.job';
-import { BROADCAST_JOB } from './broadcast/broadcast.service';
+import { BROADCAST_JOB } from './broadcast/broadcast.job';
 import { createIngestJob, INGEST_JOB } from './entries/ingest.job';
 import type { Db } from './platform/db/database';
 import type { Logger } from './platform/logger';

@@ -6,17 +6,31 @@ import { BroadcastMasterError, makeBroadcastMaster, type LoudnessMeasurement, ty
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
 import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
-import { masterKey } from './broadcast.service';
+import { objectKeys } from '../platform/storage/object-keys';
 import { tempName } from '../platform/temp-files';
+import * as repo from './broadcast.repository';
+import type { MasterProfile } from './broadcast.schema';
 
 /**
  * The broadcast job: from the original upload, one encode to the profile (pillarboxed, loudness
  * to −24 LKFS linear, true peak ≤ −2 dBTP), then an independent measurement of the finished file.
  * Only a master that passes is `ready`; otherwise `failed` with the measured values.
  */
+export const BROADCAST_JOB = 'broadcast.master';
+
+/**
+ * The job makes one `masters` row's file. Keyed by the master, not the entry: when the entry is
+ * selected again, its old master row goes and a new one comes, and the old job finds its master
+ * gone (superseded) instead of finishing — or failing — the new one. `entryId` is for the logs;
+ * jobs queued before masters were keyed carry only `entryId` (their entry's current master).
+ */
 export interface BroadcastPayload {
+  masterId?: string;
   entryId: string;
 }
+
+/** Where a master's file is stored: keyed by the master row, so a re-selection never shares a key with the job it replaced. */
+export const masterKey = (masterId: string, profile: MasterProfile) => objectKeys.master(masterId, profile, profile === 'xdcam-hd422' ? 'mxf' : 'mp4');
 
 /** An outage outlasted JOB_INFRA_RETRY_HOURS: not the source's fault. */
 export const MASTER_INFRA_FAILURE = '系统故障（数据库或文件存储长时间不可用），播出母版未能制作；原始视频完好，请稍后重新选送。';
@@ -36,14 +50,13 @@ export function createBroadcastJob(deps: {
   const { db, store, logger } = deps;
   return {
     async run(job, ctx) {
-      const master = await db
-        .selectFrom('masters as m')
-        .innerJoin('videos as v', 'v.id', 'm.video_id')
-        .select(['m.id', 'm.status', 'm.profile', 'm.pillarbox', 'm.video_id', 'v.original_key', 'v.loudness'])
-        .where('m.entry_id', '=', job.payload.entryId)
-        .executeTakeFirst();
-      if (!master || master.status === 'ready') return;
-      await db.updateTable('masters').set({ status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() }).where('id', '=', master.id).execute();
+      const masterId = job.payload.masterId ?? (await repo.currentMasterId(db, job.payload.entryId));
+      const master = masterId ? await repo.findMasterForJob(db, masterId) : undefined;
+      if (!master || master.status === 'ready') {
+        if (!master) logger.info('broadcast master superseded before it was made', { entryId: job.payload.entryId, masterId });
+        return;
+      }
+      if (!(await repo.updateUnfinishedMaster(db, master.id, { status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() }))) return;
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
       const workDir = path.join(deps.tmpDir, tempName('master'));
@@ -52,6 +65,7 @@ export function createBroadcastJob(deps: {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(master.original_key, source);
         let lastAt = 0;
+        let saving: Promise<void> = Promise.resolve();
         const result = await makeBroadcastMaster({
           runner: deps.runner,
           caps: await deps.capabilities(),
@@ -65,16 +79,22 @@ export function createBroadcastJob(deps: {
             ctx.progress(percent);
             if (Date.now() - lastAt > 2000) {
               lastAt = Date.now();
-              void db.updateTable('masters').set({ progress: Math.min(99, Math.floor(percent)) }).where('id', '=', master.id).execute().catch(() => undefined);
+              // A hint, one write at a time, and only while the master is `processing` (never after `ready`).
+              const p = Math.min(99, Math.floor(percent));
+              saving = saving.then(() => repo.writeMasterProgress(db, master.id, p).catch(() => undefined));
             }
           },
         });
-        const key = masterKey(master.video_id, master.profile);
+        await saving;
+        const key = masterKey(master.id, master.profile);
         const { sizeBytes } = await store.putFile(key, result.outputPath, { contentType: master.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4', move: true });
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .updateTable('masters')
-            .set({
+        const superseded = await db.transaction().execute(async (trx) => {
+          // The entry may have been selected again meanwhile: its new master is another row, and this one is gone.
+          if (!(await repo.lockMaster(trx, master.id))) {
+            await ctx.complete(trx);
+            return true;
+          }
+          await repo.updateUnfinishedMaster(trx, master.id, {
               status: 'ready',
               progress: 100,
               object_key: key,
@@ -83,20 +103,20 @@ export function createBroadcastJob(deps: {
               verification: JSON.stringify(result.verification.measured),
               ready_at: new Date(),
               updated_at: new Date(),
-            })
-            .where('id', '=', master.id)
-            .execute();
+          });
           await ctx.complete(trx);
+          return false;
         });
+        if (superseded) {
+          await store.delete(key).catch(() => undefined);
+          logger.info('broadcast master superseded by a new selection', { entryId: job.payload.entryId, masterId: master.id });
+          return;
+        }
         logger.info('broadcast master ready', { entryId: job.payload.entryId, profile: master.profile, elapsedMs: result.elapsedMs, encodes: result.encodes });
       } catch (err) {
         if (err instanceof BroadcastMasterError && PERMANENT.has(err.code)) {
           logger.info('broadcast master refused', { entryId: job.payload.entryId, code: err.code, detail: err.detail });
-          await db
-            .updateTable('masters')
-            .set({ status: 'failed', error: err.message, needs_person: err.code === 'too_quiet', progress: 0, updated_at: new Date() })
-            .where('id', '=', master.id)
-            .execute();
+          await repo.updateUnfinishedMaster(db, master.id, { status: 'failed', error: err.message, needs_person: err.code === 'too_quiet', progress: 0, updated_at: new Date() });
           throw new PermanentJobError(err.message, { cause: err });
         }
         throw err;
@@ -106,11 +126,11 @@ export function createBroadcastJob(deps: {
     },
 
     async onFinalFailure(job, reason, trx) {
-      const m = await trx.selectFrom('masters').select(['id', 'status', 'error']).where('entry_id', '=', job.payload.entryId).executeTakeFirst();
+      // Only this job's own master: a newer selection's master is another row, never marked failed here.
+      const masterId = job.payload.masterId ?? (await repo.currentMasterId(trx, job.payload.entryId));
+      const m = masterId ? await repo.lockMaster(trx, masterId) : undefined;
       if (!m || m.status === 'ready') return;
-      await trx
-        .updateTable('masters')
-        .set({
+      await repo.updateUnfinishedMaster(trx, m.id, {
           status: 'failed',
           error:
             m.status === 'failed' && m.error
@@ -120,10 +140,8 @@ export function createBroadcastJob(deps: {
                 : /[\u4e00-\u9fff]/.test(reason) && !/lease/.test(reason)
                   ? reason.slice(0, 500)
                   : MASTER_GENERIC_FAILURE,
-          updated_at: new Date(),
-        })
-        .where('id', '=', m.id)
-        .execute();
+        updated_at: new Date(),
+      });
     },
   };
 }

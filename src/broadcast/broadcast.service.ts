@@ -15,15 +15,15 @@ import type { EntryView } from '../entries/entry.types';
 import { AWARD_LABELS } from '../judging/results.service';
 import type { AwardTier } from '../judging/judging.schema';
 import type { MasterProfile, MasterStatus } from './broadcast.schema';
+import * as repo from './broadcast.repository';
+import { BROADCAST_JOB } from './broadcast.job';
 
-export const BROADCAST_JOB = 'broadcast.master';
 export const PROFILES: readonly MasterProfile[] = ['xdcam-hd422', 'h264-1080p25'];
 export const PROFILE_LABELS: Record<MasterProfile, string> = {
   'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
   'h264-1080p25': 'H.264 1080p25（MP4）',
 };
 export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
-export const masterKey = (videoId: string, profile: MasterProfile) => `masters/${videoId}/${profile}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`;
 
 export interface MasterView {
   status: MasterStatus;
@@ -63,23 +63,24 @@ export function masterFileName(entry: EntryView, formLabel: string, profile: Mas
   return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
 }
 
-/** A `date` column as "YYYY-MM-DD" whichever way the driver hands it over (PGlite gives a UTC-midnight Date). */
-export function calendarDay(value: unknown): string | null {
-  if (value instanceof Date) return value.toISOString().slice(0, 10);
-  return typeof value === 'string' ? value.slice(0, 10) : null;
-}
-
 export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: JobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
-  async function deskItem(entry: EntryView, campaign: Campaign): Promise<DeskItem> {
-    const m = await db.selectFrom('masters').selectAll().where('entry_id', '=', entry.id).executeTakeFirst();
-    const row = await db.selectFrom('entries').select('aired_on').where('id', '=', entry.id).executeTakeFirstOrThrow();
+  /** Desk items for a list of entries: their masters and airing dates in one query. */
+  async function deskItems(entries: EntryView[], campaign: Campaign): Promise<Array<{ item: DeskItem; objectKey: string | null }>> {
+    const found = await repo.mastersAndAiring(db, entries.map((e) => e.id));
+    return entries.map((e) => {
+      const master = found.get(e.id)?.master ?? null;
+      return { item: deskItem(e, campaign, master, found.get(e.id)?.airedOn ?? null), objectKey: master?.object_key ?? null };
+    });
+  }
+
+  function deskItem(entry: EntryView, campaign: Campaign, m: repo.MasterRow | null, airedOn: string | null): DeskItem {
     const formLabel = campaign.forms.find((f) => f.code === entry.form)?.label ?? entry.form;
     return {
       entry,
       formLabel,
-      airedOn: calendarDay(row.aired_on),
+      airedOn,
       master: m
         ? {
             status: m.status,
@@ -105,7 +106,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
   }
 
   async function logDownload(actor: CurrentUser, kind: 'master' | 'programme_xlsx' | 'programme_csv' | 'archive', entryId: string | null, range?: string) {
-    await db.insertInto('downloads').values({ user_id: actor.id, username: actor.username, kind, entry_id: entryId, range: range?.slice(0, 100) ?? null }).execute();
+    await repo.logDownload(db, { user_id: actor.id, username: actor.username, kind, entry_id: entryId, range: range?.slice(0, 100) ?? null });
   }
 
   async function allSelected(actor: CurrentUser): Promise<EntryView[]> {
@@ -127,17 +128,16 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
       if (!PROFILES.includes(profile)) throw validationFailed([{ field: 'profile', message: '母版格式只能是 xdcam-hd422 或 h264-1080p25' }]);
       let staleKey: string | null = null;
       await db.transaction().execute(async (trx) => {
-        const e = await trx.selectFrom('entries').select(['id', 'status', 'video_id']).where('id', '=', entryId).forUpdate().executeTakeFirst();
+        const e = await repo.lockEntryForSelection(trx, entryId);
         if (!e) throw notFound();
         if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
         if (!e.video_id) throw invalidState('作品没有视频。');
-        const previous = await trx.selectFrom('masters').select('object_key').where('entry_id', '=', entryId).executeTakeFirst();
-        // A master under another key (other profile or video) is no longer wanted; the same key is overwritten by the new job.
-        if (previous?.object_key && previous.object_key !== masterKey(e.video_id, profile)) staleKey = previous.object_key;
-        await trx.deleteFrom('masters').where('entry_id', '=', entryId).execute();
-        await trx.insertInto('masters').values({ entry_id: entryId, video_id: e.video_id, profile, pillarbox }).execute();
-        await trx.updateTable('entries').set({ status: 'broadcast_selected', updated_at: now() }).where('id', '=', entryId).execute();
-        await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { entryId }, maxAttempts: 2 });
+        // The previous master (and the job making it, if any) is superseded: its object goes after commit;
+        // the new master has a new row and so a new key — an older job still running can never overwrite it.
+        staleKey = (await repo.findMasterOfEntry(trx, entryId))?.object_key ?? null;
+        const masterId = await repo.replaceMaster(trx, { entry_id: entryId, video_id: e.video_id, profile, pillarbox });
+        await repo.setEntryStatus(trx, entryId, { status: 'broadcast_selected', updated_at: now() });
+        await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { masterId, entryId }, maxAttempts: 2 });
         await recordAudit(trx, { actor, action: 'entry.broadcast', objectType: 'entry', objectId: entryId, from: e.status, to: 'broadcast_selected', detail: { profile, pillarbox } });
       });
       if (staleKey) await deps.store.delete(staleKey).catch(() => undefined);
@@ -149,19 +149,21 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     async desk(actor: CurrentUser): Promise<DeskItem[]> {
       assertArea(actor, 'broadcastDesk');
       const campaign = await deps.campaign();
-      return Promise.all((await allSelected(actor)).map((e) => deskItem(e, campaign)));
+      return (await deskItems(await allSelected(actor), campaign)).map((d) => d.item);
     },
 
     async item(actor: CurrentUser, entryId: string): Promise<DeskItem> {
       const entry = await loadDeskEntry(actor, entryId);
-      return deskItem(entry, await deps.campaign());
+      return (await deskItems([entry], await deps.campaign()))[0]!.item;
     },
 
     /** The stored master of an entry (for the download route), logged. */
     async masterForDownload(actor: CurrentUser, entryId: string, range?: string): Promise<{ key: string; fileName: string; contentType: string }> {
-      const item = await this.item(actor, entryId);
-      const m = await db.selectFrom('masters').select(['object_key', 'status', 'profile']).where('entry_id', '=', entryId).executeTakeFirst();
+      const entry = await loadDeskEntry(actor, entryId);
+      const found = (await repo.mastersAndAiring(db, [entryId])).get(entryId);
+      const m = found?.master;
       if (!m || m.status !== 'ready' || !m.object_key) throw notFound('母版还没有制作完成。');
+      const item = deskItem(entry, await deps.campaign(), m, found.airedOn);
       await logDownload(actor, 'master', entryId, range);
       return { key: m.object_key, fileName: item.master!.fileName, contentType: m.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4' };
     },
@@ -173,7 +175,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
         throw validationFailed([{ field: 'airedOn', message: '播出日期格式应为 2026-06-01' }]);
       }
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('entries').set({ aired_on: airedOn, status: 'aired', updated_at: now() }).where('id', '=', entryId).execute();
+        await repo.setEntryStatus(trx, entryId, { aired_on: airedOn, status: 'aired', updated_at: now() });
         await recordAudit(trx, { actor, action: 'entry.aired', objectType: 'entry', objectId: entryId, from: entry.status, to: 'aired', detail: { airedOn } });
       });
     },
@@ -225,7 +227,8 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
 
     /** Every ready master as one ZIP, streamed from the store (stored, not compressed: video does not shrink). */
     async archive(actor: CurrentUser, out: Writable, beforeWrite?: () => void): Promise<void> {
-      const items = (await this.desk(actor)).filter((i) => i.master?.status === 'ready');
+      assertArea(actor, 'broadcastDesk');
+      const items = (await deskItems(await allSelected(actor), await deps.campaign())).filter((d) => d.item.master?.status === 'ready' && d.objectKey);
       if (!items.length) throw notFound('还没有可下载的母版。');
       await logDownload(actor, 'archive', null);
       beforeWrite?.();
@@ -246,13 +249,12 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
       });
       zip.pipe(out);
       const used = new Set<string>();
-      for (const it of items) {
+      for (const { item: it, objectKey } of items) {
         if (gone) return;
-        const m = await db.selectFrom('masters').select('object_key').where('entry_id', '=', it.entry.id).executeTakeFirstOrThrow();
         let name = it.master!.fileName;
         if (used.has(name)) name = name.replace(/(\.[a-z0-9]+)$/, `_${it.entry.code}$1`);
         used.add(name);
-        const { body } = await deps.store.get(m.object_key!);
+        const { body } = await deps.store.get(objectKey!);
         if (gone) {
           body.destroy();
           return;

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Page } from 'playwright-core';
-import { masterKey } from '../../src/broadcast/broadcast.service';
+import { masterKey } from '../../src/broadcast/broadcast.job';
 import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 import { readXlsx } from '../support/xlsx';
@@ -31,11 +31,12 @@ describeBrowser('TV desk in a browser', () => {
     const videoId = await attachReadyVideo(suite.t, entry.id);
     await db.updateTable('videos').set({ probe: JSON.stringify({ durationS: 185 }) }).where('id', '=', videoId).execute();
     await db.updateTable('entries').set({ status: 'broadcast_selected', award: 'first' }).where('id', '=', entry.id).execute();
-    const key = masterKey(videoId, 'xdcam-hd422');
+    const masterId = crypto.randomUUID();
+    const key = masterKey(masterId, 'xdcam-hd422');
     await suite.t.container.store.putStream(key, Readable.from([bytes]), { contentType: 'application/mxf' });
     await db
       .insertInto('masters')
-      .values({ entry_id: entry.id, video_id: videoId, profile: 'xdcam-hd422', pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
+      .values({ id: masterId, entry_id: entry.id, video_id: videoId, profile: 'xdcam-hd422', pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
       .execute();
 
     // A second selection whose master is still being made: listed, no download button.

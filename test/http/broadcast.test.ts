@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import type { Role } from '../../src/accounts/account.types';
-import { masterKey } from '../../src/broadcast/broadcast.service';
+import { masterKey } from '../../src/broadcast/broadcast.job';
 import type { MasterProfile } from '../../src/broadcast/broadcast.schema';
 import type { EntryStatus } from '../../src/entries/entry.schema';
 import { createTestApp, type TestApp } from '../support/app';
@@ -59,13 +59,14 @@ async function entryWithMaster(
   await db.updateTable('videos').set({ probe: JSON.stringify({ durationS: 60.2 }) }).where('id', '=', videoId).execute();
   await db.updateTable('entries').set({ status: opts.status ?? 'broadcast_selected', award: 'first' }).where('id', '=', entry.id).execute();
   const profile = opts.profile ?? 'xdcam-hd422';
-  const key = masterKey(videoId, profile);
+  const masterId = crypto.randomUUID();
+  const key = masterKey(masterId, profile);
   const bytes = crypto.randomBytes(opts.sizeBytes ?? 300_000);
   if (opts.master !== false) {
     await t.container.store.putStream(key, Readable.from([bytes]), { contentType: 'application/mxf' });
     await db
       .insertInto('masters')
-      .values({ entry_id: entry.id, video_id: videoId, profile, pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
+      .values({ id: masterId, entry_id: entry.id, video_id: videoId, profile, pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
       .execute();
   }
   return { id: entry.id, code: entry.code, key, bytes };
