@@ -13,12 +13,15 @@ export function toAppError(err: unknown): AppError | null {
     if (err.code === 'LIMIT_FILE_SIZE') return new AppError(413, 'payload_too_large', '文件太大', '文件超过了允许的大小。');
     return new AppError(400, 'validation_failed', '上传的内容有误', `上传的表单格式不正确（${err.code}）。`);
   }
-  const e = err as { type?: string; status?: number; name?: string } | null;
+  const e = err as { type?: string; status?: number; statusCode?: number; name?: string } | null;
   if (e?.type === 'entity.too.large') return new AppError(413, 'payload_too_large', '提交的内容太大', '提交的内容太大。');
   if (e?.type === 'entity.parse.failed' || e?.type === 'parameters.too.many' || e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
     return new AppError(400, 'validation_failed', '提交的内容有误', '请求内容无法解析。');
   }
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.status !== 404) {
+  // Errors of Express and its helpers (res.sendFile, serve-static, http-errors) carry `status`/`statusCode`.
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (status === 404) return notFound();
+  if (status !== undefined && status >= 400 && status < 500) {
     return new AppError(400, 'validation_failed', '请求有误', '请求格式不正确。');
   }
   // A reference to a row that does not exist reached the database (a route that did not check it

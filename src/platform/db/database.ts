@@ -31,6 +31,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     parsers: { 20: (value: string) => Number(value) },
   });
   await client.waitReady;
+  // As pg above: a `date` is its "YYYY-MM-DD" string. PGlite 0.5 drops a 1082 parser given to the
+  // constructor (its built-in date parser, a UTC-midnight Date, is installed after it), so set it here.
+  client.parsers[1082] = (value: string) => value;
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'pglite', ping: () => ping(db), close: () => db.destroy() };
 }
