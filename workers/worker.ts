@@ -116,9 +116,9 @@ export function createWorker(options: WorkerOptions): Worker {
       };
     });
 
-  const onFinalFailure: FinalFailureHook = async (job, reason, trx) => {
+  const onFinalFailure: FinalFailureHook = async (job, reason, trx, cause) => {
     logger.warn('job failed for good', { workerId, jobId: job.id, type: job.type, attempt: job.attempt, reason });
-    await handlers[job.type]?.onFinalFailure?.(job, reason, trx);
+    await handlers[job.type]?.onFinalFailure?.(job, reason, trx, cause);
   };
 
   async function loop(): Promise<void> {

@@ -36,6 +36,12 @@ export const masterKey = (masterId: string, profile: MasterProfile) => objectKey
 export const MASTER_INFRA_FAILURE = '系统故障（数据库或文件存储长时间不可用），播出母版未能制作；原始视频完好，请稍后重新选送。';
 export const MASTER_GENERIC_FAILURE = '播出母版制作失败，请稍后重新选送；如果多次失败，请联系技术人员。';
 
+/** The media error behind a failed attempt (its message is a Chinese sentence for the desk), if it was one. */
+function masterFailureOf(cause: unknown): BroadcastMasterError | null {
+  if (cause instanceof BroadcastMasterError) return cause;
+  return cause instanceof PermanentJobError && cause.cause instanceof BroadcastMasterError ? cause.cause : null;
+}
+
 /** Failures a retry cannot fix: the source or the result is what it is. */
 const PERMANENT = new Set(['too_quiet', 'master_out_of_spec', 'loudnorm_not_linear', 'source_unreadable']);
 
@@ -125,7 +131,7 @@ export function createBroadcastJob(deps: {
       }
     },
 
-    async onFinalFailure(job, reason, trx) {
+    async onFinalFailure(job, reason, trx, cause) {
       // Only this job's own master: a newer selection's master is another row, never marked failed here.
       const masterId = job.payload.masterId ?? (await repo.currentMasterId(trx, job.payload.entryId));
       const m = masterId ? await repo.lockMaster(trx, masterId) : undefined;
@@ -137,9 +143,7 @@ export function createBroadcastJob(deps: {
               ? m.error
               : reason === INFRA_FAILURE_REASON
                 ? MASTER_INFRA_FAILURE
-                : /[\u4e00-\u9fff]/.test(reason) && !/lease/.test(reason)
-                  ? reason.slice(0, 500)
-                  : MASTER_GENERIC_FAILURE,
+                : masterFailureOf(cause)?.message.slice(0, 500) ?? MASTER_GENERIC_FAILURE,
         updated_at: new Date(),
       });
     },

@@ -9,6 +9,7 @@ import { outageOf } from '../platform/outage';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
+import { TusReply } from './tus-reply';
 import { tempName } from '../platform/temp-files';
 
 /**
@@ -36,7 +37,7 @@ import { tempName } from '../platform/temp-files';
 /** Largest object one PATCH writes at a time: below lib-storage's 8 MiB part size, so one PutObject each. */
 export const PART_BYTES = 4 * 1024 * 1024;
 /** The bucket did not answer: a 503 the page's tus client retries by itself (it keeps the offset). */
-const STORE_DOWN = { status_code: 503, body: '文件存储暂时不可用，请稍后重试（页面会自动重试）。\n' };
+const STORE_DOWN = new TusReply(503, '文件存储暂时不可用，请稍后重试（页面会自动重试）。\n');
 
 export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: ObjectStore; tmpDir: string; expiryHours: number }): Promise<TusStorage> {
   const { DataStore, Upload, ERRORS }: typeof TusUtilsModule = await import('@tus/utils');

@@ -11,7 +11,8 @@ import { AppError, DATABASE_UNAVAILABLE, invalidState, RETRY_AFTER_S, STORE_UNAV
 import { outageOf } from '../platform/outage';
 import type { Logger } from '../platform/logger';
 import { EDITABLE, type EntryService } from './entry.service';
-import { LOCK_TIMEOUT, type UploadLocker } from './upload-locker';
+import { type UploadLocker } from './upload-locker';
+import { TusReply, UploadLockTimeout } from './tus-reply';
 import type { UploadReservations } from './upload-reservations';
 import { tooLarge, type VideoUploadService } from './video-upload';
 import { hasInvalidCharacters, invalidCharacters } from '../web/input-gate';
@@ -143,8 +144,7 @@ export interface ResumableUploads {
   drained(maxMs: number): Promise<void>;
 }
 
-type TusError = { status_code: number; body: string };
-const tusError = (status_code: number, body: string): TusError => ({ status_code, body });
+const tusError = (status_code: number, body: string): TusReply => new TusReply(status_code, body);
 /** A PATCH that would write past the upload's declared Upload-Length. */
 export const PAST_LENGTH_BODY = '发送的数据超过了开始上传时声明的文件大小（Upload-Length），多出的部分没有保存。请从服务器记录的位置继续上传；如果文件已经换了，请重新选择视频文件上传。\n';
 const notFoundBody = '找不到这个上传（可能已过期、已完成或不属于你）。请重新选择视频文件上传。\n';
@@ -220,7 +220,7 @@ export async function createResumableUploads(deps: {
   reservations: UploadReservations;
   logger: Logger;
 }): Promise<ResumableUploads> {
-  const { Server }: typeof TusServerModule = await import('@tus/server');
+  const { Server, ERRORS }: typeof TusServerModule = await import('@tus/server');
   const { storage } = deps;
 
   /** The authenticated caller: tus hands hooks a web Request wrapping the Express request. */
@@ -295,8 +295,8 @@ export async function createResumableUploads(deps: {
         deps.logger.error('resumable upload failed', { err: String(err) });
         return serverFault;
       }
-      // Ours (from the hooks) already say their real reason in Chinese: keep them as they are.
-      if (/[\u4e00-\u9fff]/.test(err.body) && err.status_code !== 500) return err;
+      // Ours (from the hooks and our stores) already say their real reason in Chinese: keep them as they are.
+      if (err instanceof TusReply && err.status_code !== 500) return err;
       // Chinese bodies for the protocol errors a teacher can meet; the status codes stay tus's.
       switch (err.status_code) {
         case 409:
@@ -305,15 +305,15 @@ export async function createResumableUploads(deps: {
           return { status_code: 410, body: `这个上传已超过 ${deps.expiryHours} 小时未完成，已被清理。请重新选择视频文件上传。\n` };
         case 413:
           // tus's ERR_SIZE_EXCEEDED: more bytes than the Upload-Length declared at creation (not the 2 GB limit).
-          if (err.body.startsWith("upload's size exceeded")) return { status_code: 413, body: PAST_LENGTH_BODY };
+          if (err === ERRORS.ERR_SIZE_EXCEEDED) return { status_code: 413, body: PAST_LENGTH_BODY };
           return { status_code: 413, body: `${tooLarge(deps.maxBytes).title}：${tooLarge(deps.maxBytes).detail}\n` };
         case 404:
           return { status_code: 404, body: notFoundBody };
         case 500:
           // The upload's lock stayed with another request (the locker's timeout): busy, not broken; tus clients retry.
-          if (err.body === LOCK_TIMEOUT.body) return { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' };
+          if (err instanceof UploadLockTimeout || err === ERRORS.ERR_LOCK_TIMEOUT) return { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' };
           // tus's own 500s (e.g. the bucket or the disk refused the bytes) get a Chinese text; ours already have one.
-          return /[\u4e00-\u9fff]/.test(err.body) ? err : serverFault;
+          return err instanceof TusReply ? err : serverFault;
         default:
           return undefined;
       }
@@ -324,6 +324,9 @@ export async function createResumableUploads(deps: {
   server.on('POST_TERMINATE', (_req: unknown, _res: unknown, id: string) => {
     deps.reservations.release(id).catch((err: unknown) => deps.logger.warn('could not release a cancelled upload', { uploadId: id, err: String(err) }));
   });
+
+  const isAllowedPreflight = (req: Request) =>
+    req.method === 'OPTIONS' && typeof req.headers.origin === 'string' && deps.allowedOrigins.includes(req.headers.origin) && typeof req.headers['access-control-request-method'] === 'string';
 
   const handling = new Set<Promise<unknown>>();
   return {
@@ -341,7 +344,10 @@ export async function createResumableUploads(deps: {
       return removed;
     },
     async handle(req, res) {
-      if (!req.auth?.user) throw new AppError(401, 'unauthenticated', '需要登录', '请先登录后再上传。');
+      // A browser's CORS preflight never carries credentials: for an origin in UPLOAD_ALLOWED_ORIGINS it
+      // is answered (tus's OPTIONS reads and writes nothing) before the login check, else no
+      // cross-origin upload could ever start. Every other request, OPTIONS included, must be signed in.
+      if (!isAllowedPreflight(req) && !req.auth?.user) throw new AppError(401, 'unauthenticated', '需要登录', '请先登录后再上传。');
       // The raw path, before any decoding: `%2F`, `%00`, `..` and every other non-id are refused here.
       const rest = req.originalUrl.split('?')[0]!.slice(TUS_PATH.length);
       const collection = rest === '' || rest === '/';

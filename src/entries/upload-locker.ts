@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../platform/db/schema';
 import type { Logger } from '../platform/logger';
+import { UploadLockTimeout } from './tus-reply';
 
 /**
  * The tus Locker for several web processes: a lease row per upload in `upload_locks`
@@ -42,8 +43,8 @@ export interface UploadLocker {
   sweep(): Promise<number>;
 }
 
-/** tus's ERR_LOCK_TIMEOUT, in the shape its handlers pass through to the response. */
-export const LOCK_TIMEOUT = { status_code: 500, body: 'failed to acquire lock before timeout' } as const;
+/** tus's ERR_LOCK_TIMEOUT, in the shape its handlers pass through to the response (its type marks it as ours). */
+export const LOCK_TIMEOUT = new UploadLockTimeout();
 
 export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: UploadLockerOptions = {}): UploadLocker {
   // Short: a web process that dies holding a lock keeps the upload waiting at most this long

@@ -19,9 +19,10 @@ export interface JobHandler<P = unknown> {
   /**
    * Called once when the job reaches `failed` (permanent error, attempts exhausted, or the worker
    * died on the last attempt), inside the transaction that marks it failed — e.g. set the video's
-   * status to failed with `reason`. Must only touch the database through `trx`.
+   * status to failed with `reason`. Must only touch the database through `trx`. `cause` is the error
+   * of the last attempt (absent when the worker died on it): decide by its type, never by its text.
    */
-  onFinalFailure?(job: JobRef<P>, reason: string, trx: Transaction<DB>): Promise<void>;
+  onFinalFailure?(job: JobRef<P>, reason: string, trx: Transaction<DB>, cause?: unknown): Promise<void>;
 }
 
 export type JobHandlers = Readonly<Record<string, JobHandler>>;

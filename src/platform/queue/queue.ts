@@ -85,7 +85,7 @@ export interface ClaimedJob<P = unknown> extends JobRef<P> {
 }
 
 /** Runs inside the transaction that marks a job failed for good (see JobHandler.onFinalFailure). */
-export type FinalFailureHook = (job: JobRef, reason: string, trx: Transaction<DB>) => Promise<void>;
+export type FinalFailureHook = (job: JobRef, reason: string, trx: Transaction<DB>, cause?: unknown) => Promise<void>;
 
 export type FailOutcome =
   | { outcome: 'retry'; runAt: Date; reason: string }
@@ -142,14 +142,14 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
       .where('status', '=', 'running');
 
   /** Moves a locked row to failed and runs the hook in the same transaction. */
-  async function finalize(trx: Transaction<DB>, job: JobRef, reason: string, hook: FinalFailureHook | undefined, now: Date) {
+  async function finalize(trx: Transaction<DB>, job: JobRef, reason: string, hook: FinalFailureHook | undefined, now: Date, cause?: unknown) {
     let finalReason = reason;
     if (hook) {
       // A hook that throws must not leave the job stuck (every later claim would hit it again):
       // undo only the hook's writes, keep the job's failure, and say so in the reason.
       await sql`savepoint job_final_failure`.execute(trx);
       try {
-        await hook(job, reason, trx);
+        await hook(job, reason, trx, cause);
         await sql`release savepoint job_final_failure`.execute(trx);
       } catch (err) {
         await sql`rollback to savepoint job_final_failure`.execute(trx);
@@ -297,7 +297,7 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
             .execute();
           return { outcome: 'retry', runAt, reason };
         }
-        const finalReason = await finalize(trx, job, reason, failOptions.onFinalFailure, now);
+        const finalReason = await finalize(trx, job, reason, failOptions.onFinalFailure, now, error);
         return { outcome: 'failed', reason: finalReason };
       });
     },
@@ -332,7 +332,7 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
         if (!row) return { outcome: 'lost' };
         const since = row.infra_retry_since ? new Date(row.infra_retry_since) : now;
         if (now.getTime() - since.getTime() >= infraRetryMs) {
-          const finalReason = await finalize(trx, job, INFRA_FAILURE_REASON, deferOptions.onFinalFailure, now);
+          const finalReason = await finalize(trx, job, INFRA_FAILURE_REASON, deferOptions.onFinalFailure, now, error);
           return { outcome: 'failed', reason: finalReason };
         }
         const retries = row.infra_retries + 1;

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import request from 'supertest';
-import { BROADCAST_JOB, masterKey, type BroadcastPayload } from '../../../src/broadcast/broadcast.job';
+import { BROADCAST_JOB, MASTER_GENERIC_FAILURE, masterKey, type BroadcastPayload } from '../../../src/broadcast/broadcast.job';
+import { BroadcastMasterError } from '../../../src/platform/media';
+import { WorkerStoppingError } from '../../../src/platform/queue/job-handler';
 import { writeMasterProgress } from '../../../src/broadcast/broadcast.repository';
 import { buildJobHandlers } from '../../../src/jobs';
 import { createTestApp, type TestApp } from '../../support/app';
@@ -112,4 +114,26 @@ test('when a late progress write reaches a master that is already ready, then it
   await writeMasterProgress(db, m.id, 42);
 
   expect(await masterOf(entryId)).toMatchObject({ status: 'ready', progress: 100 });
+});
+
+describe('the reason a master failed for good is chosen by the error type, not by its text', () => {
+  async function failFinally(cause: unknown, reason: string) {
+    const entryId = await awardedEntry();
+    const db = t.container.database.db;
+    await request(t.app).post(`/api/v1/entries/${entryId}/broadcast`).set(admin).send({}).expect(200);
+    const job = await db.selectFrom('jobs').select(['id', 'payload']).where('type', '=', BROADCAST_JOB).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    const handler = buildJobHandlers({ config: t.config, db, queue: t.container.queue, store: t.container.store, logger: t.container.logger })[BROADCAST_JOB];
+    await db.transaction().execute((trx) => handler.onFinalFailure!({ id: job.id, type: BROADCAST_JOB, payload: job.payload as BroadcastPayload, attempt: 2, maxAttempts: 2 }, reason, trx, cause));
+    return (await masterOf(entryId))!;
+  }
+
+  test('when the last attempt failed with a media error, then the desk shows its Chinese sentence', async () => {
+    const err = new BroadcastMasterError('encode_failed', '母版编码失败：源视频第 12 秒损坏。', 'ffmpeg exited 1');
+    expect(await failFinally(err, err.message)).toMatchObject({ status: 'failed', error: '母版编码失败：源视频第 12 秒损坏。' });
+  });
+
+  test('when the last attempt failed with any other error, even one worded in Chinese, then the desk shows the generic sentence', async () => {
+    const err = new WorkerStoppingError(); // "工作进程正在停止，任务已退回队列": Chinese, but not a sentence for the TV desk
+    expect(await failFinally(err, err.message)).toMatchObject({ status: 'failed', error: MASTER_GENERIC_FAILURE });
+  });
 });
