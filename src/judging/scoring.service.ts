@@ -154,6 +154,20 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     return r;
   }
 
+  /**
+   * Lock first, then read. The round row, shared: a close (which takes it FOR UPDATE) waits for
+   * changes in flight, and a change that waited for a close reads `closed` afterwards — a score can
+   * never commit after its round closed. Then the assignment, exclusively: two concurrent submits
+   * (two web processes) must not both see 'draft' and both write a score.submit audit row.
+   * Same order as the admin's edits (round, then assignment), so the two cannot deadlock.
+   */
+  async function lockForChange(trx: Transaction<DB>, id: string): Promise<void> {
+    const a = await trx.selectFrom('assignments').select('round_id').where('id', '=', id).executeTakeFirst();
+    if (!a) return; // ownForChange answers 404
+    await trx.selectFrom('rounds').select('id').where('id', '=', a.round_id).forShare().execute();
+    await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
+  }
+
   function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
     const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
     const out: Record<string, number> = {};
@@ -230,9 +244,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       const input = (body && typeof body === 'object' ? body : {}) as { scores?: unknown; comment?: unknown; submit?: unknown };
       const comment = typeof input.comment === 'string' ? input.comment.trim().slice(0, 2000) : null;
       await db.transaction().execute(async (trx) => {
-        // Lock first, then read: two concurrent submits (two web processes) must not both see
-        // 'draft' and both write a score.submit audit row; the second one now reads 'submitted'.
-        await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
+        await lockForChange(trx, id);
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         const rubric = r.rubric as RubricCriterion[];
@@ -257,6 +269,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(judge, 'judging');
       const { reason } = parse({ reason: text('回避原因', { max: 300 }) }, body);
       return db.transaction().execute(async (trx) => {
+        await lockForChange(trx, id);
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         await trx.insertInto('judge_conflicts').values({ round_id: r.round_id, entry_id: r.entry_id, judge_id: judge.id, reason }).onConflict((oc) => oc.doNothing()).execute();
