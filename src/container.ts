@@ -10,6 +10,7 @@ import { migrateToLatest } from './platform/db/migrate';
 import { createLogger, type Logger } from './platform/logger';
 import { createObjectStore } from './platform/storage';
 import { createJobQueue } from './platform/queue/queue';
+import type { JobPayloads } from './jobs';
 import { createEntryService } from './entries/entry.service';
 import { createVideoUploadService } from './entries/video-upload';
 import { createFileTusStorage, createResumableUploads } from './entries/resumable-upload';
@@ -23,7 +24,7 @@ import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
-import { createWorker, type Worker } from '../workers/worker';
+import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
 /**
@@ -59,7 +60,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const schools = createSchoolService(db);
   const schoolImport = createSchoolImportService(db);
   const campaign = createCampaignService(db);
-  const queue = createJobQueue(db, { leaseMs: config.worker.leaseMs, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
+  const queue = createJobQueue<JobPayloads>(db, { leaseMs: config.worker.leaseMs, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
   const entries = createEntryService(db);
   const review = createReviewService(db, { entries });
   const stats = createStatsService(db);

@@ -1,22 +1,24 @@
-import type { Config } from './config';
-import { createBroadcastJob } from './broadcast/broadcast.job';
-import { BROADCAST_JOB } from './broadcast/broadcast.job';
-import { createIngestJob, INGEST_JOB } from './entries/ingest.job';
-import type { Db } from './platform/db/database';
-import type { Logger } from './platform/logger';
+import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
+import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
-import type { JobHandlers } from './platform/queue/job-handler';
+import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
-import type { ObjectStore } from './platform/storage/object-store';
+import type { WorkerProcessDeps } from './platform/queue/worker-process';
 
-/** What job handlers are built from (the composition root and workers/process.ts supply it). */
-export interface JobHandlerDeps {
-  readonly config: Config;
-  readonly db: Db;
-  readonly queue: JobQueue;
-  readonly store: ObjectStore;
-  readonly logger: Logger;
+/**
+ * Every job type and its payload (compare Immich's JobItem, PeerTube's CreateJobArgument): `enqueue`
+ * accepts only these pairs and each handler receives its own payload type — no casts anywhere.
+ */
+export interface JobPayloads {
+  [BROADCAST_JOB]: BroadcastPayload;
+  [INGEST_JOB]: IngestPayload;
 }
+
+/** The application's queue: typed by JobPayloads. */
+export type AppJobQueue = JobQueue<JobPayloads>;
+
+/** What job handlers are built from (the composition root and the worker process supply it). */
+export type JobHandlerDeps = WorkerProcessDeps;
 
 /**
  * The job handler registry: one handler per job type, keyed by the type string that
@@ -24,15 +26,14 @@ export interface JobHandlerDeps {
  * in-process worker of the embedded default build their worker from this one map; createWorker
  * checks it at start-up.
  */
-export function buildJobHandlers(deps: JobHandlerDeps): JobHandlers {
+export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloads> {
   const binaries = resolveMediaBinaries(deps.config.media);
   const runner = createMediaRunner(binaries);
   let caps: Promise<MediaCapabilities> | undefined;
   const capabilities = () => (caps ??= mediaCapabilities(binaries));
   const tmpDir = deps.config.uploads.tmpDir;
-  // Each handler is typed by its payload; the registry holds them as JobHandler<unknown>.
   return {
-    [BROADCAST_JOB]: createBroadcastJob({ db: deps.db, store: deps.store, runner, capabilities, tmpDir, logger: deps.logger.child({ job: BROADCAST_JOB }) }) as JobHandlers[string],
+    [BROADCAST_JOB]: createBroadcastJob({ db: deps.db, store: deps.store, runner, capabilities, tmpDir, logger: deps.logger.child({ job: BROADCAST_JOB }) }),
     [INGEST_JOB]: createIngestJob({
       db: deps.db,
       store: deps.store,
@@ -41,6 +42,6 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlers {
       tmpDir,
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
-    }) as JobHandlers[string],
+    }),
   };
 }

@@ -1,6 +1,6 @@
 import { buildJobHandlers } from '../src/jobs';
 import { outageOf } from '../src/platform/outage';
-import { runWorkerProcess } from './process';
+import { runWorkerProcess } from '../src/platform/queue/worker-process';
 
 // A promise rejected by an outage that some code path forgot to await must not end the worker
 // (its jobs are deferred, not failed). Anything else still crashes.

@@ -7,7 +7,7 @@ import type { Campaign } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
-import type { JobQueue } from '../platform/queue/queue';
+import type { AppJobQueue } from '../jobs';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
 import type { EntryService } from '../entries/entry.service';
@@ -63,7 +63,7 @@ export function masterFileName(entry: EntryView, formLabel: string, profile: Mas
   return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
 }
 
-export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: JobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
+export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: AppJobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
   /** Desk items for a list of entries: their masters and airing dates in one query. */

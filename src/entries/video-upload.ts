@@ -10,7 +10,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
-import type { JobQueue } from '../platform/queue/queue';
+import type { AppJobQueue } from '../jobs';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { EDITABLE, type EntryService } from './entry.service';
@@ -79,7 +79,7 @@ export const malformedUpload = () =>
 
 export const noFile = () => new AppError(400, 'validation_failed', '没有收到视频文件', '请选择要上传的视频文件。', [{ field: 'video', message: '请选择要上传的视频文件' }]);
 
-export function createVideoUploadService(deps: { db: Db; store: ObjectStore; queue: JobQueue; entries: EntryService; onEnqueued?: () => void }) {
+export function createVideoUploadService(deps: { db: Db; store: ObjectStore; queue: AppJobQueue; entries: EntryService; onEnqueued?: () => void }) {
   const { db, store, queue } = deps;
   return {
     /** Takes ownership of the temp file: it is always removed when this returns or throws. */

@@ -19,7 +19,7 @@ import request from 'supertest';
 import { buildJobHandlers } from '../../src/jobs';
 import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 import type { ObjectStore } from '../../src/platform/storage/object-store';
-import { createWorker } from '../../workers/worker';
+import { createWorker } from '../../src/platform/queue/worker';
 import type { TestApp } from './app';
 
 const run = promisify(execFile);

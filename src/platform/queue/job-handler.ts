@@ -27,6 +27,9 @@ export interface JobHandler<P = unknown> {
 
 export type JobHandlers = Readonly<Record<string, JobHandler>>;
 
+/** One handler per job type of a payload map, each typed by its payload (see JobPayloads in src/jobs.ts). */
+export type JobHandlersFor<P> = { readonly [T in keyof P]: JobHandler<P[T]> };
+
 export interface JobContext {
   /** Aborts when the lease is lost (`LeaseLostError`) or the worker is stopping (`WorkerStoppingError`). */
   readonly signal: AbortSignal;

@@ -63,6 +63,14 @@ export interface EnqueueInput {
   dedupeKey?: string;
 }
 
+/**
+ * What `enqueue` accepts when the queue is typed by a map of job type → payload (the application's
+ * `JobPayloads`, src/jobs.ts): the type names a registered job and the payload is that job's.
+ */
+export type TypedEnqueueInput<P> = {
+  [T in keyof P & string]: Omit<EnqueueInput, 'type' | 'payload'> & { type: T } & (undefined extends P[T] ? { payload?: P[T] } : { payload: P[T] });
+}[keyof P & string];
+
 export interface EnqueueResult {
   id: number;
   /** false when a job with the same dedupeKey already existed. */
@@ -100,10 +108,15 @@ export type DeferOutcome =
 
 export type JobStats = Record<JobStatus, number>;
 
-export interface JobQueue {
-  readonly leaseMs: number;
+/** The queue; `P` maps job types to payloads (untyped — any type, any JSON — when not given). */
+export interface JobQueue<P = Record<string, unknown>> extends JobRunQueue {
   /** Pass the caller's transaction so the state change and its job commit together. */
-  enqueue(executor: Executor, input: EnqueueInput): Promise<EnqueueResult>;
+  enqueue(executor: Executor, input: TypedEnqueueInput<P>): Promise<EnqueueResult>;
+}
+
+/** The worker's side of the queue (everything but enqueue): whatever the payload map, the runtime is the same. */
+export interface JobRunQueue {
+  readonly leaseMs: number;
   /** The next due job of one of `types`, or null. Also fails jobs whose last attempt's worker died. */
   claim(workerId: string, types: readonly string[], options?: { onFinalFailure?: FinalFailureHook }): Promise<ClaimedJob | null>;
   /** Extends the lease; false when this attempt no longer holds it. */
@@ -124,7 +137,7 @@ const MAX_REASON_CHARS = 2000;
 /** Exhausted-lease jobs one claim call will clean up before giving up until the next poll. */
 const MAX_REAPS_PER_CLAIM = 20;
 
-export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): JobQueue {
+export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, options: JobQueueOptions = {}): JobQueue<P> {
   const clock = options.clock ?? { now: () => new Date() };
   const leaseMs = options.leaseMs ?? 60_000;
   if (!Number.isInteger(leaseMs) || leaseMs < 10) throw new Error(`leaseMs must be an integer ≥ 10, got ${leaseMs}`);
@@ -174,7 +187,8 @@ export function createJobQueue(db: Kysely<DB>, options: JobQueueOptions = {}): J
   return {
     leaseMs,
 
-    async enqueue(executor, input) {
+    async enqueue(executor, typed) {
+      const input = typed as EnqueueInput;
       if (!input.type) throw new Error('job type is required');
       const maxAttempts = input.maxAttempts ?? 3;
       if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);

@@ -13,7 +13,7 @@ import { buildJobHandlers } from '../../../src/jobs';
 import { createObjectStore } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage/object-store';
 import { createJobQueue } from '../../../src/platform/queue/queue';
-import { createWorker } from '../../../workers/worker';
+import { createWorker } from '../../../src/platform/queue/worker';
 import { makeClip } from '../../support/clips';
 import { createTestApp, type TestApp } from '../../support/app';
 import { createEntry, currentVideo, schoolWithToken, sleep, storedObjects, uploadFile, waitForEmptyTemp, waitForVideo, type SchoolAccount } from '../../support/entries';

@@ -1,6 +1,6 @@
 import type { Clock } from '../../../src/platform/queue/queue';
 import type { Db } from '../../../src/platform/db/database';
-import type { WorkerLogger } from '../../../workers/worker';
+import type { WorkerLogger } from '../../../src/platform/queue/worker';
 
 /** A clock the test moves by hand. */
 export function manualClock(start = Date.parse('2026-03-01T08:00:00Z')): Clock & { advance(ms: number): void } {

@@ -1,6 +1,6 @@
 import { createJobQueue, INFRA_FAILURE_REASON } from '../../../src/platform/queue/queue';
 import { StoreUnavailableError } from '../../../src/platform/storage';
-import { createWorker } from '../../../workers/worker';
+import { createWorker } from '../../../src/platform/queue/worker';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { clearJobs, jobRow, manualClock, silentLogger, waitFor } from './helpers';
 

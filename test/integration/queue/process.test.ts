@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createJobQueue } from '../../../src/platform/queue/queue';
-import { createWorker, type Worker } from '../../../workers/worker';
+import { createWorker, type Worker } from '../../../src/platform/queue/worker';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { clearJobs, effectsOf, jobRow, silentLogger, sleep, waitFor } from './helpers';
 

@@ -9,7 +9,7 @@ import {
   type JobHandler,
   type Worker,
   type WorkerOptions,
-} from '../../../workers/worker';
+} from '../../../src/platform/queue/worker';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { clearJobs, effectsOf, jobRow, silentLogger, sleep, sleepUnlessAborted, waitFor } from './helpers';
 

@@ -29,3 +29,18 @@ describe('architecture: routes hold no SQL', () => {
     expect(offending).toEqual([]);
   });
 });
+
+describe('architecture: workers/ holds entry points only', () => {
+  function tsFiles(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? tsFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+  }
+
+  it('when src/ is read, then no file imports from workers/ (the worker runtime lives in src/platform/queue/)', () => {
+    const offending = tsFiles(SRC).filter((f) => /from\s+['"](\.\.\/)+workers\//.test(fs.readFileSync(f, 'utf8')));
+    expect(offending.map((f) => path.relative(SRC, f))).toEqual([]);
+  });
+
+  it('when workers/ is listed, then it holds only main.ts', () => {
+    expect(fs.readdirSync(path.resolve(SRC, '../workers'))).toEqual(['main.ts']);
+  });
+});

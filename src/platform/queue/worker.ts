@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Transaction } from 'kysely';
-import type { DB } from '../src/platform/db/schema';
+import type { DB } from '../db/schema';
 import {
   LeaseLostError,
   PermanentJobError,
@@ -9,9 +9,9 @@ import {
   type JobContext,
   type JobHandler,
   type JobHandlers,
-} from '../src/platform/queue/job-handler';
-import { describeError, type ClaimedJob, type DeferOutcome, type FinalFailureHook, type JobQueue } from '../src/platform/queue/queue';
-import { outageOf } from '../src/platform/outage';
+} from './job-handler';
+import { describeError, type ClaimedJob, type DeferOutcome, type FinalFailureHook, type JobRunQueue } from './queue';
+import { outageOf } from '../outage';
 
 export { LeaseLostError, PermanentJobError, WorkerStoppingError };
 export type { JobContext, JobHandler, JobHandlers };
@@ -43,7 +43,7 @@ export interface WorkerLogger {
 }
 
 export interface WorkerOptions {
-  queue: JobQueue;
+  queue: JobRunQueue;
   handlers: JobHandlers;
   /** Jobs run at once by this worker. Default 1. */
   concurrency?: number;

@@ -1,13 +1,25 @@
-import { loadConfig, type Config } from '../src/config';
-import { openDatabase, type Database } from '../src/platform/db/database';
-import { migrateToLatest } from '../src/platform/db/migrate';
-import { createLogger } from '../src/platform/logger';
-import { createObjectStore } from '../src/platform/storage';
-import { sweepStaleTemp } from '../src/platform/temp-files';
-import type { JobHandlers } from '../src/platform/queue/job-handler';
-import { createJobQueue, type BackoffPolicy } from '../src/platform/queue/queue';
-import type { JobHandlerDeps } from '../src/jobs';
+import { loadConfig, type Config } from '../../config';
+import { openDatabase, type Database } from '../db/database';
+import { migrateToLatest } from '../db/migrate';
+import { createLogger } from '../logger';
+import { createObjectStore } from '../storage';
+import { sweepStaleTemp } from '../temp-files';
+import type { JobHandlers } from './job-handler';
+import { createJobQueue, type BackoffPolicy } from './queue';
+import type { Db } from '../db/database';
+import type { Logger } from '../logger';
+import type { ObjectStore } from '../storage/object-store';
+import type { JobRunQueue } from './queue';
 import { consoleLogger, createWorker, type Worker, type WorkerLogger } from './worker';
+
+/** What a worker process gives the handler registry to build its handlers from. */
+export interface WorkerProcessDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly queue: JobRunQueue;
+  readonly store: ObjectStore;
+  readonly logger: Logger;
+}
 
 export interface WorkerProcessOptions {
   env?: Record<string, string | undefined>;
@@ -39,7 +51,7 @@ export const DEFAULT_GRACE_MS = 25_000;
  * (leases then expire and other workers reclaim the jobs).
  */
 export async function runWorkerProcess(
-  buildHandlers: (deps: JobHandlerDeps) => JobHandlers,
+  buildHandlers: (deps: WorkerProcessDeps) => JobHandlers,
   options: WorkerProcessOptions = {},
 ): Promise<WorkerProcess> {
   const logger = options.logger ?? consoleLogger();
