@@ -6,6 +6,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
 import { rankRound } from './aggregation';
+import * as repo from './results.repository';
 import type { AwardTier } from './judging.schema';
 import type { RankedEntry } from './judging.types';
 import type { RubricCriterion } from './round.service';
@@ -40,28 +41,40 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
     return r;
   }
 
+  /**
+   * rankRound's result per round, kept until its input changes: the submitted scores (their count
+   * and update times), the round's entries, method and rubric. The fingerprint is one indexed
+   * aggregate, so every process (several web processes share the database) checks it on each call
+   * and a changed or reopened score is never served stale. A few rounds at most (LRU).
+   */
+  const rankCache = new Map<string, { fingerprint: string; result: ReturnType<typeof rankRound> }>();
+  const RANK_CACHE_ROUNDS = 8;
+
+  async function rankInputFingerprint(round: { id: string; aggregation: string; rubric: unknown }): Promise<string> {
+    const f = await repo.rankingFingerprint(db, round.id);
+    return JSON.stringify([round.aggregation, round.rubric, f.submitted, f.stamp, f.entries]);
+  }
+
   async function ranking(id: string): Promise<{ rows: RankingRow[]; judges: ReturnType<typeof rankRound>['judges']; rubric: RubricCriterion[] }> {
-    const [round, entries, scores] = await Promise.all([
-      loadRound(id),
-      db
-        .selectFrom('round_entries as re')
-        .innerJoin('entries as e', 'e.id', 're.entry_id')
-        .innerJoin('schools as s', 's.id', 'e.school_id')
-        .leftJoin('counties as c', 'c.id', 'e.county_id')
-        .leftJoin('songs as g', 'g.id', 'e.song_id')
-        .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award', 're.label'])
-        .where('re.round_id', '=', id)
-        .execute(),
-      // Rows come back in the shape rankRound takes (no second pass over 50,000 scores).
-      db.selectFrom('assignments').select(['entry_id as entryId', 'judge_id as judgeId', 'scores as values']).where('round_id', '=', id).where('status', '=', 'submitted').execute(),
-    ]);
+    const round = await loadRound(id);
+    const [entries, fingerprint] = await Promise.all([repo.rankingEntries(db, id), rankInputFingerprint(round)]);
     const rubric = round.rubric as RubricCriterion[];
-    const result = rankRound({
-      method: round.aggregation,
-      criteria: rubric.map((c) => ({ key: c.key, max: c.max })),
-      scores: scores as Array<{ entryId: string; judgeId: string; values: Record<string, number> }>,
-      entries: entries.map((e) => ({ id: e.id, code: e.code })),
-    });
+    let result = rankCache.get(id)?.fingerprint === fingerprint ? rankCache.get(id)!.result : null;
+    if (!result) {
+      const scores = await repo.submittedScores(db, id);
+      result = rankRound({
+        method: round.aggregation,
+        criteria: rubric.map((c) => ({ key: c.key, max: c.max })),
+        scores,
+        entries: entries.map((e) => ({ id: e.id, code: e.code })),
+      });
+      // Only cache what is still current: a score saved while we read would change the fingerprint.
+      if ((await rankInputFingerprint(round)) === fingerprint) {
+        rankCache.delete(id);
+        rankCache.set(id, { fingerprint, result });
+        if (rankCache.size > RANK_CACHE_ROUNDS) rankCache.delete(rankCache.keys().next().value!);
+      }
+    }
     const byId = new Map(entries.map((e) => [e.id, e]));
     // An explicit literal, not `{ ...r, … }`: a spread into this many properties makes V8 build
     // dictionary-mode objects, ~40 µs each — 0.4 s of a 10,000-entry ranking went there.
