@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { assertArea } from '../accounts/policy';
+import { validationFailed } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
 import { download, XLSX_TYPE } from '../web/download';
@@ -36,6 +37,16 @@ async function sendXlsx(deps: JudgingDeps, req: Request, res: Response, kind: 'r
   assertArea(user, 'rounds');
   const dl = download(res, { fileName: kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx', asciiName: `${kind}.xlsx`, contentType: XLSX_TYPE });
   await deps.results.exportXlsx(user, req.params.id as string, kind, dl.stream);
+}
+
+/** `?limit=1…200` and an optional `?cursor=` (opaque), or null when the caller wants the whole queue. */
+function queuePageQuery(req: Request): { limit: number; cursor?: string } | null {
+  const { limit, cursor } = req.query as Record<string, unknown>;
+  if (limit === undefined && cursor === undefined) return null;
+  const n = limit === undefined ? 50 : Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > 200) throw validationFailed([{ field: 'limit', message: '每页条数（limit）应为 1 到 200 的整数' }]);
+  if (cursor !== undefined && typeof cursor !== 'string') throw validationFailed([{ field: 'cursor', message: '翻页位置（cursor）无效，请从第一页重新开始' }]);
+  return { limit: n, ...(typeof cursor === 'string' && { cursor }) };
 }
 
 export function judgingApi(deps: JudgingDeps): Router {
@@ -116,7 +127,15 @@ export function judgingApi(deps: JudgingDeps): Router {
 
   // Judges: their own queue, blind.
   router.get('/judging/assignments', async (req, res) => {
-    res.json(await scoring.list(currentUser(req)));
+    // The whole queue as an array (API.md); with ?limit= (and ?cursor=) one page of it, the next in `Link`.
+    const page = queuePageQuery(req);
+    if (!page) {
+      res.json(await scoring.list(currentUser(req)));
+      return;
+    }
+    const { items, next } = await scoring.listPage(currentUser(req), page.limit, page.cursor);
+    if (next) res.setHeader('Link', `</api/v1/judging/assignments?limit=${page.limit}&cursor=${next}>; rel="next"`);
+    res.json(items);
   });
   router.get('/judging/assignments/:id', async (req, res) => {
     res.json(await scoring.get(currentUser(req), req.params.id));

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
@@ -9,6 +9,7 @@ import { parse, text, type PageQuery } from '../platform/validate';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
 import { roundClosed, type RubricCriterion } from './round.service';
+import * as repo from './scoring.repository';
 
 /**
  * The judge's side: their own assignments only, blind when the round is blind — nothing a judge
@@ -45,6 +46,25 @@ export interface JudgeAssignment {
   };
   scores: Record<string, number> | null;
   comment: string | null;
+}
+
+/** A queue cursor: the position of the last row of a page, opaque to clients (base64url JSON). */
+function encodeCursor(p: repo.QueuePosition): string {
+  return Buffer.from(JSON.stringify([p.submitted, p.roundCreatedAt, p.roundId, p.key, p.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): repo.QueuePosition {
+  const bad = () => validationFailed([{ field: 'cursor', message: '翻页位置（cursor）无效，请从第一页重新开始' }]);
+  if (cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(v) || v.length !== 5 || (v[0] !== 0 && v[0] !== 1) || !v.slice(1).every((x) => typeof x === 'string' && x.length <= 100)) throw bad();
+  if (!/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/.test(v[1] as string)) throw bad();
+  return { submitted: v[0] as 0 | 1, roundCreatedAt: v[1] as string, roundId: v[2] as string, key: v[3] as string, id: v[4] as string };
 }
 
 export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
@@ -91,12 +111,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       ]);
   }
   type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['executeTakeFirstOrThrow']>>;
-
-  /** The judge's own work that is open now (or reopened after the round closed). */
-  const queueQuery = (judge: CurrentUser) =>
-    baseQuery(db)
-      .where('a.judge_id', '=', judge.id)
-      .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]));
 
   /** Open for scoring: the round is open and inside its times, or this score was reopened. */
   function editable(r: Pick<Row, 'round_status' | 'opens_at' | 'closes_at' | 'reopened_at' | 'status'>): boolean {
@@ -168,6 +182,14 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
   }
 
+  /** The full rows of one page of the queue, in the page's order. */
+  async function details(page: Array<{ id: string }>): Promise<JudgeAssignment[]> {
+    if (!page.length) return [];
+    const rows = await baseQuery(db).where('a.id', 'in', page.map((p) => p.id)).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return page.flatMap((p) => (byId.has(p.id) ? [present(byId.get(p.id)!)] : []));
+  }
+
   function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
     const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
     const out: Record<string, number> = {};
@@ -191,35 +213,34 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** The judge's queue: pending and drafts first, then submitted; only open (or reopened) work. */
     async list(judge: CurrentUser, page: PageQuery = { page: 1, pageSize: 2000 }): Promise<JudgeAssignment[]> {
       assertArea(judge, 'judging');
-      const rows = await queueQuery(judge)
-        .orderBy((eb) => eb.case().when('a.status', '=', 'submitted').then(1).else(0).end())
-        .orderBy('r.created_at')
-        .orderBy(sql`case when r.blind then re.label else e.code end`)
-        .limit(page.pageSize)
-        .offset((page.page - 1) * page.pageSize)
-        .execute();
-      return rows.map(present);
+      return details(await repo.queuePage(db, judge.id, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize }));
+    },
+
+    /**
+     * The queue by cursor (the API's `?limit=&cursor=`): `limit` items after the position `cursor`
+     * names, and the cursor of the next page (null on the last). Keyset, so a page costs the same at
+     * the end of a 1,000-item queue as at its start.
+     */
+    async listPage(judge: CurrentUser, limit: number, cursor?: string): Promise<{ items: JudgeAssignment[]; next: string | null }> {
+      assertArea(judge, 'judging');
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const rows = await repo.queuePage(db, judge.id, { limit: limit + 1, after });
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      return { items: await details(page), next: more ? encodeCursor(page[page.length - 1]!.position) : null };
     },
 
     /** One page of the queue with the whole queue's counts and the reminder (for the judge's page). */
     async queue(judge: CurrentUser, page: PageQuery) {
       assertArea(judge, 'judging');
-      const light = await db
-        .selectFrom('assignments as a')
-        .innerJoin('rounds as r', 'r.id', 'a.round_id')
-        .select(['a.status', 'a.reopened_at', 'r.status as round_status', 'r.opens_at', 'r.closes_at'])
-        .where('a.judge_id', '=', judge.id)
-        .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]))
-        .execute();
-      const pending = light.filter((r) => r.status !== 'submitted' && editable(r));
-      const closesAt = pending.map((r) => (r.closes_at ? new Date(r.closes_at).toISOString() : null)).filter((c): c is string => Boolean(c)).sort()[0] ?? null;
+      const [counts, items] = await Promise.all([repo.queueCounts(db, judge.id, now()), this.list(judge, page)]);
       return {
-        items: await this.list(judge, page),
-        total: light.length,
+        items,
+        total: counts.total,
         page: page.page,
         pageSize: page.pageSize,
-        submitted: light.filter((r) => r.status === 'submitted').length,
-        reminder: pending.length ? { pending: pending.length, closesAt } : null,
+        submitted: counts.submitted,
+        reminder: counts.pending ? { pending: counts.pending, closesAt: counts.closesAt ? new Date(counts.closesAt).toISOString() : null } : null,
       };
     },
 

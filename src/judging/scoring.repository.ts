@@ -1,0 +1,79 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../platform/db/schema';
+
+/** A judge's queue as rows (Kysely); what a judge may see and change is decided in scoring.service.ts. */
+type Q = Kysely<DB> | Transaction<DB>;
+
+/**
+ * The judge's work that is visible now: rounds that are open, and scores reopened after their round
+ * closed. Only assignments, rounds and round_entries (entries for the code of rounds that are not
+ * blind): the wide rows are read for one page only.
+ */
+function visibleQueue(q: Q, judgeId: string) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('rounds as r', 'r.id', 'a.round_id')
+    .where('a.judge_id', '=', judgeId)
+    .where((eb) => eb.or([eb('r.status', '=', 'open'), eb.and([eb('r.status', '=', 'closed'), eb('a.reopened_at', 'is not', null)])]));
+}
+
+/** Where a queue row sorts: unsubmitted first, then by round (oldest first), then label (blind) or code, then id. */
+const SORT = sql`(case when a.status = 'submitted' then 1 else 0 end), r.created_at, r.id, (case when r.blind then re.label else e.code end), a.id`;
+
+/** A position in the queue's order (what a cursor carries): the sort tuple of the last row of a page. */
+export interface QueuePosition {
+  submitted: 0 | 1;
+  roundCreatedAt: string;
+  roundId: string;
+  key: string;
+  id: string;
+}
+
+/**
+ * One page of the judge's queue, in queue order: by offset (the HTML page's numbered pages) or
+ * after a position (the API's cursor). Returns the ids and each row's position.
+ */
+export async function queuePage(q: Q, judgeId: string, page: { limit: number; offset?: number; after?: QueuePosition }): Promise<Array<{ id: string; position: QueuePosition }>> {
+  let query = visibleQueue(q, judgeId)
+    .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
+    .innerJoin('entries as e', 'e.id', 'a.entry_id')
+    .select([
+      'a.id',
+      sql<number>`case when a.status = 'submitted' then 1 else 0 end`.as('s'),
+      sql<string>`r.created_at::text`.as('round_created_at'),
+      'r.id as round_id',
+      sql<string>`case when r.blind then re.label else e.code end`.as('k'),
+    ]);
+  const after = page.after;
+  if (after) query = query.where(sql<boolean>`(${SORT}) > (${after.submitted}, ${after.roundCreatedAt}::timestamptz, ${after.roundId}, ${after.key}, ${after.id})`);
+  const rows = await query
+    .orderBy(sql`case when a.status = 'submitted' then 1 else 0 end`)
+    .orderBy('r.created_at')
+    .orderBy('r.id')
+    .orderBy(sql`case when r.blind then re.label else e.code end`)
+    .orderBy('a.id')
+    .limit(page.limit)
+    .offset(page.offset ?? 0)
+    .execute();
+  return rows.map((r) => ({ id: r.id, position: { submitted: Number(r.s) === 1 ? 1 : 0, roundCreatedAt: r.round_created_at, roundId: r.round_id, key: r.k, id: r.id } }));
+}
+
+/**
+ * The whole queue's counts in one aggregate: total, submitted, and the work still to do now
+ * (editable: open round inside its times, or a reopened score not yet submitted again) with the
+ * earliest closing time among it.
+ */
+export async function queueCounts(q: Q, judgeId: string, now: Date): Promise<{ total: number; submitted: number; pending: number; closesAt: Date | string | null }> {
+  const editable = sql<boolean>`(a.status <> 'submitted' and (
+      (r.status = 'open' and (r.opens_at is null or r.opens_at <= ${now}) and (r.closes_at is null or r.closes_at > ${now}))
+      or (r.status = 'closed' and a.reopened_at is not null)))`;
+  const row = await visibleQueue(q, judgeId)
+    .select((eb) => [
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.countAll<number>().filterWhere('a.status', '=', 'submitted').as('submitted'),
+      eb.fn.countAll<number>().filterWhere(editable).as('pending'),
+      eb.fn.min('r.closes_at').filterWhere(editable).as('closes_at'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { total: Number(row.total), submitted: Number(row.submitted), pending: Number(row.pending), closesAt: (row.closes_at as Date | string | null) ?? null };
+}
