@@ -4,6 +4,50 @@ import type { DB } from '../platform/db/schema';
 /** A judge's queue as rows (Kysely); what a judge may see and change is decided in scoring.service.ts. */
 type Q = Kysely<DB> | Transaction<DB>;
 
+/** An assignment with its round, the round's label of the entry, and what a judge may be shown of the entry. */
+export function assignmentRows(q: Q) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('rounds as r', 'r.id', 'a.round_id')
+    .innerJoin('entries as e', 'e.id', 'a.entry_id')
+    .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('videos as v', 'v.id', 'e.video_id')
+    .leftJoin('performance_forms as f', 'f.code', 'e.form')
+    .leftJoin('levels as l', 'l.code', 'e.level')
+    .select([
+      'a.id',
+      'a.round_id',
+      'a.status',
+      'a.scores',
+      'a.comment',
+      'a.reopened_at',
+      'a.entry_id',
+      'r.name as round_name',
+      'r.blind',
+      'r.rubric',
+      'r.status as round_status',
+      'r.opens_at',
+      'r.closes_at',
+      'e.code',
+      're.label',
+      'e.title',
+      'e.custom_song_title',
+      'g.title as song_title',
+      'g.designated',
+      'f.label as form_label',
+      'l.label as level_label',
+      'v.status as video_status',
+      'v.duration_s',
+      's.name as school_name',
+      'c.name as county_name',
+    ]);
+}
+
+export type AssignmentRow = Awaited<ReturnType<ReturnType<typeof assignmentRows>['executeTakeFirstOrThrow']>>;
+
 /**
  * The judge's work that is visible now: rounds that are open, and scores reopened after their round
  * closed. Only assignments, rounds and round_entries (entries for the code of rounds that are not
@@ -31,31 +75,42 @@ export interface QueuePosition {
 
 /**
  * One page of the judge's queue, in queue order: by offset (the HTML page's numbered pages) or
- * after a position (the API's cursor). Returns the ids and each row's position.
+ * after a position (the API's cursor). One statement: the page is chosen from the narrow rows
+ * (assignments, rounds, round_entries, entries), and only its rows get the wide join.
  */
-export async function queuePage(q: Q, judgeId: string, page: { limit: number; offset?: number; after?: QueuePosition }): Promise<Array<{ id: string; position: QueuePosition }>> {
-  let query = visibleQueue(q, judgeId)
+export async function queuePage(q: Q, judgeId: string, page: { limit: number; offset?: number; after?: QueuePosition }): Promise<Array<{ row: AssignmentRow; position: QueuePosition }>> {
+  let narrow = visibleQueue(q, judgeId)
     .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
     .innerJoin('entries as e', 'e.id', 'a.entry_id')
     .select([
       'a.id',
       sql<number>`case when a.status = 'submitted' then 1 else 0 end`.as('s'),
       sql<string>`r.created_at::text`.as('round_created_at'),
-      'r.id as round_id',
       sql<string>`case when r.blind then re.label else e.code end`.as('k'),
     ]);
   const after = page.after;
-  if (after) query = query.where(sql<boolean>`(${SORT}) > (${after.submitted}, ${after.roundCreatedAt}::timestamptz, ${after.roundId}, ${after.key}, ${after.id})`);
-  const rows = await query
+  if (after) narrow = narrow.where(sql<boolean>`(${SORT}) > (${after.submitted}, ${after.roundCreatedAt}::timestamptz, ${after.roundId}, ${after.key}, ${after.id})`);
+  const chosen = narrow
     .orderBy(sql`case when a.status = 'submitted' then 1 else 0 end`)
     .orderBy('r.created_at')
     .orderBy('r.id')
     .orderBy(sql`case when r.blind then re.label else e.code end`)
     .orderBy('a.id')
     .limit(page.limit)
-    .offset(page.offset ?? 0)
+    .offset(page.offset ?? 0);
+  const rows = await assignmentRows(q)
+    .innerJoin(chosen.as('p'), 'p.id', 'a.id')
+    .select(['p.s', 'p.round_created_at', 'p.k'])
+    .orderBy('p.s')
+    .orderBy('r.created_at')
+    .orderBy('r.id')
+    .orderBy('p.k')
+    .orderBy('a.id')
     .execute();
-  return rows.map((r) => ({ id: r.id, position: { submitted: Number(r.s) === 1 ? 1 : 0, roundCreatedAt: r.round_created_at, roundId: r.round_id, key: r.k, id: r.id } }));
+  return rows.map(({ s, round_created_at, k, ...row }) => ({
+    row,
+    position: { submitted: Number(s) === 1 ? 1 : 0, roundCreatedAt: round_created_at, roundId: row.round_id, key: k, id: row.id },
+  }));
 }
 
 /**

@@ -70,46 +70,7 @@ function decodeCursor(cursor: string): repo.QueuePosition {
 export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
   const now = deps.now ?? (() => new Date());
 
-  function baseQuery(q: Db | Transaction<DB>) {
-    return q
-      .selectFrom('assignments as a')
-      .innerJoin('rounds as r', 'r.id', 'a.round_id')
-      .innerJoin('entries as e', 'e.id', 'a.entry_id')
-      .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
-      .innerJoin('schools as s', 's.id', 'e.school_id')
-      .leftJoin('counties as c', 'c.id', 'e.county_id')
-      .leftJoin('songs as g', 'g.id', 'e.song_id')
-      .leftJoin('videos as v', 'v.id', 'e.video_id')
-      .leftJoin('performance_forms as f', 'f.code', 'e.form')
-      .leftJoin('levels as l', 'l.code', 'e.level')
-      .select([
-        'a.id',
-        'a.round_id',
-        'a.status',
-        'a.scores',
-        'a.comment',
-        'a.reopened_at',
-        'a.entry_id',
-        'r.name as round_name',
-        'r.blind',
-        'r.rubric',
-        'r.status as round_status',
-        'r.opens_at',
-        'r.closes_at',
-        'e.code',
-        're.label',
-        'e.title',
-        'e.custom_song_title',
-        'g.title as song_title',
-        'g.designated',
-        'f.label as form_label',
-        'l.label as level_label',
-        'v.status as video_status',
-        'v.duration_s',
-        's.name as school_name',
-        'c.name as county_name',
-      ]);
-  }
+  const baseQuery = repo.assignmentRows;
   type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['executeTakeFirstOrThrow']>>;
 
   /** Open for scoring: the round is open and inside its times, or this score was reopened. */
@@ -182,14 +143,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
   }
 
-  /** The full rows of one page of the queue, in the page's order. */
-  async function details(page: Array<{ id: string }>): Promise<JudgeAssignment[]> {
-    if (!page.length) return [];
-    const rows = await baseQuery(db).where('a.id', 'in', page.map((p) => p.id)).execute();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return page.flatMap((p) => (byId.has(p.id) ? [present(byId.get(p.id)!)] : []));
-  }
-
   function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
     const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
     const out: Record<string, number> = {};
@@ -213,7 +166,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** The judge's queue: pending and drafts first, then submitted; only open (or reopened) work. */
     async list(judge: CurrentUser, page: PageQuery = { page: 1, pageSize: 2000 }): Promise<JudgeAssignment[]> {
       assertArea(judge, 'judging');
-      return details(await repo.queuePage(db, judge.id, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize }));
+      return (await repo.queuePage(db, judge.id, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize })).map((r) => present(r.row));
     },
 
     /**
@@ -227,7 +180,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       const rows = await repo.queuePage(db, judge.id, { limit: limit + 1, after });
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
-      return { items: await details(page), next: more ? encodeCursor(page[page.length - 1]!.position) : null };
+      return { items: page.map((r) => present(r.row)), next: more ? encodeCursor(page[page.length - 1]!.position) : null };
     },
 
     /** One page of the queue with the whole queue's counts and the reminder (for the judge's page). */
