@@ -4,6 +4,7 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
 import { dateTime, integer, name, parsePartial, text } from '../platform/validate';
+import * as repo from './campaign.repository';
 
 export interface Song {
   id: string;
@@ -42,17 +43,17 @@ const periodFields = {
 
 export function createCampaignService(db: Db) {
   async function listPeriods(): Promise<Period[]> {
-    const rows = await db.selectFrom('periods').selectAll().where('campaign_id', '=', CAMPAIGN_ID).orderBy('sort').orderBy('submit_by').execute();
+    const rows = await repo.listPeriodRows(db, CAMPAIGN_ID);
     return rows.map((p) => ({ id: p.id, name: p.name, submitBy: new Date(p.submit_by), forwardBy: new Date(p.forward_by), quota: p.quota }));
   }
 
   return {
     async get(): Promise<Campaign> {
-      const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', CAMPAIGN_ID).executeTakeFirstOrThrow();
-      const [songs, forms, levels, periods] = await Promise.all([
-        db.selectFrom('songs').select(['id', 'title', 'designated']).where('campaign_id', '=', CAMPAIGN_ID).orderBy('sort').execute(),
-        db.selectFrom('performance_forms').select(['code', 'label']).orderBy('sort').execute(),
-        db.selectFrom('levels').select(['code', 'label']).orderBy('sort').execute(),
+      const [campaign, songs, forms, levels, periods] = await Promise.all([
+        repo.findCampaign(db, CAMPAIGN_ID),
+        repo.listSongs(db, CAMPAIGN_ID),
+        repo.listForms(db),
+        repo.listLevels(db),
         listPeriods(),
       ]);
       return { id: campaign.id, title: campaign.title, maxDurationS: campaign.max_duration_s, songs, forms, levels, periods };
@@ -62,23 +63,19 @@ export function createCampaignService(db: Db) {
 
     async updatePeriod(actor: CurrentUser, id: string, body: unknown): Promise<Period> {
       assertArea(actor, 'periods');
-      const current = await db.selectFrom('periods').selectAll().where('id', '=', id).executeTakeFirst();
+      const current = await repo.findPeriod(db, id);
       if (!current) throw notFound('报送期不存在。');
       const patch = parsePartial(periodFields, body);
       const submitBy = patch.submitBy ?? new Date(current.submit_by);
       const forwardBy = patch.forwardBy ?? new Date(current.forward_by);
       if (forwardBy < submitBy) throw validationFailed([{ field: 'forwardBy', message: '县区报送截止时间不能早于学校提交截止时间' }]);
       await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('periods')
-          .set({
-            ...(patch.name !== undefined && { name: patch.name }),
-            ...(patch.quota !== undefined && { quota: patch.quota }),
-            submit_by: submitBy,
-            forward_by: forwardBy,
-          })
-          .where('id', '=', id)
-          .execute();
+        await repo.updatePeriod(trx, id, {
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.quota !== undefined && { quota: patch.quota }),
+          submit_by: submitBy,
+          forward_by: forwardBy,
+        });
         await recordAudit(trx, {
           actor,
           action: 'period.update',
