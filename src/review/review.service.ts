@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { listAudit, recordAudit, type AuditFilter } from '../platform/audit';
 import type { Campaign } from '../campaign/campaign.service';
 import { writeForwardedXlsx } from './forwarded-export';
+import * as repo from './review.repository';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
@@ -46,41 +47,17 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
   const now = deps.now ?? (() => new Date());
 
   async function quotaFor(q: Db | Transaction<DB>, periodId: string, countyId: string): Promise<QuotaUse> {
-    const period = await q.selectFrom('periods').select(['id', 'quota', 'forward_by']).where('id', '=', periodId).executeTakeFirst();
+    const period = await repo.findPeriod(q, periodId);
     if (!period) throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
-    const override = await q.selectFrom('period_county_quotas').select('quota').where('period_id', '=', periodId).where('county_id', '=', countyId).executeTakeFirst();
-    const { n } = await q
-      .selectFrom('entries')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('period_id', '=', periodId)
-      .where('county_id', '=', countyId)
-      .where('status', 'in', FORWARDED_STATES)
-      .executeTakeFirstOrThrow();
+    const override = await repo.quotaOverride(q, periodId, countyId);
+    const used = await repo.countInStates(q, periodId, countyId, FORWARDED_STATES);
     const forwardBy = new Date(period.forward_by);
-    return { periodId, countyId, quota: override?.quota ?? period.quota, used: Number(n), forwardBy, open: forwardBy > now() };
+    return { periodId, countyId, quota: override ?? period.quota, used, forwardBy, open: forwardBy > now() };
   }
 
   /** The county's forwarded entries in a period, by rank. */
-  async function rankedIds(trx: Transaction<DB>, periodId: string, countyId: string, exceptId?: string): Promise<string[]> {
-    let q = trx
-      .selectFrom('entries')
-      .select('id')
-      .where('period_id', '=', periodId)
-      .where('county_id', '=', countyId)
-      .where('status', 'in', FORWARDED_STATES);
-    if (exceptId) q = q.where('id', '!=', exceptId);
-    const rows = await q.orderBy('forward_rank', (ob) => ob.asc().nullsLast()).orderBy('forwarded_at').orderBy('id').execute();
-    return rows.map((r) => r.id);
-  }
-
-  /** Writes ranks 1..n in the given order (only rows whose rank changes). */
-  async function writeRanks(trx: Transaction<DB>, ids: string[]): Promise<void> {
-    for (const [i, id] of ids.entries()) {
-      await trx.updateTable('entries').set({ forward_rank: i + 1 }).where('id', '=', id).where((eb) => eb.or([eb('forward_rank', 'is', null), eb('forward_rank', '!=', i + 1)])).execute();
-    }
-  }
-
-  const lockCounty = (trx: Transaction<DB>, countyId: string) => trx.selectFrom('counties').select('id').where('id', '=', countyId).forUpdate().executeTakeFirst();
+  const rankedIds = (trx: Transaction<DB>, periodId: string, countyId: string, exceptId?: string) => repo.rankedIds(trx, periodId, countyId, FORWARDED_STATES, exceptId);
+  const { writeRanks, lockCounty } = repo;
 
   function assertReviewer(actor: CurrentUser, entry: { countyId: string | null; status: string; schoolId: string } | undefined) {
     assertSeeEntry(actor, entry);
@@ -101,8 +78,8 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     async worklistChoices(actor: CurrentUser): Promise<{ schools: Array<{ id: string; name: string }>; counties: Array<{ id: string; name: string }> }> {
       assertArea(actor, 'review');
       const [schools, counties] = await Promise.all([
-        actor.role === 'county' && actor.countyId ? db.selectFrom('schools').select(['id', 'name']).where('county_id', '=', actor.countyId).orderBy('name').limit(500).execute() : [],
-        actor.role === 'admin' ? db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute() : [],
+        actor.role === 'county' && actor.countyId ? repo.countySchools(db, actor.countyId, 500) : [],
+        actor.role === 'admin' ? repo.listCounties(db) : [],
       ]);
       return { schools, counties };
     },
@@ -171,7 +148,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       const { rank } = parse(rankFields, body);
       await db.transaction().execute(async (trx) => {
         await lockCounty(trx, actor.countyId!);
-        const e = await trx.selectFrom('entries').select(['id', 'status', 'period_id', 'forward_rank']).where('id', '=', id).executeTakeFirst();
+        const e = await repo.findEntryForRank(trx, id);
         if (!e || e.status !== 'forwarded' || !e.period_id) throw invalidState('只有已报送、尚未进入评审的作品可以调整排序。');
         const use = await quotaFor(trx, e.period_id, actor.countyId!);
         if (!use.open) throw invalidState('本期县区报送已截止，不能再调整排序。');
@@ -188,26 +165,18 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     async setCountyQuota(actor: CurrentUser, periodId: string, countyId: string, body: unknown): Promise<QuotaUse> {
       assertArea(actor, 'periods');
       const { quota } = parse({ quota: optional(integer('名额', { min: 0, max: 10000 })) }, body);
-      if (!(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) throw notFound('县区不存在。');
-      const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
+      if (!(await repo.countyExists(db, countyId))) throw notFound('县区不存在。');
+      const period = await repo.findPeriod(db, periodId);
       if (!period) throw notFound('报送期不存在。');
       await db.transaction().execute(async (trx) => {
-        const before = await trx.selectFrom('period_county_quotas').select('quota').where('period_id', '=', periodId).where('county_id', '=', countyId).executeTakeFirst();
-        if (quota === null) {
-          await trx.deleteFrom('period_county_quotas').where('period_id', '=', periodId).where('county_id', '=', countyId).execute();
-        } else {
-          await trx
-            .insertInto('period_county_quotas')
-            .values({ period_id: periodId, county_id: countyId, quota })
-            .onConflict((oc) => oc.columns(['period_id', 'county_id']).doUpdateSet({ quota }))
-            .execute();
-        }
+        const before = await repo.quotaOverride(trx, periodId, countyId);
+        await repo.setQuotaOverride(trx, periodId, countyId, quota);
         await recordAudit(trx, {
           actor,
           action: 'period.quota',
           objectType: 'period',
           objectId: periodId,
-          from: String(before?.quota ?? period.quota),
+          from: String(before ?? period.quota),
           to: String(quota ?? period.quota),
           detail: { countyId, override: quota },
         });
@@ -218,19 +187,9 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     /** Quota use of every county in a period (the city's overview). */
     async quotaOverview(actor: CurrentUser, periodId: string) {
       assertArea(actor, 'review');
-      const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
+      const period = await repo.findPeriod(db, periodId);
       if (!period) throw notFound('报送期不存在。');
-      const [counties, overrides, counts] = await Promise.all([
-        db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute(),
-        db.selectFrom('period_county_quotas').select(['county_id', 'quota']).where('period_id', '=', periodId).execute(),
-        db
-          .selectFrom('entries')
-          .select(['county_id', (eb) => eb.fn.countAll<number>().as('n')])
-          .where('period_id', '=', periodId)
-          .where('status', 'in', FORWARDED_STATES)
-          .groupBy('county_id')
-          .execute(),
-      ]);
+      const [counties, overrides, counts] = await Promise.all([repo.listCounties(db), repo.quotaOverrides(db, periodId), repo.countsByCounty(db, periodId, FORWARDED_STATES)]);
       const visible = actor.role === 'county' ? counties.filter((c) => c.id === actor.countyId) : counties;
       return visible.map((c) => ({
         countyId: c.id,
