@@ -18,6 +18,7 @@ import type { MasterProfile, MasterStatus } from './broadcast.schema';
 import * as repo from './broadcast.repository';
 import { BROADCAST_JOB } from './broadcast.job';
 
+const DESK_PAGE = 5000;
 export const PROFILES: readonly MasterProfile[] = ['xdcam-hd422', 'h264-1080p25'];
 export const PROFILE_LABELS: Record<MasterProfile, string> = {
   'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
@@ -111,10 +112,12 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
 
   async function allSelected(actor: CurrentUser): Promise<EntryView[]> {
     const items: EntryView[] = [];
+    // Pages of 5,000 (a campaign selects a few hundred): one page, so the desk is a count, one list
+    // query and one masters query whatever its length.
     for (let page = 1; ; page++) {
-      const result = await deps.entries.list(actor, { statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: 200 });
+      const result = await deps.entries.list(actor, { statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: DESK_PAGE });
       items.push(...result.items);
-      if (page * 200 >= result.total) return items;
+      if (page * DESK_PAGE >= result.total) return items;
     }
   }
 

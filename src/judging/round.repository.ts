@@ -11,17 +11,21 @@ export type RoundRow = Selectable<RoundsTable>;
 function roundWithCounts(q: Q) {
   return q
     .selectFrom('rounds as r')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('assignments as a')
+          .select((sub) => [sub.fn.countAll<number>().as('assignment_count'), sub.fn.countAll<number>().filterWhere('a.status', '=', 'submitted').as('submitted_count')])
+          .whereRef('a.round_id', '=', 'r.id')
+          .as('ac'),
+      (join) => join.onTrue(),
+    )
     .selectAll('r')
     .select((eb) => [
       eb.selectFrom('round_entries as re').select(eb.fn.countAll<number>().as('n')).whereRef('re.round_id', '=', 'r.id').as('entry_count'),
       eb.selectFrom('round_judges as rj').select(eb.fn.countAll<number>().as('n')).whereRef('rj.round_id', '=', 'r.id').as('judge_count'),
-      eb.selectFrom('assignments as a').select(eb.fn.countAll<number>().as('n')).whereRef('a.round_id', '=', 'r.id').as('assignment_count'),
-      eb
-        .selectFrom('assignments as a')
-        .select(eb.fn.countAll<number>().as('n'))
-        .whereRef('a.round_id', '=', 'r.id')
-        .where('a.status', '=', 'submitted')
-        .as('submitted_count'),
+      'ac.assignment_count',
+      'ac.submitted_count',
     ]);
 }
 

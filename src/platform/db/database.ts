@@ -66,6 +66,9 @@ export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIM
     query_timeout: timeouts.statementMs + 2_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // No JIT: our statements are short OLTP reads whose cost estimates (correlated counts, 50,000-row
+    // rankings) cross jit_above_cost; compiling took 26 ms of a 106 ms /rounds query and won nothing.
+    options: '-c jit=off',
   });
   // An idle client that loses its server: pg-pool drops it and reconnects on the next checkout.
   pool.on('error', () => undefined);
