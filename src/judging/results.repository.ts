@@ -24,18 +24,26 @@ export async function submittedScores(q: Q, roundId: string): Promise<Array<{ en
 }
 
 /**
- * What the ranking's input depends on, in one indexed aggregate: how many scores are submitted and
- * the sum of their update times (any save, submit or reopen changes one or the other — a sum, not a
- * max, so a web process whose clock lags another's still changes it) and of their totals, and
- * how many entries.
+ * What the ranking depends on, in one statement: how many scores are submitted, the sums of their
+ * update times (any save, submit or reopen changes it — a sum, not a max, so a web process whose
+ * clock lags another's still changes it) and of their totals; and a hash over every field the
+ * ranking rows show of the round's entries (title, song, school, county, label, shortlist, award),
+ * so a rename or a shortlist changes it too.
  */
-export async function rankingFingerprint(q: Q, roundId: string): Promise<{ submitted: number; stamp: string; entries: number }> {
-  const { rows } = await sql<{ submitted: number | string; stamp: string | null; entries: number | string }>`
-    select count(*) as submitted,
-           (coalesce(sum(extract(epoch from a.updated_at)), 0) || '/' || coalesce(sum(a.total), 0))::text as stamp,
-           (select count(*) from round_entries re where re.round_id = ${roundId}) as entries
-    from assignments a
-    where a.round_id = ${roundId} and a.status = 'submitted'`.execute(q);
+export async function rankingFingerprint(q: Q, roundId: string): Promise<{ submitted: number; stamp: string; entries: number; entriesHash: string }> {
+  const { rows } = await sql<{ submitted: number | string; stamp: string | null; entries: number | string; entries_hash: string | null }>`
+    select (select count(*) from assignments a where a.round_id = ${roundId} and a.status = 'submitted') as submitted,
+           (select (coalesce(sum(extract(epoch from a.updated_at)), 0) || '/' || coalesce(sum(a.total), 0))::text
+              from assignments a where a.round_id = ${roundId} and a.status = 'submitted') as stamp,
+           count(*) as entries,
+           coalesce(sum(hashtext(concat_ws('|', e.id, e.code, e.title, e.song_id, e.custom_song_title, g.title, e.form, e.level,
+                                           s.name, c.name, re.label, re.shortlisted::text, re.award))::bigint), 0)::text as entries_hash
+    from round_entries re
+    join entries e on e.id = re.entry_id
+    join schools s on s.id = e.school_id
+    left join counties c on c.id = e.county_id
+    left join songs g on g.id = e.song_id
+    where re.round_id = ${roundId}`.execute(q);
   const r = rows[0]!;
-  return { submitted: Number(r.submitted), stamp: r.stamp ?? '0', entries: Number(r.entries) };
+  return { submitted: Number(r.submitted), stamp: r.stamp ?? '0', entries: Number(r.entries), entriesHash: r.entries_hash ?? '0' };
 }

@@ -8,7 +8,7 @@ import { invalidState, notFound, validationFailed } from '../platform/errors';
 import { rankRound } from './aggregation';
 import * as repo from './results.repository';
 import type { AwardTier } from './judging.schema';
-import type { RankedEntry } from './judging.types';
+import type { AggregationMethod, RankedEntry } from './judging.types';
 import type { RubricCriterion } from './round.service';
 
 export const AWARD_LABELS: Record<AwardTier, string> = { first: '一等奖', second: '二等奖', third: '三等奖', excellence: '优秀奖' };
@@ -42,39 +42,46 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
   }
 
   /**
-   * rankRound's result per round, kept until its input changes: the submitted scores (their count
-   * and update times), the round's entries, method and rubric. The fingerprint is one indexed
-   * aggregate, so every process (several web processes share the database) checks it on each call
-   * and a changed or reopened score is never served stale. A few rounds at most (LRU).
+   * The ranking of a round, kept until anything it shows changes: the submitted scores (count,
+   * update times, totals), the entries' shown fields, method and rubric. The fingerprint is one
+   * statement (aggregates, one row), so every process (several web processes share the database)
+   * checks it on each call and a changed or reopened score, a shortlist or a rename is never served
+   * stale. A few rounds at most (LRU).
    */
-  const rankCache = new Map<string, { fingerprint: string; result: ReturnType<typeof rankRound> }>();
+  type Ranked = { rows: RankingRow[]; judges: ReturnType<typeof rankRound>['judges'] };
+  const rankCache = new Map<string, { fingerprint: string; ranked: Ranked }>();
   const RANK_CACHE_ROUNDS = 8;
 
   async function rankInputFingerprint(round: { id: string; aggregation: string; rubric: unknown }): Promise<string> {
     const f = await repo.rankingFingerprint(db, round.id);
-    return JSON.stringify([round.aggregation, round.rubric, f.submitted, f.stamp, f.entries]);
+    return JSON.stringify([round.aggregation, round.rubric, f.submitted, f.stamp, f.entries, f.entriesHash]);
   }
 
   async function ranking(id: string): Promise<{ rows: RankingRow[]; judges: ReturnType<typeof rankRound>['judges']; rubric: RubricCriterion[] }> {
     const round = await loadRound(id);
-    const [entries, fingerprint] = await Promise.all([repo.rankingEntries(db, id), rankInputFingerprint(round)]);
     const rubric = round.rubric as RubricCriterion[];
-    let result = rankCache.get(id)?.fingerprint === fingerprint ? rankCache.get(id)!.result : null;
-    if (!result) {
-      const scores = await repo.submittedScores(db, id);
-      result = rankRound({
-        method: round.aggregation,
-        criteria: rubric.map((c) => ({ key: c.key, max: c.max })),
-        scores,
-        entries: entries.map((e) => ({ id: e.id, code: e.code })),
-      });
-      // Only cache what is still current: a score saved while we read would change the fingerprint.
-      if ((await rankInputFingerprint(round)) === fingerprint) {
-        rankCache.delete(id);
-        rankCache.set(id, { fingerprint, result });
-        if (rankCache.size > RANK_CACHE_ROUNDS) rankCache.delete(rankCache.keys().next().value!);
-      }
+    const fingerprint = await rankInputFingerprint(round);
+    const hit = rankCache.get(id);
+    if (hit?.fingerprint === fingerprint) return { rows: hit.ranked.rows.slice(), judges: hit.ranked.judges, rubric };
+    const ranked = await rankNow(round, rubric);
+    // Only cache what is still current: something changed while we read would be in `ranked` but not
+    // in the key, and a later state could bring the key back (a shortlist undone) — so check again.
+    if ((await rankInputFingerprint(round)) === fingerprint) {
+      rankCache.delete(id);
+      rankCache.set(id, { fingerprint, ranked });
+      if (rankCache.size > RANK_CACHE_ROUNDS) rankCache.delete(rankCache.keys().next().value!);
     }
+    return { rows: ranked.rows.slice(), judges: ranked.judges, rubric };
+  }
+
+  async function rankNow(round: { id: string; aggregation: AggregationMethod }, rubric: RubricCriterion[]): Promise<Ranked> {
+    const [entries, scores] = await Promise.all([repo.rankingEntries(db, round.id), repo.submittedScores(db, round.id)]);
+    const result = rankRound({
+      method: round.aggregation,
+      criteria: rubric.map((c) => ({ key: c.key, max: c.max })),
+      scores,
+      entries: entries.map((e) => ({ id: e.id, code: e.code })),
+    });
     const byId = new Map(entries.map((e) => [e.id, e]));
     // An explicit literal, not `{ ...r, … }`: a spread into this many properties makes V8 build
     // dictionary-mode objects, ~40 µs each — 0.4 s of a 10,000-entry ranking went there.
@@ -103,7 +110,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         award: e.award,
       };
     });
-    return { rows, judges: result.judges, rubric };
+    return { rows, judges: result.judges };
   }
 
   return {

@@ -4,6 +4,7 @@
  * next ranking shows the change — a cache that served a stale ranking would fail them.
  */
 import request from 'supertest';
+import { toCurrentUser } from '../../src/accounts/user.repository';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
 
@@ -11,6 +12,7 @@ let t: TestApp;
 let admin: { Authorization: string };
 let judge: { Authorization: string };
 let roundId: string;
+let schoolId: string;
 const ids: Record<string, string> = {};
 
 /** A total spread over the default rubric (50/25/15/10). */
@@ -41,6 +43,7 @@ beforeAll(async () => {
   const j = await t.createUser('judge', { countyId: null });
   judge = { Authorization: `Bearer ${await t.token(j.username)}` };
   const school = await schoolWithToken(t);
+  schoolId = school.schoolId!;
   for (const name of ['甲', '乙']) {
     const e = await createEntry(t, school.token, { title: name });
     await attachReadyVideo(t, e.id);
@@ -84,4 +87,13 @@ test('when scores are submitted, re-saved and reopened between two readings, the
     { name: '甲', rank: 1, score: '70.00', n: 1 },
     { name: '乙', rank: 2, score: null, n: 0 },
   ]);
+});
+
+test('when the school of ranked entries is renamed, then the next ranking shows the new name (no score changed)', async () => {
+  // The API's ranking has no school field; the round page and the XLSX export show the service's rows.
+  const adminUser = toCurrentUser(await t.container.database.db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow());
+  const schoolNames = async () => (await t.container.results.ranking(adminUser, roundId)).rows.map((r) => r.schoolName);
+  expect(await schoolNames()).not.toContain('改名后的学校');
+  await request(t.app).patch(`/api/v1/schools/${schoolId}`).set(admin).send({ name: '改名后的学校' }).expect(200);
+  expect(await schoolNames()).toEqual(['改名后的学校', '改名后的学校']);
 });
