@@ -66,3 +66,143 @@ export async function assignmentRoundId(q: Q, assignmentId: string): Promise<str
   const a = await q.selectFrom('assignments').select('round_id').where('id', '=', assignmentId).executeTakeFirst();
   return a?.round_id ?? null;
 }
+
+// ── labels ──────────────────────────────────────────────────────────────────────────────────
+
+/** How many rounds were created before this one (its place in creation order). */
+export async function roundsBefore(q: Q, round: { id: string; created_at: Date | string }): Promise<number> {
+  const { n } = await q
+    .selectFrom('rounds')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) => eb.or([eb('created_at', '<', round.created_at as Date), eb.and([eb('created_at', '=', round.created_at as Date), eb('id', '<', round.id)])]))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+export async function roundLabels(q: Q, roundId: string): Promise<string[]> {
+  return (await q.selectFrom('round_entries').select('label').where('round_id', '=', roundId).execute()).map((r) => r.label);
+}
+
+// ── panel and assignments ───────────────────────────────────────────────────────────────────
+
+/** Enabled judge accounts among `userIds`. */
+export function enabledJudges(q: Q, userIds: string[]) {
+  return q.selectFrom('users').select(['id', 'display_name']).where('id', 'in', userIds).where('role', '=', 'judge').where('disabled_at', 'is', null).execute();
+}
+
+/** Replaces the panel; assignments of judges no longer on it go. */
+export async function replacePanel(trx: Transaction<DB>, roundId: string, judgeIds: string[]): Promise<void> {
+  await trx.deleteFrom('round_judges').where('round_id', '=', roundId).execute();
+  await trx.insertInto('round_judges').values(judgeIds.map((judge_id) => ({ round_id: roundId, judge_id }))).execute();
+  await trx.deleteFrom('assignments').where('round_id', '=', roundId).where('judge_id', 'not in', judgeIds).execute();
+}
+
+/** Entries of the round with their school and county (for conflict rules). */
+export function roundEntryOrigins(q: Q, roundId: string, entryId?: string) {
+  let query = q.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.code', 'e.school_id', 'e.county_id']).where('re.round_id', '=', roundId);
+  if (entryId !== undefined) query = query.where('re.entry_id', '=', entryId);
+  return query.execute();
+}
+
+/** Judges of the panel with their school and county (a school's county when the account has none). */
+export function panelJudgeOrigins(q: Q, roundId: string, judgeId?: string) {
+  let query = q
+    .selectFrom('round_judges as rj')
+    .innerJoin('users as u', 'u.id', 'rj.judge_id')
+    .leftJoin('schools as s', 's.id', 'u.school_id')
+    .select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id'])
+    .where('rj.round_id', '=', roundId);
+  if (judgeId !== undefined) query = query.where('rj.judge_id', '=', judgeId);
+  return query.execute();
+}
+
+export function assignmentPairs(q: Q, roundId: string) {
+  return q.selectFrom('assignments').select(['judge_id', 'entry_id']).where('round_id', '=', roundId).execute();
+}
+
+export function declaredConflicts(q: Q, roundId: string) {
+  return q.selectFrom('judge_conflicts').select(['judge_id', 'entry_id']).where('round_id', '=', roundId).execute();
+}
+
+export async function hasDeclaredConflict(q: Q, roundId: string, entryId: string, judgeId: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('judge_conflicts').select('judge_id').where('round_id', '=', roundId).where('entry_id', '=', entryId).where('judge_id', '=', judgeId).executeTakeFirst());
+}
+
+export async function deleteAssignmentPair(trx: Transaction<DB>, roundId: string, judgeId: string, entryId: string): Promise<void> {
+  await trx.deleteFrom('assignments').where('round_id', '=', roundId).where('judge_id', '=', judgeId).where('entry_id', '=', entryId).execute();
+}
+
+/** Inserts assignments in batches of 1,000. */
+export async function insertAssignments(trx: Transaction<DB>, roundId: string, pairs: Array<{ judgeId: string; entryId: string }>): Promise<void> {
+  for (let i = 0; i < pairs.length; i += 1000) {
+    await trx.insertInto('assignments').values(pairs.slice(i, i + 1000).map((a) => ({ round_id: roundId, entry_id: a.entryId, judge_id: a.judgeId }))).execute();
+  }
+}
+
+/** One assignment, unless the pair exists already (then null). */
+export async function insertAssignment(trx: Transaction<DB>, roundId: string, entryId: string, judgeId: string): Promise<string | null> {
+  const row = await trx.insertInto('assignments').values({ round_id: roundId, entry_id: entryId, judge_id: judgeId }).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export function lockAssignment(trx: Transaction<DB>, assignmentId: string) {
+  return trx.selectFrom('assignments').selectAll().where('id', '=', assignmentId).forUpdate().executeTakeFirst();
+}
+
+export async function deleteAssignment(trx: Transaction<DB>, assignmentId: string): Promise<void> {
+  await trx.deleteFrom('assignments').where('id', '=', assignmentId).execute();
+}
+
+// ── opening, closing, progress ──────────────────────────────────────────────────────────────
+
+/** How many entries of the round have fewer than `k` judges, and how many entries it has. */
+export async function assignmentShortfall(q: Q, roundId: string, k: number): Promise<{ short: number; entries: number }> {
+  const short = await q
+    .selectFrom('round_entries as re')
+    .leftJoin('assignments as a', (j) => j.onRef('a.entry_id', '=', 're.entry_id').onRef('a.round_id', '=', 're.round_id'))
+    .select(['re.entry_id', (eb) => eb.fn.count<number>('a.id').as('n')])
+    .where('re.round_id', '=', roundId)
+    .groupBy('re.entry_id')
+    .having((eb) => eb.fn.count('a.id'), '<', k)
+    .execute();
+  const { n } = await q.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).executeTakeFirstOrThrow();
+  return { short: short.length, entries: Number(n) };
+}
+
+export async function setRoundStatus(trx: Transaction<DB>, roundId: string, status: 'open' | 'closed', at: Date): Promise<void> {
+  await trx.updateTable('rounds').set({ status, updated_at: at }).where('id', '=', roundId).execute();
+}
+
+/** Per judge of the panel: assigned and submitted. */
+export async function judgeProgress(q: Q, roundId: string) {
+  const rows = await q
+    .selectFrom('round_judges as rj')
+    .innerJoin('users as u', 'u.id', 'rj.judge_id')
+    .leftJoin('assignments as a', (j) => j.onRef('a.judge_id', '=', 'rj.judge_id').onRef('a.round_id', '=', 'rj.round_id'))
+    .select([
+      'u.id as judgeId',
+      'u.display_name as name',
+      (eb) => eb.fn.count<number>('a.id').as('assigned'),
+      (eb) => eb.fn.count<number>('a.id').filterWhere('a.status', '=', 'submitted').as('submitted'),
+    ])
+    .where('rj.round_id', '=', roundId)
+    .groupBy(['u.id', 'u.display_name'])
+    .orderBy('u.display_name')
+    .execute();
+  return rows.map((r) => ({ judgeId: r.judgeId, name: r.name, assigned: Number(r.assigned), submitted: Number(r.submitted) }));
+}
+
+/** Assignments of a round with entry and judge (not blind: for city staff), at most `limit`. */
+export function roundAssignments(q: Q, roundId: string, limit: number) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('entries as e', 'e.id', 'a.entry_id')
+    .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
+    .innerJoin('users as u', 'u.id', 'a.judge_id')
+    .select(['a.id', 'a.entry_id as entryId', 'e.code', 're.label', 'e.title', 'a.judge_id as judgeId', 'u.display_name as judgeName', 'a.status', 'a.total'])
+    .where('a.round_id', '=', roundId)
+    .orderBy('e.code')
+    .orderBy('u.display_name')
+    .limit(limit)
+    .execute();
+}

@@ -100,14 +100,9 @@ const DECIDED_STATUSES: readonly EntryStatus[] = ['awarded', 'broadcast_selected
  * code, id, school or the order the entries were listed in.
  */
 async function labelNewEntries(trx: Transaction<DB>, round: { id: string; created_at: Date | string }, entryIds: string[]): Promise<Map<string, string>> {
-  const before = await trx
-    .selectFrom('rounds')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where((eb) => eb.or([eb('created_at', '<', round.created_at as Date), eb.and([eb('created_at', '=', round.created_at as Date), eb('id', '<', round.id)])]))
-    .executeTakeFirstOrThrow();
-  const letter = String.fromCharCode(65 + (Number(before.n) % 26));
-  const existing = await trx.selectFrom('round_entries').select('label').where('round_id', '=', round.id).execute();
-  const highest = existing.reduce((m, r) => Math.max(m, Number(/-(\d+)$/.exec(r.label)?.[1] ?? 0)), 0);
+  const letter = String.fromCharCode(65 + ((await repo.roundsBefore(trx, round)) % 26));
+  const existing = await repo.roundLabels(trx, round.id);
+  const highest = existing.reduce((m, label) => Math.max(m, Number(/-(\d+)$/.exec(label)?.[1] ?? 0)), 0);
   const numbers = entryIds.map((_, i) => highest + i + 1);
   for (let i = numbers.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
@@ -322,12 +317,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       if (!userIds.length) throw validationFailed([{ field: 'userIds', message: '请至少选择一位评委' }]);
       return db.transaction().execute(async (trx) => {
         await requireDraft(trx, id, '更换评委');
-        const judges = await trx.selectFrom('users').select(['id', 'display_name']).where('id', 'in', userIds).where('role', '=', 'judge').where('disabled_at', 'is', null).execute();
+        const judges = await repo.enabledJudges(trx, userIds);
         if (judges.length !== userIds.length) throw validationFailed([{ field: 'userIds', message: '只能选择未停用的评委账号' }]);
-        await trx.deleteFrom('round_judges').where('round_id', '=', id).execute();
-        await trx.insertInto('round_judges').values(judges.map((j) => ({ round_id: id, judge_id: j.id }))).execute();
         // Assignments of judges no longer on the panel go (none can have scores: the round is a draft).
-        await trx.deleteFrom('assignments').where('round_id', '=', id).where('judge_id', 'not in', userIds).execute();
+        await repo.replacePanel(trx, id, judges.map((j) => j.id));
         await recordAudit(trx, { actor, action: 'round.judges', objectType: 'round', objectId: id, detail: { count: judges.length } });
         return { judges: judges.map((j) => ({ id: j.id, name: j.display_name })) };
       });
@@ -343,10 +336,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       return db.transaction().execute(async (trx) => {
         const round = await requireDraft(trx, id, '重新分配');
         const [entries, judges, existing, conflicts] = await Promise.all([
-          trx.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.code', 'e.school_id', 'e.county_id']).where('re.round_id', '=', id).execute(),
-          trx.selectFrom('round_judges as rj').innerJoin('users as u', 'u.id', 'rj.judge_id').leftJoin('schools as s', 's.id', 'u.school_id').select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id']).where('rj.round_id', '=', id).execute(),
-          trx.selectFrom('assignments').select(['judge_id', 'entry_id']).where('round_id', '=', id).execute(),
-          trx.selectFrom('judge_conflicts').select(['judge_id', 'entry_id']).where('round_id', '=', id).execute(),
+          repo.roundEntryOrigins(trx, id),
+          repo.panelJudgeOrigins(trx, id),
+          repo.assignmentPairs(trx, id),
+          repo.declaredConflicts(trx, id),
         ]);
         if (!entries.length) throw invalidState('本轮还没有作品，请先添加作品。');
         if (!judges.length) throw invalidState('本轮还没有评委，请先选择评委。');
@@ -360,12 +353,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         if (!result.ok) throw new AppError(409, 'invalid_state', '无法完成分配', result.reason);
         const keep = new Set(result.assignments.map((a) => `${a.judgeId}\u0000${a.entryId}`));
         const drop = existing.filter((a) => !keep.has(`${a.judge_id}\u0000${a.entry_id}`));
-        for (const d of drop) await trx.deleteFrom('assignments').where('round_id', '=', id).where('judge_id', '=', d.judge_id).where('entry_id', '=', d.entry_id).execute();
+        for (const d of drop) await repo.deleteAssignmentPair(trx, id, d.judge_id, d.entry_id);
         const have = new Set(existing.map((a) => `${a.judge_id}\u0000${a.entry_id}`));
         const add = result.assignments.filter((a) => !have.has(`${a.judgeId}\u0000${a.entryId}`));
-        for (let i = 0; i < add.length; i += 1000) {
-          await trx.insertInto('assignments').values(add.slice(i, i + 1000).map((a) => ({ round_id: id, entry_id: a.entryId, judge_id: a.judgeId }))).execute();
-        }
+        await repo.insertAssignments(trx, id, add);
         await recordAudit(trx, { actor, action: 'round.assign', objectType: 'round', objectId: id, detail: { added: add.length, removed: drop.length } });
         return { assignments: result.assignments, assignmentCount: result.assignments.length, loads: result.loads, balanced: result.balance.balanced, note: result.balance.note, warnings: result.warnings.map((w) => w.message) };
       });
@@ -378,18 +369,17 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       return db.transaction().execute(async (trx) => {
         const round = await lockRound(trx, id);
         if (round.status === 'closed') throw roundClosed('本轮评审已结束，不能再调整分配。');
-        const entry = await trx.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.school_id', 'e.county_id']).where('re.round_id', '=', id).where('re.entry_id', '=', entryId).executeTakeFirst();
-        const judge = await trx.selectFrom('round_judges as rj').innerJoin('users as u', 'u.id', 'rj.judge_id').leftJoin('schools as s', 's.id', 'u.school_id').select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id']).where('rj.round_id', '=', id).where('rj.judge_id', '=', judgeId).executeTakeFirst();
+        const [entry] = await repo.roundEntryOrigins(trx, id, entryId);
+        const [judge] = await repo.panelJudgeOrigins(trx, id, judgeId);
         if (!entry || !judge) throw validationFailed([{ field: 'entryId', message: '作品或评委不在本轮中' }]);
         const judgeCounty = judge.county_id ?? judge.school_county_id;
         if ((judge.school_id && judge.school_id === entry.school_id) || (judgeCounty && judgeCounty === entry.county_id)) {
           throw validationFailed([{ field: 'judgeId', message: '该评委与作品同校或同县区，需要回避' }]);
         }
-        const conflict = await trx.selectFrom('judge_conflicts').select('judge_id').where('round_id', '=', id).where('entry_id', '=', entryId).where('judge_id', '=', judgeId).executeTakeFirst();
-        if (conflict) throw validationFailed([{ field: 'judgeId', message: '该评委已声明与此作品有利益冲突' }]);
-        const row = await trx.insertInto('assignments').values({ round_id: id, entry_id: entryId, judge_id: judgeId }).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+        if (await repo.hasDeclaredConflict(trx, id, entryId, judgeId)) throw validationFailed([{ field: 'judgeId', message: '该评委已声明与此作品有利益冲突' }]);
+        const newId = await repo.insertAssignment(trx, id, entryId, judgeId);
         await recordAudit(trx, { actor, action: 'assignment.add', objectType: 'round', objectId: id, detail: { entryId, judgeId } });
-        return { id: row?.id ?? null };
+        return { id: newId };
       });
     },
 
@@ -397,10 +387,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     async removeAssignment(actor: CurrentUser, assignmentId: string) {
       assertArea(actor, 'rounds');
       await db.transaction().execute(async (trx) => {
-        const a = await trx.selectFrom('assignments').selectAll().where('id', '=', assignmentId).forUpdate().executeTakeFirst();
+        const a = await repo.lockAssignment(trx, assignmentId);
         if (!a) throw notFound('分配不存在。');
         if (a.status !== 'pending') throw invalidState('评委已开始评分，不能删除这条分配。');
-        await trx.deleteFrom('assignments').where('id', '=', assignmentId).execute();
+        await repo.deleteAssignment(trx, assignmentId);
         await recordAudit(trx, { actor, action: 'assignment.remove', objectType: 'round', objectId: a.round_id, detail: { entryId: a.entry_id, judgeId: a.judge_id } });
       });
     },
@@ -410,18 +400,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       await db.transaction().execute(async (trx) => {
         const r = await lockRound(trx, id);
         if (r.status !== 'draft') throw invalidState(r.status === 'open' ? '评审已经开始了。' : '评审已结束，不能重新开始。');
-        const short = await trx
-          .selectFrom('round_entries as re')
-          .leftJoin('assignments as a', (j) => j.onRef('a.entry_id', '=', 're.entry_id').onRef('a.round_id', '=', 're.round_id'))
-          .select(['re.entry_id', (eb) => eb.fn.count<number>('a.id').as('n')])
-          .where('re.round_id', '=', id)
-          .groupBy('re.entry_id')
-          .having((eb) => eb.fn.count('a.id'), '<', r.judges_per_entry)
-          .execute();
-        const { n } = await trx.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow();
-        if (Number(n) === 0) throw invalidState('本轮还没有作品。');
-        if (short.length) throw invalidState(`还有 ${short.length} 件作品的评委不足 ${r.judges_per_entry} 位，请先完成分配。`);
-        await trx.updateTable('rounds').set({ status: 'open', updated_at: now() }).where('id', '=', id).execute();
+        const { short, entries } = await repo.assignmentShortfall(trx, id, r.judges_per_entry);
+        if (entries === 0) throw invalidState('本轮还没有作品。');
+        if (short) throw invalidState(`还有 ${short} 件作品的评委不足 ${r.judges_per_entry} 位，请先完成分配。`);
+        await repo.setRoundStatus(trx, id, 'open', now());
         await recordAudit(trx, { actor, action: 'round.open', objectType: 'round', objectId: id, from: 'draft', to: 'open' });
       });
       return view(db, id);
@@ -433,7 +415,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       await db.transaction().execute(async (trx) => {
         const r = await lockRound(trx, id);
         if (r.status !== 'open') throw invalidState(r.status === 'closed' ? '评审已经结束了。' : '评审还没有开始。');
-        await trx.updateTable('rounds').set({ status: 'closed', updated_at: now() }).where('id', '=', id).execute();
+        await repo.setRoundStatus(trx, id, 'closed', now());
         await recordAudit(trx, { actor, action: 'round.close', objectType: 'round', objectId: id, from: 'open', to: 'closed' });
       });
       return view(db, id);
@@ -443,37 +425,13 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     async progress(actor: CurrentUser, id: string) {
       assertArea(actor, 'rounds');
       await view(db, id);
-      const rows = await db
-        .selectFrom('round_judges as rj')
-        .innerJoin('users as u', 'u.id', 'rj.judge_id')
-        .leftJoin('assignments as a', (j) => j.onRef('a.judge_id', '=', 'rj.judge_id').onRef('a.round_id', '=', 'rj.round_id'))
-        .select([
-          'u.id as judgeId',
-          'u.display_name as name',
-          (eb) => eb.fn.count<number>('a.id').as('assigned'),
-          (eb) => eb.fn.count<number>('a.id').filterWhere('a.status', '=', 'submitted').as('submitted'),
-        ])
-        .where('rj.round_id', '=', id)
-        .groupBy(['u.id', 'u.display_name'])
-        .orderBy('u.display_name')
-        .execute();
-      return rows.map((r) => ({ judgeId: r.judgeId, name: r.name, assigned: Number(r.assigned), submitted: Number(r.submitted) }));
+      return repo.judgeProgress(db, id);
     },
 
     /** Assignments of a round for the admin's manual edits (not blind: city staff see everything). */
     async assignments(actor: CurrentUser, id: string) {
       assertArea(actor, 'rounds');
-      return db
-        .selectFrom('assignments as a')
-        .innerJoin('entries as e', 'e.id', 'a.entry_id')
-        .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
-        .innerJoin('users as u', 'u.id', 'a.judge_id')
-        .select(['a.id', 'a.entry_id as entryId', 'e.code', 're.label', 'e.title', 'a.judge_id as judgeId', 'u.display_name as judgeName', 'a.status', 'a.total'])
-        .where('a.round_id', '=', id)
-        .orderBy('e.code')
-        .orderBy('u.display_name')
-        .limit(5000)
-        .execute();
+      return repo.roundAssignments(db, id, 5000);
     },
   };
 }
