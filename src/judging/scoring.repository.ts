@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { DB } from '../platform/db/schema';
 
 /** A judge's queue as rows (Kysely); what a judge may see and change is decided in scoring.service.ts. */
@@ -128,4 +128,39 @@ export async function queueCounts(q: Q, judgeId: string, now: Date): Promise<{ t
     ])
     .executeTakeFirstOrThrow();
   return { total: Number(row.total), submitted: Number(row.submitted), pending: Number(row.pending), closesAt: (row.closes_at as Date | string | null) ?? null };
+}
+
+/**
+ * Lock order for a judge's change: the round row shared (a close waits for changes in flight, and
+ * a change that waited for a close reads `closed`), then the assignment exclusively. Nothing when
+ * the assignment does not exist.
+ */
+export async function lockForChange(trx: Transaction<DB>, assignmentId: string): Promise<void> {
+  const a = await trx.selectFrom('assignments').select('round_id').where('id', '=', assignmentId).executeTakeFirst();
+  if (!a) return;
+  await trx.selectFrom('rounds').select('id').where('id', '=', a.round_id).forShare().execute();
+  await trx.selectFrom('assignments').select('id').where('id', '=', assignmentId).forUpdate().execute();
+}
+
+export function lockAssignment(trx: Transaction<DB>, assignmentId: string) {
+  return trx.selectFrom('assignments').selectAll().where('id', '=', assignmentId).forUpdate().executeTakeFirst();
+}
+
+export async function updateAssignment(q: Q, assignmentId: string, values: Updateable<DB['assignments']>): Promise<void> {
+  await q.updateTable('assignments').set(values).where('id', '=', assignmentId).execute();
+}
+
+/** The entry's current video: its status and preview/poster keys. */
+export function entryVideoKeys(q: Q, entryId: string) {
+  return q.selectFrom('videos as v').innerJoin('entries as e', 'e.video_id', 'v.id').select(['v.preview_key', 'v.poster_key', 'v.status']).where('e.id', '=', entryId).executeTakeFirst();
+}
+
+/** A declared conflict: recorded (once), and the judge's assignment removed. */
+export async function recordConflict(trx: Transaction<DB>, a: { id: string; roundId: string; entryId: string; judgeId: string }, reason: string): Promise<void> {
+  await trx.insertInto('judge_conflicts').values({ round_id: a.roundId, entry_id: a.entryId, judge_id: a.judgeId, reason }).onConflict((oc) => oc.doNothing()).execute();
+  await trx.deleteFrom('assignments').where('id', '=', a.id).execute();
+}
+
+export function entryOrigin(q: Q, entryId: string) {
+  return q.selectFrom('entries').select(['id', 'code', 'school_id', 'county_id']).where('id', '=', entryId).execute();
 }

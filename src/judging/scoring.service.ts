@@ -10,6 +10,7 @@ import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
 import { roundClosed, type RubricCriterion } from './round.service';
 import * as repo from './scoring.repository';
+import * as rounds from './round.repository';
 
 /**
  * The judge's side: their own assignments only, blind when the round is blind — nothing a judge
@@ -136,12 +137,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
    * (two web processes) must not both see 'draft' and both write a score.submit audit row.
    * Same order as the admin's edits (round, then assignment), so the two cannot deadlock.
    */
-  async function lockForChange(trx: Transaction<DB>, id: string): Promise<void> {
-    const a = await trx.selectFrom('assignments').select('round_id').where('id', '=', id).executeTakeFirst();
-    if (!a) return; // ownForChange answers 404
-    await trx.selectFrom('rounds').select('id').where('id', '=', a.round_id).forShare().execute();
-    await trx.selectFrom('assignments').select('id').where('id', '=', id).forUpdate().execute();
-  }
+  const lockForChange = repo.lockForChange;
 
   function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
     const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
@@ -206,7 +202,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     async mediaKey(judge: CurrentUser, id: string, kind: 'preview' | 'poster'): Promise<{ key: string; name: string; blind: boolean }> {
       assertArea(judge, 'judging');
       const r = await own(judge, id);
-      const video = await db.selectFrom('videos as v').innerJoin('entries as e', 'e.video_id', 'v.id').select(['v.preview_key', 'v.poster_key', 'v.status']).where('e.id', '=', r.entry_id).executeTakeFirst();
+      const video = await repo.entryVideoKeys(db, r.entry_id);
       const key = video?.status === 'ready' ? (kind === 'preview' ? video.preview_key : video.poster_key) : null;
       if (!key) throw notFound('视频还没有准备好。');
       return { key, name: r.blind ? r.label : r.code, blind: r.blind };
@@ -226,11 +222,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         const scores = parseScores(rubric, input.scores ?? r.scores, submit);
         const total = rubric.every((c) => c.key in scores) ? rubric.reduce((a, c) => a + scores[c.key], 0) : null;
         const status: AssignmentStatus = submit ? 'submitted' : 'draft';
-        await trx
-          .updateTable('assignments')
-          .set({ scores: JSON.stringify(scores), comment, total, status, submitted_at: submit ? now() : null, updated_at: now(), ...(submit && r.reopened_at && { reopened_at: null }) })
-          .where('id', '=', id)
-          .execute();
+        await repo.updateAssignment(trx, id, { scores: JSON.stringify(scores), comment, total, status, submitted_at: submit ? now() : null, updated_at: now(), ...(submit && r.reopened_at && { reopened_at: null }) });
         if (submit && r.status !== 'submitted') {
           await recordAudit(trx, { actor: judge, action: 'score.submit', objectType: 'assignment', objectId: id, from: r.status, to: 'submitted' });
         }
@@ -246,13 +238,12 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         await lockForChange(trx, id);
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
-        await trx.insertInto('judge_conflicts').values({ round_id: r.round_id, entry_id: r.entry_id, judge_id: judge.id, reason }).onConflict((oc) => oc.doNothing()).execute();
-        await trx.deleteFrom('assignments').where('id', '=', id).execute();
+        await repo.recordConflict(trx, { id, roundId: r.round_id, entryId: r.entry_id, judgeId: judge.id }, reason);
         const [current, judges, entries, conflicts] = await Promise.all([
-          trx.selectFrom('assignments').select(['judge_id', 'entry_id']).where('round_id', '=', r.round_id).execute(),
-          trx.selectFrom('round_judges as rj').innerJoin('users as u', 'u.id', 'rj.judge_id').leftJoin('schools as s', 's.id', 'u.school_id').select(['u.id', 'u.school_id', 'u.county_id', 's.county_id as school_county_id']).where('rj.round_id', '=', r.round_id).execute(),
-          trx.selectFrom('entries').select(['id', 'code', 'school_id', 'county_id']).where('id', '=', r.entry_id).execute(),
-          trx.selectFrom('judge_conflicts').select(['judge_id', 'entry_id']).where('round_id', '=', r.round_id).execute(),
+          rounds.assignmentPairs(trx, r.round_id),
+          rounds.panelJudgeOrigins(trx, r.round_id),
+          repo.entryOrigin(trx, r.entry_id),
+          rounds.declaredConflicts(trx, r.round_id),
         ]);
         const pick = reassignAfterConflict(
           current.map((a) => ({ judgeId: a.judge_id, entryId: a.entry_id })),
@@ -262,7 +253,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
           conflicts.map((c) => ({ judgeId: c.judge_id, entryId: c.entry_id })),
         );
         const reassignedTo = pick.ok ? pick.judgeId : null;
-        if (reassignedTo) await trx.insertInto('assignments').values({ round_id: r.round_id, entry_id: r.entry_id, judge_id: reassignedTo }).execute();
+        if (reassignedTo) await rounds.insertAssignments(trx, r.round_id, [{ judgeId: reassignedTo, entryId: r.entry_id }]);
         await recordAudit(trx, {
           actor: judge,
           action: 'assignment.conflict',
@@ -280,10 +271,10 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const { reason } = parse({ reason: text('重新开放原因', { max: 300 }) }, body);
       await db.transaction().execute(async (trx) => {
-        const a = await trx.selectFrom('assignments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+        const a = await repo.lockAssignment(trx, id);
         if (!a) throw notFound('评分不存在。');
         if (a.status !== 'submitted') throw validationFailed([{ field: 'id', message: '只有已提交的评分需要重新开放' }]);
-        await trx.updateTable('assignments').set({ status: 'draft', reopened_at: now(), updated_at: now() }).where('id', '=', id).execute();
+        await repo.updateAssignment(trx, id, { status: 'draft', reopened_at: now(), updated_at: now() });
         await recordAudit(trx, { actor, action: 'score.reopen', objectType: 'assignment', objectId: id, from: 'submitted', to: 'draft', reason, detail: { roundId: a.round_id, entryId: a.entry_id, judgeId: a.judge_id } });
       });
       return { id, status: 'draft' };
