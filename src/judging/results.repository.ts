@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
+import type { AwardTier } from './judging.schema';
 import type { DB } from '../platform/db/schema';
 
 /** What ranking reads (Kysely); the aggregation itself is aggregation.ts, pure. */
@@ -46,4 +47,64 @@ export async function rankingFingerprint(q: Q, roundId: string): Promise<{ submi
     where re.round_id = ${roundId}`.execute(q);
   const r = rows[0]!;
   return { submitted: Number(r.submitted), stamp: r.stamp ?? '0', entries: Number(r.entries), entriesHash: r.entries_hash ?? '0' };
+}
+
+export function findRound(q: Q, id: string) {
+  return q.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The shortlist of a round becomes exactly `chosen`; chosen entries `shortlisted`, the rest `not_selected`. */
+export async function writeShortlist(trx: Transaction<DB>, roundId: string, chosen: string[], rest: string[], at: Date): Promise<void> {
+  await trx.updateTable('round_entries').set({ shortlisted: false }).where('round_id', '=', roundId).execute();
+  await trx.updateTable('round_entries').set({ shortlisted: true }).where('round_id', '=', roundId).where('entry_id', 'in', chosen).execute();
+  await trx.updateTable('entries').set({ status: 'shortlisted', updated_at: at }).where('id', 'in', chosen).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected']).execute();
+  if (rest.length) await trx.updateTable('entries').set({ status: 'not_selected', updated_at: at }).where('id', 'in', rest).where('status', 'in', ['in_judging', 'shortlisted']).execute();
+}
+
+export async function clearAwards(trx: Transaction<DB>, roundId: string): Promise<void> {
+  await trx.updateTable('round_entries').set({ award: null }).where('round_id', '=', roundId).execute();
+}
+
+export async function writeAward(trx: Transaction<DB>, roundId: string, entryId: string, award: AwardTier, at: Date): Promise<void> {
+  await trx.updateTable('round_entries').set({ award }).where('round_id', '=', roundId).where('entry_id', '=', entryId).execute();
+  await trx.updateTable('entries').set({ award, status: 'awarded', updated_at: at }).where('id', '=', entryId).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected', 'awarded']).execute();
+}
+
+export async function updateRound(q: Q, roundId: string, values: Updateable<DB['rounds']>): Promise<void> {
+  await q.updateTable('rounds').set(values).where('id', '=', roundId).execute();
+}
+
+/** Awarded entries of every published round (newest round first): one query for the whole 公示 list. */
+export function publishedAwards(q: Q) {
+  return q
+    .selectFrom('rounds as r')
+    .innerJoin('round_entries as re', 're.round_id', 'r.id')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('performance_forms as f', 'f.code', 'e.form')
+    .select(['r.id as round_id', 'r.name as round_name', 'r.published_at', 'e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
+    .where('r.published_at', 'is not', null)
+    .where('re.award', 'is not', null)
+    .orderBy('r.published_at', 'desc')
+    .orderBy('r.id')
+    .execute();
+}
+
+export function publishedRounds(q: Q) {
+  return q.selectFrom('rounds').select(['id', 'name', 'published_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').execute();
+}
+
+/** Every score of a round with entry and judge (the score sheet export). */
+export function scoreSheet(q: Q, roundId: string) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('entries as e', 'e.id', 'a.entry_id')
+    .innerJoin('users as u', 'u.id', 'a.judge_id')
+    .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+    .where('a.round_id', '=', roundId)
+    .orderBy('e.code')
+    .orderBy('u.display_name')
+    .execute();
 }

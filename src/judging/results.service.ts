@@ -36,7 +36,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
   const now = deps.now ?? (() => new Date());
 
   async function loadRound(id: string) {
-    const r = await db.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await repo.findRound(db, id);
     if (!r) throw notFound('评审轮次不存在。');
     return r;
   }
@@ -164,13 +164,9 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       }
       if (!chosen.length) throw validationFailed([{ field: 'top', message: '没有可入围的作品（是否还没有提交的评分？）' }]);
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('round_entries').set({ shortlisted: false }).where('round_id', '=', id).execute();
-        await trx.updateTable('round_entries').set({ shortlisted: true }).where('round_id', '=', id).where('entry_id', 'in', chosen).execute();
-        const all = rows.map((r) => r.entryId);
-        await trx.updateTable('entries').set({ status: 'shortlisted', updated_at: now() }).where('id', 'in', chosen).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected']).execute();
         const chosenSet = new Set(chosen);
-        const rest = all.filter((e) => !chosenSet.has(e));
-        if (rest.length) await trx.updateTable('entries').set({ status: 'not_selected', updated_at: now() }).where('id', 'in', rest).where('status', 'in', ['in_judging', 'shortlisted']).execute();
+        const rest = rows.map((r) => r.entryId).filter((e) => !chosenSet.has(e));
+        await repo.writeShortlist(trx, id, chosen, rest, now());
         await recordAudit(trx, { actor, action: 'round.shortlist', objectType: 'round', objectId: id, detail: { count: chosen.length, per: input.per ?? null, top: input.top ?? null } });
       });
       return { shortlisted: chosen };
@@ -198,13 +194,12 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         throw invalidState(`第 ${plan.boundaryTies.join('、')} 名有并列，奖项分界处需要人工决定，请调整各奖项数量。`);
       }
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('round_entries').set({ award: null }).where('round_id', '=', id).execute();
+        await repo.clearAwards(trx, id);
         for (const a of plan.awarded) {
-          await trx.updateTable('round_entries').set({ award: a.award }).where('round_id', '=', id).where('entry_id', '=', a.entryId).execute();
-          await trx.updateTable('entries').set({ award: a.award, status: 'awarded', updated_at: now() }).where('id', '=', a.entryId).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected', 'awarded']).execute();
+          await repo.writeAward(trx, id, a.entryId, a.award, now());
           await recordAudit(trx, { actor, action: 'entry.award', objectType: 'entry', objectId: a.entryId, to: 'awarded', detail: { award: a.award, roundId: id } });
         }
-        await trx.updateTable('rounds').set({ awards_confirmed_at: now(), updated_at: now() }).where('id', '=', id).execute();
+        await repo.updateRound(trx, id, { awards_confirmed_at: now(), updated_at: now() });
       });
       return { awarded: plan.awarded };
     },
@@ -214,26 +209,16 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       if (publish && !round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
-      await db.updateTable('rounds').set({ published_at: publish ? now() : null, updated_at: now() }).where('id', '=', id).execute();
+      await repo.updateRound(db, id, { published_at: publish ? now() : null, updated_at: now() });
       await recordAudit(db, { actor, action: publish ? 'round.publish' : 'round.unpublish', objectType: 'round', objectId: id });
     },
 
     /** The public list (no login): awarded entries of published rounds, without scores. */
     async publicResults() {
-      const rounds = await db.selectFrom('rounds').select(['id', 'name', 'published_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').execute();
+      const [rounds, awarded] = await Promise.all([repo.publishedRounds(db), repo.publishedAwards(db)]);
       return Promise.all(
         rounds.map(async (r) => {
-          const rows = await db
-            .selectFrom('round_entries as re')
-            .innerJoin('entries as e', 'e.id', 're.entry_id')
-            .innerJoin('schools as s', 's.id', 'e.school_id')
-            .leftJoin('counties as c', 'c.id', 'e.county_id')
-            .leftJoin('songs as g', 'g.id', 'e.song_id')
-            .leftJoin('performance_forms as f', 'f.code', 'e.form')
-            .select(['e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
-            .where('re.round_id', '=', r.id)
-            .where('re.award', 'is not', null)
-            .execute();
+          const rows = awarded.filter((x) => x.round_id === r.id);
           const tiers = TIERS.map((t) => ({
             award: t,
             label: AWARD_LABELS[t],
@@ -256,15 +241,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       // headers — as soon as it is created): a fault before that is an ordinary error answer.
       const detail =
         kind === 'scores'
-          ? await db
-              .selectFrom('assignments as a')
-              .innerJoin('entries as e', 'e.id', 'a.entry_id')
-              .innerJoin('users as u', 'u.id', 'a.judge_id')
-              .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
-              .where('a.round_id', '=', round.id)
-              .orderBy('e.code')
-              .orderBy('u.display_name')
-              .execute()
+          ? await repo.scoreSheet(db, round.id)
           : [];
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
       if (kind === 'ranking') {
