@@ -1,4 +1,5 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { EntryStatus } from '../entries/entry.schema';
 import type { DB } from '../platform/db/schema';
 import type { RoundsTable } from './judging.schema';
 
@@ -205,4 +206,47 @@ export function roundAssignments(q: Q, roundId: string, limit: number) {
     .orderBy('u.display_name')
     .limit(limit)
     .execute();
+}
+
+// ── the round row and its entries ───────────────────────────────────────────────────────────
+
+export async function periodExists(q: Q, periodId: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('periods').select('id').where('id', '=', periodId).executeTakeFirst());
+}
+
+export async function roundExists(q: Q, roundId: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('rounds').select('id').where('id', '=', roundId).executeTakeFirst());
+}
+
+export async function insertRound(trx: Transaction<DB>, values: Insertable<RoundsTable>): Promise<string> {
+  return (await trx.insertInto('rounds').values(values).returning('id').executeTakeFirstOrThrow()).id;
+}
+
+export async function updateRound(q: Q, roundId: string, values: Updateable<RoundsTable>): Promise<void> {
+  await q.updateTable('rounds').set(values).where('id', '=', roundId).execute();
+}
+
+/** Entries that could join a round: the shortlist of an earlier round, given ids, or a period's forwarded entries. */
+export function candidateEntries(q: Q, source: { shortlistOf: string } | { ids: string[]; statuses: readonly EntryStatus[] } | { periodId: string }) {
+  let query = q.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']);
+  if ('shortlistOf' in source) query = query.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source.shortlistOf).where('re.shortlisted', '=', true);
+  else if ('ids' in source) query = query.where('e.id', 'in', source.ids).where('e.status', 'in', source.statuses);
+  else query = query.where('e.period_id', '=', source.periodId).where('e.status', '=', 'forwarded');
+  return query.execute();
+}
+
+export async function roundEntryIds(q: Q, roundId: string): Promise<string[]> {
+  return (await q.selectFrom('round_entries').select('entry_id').where('round_id', '=', roundId).execute()).map((r) => r.entry_id);
+}
+
+/** Adds entries to a round with their labels, in batches of 1,000. */
+export async function insertRoundEntries(trx: Transaction<DB>, roundId: string, labelled: Array<{ entryId: string; label: string }>): Promise<void> {
+  for (let i = 0; i < labelled.length; i += 1000) {
+    await trx.insertInto('round_entries').values(labelled.slice(i, i + 1000).map((r) => ({ round_id: roundId, entry_id: r.entryId, label: r.label }))).execute();
+  }
+}
+
+/** Forwarded entries that joined a round are `in_judging` now. */
+export async function markInJudging(trx: Transaction<DB>, entryIds: string[], at: Date): Promise<void> {
+  await trx.updateTable('entries').set({ status: 'in_judging', updated_at: at }).where('id', 'in', entryIds).where('status', '=', 'forwarded').execute();
 }

@@ -193,13 +193,11 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       const input = parse(roundFields, body);
       const rubric = parseRubric((body as Record<string, unknown> | null)?.rubric);
       if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt) throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
-      if (input.periodId && !(await db.selectFrom('periods').select('id').where('id', '=', input.periodId).executeTakeFirst())) {
+      if (input.periodId && !(await repo.periodExists(db, input.periodId))) {
         throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
       }
       const id = await db.transaction().execute(async (trx) => {
-        const { id: newId } = await trx
-          .insertInto('rounds')
-          .values({
+        const newId = await repo.insertRound(trx, {
             campaign_id: CAMPAIGN_ID,
             name: input.name,
             period_id: input.periodId,
@@ -209,9 +207,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
             rubric: JSON.stringify(rubric),
             opens_at: input.opensAt,
             closes_at: input.closesAt,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
+          });
         await recordAudit(trx, { actor, action: 'round.create', objectType: 'round', objectId: newId, detail: { name: input.name } });
         return newId;
       });
@@ -227,9 +223,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         const r = await lockRound(trx, id);
         const structural = rubricGiven || patch.judgesPerEntry !== undefined || patch.blind !== undefined || patch.aggregation !== undefined;
         if (structural && r.status !== 'draft') throw invalidState('评审已开始，评分标准、评委人数、匿名方式和计分方法不能再改。');
-        await trx
-          .updateTable('rounds')
-          .set({
+        await repo.updateRound(trx, id, {
             ...(patch.name !== undefined && { name: patch.name }),
             ...(patch.judgesPerEntry !== undefined && { judges_per_entry: patch.judgesPerEntry }),
             ...(patch.blind !== undefined && { blind: patch.blind }),
@@ -238,9 +232,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
             ...(patch.closesAt !== undefined && { closes_at: patch.closesAt }),
             ...(rubricGiven && { rubric: JSON.stringify(parseRubric((body as Record<string, unknown>).rubric)) }),
             updated_at: now(),
-          })
-          .where('id', '=', id)
-          .execute();
+          });
         await recordAudit(trx, { actor, action: 'round.update', objectType: 'round', objectId: id });
       });
       return view(db, id);
@@ -261,24 +253,24 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       const includeAwarded = input.includeAwarded === undefined || input.includeAwarded === null ? null : parse({ includeAwarded: boolean('包含已获奖作品') }, input).includeAwarded;
       return db.transaction().execute(async (trx) => {
         const round = await requireDraft(trx, id, '添加作品');
-        let q = trx.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']);
+        let from: Parameters<typeof repo.candidateEntries>[1];
         if (input.fromRoundShortlist !== undefined && input.fromRoundShortlist !== null && input.fromRoundShortlist !== '') {
           const source = typeof input.fromRoundShortlist === 'string' ? input.fromRoundShortlist : '';
           if (source === id) throw validationFailed([{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }]);
-          const found = source && source.length <= 64 ? await trx.selectFrom('rounds').select('id').where('id', '=', source).executeTakeFirst() : undefined;
+          const found = source && source.length <= 64 ? await repo.roundExists(trx, source) : false;
           if (!found) throw validationFailed([{ field: 'fromRoundShortlist', message: '所选的上一轮评审不存在' }]);
-          q = q.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source).where('re.shortlisted', '=', true);
-          await trx.updateTable('rounds').set({ source_round_id: source }).where('id', '=', id).execute();
+          from = { shortlistOf: source };
+          await repo.updateRound(trx, id, { source_round_id: source });
         } else if (Array.isArray(input.entryIds)) {
           const ids = input.entryIds.filter((x): x is string => typeof x === 'string').slice(0, 20000);
           if (!ids.length) return { added: 0 };
-          q = q.where('e.id', 'in', ids).where('e.status', 'in', ['forwarded', 'in_judging', 'shortlisted', ...DECIDED_STATUSES]);
+          from = { ids, statuses: ['forwarded', 'in_judging', 'shortlisted', ...DECIDED_STATUSES] };
         } else {
           if (!round.period_id) throw validationFailed([{ field: 'entryIds', message: '本轮没有关联报送期，请指定作品或上一轮的入围名单' }]);
-          q = q.where('e.period_id', '=', round.period_id).where('e.status', '=', 'forwarded');
+          from = { periodId: round.period_id };
         }
-        const already = new Set((await trx.selectFrom('round_entries').select('entry_id').where('round_id', '=', id).execute()).map((r) => r.entry_id));
-        const candidates = (await q.execute()).filter((r) => !already.has(r.id));
+        const already = new Set(await repo.roundEntryIds(trx, id));
+        const candidates = (await repo.candidateEntries(trx, from)).filter((r) => !already.has(r.id));
         const decided = candidates.filter((r) => r.award !== null || DECIDED_STATUSES.includes(r.status));
         if (decided.length && includeAwarded === null) {
           const codes = decided.map((r) => r.code).sort();
@@ -292,12 +284,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         // `skipped` only when something was left out (the API's `{ added }` stays as it was).
         if (!rows.length) return { added: 0, ...(skipped && { skipped }) };
         const labels = await labelNewEntries(trx, round, rows.map((r) => r.id));
-        for (let i = 0; i < rows.length; i += 1000) {
-          await trx.insertInto('round_entries').values(rows.slice(i, i + 1000).map((r) => ({ round_id: id, entry_id: r.id, label: labels.get(r.id)! }))).execute();
-        }
+        await repo.insertRoundEntries(trx, id, rows.map((r) => ({ entryId: r.id, label: labels.get(r.id)! })));
         const forwarded = rows.filter((r) => r.status === 'forwarded').map((r) => r.id);
         if (forwarded.length) {
-          await trx.updateTable('entries').set({ status: 'in_judging', updated_at: now() }).where('id', 'in', forwarded).where('status', '=', 'forwarded').execute();
+          await repo.markInJudging(trx, forwarded, now());
           for (const entryId of forwarded) {
             await recordAudit(trx, { actor, action: 'entry.judging', objectType: 'entry', objectId: entryId, from: 'forwarded', to: 'in_judging', detail: { roundId: id } });
           }
