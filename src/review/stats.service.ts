@@ -1,6 +1,7 @@
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { Db } from '../platform/db/database';
+import * as repo from './stats.repository';
 
 /**
  * Participation picture for the city (everything) and for a county (its own numbers):
@@ -25,41 +26,7 @@ export function createStatsService(db: Db) {
     async get(actor: CurrentUser): Promise<Stats> {
       assertArea(actor, 'stats');
       const countyId = actor.role === 'county' ? actor.countyId : null;
-      let entries = db.selectFrom('entries as e');
-      if (countyId) entries = entries.where('e.county_id', '=', countyId);
-
-      const [counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without] = await Promise.all([
-        db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute(),
-        entries.select(['e.county_id', 'e.status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['e.county_id', 'e.status']).execute(),
-        entries
-          .leftJoin('songs as g', 'g.id', 'e.song_id')
-          .select(['e.song_id', 'g.title', 'g.designated', 'g.sort', (eb) => eb.fn.countAll<number>().as('n')])
-          .groupBy(['e.song_id', 'g.title', 'g.designated', 'g.sort'])
-          .orderBy('g.sort', (ob) => ob.asc().nullsLast())
-          .execute(),
-        db
-          .selectFrom('performance_forms as f')
-          .leftJoin(entries.select(['e.form', 'e.id']).as('x'), 'x.form', 'f.code')
-          .select(['f.code', 'f.label', (eb) => eb.fn.count<number>('x.id').as('n')])
-          .groupBy(['f.code', 'f.label', 'f.sort'])
-          .orderBy('f.sort')
-          .execute(),
-        db
-          .selectFrom('levels as l')
-          .leftJoin(entries.select(['e.level', 'e.id']).as('x'), 'x.level', 'l.code')
-          .select(['l.code', 'l.label', (eb) => eb.fn.count<number>('x.id').as('n')])
-          .groupBy(['l.code', 'l.label', 'l.sort'])
-          .orderBy('l.sort')
-          .execute(),
-        (countyId ? db.selectFrom('schools').where('county_id', '=', countyId) : db.selectFrom('schools')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-        (countyId ? db.selectFrom('schools as s').where('s.county_id', '=', countyId) : db.selectFrom('schools as s'))
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('entries as e2').select('e2.id').whereRef('e2.school_id', '=', 's.id'))))
-          .leftJoin('counties as c', 'c.id', 's.county_id')
-          .select(['s.id', 's.name', 's.county_id', 'c.name as county_name', 'c.sort'])
-          .orderBy('c.sort', (ob) => ob.asc().nullsFirst())
-          .orderBy('s.name')
-          .execute(),
-      ]);
+      const { counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without } = await repo.statsRows(db, countyId);
 
       const countyName = (id: string | null) => (id === null ? '市直学校' : (counties.find((c) => c.id === id)?.name ?? id));
       const countyRows = new Map<string | null, { countyId: string | null; countyName: string; byStatus: Record<string, number>; total: number }>();
