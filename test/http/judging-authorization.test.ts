@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
+import { objectKeys } from '../../src/platform/storage/object-keys';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 interface Call {
@@ -57,8 +58,8 @@ describe('judging authorization matrix', () => {
       const e = await createEntry(t, school.token, { title: `授权测试${i}` });
       const videoId = await attachReadyVideo(t, e.id);
       // Real objects behind the preview and poster keys, so the owner's fetch is a 200.
-      await t.container.store.putStream(`previews/${videoId}.mp4`, Readable.from(Buffer.from('fake mp4 bytes')), { contentType: 'video/mp4' });
-      await t.container.store.putStream(`posters/${videoId}.jpg`, Readable.from(Buffer.from('fake jpg bytes')), { contentType: 'image/jpeg' });
+      await t.container.store.putStream(objectKeys.preview(videoId), Readable.from(Buffer.from('fake mp4 bytes')), { contentType: 'video/mp4' });
+      await t.container.store.putStream(objectKeys.poster(videoId), Readable.from(Buffer.from('fake jpg bytes')), { contentType: 'image/jpeg' });
       await request(t.app).post(`/api/v1/entries/${e.id}/submit`).set('Authorization', `Bearer ${school.token}`).expect(200);
       await request(t.app).post(`/api/v1/entries/${e.id}/forward`).set('Authorization', `Bearer ${tokens.county}`).send({ periodId }).expect(200);
       entryIds.push(e.id);

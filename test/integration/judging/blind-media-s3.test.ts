@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createObjectStore } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage/object-store';
 import { createTestApp, type TestApp } from '../../support/app';
+import { objectKeys } from '../../../src/platform/storage/object-keys';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../../support/factories';
 import { startS3rver, type S3rverHandle } from '../../support/s3';
 
@@ -37,7 +38,7 @@ describe('judge media with the S3 store', () => {
     const entry = await createEntry(t, school.token);
     const videoId = await attachReadyVideo(t, entry.id);
     const bytes = randomBytes(4096);
-    await store.putStream(`previews/${videoId}.mp4`, Readable.from([bytes]), { contentType: 'video/mp4' });
+    await store.putStream(objectKeys.preview(videoId), Readable.from([bytes]), { contentType: 'video/mp4' });
     await request(t.app).post(`/api/v1/entries/${entry.id}/submit`).set('Authorization', `Bearer ${school.token}`).expect(200);
     const as = (url: string, body?: object) => request(t.app).post(url).set('Authorization', `Bearer ${admin}`).send(body);
     const round = (await as('/api/v1/rounds', { name: blind ? '匿名' : '实名', periodId, judgesPerEntry: 1, blind, aggregation: 'mean' }).expect(201)).body.id;
