@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { SchoolService } from '../org/school.service';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { userQuery } from './account.contract';
 import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
@@ -20,15 +21,6 @@ async function loginState(deps: AccountDeps, actor: CurrentUser, username: strin
   return actor.role === 'admin' ? deps.auth.loginStatus(username.toLowerCase()) : null;
 }
 
-function userFilter(req: Request): UserFilter {
-  const role = queryString(req, 'role', 16);
-  return {
-    role: role && (ROLES as readonly string[]).includes(role) ? (role as Role) : undefined,
-    countyId: queryString(req, 'countyId', 64),
-    q: queryString(req, 'q', 100),
-  };
-}
-
 /** The roles an actor may create accounts for (county reviewers: school accounts only). */
 const creatableRoles = (user: CurrentUser) => (user.role === 'admin' ? ROLES : (['school'] as const)).map((code) => ({ code, label: ROLE_LABELS[code] }));
 
@@ -37,7 +29,7 @@ export function accountPages(deps: AccountDeps): Router {
 
   router.get('/accounts', async (req, res) => {
     const user = currentUser(req);
-    const filter = userFilter(req);
+    const filter = parse(userQuery, req.query);
     const result = await deps.users.list(user, filter, pageQuery(req.query as Record<string, unknown>));
     res.render('accounts/list', {
       title: '账号',
@@ -109,7 +101,7 @@ export function accountPages(deps: AccountDeps): Router {
 export function accountApi(deps: AccountDeps): Router {
   const router = Router();
   router.get('/users', async (req, res) => {
-    res.json(await deps.users.list(currentUser(req), userFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.users.list(currentUser(req), parse(userQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   router.post('/users', async (req, res) => {
     const created = await deps.users.create(currentUser(req), req.body);

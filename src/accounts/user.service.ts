@@ -2,30 +2,14 @@ import type { Db } from '../platform/db/database';
 import { recordAudit } from '../platform/audit';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed } from '../platform/errors';
-import { boolean, name, oneOf, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { userCreateInput, userUpdateInput } from './account.contract';
 import { findSchool } from '../org/school.repository';
 import { ROLES, type CurrentUser, type Role, type UserView } from './account.types';
 import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
 import { accountScope, assertArea, canManageAccount, type AccountTarget } from './policy';
 import * as repo from './user.repository';
 import type { SessionService } from './session.service';
-
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,47}$/;
-
-const password = text('密码', { min: PASSWORD_MIN_LENGTH, max: 200 });
-const createFields = {
-  username: name('用户名', { max: 48, pattern: USERNAME, patternMessage: '用户名只能包含字母、数字、点、下划线和短横线，2–48 个字符', ascii: true }),
-  password,
-  displayName: name('姓名或名称', { max: 60 }),
-  role: oneOf('角色', ROLES),
-  countyId: optional(text('所属县区', { max: 64 })),
-  schoolId: optional(text('所属学校', { max: 64 })),
-};
-const updateFields = {
-  displayName: name('姓名或名称', { max: 60 }),
-  password,
-  disabled: boolean('停用'),
-};
 
 export function createUserService(db: Db, deps: { scryptLogN: number; sessions: SessionService }) {
   /** Resolves what an account belongs to, checking the references exist and fit the role. */
@@ -77,7 +61,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
 
     async create(actor: CurrentUser, body: unknown): Promise<UserView> {
       assertArea(actor, 'accounts');
-      const input = parse(createFields, body);
+      const input = parse(userCreateInput, body);
       const target = await resolveTarget(input);
       if (!canManageAccount(actor, target)) {
         throw actor.role === 'county' && target.role !== 'school'
@@ -110,7 +94,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
     async update(actor: CurrentUser, id: string, body: unknown): Promise<UserView> {
       assertArea(actor, 'accounts');
       const target = await loadManaged(actor, id);
-      const patch = parsePartial(updateFields, body);
+      const patch = parsePartial(userUpdateInput, body);
       if (patch.disabled && target.id === actor.id) throw validationFailed([{ field: 'disabled', message: '不能停用自己的账号' }]);
       const passwordHash = patch.password ? await hashPassword(patch.password, deps.scryptLogN) : undefined;
       await db.transaction().execute(async (trx) => {

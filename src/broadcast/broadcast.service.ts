@@ -14,10 +14,12 @@ import type { EntryService } from '../entries/entry.service';
 import type { EntryView } from '../entries/entry.types';
 import { AWARD_LABELS } from '../judging/results.service';
 import type { AwardTier } from '../judging/judging.schema';
+import { parse } from '../platform/validate';
+import { airedInput, selectInput } from './broadcast.contract';
 import type { MasterProfile, MasterStatus } from './broadcast.schema';
 
 export const BROADCAST_JOB = 'broadcast.master';
-export const PROFILES: readonly MasterProfile[] = ['xdcam-hd422', 'h264-1080p25'];
+export { PROFILES } from './broadcast.contract';
 export const PROFILE_LABELS: Record<MasterProfile, string> = {
   'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
   'h264-1080p25': 'H.264 1080p25（MP4）',
@@ -44,15 +46,6 @@ export interface DeskItem {
   formLabel: string;
   master: MasterView | null;
   airedOn: string | null;
-}
-
-/** `YYYY-MM-DD` naming a real day (2026-02-30 is not one: Date would roll it over to 03-02). */
-function isCalendarDate(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 2000 && y <= 2100 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
 /** A readable Chinese file name: 吕梁颂_离石区XX小学_合唱.mxf (no path characters). */
@@ -121,10 +114,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     /** The city selects an awarded entry for broadcast; the master job is queued in the same transaction. */
     async select(actor: CurrentUser, entryId: string, body: unknown): Promise<EntryView> {
       assertArea(actor, 'broadcastSelect');
-      const input = (body && typeof body === 'object' ? body : {}) as { profile?: unknown; pillarbox?: unknown };
-      const profile = (input.profile ?? 'xdcam-hd422') as MasterProfile;
-      const pillarbox = input.pillarbox === 'blur' ? 'blur' : 'black';
-      if (!PROFILES.includes(profile)) throw validationFailed([{ field: 'profile', message: '母版格式只能是 xdcam-hd422 或 h264-1080p25' }]);
+      const { profile, pillarbox } = parse(selectInput, body);
       let staleKey: string | null = null;
       await db.transaction().execute(async (trx) => {
         const e = await trx.selectFrom('entries').select(['id', 'status', 'video_id']).where('id', '=', entryId).forUpdate().executeTakeFirst();
@@ -168,10 +158,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
 
     async markAired(actor: CurrentUser, entryId: string, body: unknown): Promise<void> {
       const entry = await loadDeskEntry(actor, entryId);
-      const airedOn = (body as { airedOn?: unknown } | null)?.airedOn;
-      if (typeof airedOn !== 'string' || !isCalendarDate(airedOn)) {
-        throw validationFailed([{ field: 'airedOn', message: '播出日期格式应为 2026-06-01' }]);
-      }
+      const { airedOn } = parse(airedInput, body);
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('entries').set({ aired_on: airedOn, status: 'aired', updated_at: now() }).where('id', '=', entryId).execute();
         await recordAudit(trx, { actor, action: 'entry.aired', objectType: 'entry', objectId: entryId, from: entry.status, to: 'aired', detail: { airedOn } });

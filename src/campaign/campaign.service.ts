@@ -3,7 +3,8 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
-import { dateTime, integer, name, parsePartial, text } from '../platform/validate';
+import { parsePartial } from '../platform/validate';
+import { periodInput } from './campaign.contract';
 
 export interface Song {
   id: string;
@@ -33,13 +34,6 @@ export interface Campaign {
 
 export const CAMPAIGN_ID = 'main';
 
-const periodFields = {
-  name: name('报送期名称', { max: 60 }),
-  quota: integer('每县报送名额', { min: 0, max: 10000 }),
-  submitBy: dateTime('学校提交截止时间'),
-  forwardBy: dateTime('县区报送截止时间'),
-};
-
 export function createCampaignService(db: Db) {
   async function listPeriods(): Promise<Period[]> {
     const rows = await db.selectFrom('periods').selectAll().where('campaign_id', '=', CAMPAIGN_ID).orderBy('sort').orderBy('submit_by').execute();
@@ -64,7 +58,7 @@ export function createCampaignService(db: Db) {
       assertArea(actor, 'periods');
       const current = await db.selectFrom('periods').selectAll().where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('报送期不存在。');
-      const patch = parsePartial(periodFields, body);
+      const patch = parsePartial(periodInput, body);
       const submitBy = patch.submitBy ?? new Date(current.submit_by);
       const forwardBy = patch.forwardBy ?? new Date(current.forward_by);
       if (forwardBy < submitBy) throw validationFailed([{ field: 'forwardBy', message: '县区报送截止时间不能早于学校提交截止时间' }]);

@@ -5,7 +5,8 @@ import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { ACCEPTED_FORMATS_TEXT, VIDEO_FILE_ACCEPT } from '../platform/media/sniff';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { entryQuery } from './entry.contract';
 import { handleForm } from '../web/forms';
 import { currentUser, queryString } from '../web/request-context';
 import { sendObject } from '../web/send-object';
@@ -33,23 +34,6 @@ export interface EntryDeps {
 }
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
-
-export function entryFilter(req: Request): EntryFilter {
-  const status = queryString(req, 'status', 32);
-  const qc = queryString(req, 'qcVerdict', 8);
-  const sort = queryString(req, 'sort', 16);
-  return {
-    form: queryString(req, 'form', 32),
-    level: queryString(req, 'level', 32),
-    qcVerdict: qc === 'pass' || qc === 'warn' || qc === 'fail' ? qc : undefined,
-    sort: sort && (ENTRY_SORTS as readonly string[]).includes(sort) ? (sort as EntryFilter['sort']) : undefined,
-    status: status && (STATUSES as string[]).includes(status) ? (status as EntryStatus) : undefined,
-    periodId: queryString(req, 'periodId', 64),
-    countyId: queryString(req, 'countyId', 64),
-    schoolId: queryString(req, 'schoolId', 64),
-    songId: queryString(req, 'songId', 64),
-  };
-}
 
 /** Before a single byte of video is accepted: the entry is the caller's and still editable. */
 function uploadGate(entries: EntryService) {
@@ -81,7 +65,7 @@ export function entryApi(deps: EntryDeps): Router {
     res.status(201).json(await deps.entries.create(currentUser(req), req.body));
   });
   router.get('/entries', async (req, res) => {
-    res.json(await deps.entries.list(currentUser(req), entryFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.entries.list(currentUser(req), parse(entryQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   router.get('/entries/:id', async (req, res) => {
     res.json(await deps.entries.get(currentUser(req), req.params.id));
@@ -158,7 +142,7 @@ export function entryPages(deps: EntryDeps): Router {
 
   router.get('/entries', async (req, res) => {
     const user = currentUser(req);
-    const filter = entryFilter(req);
+    const filter = parse(entryQuery, req.query);
     const [result, campaign] = await Promise.all([deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20)), deps.campaign.get()]);
     res.render('entries/list', {
       title: user.role === 'school' ? '我的作品' : '作品',

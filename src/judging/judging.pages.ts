@@ -7,10 +7,11 @@ import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
 import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
 import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
-import { AWARD_LABELS, parseTiers, type ResultsService } from './results.service';
+import { AWARD_LABELS, type ResultsService } from './results.service';
+import { tiersInput } from './judging.contract';
 import { AGGREGATION_LABELS, DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
 import type { JudgeAssignment, ScoringService } from './scoring.service';
 
@@ -358,7 +359,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   const tiersFrom = (body: Record<string, unknown>) => ({ tiers: TIERS.map((t) => ({ award: t, count: body[t] === '' || body[t] === undefined ? 0 : body[t] })) });
 
   step('awards/preview', async (user, id, body, _req, res) => {
-    const tiers = parseTiers(tiersFrom(body));
+    const { tiers } = parse(tiersInput, tiersFrom(body));
     const [round, plan, ranked] = await Promise.all([rounds.get(user, id), results.previewAwards(user, id, tiers), results.ranking(user, id)]);
     const byId = new Map(ranked.rows.map((r) => [r.entryId, r]));
     res.render('judging/awards-preview', {

@@ -4,7 +4,9 @@ import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
 import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
-import { parseTiers, type ResultsService } from './results.service';
+import { parse } from '../platform/validate';
+import { publishInput, tiersInput } from './judging.contract';
+import type { ResultsService } from './results.service';
 import type { RoundService } from './round.service';
 import type { ScoringService } from './scoring.service';
 
@@ -99,10 +101,10 @@ export function judgingApi(deps: JudgingDeps): Router {
     res.json(await results.awards(currentUser(req), req.params.id, req.body));
   });
   router.post('/rounds/:id/awards/preview', async (req, res) => {
-    res.json(await results.previewAwards(currentUser(req), req.params.id, parseTiers(req.body)));
+    res.json(await results.previewAwards(currentUser(req), req.params.id, parse(tiersInput, req.body).tiers));
   });
   router.post('/rounds/:id/publish', async (req, res) => {
-    await results.publish(currentUser(req), req.params.id, (req.body as { publish?: unknown })?.publish !== false);
+    await results.publish(currentUser(req), req.params.id, parse(publishInput, req.body).publish);
     res.json(await rounds.get(currentUser(req), req.params.id));
   });
   router.get('/rounds/:id/ranking.xlsx', (req, res) => sendXlsx(deps, req, res, 'ranking'));

@@ -5,7 +5,8 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { notFound, validationFailed, type FieldError } from '../platform/errors';
-import { parse, text, type PageQuery } from '../platform/validate';
+import { parse, type PageQuery } from '../platform/validate';
+import { conflictInput, reopenInput, scoresOf, scoreSaveInput } from './judging.contract';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
 import { roundClosed, type RubricCriterion } from './round.service';
@@ -154,25 +155,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     return r;
   }
 
-  function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
-    const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
-    const out: Record<string, number> = {};
-    const errors: FieldError[] = [];
-    for (const c of rubric) {
-      const v = raw[c.key];
-      if (v === undefined || v === null || v === '') {
-        if (complete) errors.push({ field: `scores.${c.key}`, message: `请给「${c.label}」打分` });
-        continue;
-      }
-      const n = typeof v === 'number' ? v : Number(v);
-      if (!Number.isFinite(n) || n < 0 || n > c.max) errors.push({ field: `scores.${c.key}`, message: `「${c.label}」的分数必须在 0 到 ${c.max} 之间` });
-      else if (Math.round(n * 10) !== n * 10) errors.push({ field: `scores.${c.key}`, message: `「${c.label}」的分数最多保留一位小数` });
-      else out[c.key] = n;
-    }
-    if (errors.length) throw validationFailed(errors);
-    return out;
-  }
-
   return {
     /** The judge's queue: pending and drafts first, then submitted; only open (or reopened) work. */
     async list(judge: CurrentUser, page: PageQuery = { page: 1, pageSize: 2000 }): Promise<JudgeAssignment[]> {
@@ -227,8 +209,8 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** Save a draft, or submit (every criterion scored). Out of range → 400; closed → 409 round_closed. */
     async save(judge: CurrentUser, id: string, body: unknown): Promise<JudgeAssignment> {
       assertArea(judge, 'judging');
-      const input = (body && typeof body === 'object' ? body : {}) as { scores?: unknown; comment?: unknown; submit?: unknown };
-      const comment = typeof input.comment === 'string' ? input.comment.trim().slice(0, 2000) : null;
+      const input = parse(scoreSaveInput, body);
+      const comment = input.comment;
       await db.transaction().execute(async (trx) => {
         // Lock first, then read: two concurrent submits (two web processes) must not both see
         // 'draft' and both write a score.submit audit row; the second one now reads 'submitted'.
@@ -236,8 +218,8 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         const rubric = r.rubric as RubricCriterion[];
-        const submit = input.submit === true || input.submit === 'true' || r.status === 'submitted';
-        const scores = parseScores(rubric, input.scores ?? r.scores, submit);
+        const submit = input.submit || r.status === 'submitted';
+        const { scores } = parse(scoresOf(rubric, submit), { scores: input.scores ?? r.scores ?? {} });
         const total = rubric.every((c) => c.key in scores) ? rubric.reduce((a, c) => a + scores[c.key], 0) : null;
         const status: AssignmentStatus = submit ? 'submitted' : 'draft';
         await trx
@@ -255,7 +237,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** A declared conflict: recorded, the assignment removed, the entry given to another judge. */
     async declareConflict(judge: CurrentUser, id: string, body: unknown): Promise<{ reassignedTo: string | null }> {
       assertArea(judge, 'judging');
-      const { reason } = parse({ reason: text('回避原因', { max: 300 }) }, body);
+      const { reason } = parse(conflictInput, body);
       return db.transaction().execute(async (trx) => {
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
@@ -291,7 +273,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** Admin: reopen one submitted score (after the round closed too), with a reason; audited. */
     async reopen(actor: CurrentUser, id: string, body: unknown): Promise<{ id: string; status: AssignmentStatus }> {
       assertArea(actor, 'rounds');
-      const { reason } = parse({ reason: text('重新开放原因', { max: 300 }) }, body);
+      const { reason } = parse(reopenInput, body);
       await db.transaction().execute(async (trx) => {
         const a = await trx.selectFrom('assignments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
         if (!a) throw notFound('评分不存在。');

@@ -5,7 +5,8 @@ import multer from 'multer';
 import { assertArea, canUse } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
 import { AppError } from '../platform/errors';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { schoolQuery } from './org.contract';
 import { multipartCsrfFilter } from '../web/auth.middleware';
 import { handleForm } from '../web/forms';
 import { afterMultipart } from '../web/multipart';
@@ -41,10 +42,6 @@ const mayImport = (req: Request, _res: unknown, next: () => void) => {
   next();
 };
 
-function schoolFilter(req: Request) {
-  return { countyId: queryString(req, 'countyId', 64), q: queryString(req, 'q', 100) };
-}
-
 export function orgPages(deps: OrgDeps): Router {
   const router = Router();
 
@@ -57,7 +54,7 @@ export function orgPages(deps: OrgDeps): Router {
 
   router.get('/org/schools', async (req, res) => {
     const user = currentUser(req);
-    const filter = schoolFilter(req);
+    const filter = parse(schoolQuery, req.query);
     const page = pageQuery(req.query as Record<string, unknown>);
     const result = await deps.schools.list(user, filter, page);
     res.render('org/schools', {
@@ -144,7 +141,7 @@ export function orgApi(deps: OrgDeps): Router {
   });
 
   router.get('/schools', async (req, res) => {
-    res.json(await deps.schools.list(currentUser(req), schoolFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.schools.list(currentUser(req), parse(schoolQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
 
   router.post('/schools', async (req, res) => {

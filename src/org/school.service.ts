@@ -4,15 +4,10 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { name, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { schoolInput } from './org.contract';
 import type { County, School } from './org.types';
 import * as repo from './school.repository';
-
-const schoolFields = {
-  name: name('学校名称', { max: 100 }),
-  countyId: optional(text('所属县区', { max: 64 })),
-  level: optional(text('学段', { max: 32 })),
-};
 
 export interface SchoolInput {
   name: string;
@@ -53,7 +48,7 @@ export function createSchoolService(db: Db) {
 
     async create(actor: CurrentUser, body: unknown): Promise<School> {
       assertArea(actor, 'schools');
-      const input = parse(schoolFields, body);
+      const input = parse(schoolInput, body);
       if (actor.role === 'county') {
         // A county reviewer creates schools in its own county only.
         if (input.countyId && input.countyId !== actor.countyId) throw forbidden('只能在本县区内新建学校。');
@@ -77,7 +72,7 @@ export function createSchoolService(db: Db) {
       assertArea(actor, 'schools');
       const school = await repo.findSchool(db, id);
       assertManageSchool(actor, school);
-      const patch = parsePartial(schoolFields, body);
+      const patch = parsePartial(schoolInput, body);
       if (actor.role === 'county' && 'countyId' in patch && patch.countyId !== actor.countyId) {
         throw forbidden('不能把学校移出本县区。');
       }

@@ -139,6 +139,34 @@ export function boolean(label: string): Field<boolean> {
     .openapi({ description: label, type: 'boolean' });
 }
 
+/** `YYYY-MM-DD` naming a real day (2026-02-30 is not one: Date would roll it over to 03-02). */
+export function isCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return y >= 2000 && y <= 2100 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+/** A calendar day `YYYY-MM-DD` (Beijing days are stored as `date`); every problem says `message`. */
+export function calendarDate(label: string, message: string): Field<string> {
+  return z
+    .string({ error: message })
+    .refine(isCalendarDate, { message })
+    .openapi({ description: label, format: 'date', example: '2026-06-01' });
+}
+
+/**
+ * A list of ids as forms and scripts send it: anything but strings is dropped, duplicates once,
+ * at most `max`; not a list is the empty list.
+ */
+export function idList(max: number, emptyMessage?: string): z.ZodType<string[], unknown> {
+  const list = z.array(z.string());
+  return z
+    .preprocess((v) => (Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].slice(0, max) : []), emptyMessage ? list.min(1, { error: emptyMessage }) : list)
+    .openapi({ type: 'array', items: { type: 'string' }, maxItems: max });
+}
+
 /** Chinese words for issues a field builder does not word itself (arrays, objects, custom checks). */
 export const chineseErrors: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
@@ -212,6 +240,18 @@ export function pageQuerySchema(defaultSize = 50) {
       }, z.number().int())
       .openapi({ type: 'integer', minimum: min, maximum: max, default: fallback });
   return z.object({ page: int(1, 1, 1_000_000), pageSize: int(defaultSize, 1, 200) });
+}
+
+/** A query filter: a non-empty string, cut at `max`; anything else (absent, `?a=`) is no filter. */
+export function queryText(max: number, description?: string) {
+  return z
+    .preprocess((v) => (typeof v === 'string' && v !== '' ? v.slice(0, max) : undefined), z.string().optional())
+    .openapi({ type: 'string', maxLength: max, ...(description && { description }) });
+}
+
+/** A query filter naming one of `values`; anything else is no filter. */
+export function queryChoice<T extends string>(values: readonly T[]) {
+  return z.preprocess((v) => ((values as readonly unknown[]).includes(v) ? v : undefined), z.enum(values as [T, ...T[]]).optional());
 }
 
 export function pageQuery(query: Record<string, unknown>, defaultSize = 50): PageQuery {

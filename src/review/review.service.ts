@@ -5,7 +5,8 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
-import { integer, optional, parse, text } from '../platform/validate';
+import { parse } from '../platform/validate';
+import { forwardInput, quotaInput, rankInput, returnInput } from './review.contract';
 import type { EntryService } from '../entries/entry.service';
 import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
@@ -25,10 +26,6 @@ export const FORWARDED_STATES: readonly EntryStatus[] = ['forwarded', 'in_judgin
 
 export const quotaExceeded = (used: number, quota: number) =>
   new AppError(409, 'quota_exceeded', '报送名额已满', `本期报送名额已用完（已报送 ${used} / ${quota}）。如需更换，请先把已报送的作品退回后再报送。`);
-
-const returnFields = { reason: text('退回原因', { max: 500 }) };
-const forwardFields = { periodId: optional(text('报送期', { max: 64 })), rank: optional(integer('排序', { min: 1, max: 10000 })) };
-const rankFields = { rank: integer('排序', { min: 1, max: 10000 }) };
 
 export interface QuotaUse {
   periodId: string;
@@ -92,7 +89,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       assertArea(actor, 'review');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const { reason } = parse(returnFields, body);
+      const { reason } = parse(returnInput, body);
       const from: EntryStatus[] = actor.role === 'admin' ? ['submitted', 'forwarded'] : ['submitted'];
       await transitionEntry(db, actor, id, {
         action: 'entry.return',
@@ -115,7 +112,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以向市教育局报送作品。');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const input = parse(forwardFields, body);
+      const input = parse(forwardInput, body);
       await transitionEntry(db, actor, id, {
         action: 'entry.forward',
         from: ['submitted'],
@@ -146,7 +143,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以调整报送排序。');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const { rank } = parse(rankFields, body);
+      const { rank } = parse(rankInput, body);
       await db.transaction().execute(async (trx) => {
         await lockCounty(trx, actor.countyId!);
         const e = await trx.selectFrom('entries').select(['id', 'status', 'period_id', 'forward_rank']).where('id', '=', id).executeTakeFirst();
@@ -165,7 +162,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     /** The city overrides one county's quota for a period. */
     async setCountyQuota(actor: CurrentUser, periodId: string, countyId: string, body: unknown): Promise<QuotaUse> {
       assertArea(actor, 'periods');
-      const { quota } = parse({ quota: optional(integer('名额', { min: 0, max: 10000 })) }, body);
+      const { quota } = parse(quotaInput, body);
       if (!(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) throw notFound('县区不存在。');
       const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
       if (!period) throw notFound('报送期不存在。');
