@@ -7,6 +7,7 @@ import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
 import { ROLE_LABELS, ROLES, type CurrentUser, type Role } from './account.types';
 import type { AuthService } from './auth.service';
+import { canMoveSchools } from './policy';
 import type { UserService } from './user.service';
 import type { UserFilter } from './user.repository';
 
@@ -16,13 +17,9 @@ export interface AccountDeps {
   auth: AuthService;
 }
 
-/** The login-protection state shown to an admin (null for others: they cannot unlock). */
-async function loginState(deps: AccountDeps, actor: CurrentUser, username: string) {
-  return actor.role === 'admin' ? deps.auth.loginStatus(username.toLowerCase()) : null;
-}
+/** The login-protection state shown to those who may clear it (null for others). */
+const loginState = (deps: AccountDeps, actor: CurrentUser, username: string) => deps.auth.loginStatus(actor, username.toLowerCase());
 
-/** The roles an actor may create accounts for (county reviewers: school accounts only). */
-const creatableRoles = (user: CurrentUser) => (user.role === 'admin' ? ROLES : (['school'] as const)).map((code) => ({ code, label: ROLE_LABELS[code] }));
 
 export function accountPages(deps: AccountDeps): Router {
   const router = Router();
@@ -44,18 +41,17 @@ export function accountPages(deps: AccountDeps): Router {
     const schools = await deps.schools.list(user, {}, { page: 1, pageSize: 200 });
     return {
       title: '新建账号',
-      roles: creatableRoles(user),
-      counties: user.role === 'admin' ? await deps.schools.listCounties() : [],
+      roles: (await deps.users.creatableRoles(user)).map((code) => ({ code, label: ROLE_LABELS[code] })),
+      counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [],
       schools: schools.items,
       moreSchools: schools.total > schools.items.length,
-      isAdmin: user.role === 'admin',
+      isAdmin: canMoveSchools(user),
       ...extra,
     };
   }
 
   router.get('/accounts/new', async (req, res) => {
     const user = currentUser(req);
-    await deps.users.list(user, {}, { page: 1, pageSize: 1 }); // role gate
     res.render('accounts/new', await formData(user, { values: { role: queryString(req, 'role', 16) ?? 'school', schoolId: queryString(req, 'schoolId', 64) ?? '' } }));
   });
 

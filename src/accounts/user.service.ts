@@ -7,7 +7,7 @@ import { userCreateInput, userUpdateInput } from './account.contract';
 import { findSchool } from '../org/school.repository';
 import { ROLES, type CurrentUser, type Role, type UserView } from './account.types';
 import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
-import { accountScope, assertArea, canManageAccount, type AccountTarget } from './policy';
+import { accountScope, assertArea, canManageAccount, creatableRoles, type AccountTarget } from './policy';
 import * as repo from './user.repository';
 import type { SessionService } from './session.service';
 
@@ -48,6 +48,12 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
   }
 
   return {
+    /** The roles the actor may create accounts for (the new-account form; 403 for those who may create none). */
+    async creatableRoles(actor: CurrentUser): Promise<readonly Role[]> {
+      assertArea(actor, 'accounts');
+      return creatableRoles(actor);
+    },
+
     async list(actor: CurrentUser, filter: repo.UserFilter, page: PageQuery): Promise<Page<UserView>> {
       assertArea(actor, 'accounts');
       const scope = accountScope(actor);

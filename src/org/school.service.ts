@@ -28,9 +28,17 @@ export function createSchoolService(db: Db) {
   }
 
   return {
-    listCounties: (): Promise<County[]> => repo.listCounties(db),
-    listCountiesWithSchoolCounts: () => repo.listCountiesWithSchoolCounts(db),
-    countCityDirectSchools: () => repo.countCityDirectSchools(db),
+    async listCounties(actor: CurrentUser): Promise<County[]> {
+      assertArea(actor, 'counties');
+      return repo.listCounties(db);
+    },
+
+    /** The city's overview: every county with its number of schools, and the 市直 schools. */
+    async countyOverview(actor: CurrentUser) {
+      assertArea(actor, 'countyOverview', '只有市教育局可以查看全部县区。');
+      const [counties, cityDirect] = await Promise.all([repo.listCountiesWithSchoolCounts(db), repo.countCityDirectSchools(db)]);
+      return { counties, cityDirect };
+    },
 
     async list(actor: CurrentUser, filter: repo.SchoolFilter, page: PageQuery): Promise<Page<School>> {
       assertArea(actor, 'schools');

@@ -3,7 +3,6 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
 import { safeNext } from '../accounts/auth.routes';
 import type { CampaignService } from '../campaign/campaign.service';
-import { listAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { pageQuery, parse } from '../platform/validate';
@@ -64,8 +63,7 @@ export function reviewApi(deps: ReviewDeps): Router {
   });
   router.get('/exports/forwarded.xlsx', (req, res) => sendXlsx(deps, req, res));
   router.get('/audit', async (req, res) => {
-    assertArea(currentUser(req), 'audit');
-    res.json(await listAudit(deps.db, parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   return router;
 }
@@ -171,8 +169,7 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   router.get('/audit', async (req, res) => {
-    assertArea(currentUser(req), 'audit');
-    const result = await listAudit(deps.db, parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>, 50));
+    const result = await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>, 50));
     res.render('review/audit', {
       title: '操作日志',
       items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),

@@ -1,11 +1,11 @@
 import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertSeeEntry } from '../accounts/policy';
-import { recordAudit } from '../platform/audit';
+import { listAudit, recordAudit, type AuditFilter } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
-import { parse } from '../platform/validate';
+import { parse, type PageQuery } from '../platform/validate';
 import { forwardInput, quotaInput, rankInput, returnInput } from './review.contract';
 import type { EntryService } from '../entries/entry.service';
 import { transitionEntry } from '../entries/entry-transition';
@@ -82,6 +82,12 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
   }
 
   return {
+    /** The audit log of every action (the city only). */
+    async auditLog(actor: CurrentUser, filter: AuditFilter, page: PageQuery) {
+      assertArea(actor, 'audit');
+      return listAudit(db, filter, page);
+    },
+
     quotaFor: (periodId: string, countyId: string) => quotaFor(db, periodId, countyId),
 
     /** Return with a reason: county (its own submitted entries) or city (submitted or forwarded). */
