@@ -3,14 +3,10 @@ import { Router } from 'express';
 import { AppError } from '../platform/errors';
 import { clearCookie, PRELOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie } from '../web/cookies';
 import { csrfFailed, tokensMatch } from '../web/auth.middleware';
+import { safeNext } from '../web/navigation';
 import { clientIp, currentUser } from '../web/request-context';
 import type { AuthService } from './auth.service';
 import type { SessionService } from './session.service';
-
-/** Only same-site relative paths are followed after login (no open redirects). */
-export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next.slice(0, 500) : '/';
-}
 
 export function authPages(deps: { auth: AuthService; sessions: SessionService; cookieSecure: boolean }): Router {
   const router = Router();

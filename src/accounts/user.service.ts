@@ -10,6 +10,7 @@ import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
 import { accountScope, assertArea, canManageAccount, creatableRoles, type AccountTarget } from './policy';
 import * as repo from './user.repository';
 import type { SessionService } from './session.service';
+import { COUNTY_NOT_FOUND, SCHOOL_NOT_FOUND } from '../org/org.messages';
 
 export function createUserService(db: Db, deps: { scryptLogN: number; sessions: SessionService }) {
   /** Resolves what an account belongs to, checking the references exist and fit the role. */
@@ -17,22 +18,22 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
     if (input.role === 'school') {
       if (!input.schoolId) throw validationFailed([{ field: 'schoolId', message: '学校账号必须选择所属学校' }]);
       const school = await findSchool(db, input.schoolId);
-      if (!school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      if (!school) throw validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       return { role: 'school', countyId: school.countyId, schoolId: school.id };
     }
     if (input.role === 'county') {
       if (!input.countyId) throw validationFailed([{ field: 'countyId', message: '县级账号必须选择所属县区' }]);
       const county = await db.selectFrom('counties').select('id').where('id', '=', input.countyId).executeTakeFirst();
-      if (!county) throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+      if (!county) throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       return { role: 'county', countyId: county.id, schoolId: null };
     }
     if (input.role === 'judge') {
       // A judge's own county/school are kept so assignment can avoid hard conflicts.
       const school = input.schoolId ? await findSchool(db, input.schoolId) : undefined;
-      if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       const countyId = school ? school.countyId : input.countyId;
       if (countyId && !(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) {
-        throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+        throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       }
       return { role: 'judge', countyId: countyId ?? null, schoolId: school?.id ?? null };
     }
@@ -73,7 +74,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
         throw actor.role === 'county' && target.role !== 'school'
           ? forbidden('县级账号只能为本县区的学校创建账号。')
           : // Another county's school gets the same answer as one that does not exist (DESIGN §9).
-            validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+            validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       }
       const passwordHash = await hashPassword(input.password, deps.scryptLogN);
       try {

@@ -12,7 +12,8 @@ import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
 import type { EntryService } from '../entries/entry.service';
 import type { EntryView } from '../entries/entry.types';
-import { AWARD_LABELS } from '../judging/results.service';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import { formatDuration } from '../platform/format';
 import type { AwardTier } from '../judging/judging.schema';
 import { parse } from '../platform/validate';
 import { airedInput, selectInput } from './broadcast.contract';
@@ -184,7 +185,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
           e.school.name,
           e.county?.name ?? '市直',
           e.award ? AWARD_LABELS[e.award as AwardTier] ?? e.award : '',
-          d === null ? '' : `${Math.floor(d / 60)}:${String(d % 60).padStart(2, '0')}`,
+          d === null ? '' : formatDuration(d),
           it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
           it.master?.loudness?.integratedLufs ?? '',
           it.master?.loudness?.truePeakDbtp ?? '',

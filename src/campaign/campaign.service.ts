@@ -5,6 +5,7 @@ import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
 import { parsePartial } from '../platform/validate';
 import { periodInput } from './campaign.contract';
+import { PERIOD_NOT_FOUND } from './campaign.messages';
 
 export interface Song {
   id: string;
@@ -57,7 +58,7 @@ export function createCampaignService(db: Db) {
     async updatePeriod(actor: CurrentUser, id: string, body: unknown): Promise<Period> {
       assertArea(actor, 'periods');
       const current = await db.selectFrom('periods').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!current) throw notFound('报送期不存在。');
+      if (!current) throw notFound(PERIOD_NOT_FOUND);
       const patch = parsePartial(periodInput, body);
       const submitBy = patch.submitBy ?? new Date(current.submit_by);
       const forwardBy = patch.forwardBy ?? new Date(current.forward_by);

@@ -2,7 +2,7 @@ import type { ApiOperation } from '../web/openapi';
 import { integer, name, optional, pageQuerySchema, queryChoice, queryText, text, z } from '../platform/validate';
 import { ENTRY_SORTS } from './entry.repository';
 import type { EntryStatus } from './entry.schema';
-import { ENTRY_STATUS_LABELS } from './entry.types';
+import { ENTRY_STATUS_LABELS } from './entry.messages';
 
 /** The entries API's inputs (parsed by entry.service.ts and entry.routes.ts) and operations under /api/v1. */
 export const entryInput = z

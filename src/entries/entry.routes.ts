@@ -12,8 +12,10 @@ import { currentUser, queryString } from '../web/request-context';
 import { sendObject } from '../web/send-object';
 import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
-import { EDITABLE, type EntryService } from './entry.service';
-import { ACTION_LABELS, ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, STATUS_TONE, VIDEO_STATUS_LABELS, type EntryView } from './entry.types';
+import type { EntryService } from './entry.service';
+import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
+import { entryViewModel } from './entry.presenter';
+import { EDITABLE, type EntryView } from './entry.types';
 import { ENTRY_SORTS, type EntryFilter } from './entry.repository';
 import { posterKey, previewKey } from './ingest.job';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
@@ -39,7 +41,7 @@ const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
 function uploadGate(entries: EntryService) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const entry = assertOwnSchoolEntry(currentUser(req), await entries.load(req.params.id as string));
-    if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+    if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
     next();
   };
 }
@@ -93,37 +95,6 @@ export function entryApi(deps: EntryDeps): Router {
   return router;
 }
 
-/** View model for the pages: labels and badge tones next to the API's Entry. */
-export function entryViewModel(entry: EntryView, campaign: Awaited<ReturnType<CampaignService['get']>>) {
-  const form = campaign.forms.find((f) => f.code === entry.form);
-  const level = campaign.levels.find((l) => l.code === entry.level);
-  return {
-    ...entry,
-    statusLabel: ENTRY_STATUS_LABELS[entry.status],
-    statusTone: STATUS_TONE[entry.status],
-    formLabel: form?.label ?? entry.form,
-    levelLabel: level?.label ?? entry.level,
-    editable: EDITABLE.includes(entry.status),
-    videoStatusLabel: entry.video ? VIDEO_STATUS_LABELS[entry.video.status] : null,
-    videoTone: entry.video ? STATUS_TONE[entry.video.status] : null,
-    qcLabel: entry.video?.qc ? QC_VERDICT_LABELS[entry.video.qc.verdict] : null,
-    qcTone: entry.video?.qc ? STATUS_TONE[entry.video.qc.verdict] : null,
-    qcChecks: entry.video?.qc?.checks.map((c) => ({ ...c, label: QC_CHECK_LABELS[c.name] ?? c.name, tone: STATUS_TONE[c.status], statusLabel: QC_VERDICT_LABELS[c.status as 'pass'] })) ?? [],
-    durationText: entry.video?.probe && typeof entry.video.probe.durationS === 'number' ? formatDuration(entry.video.probe.durationS) : null,
-    sizeText: entry.video ? formatBytes(entry.video.sizeBytes) : null,
-  };
-}
-
-export function formatDuration(s: number): string {
-  const total = Math.round(s);
-  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(n / 1024))} KB`;
-}
 
 export function entryPages(deps: EntryDeps): Router {
   const router = Router();

@@ -13,10 +13,8 @@ import type { EntryStatus } from './entry.schema';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
 import { transitionEntry, type Transition } from './entry-transition';
-import type { EntryView } from './entry.types';
+import { EDITABLE, type EntryView } from './entry.types';
 
-/** Statuses in which the school may still edit the entry and replace its video. */
-export const EDITABLE: readonly EntryStatus[] = ['draft', 'returned'];
 
 const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 /** A short code that reveals neither school nor county, e.g. CX-7K2Q9. */

@@ -12,7 +12,9 @@ import { AppError, forbidden, invalidState, notFound } from '../platform/errors'
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { JobQueue } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
-import { EDITABLE, type EntryService } from './entry.service';
+import type { EntryService } from './entry.service';
+import { VIDEO_LOCKED } from './entry.messages';
+import { EDITABLE } from './entry.types';
 import * as repo from './entry.repository';
 import { INGEST_JOB } from './ingest.job';
 import type { EntryView } from './entry.types';
@@ -87,7 +89,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
     async attach(actor: CurrentUser, entryId: string, file: { path: string; originalname: string; size: number } | undefined): Promise<EntryView> {
       try {
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
-        if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+        if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
         if (!file) throw noFile();
         if (file.size === 0) throw new AppError(415, 'unsupported_media', '文件是空的', '上传的文件是空的（0 字节），请重新选择视频文件。');
         const sniff = await sniffVideoFile(file.path);
@@ -100,7 +102,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         try {
           await db.transaction().execute(async (trx) => {
             const locked = await repo.lockEntry(trx, entryId);
-            if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+            if (!locked || !EDITABLE.includes(locked.status)) throw invalidState(VIDEO_LOCKED);
             await repo.insertVideo(trx, {
               id: videoId,
               entry_id: entryId,

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
-import { formatDuration } from '../entries/entry.routes';
+import { formatDuration } from '../platform/format';
 import type { Db } from '../platform/db/database';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
@@ -10,9 +10,10 @@ import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
 import { pageQuery, parse } from '../platform/validate';
 import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
-import { AWARD_LABELS, type ResultsService } from './results.service';
-import { tiersInput } from './judging.contract';
-import { AGGREGATION_LABELS, DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
+import type { ResultsService } from './results.service';
+import { AGGREGATION_LABELS, AWARD_LABELS } from './judging.messages';
+import { TIERS, tiersInput } from './judging.contract';
+import { DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
 import type { JudgeAssignment, ScoringService } from './scoring.service';
 
 export interface JudgingPageDeps {
@@ -35,7 +36,6 @@ const ASSIGNMENT_STATUS: Record<AssignmentStatus, { label: string; tone: string 
 };
 const ENTRY_FLAGS: Record<EntryFlag, string> = { wide_spread: '分差大', no_scores: '无评分' };
 const JUDGE_FLAGS: Record<JudgeFlag, string> = { harsh: '偏严', lenient: '偏松', narrow: '分数集中' };
-const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
 const SHORTLIST_PER = [
   { value: '', label: '全部作品' },
   { value: 'song', label: '按歌曲' },

@@ -6,13 +6,13 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
 import { rankRound } from './aggregation';
+import { AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
 import { shortlistInput, tiersInput, TIERS } from './judging.contract';
 import type { RankedEntry } from './judging.types';
 import type { RubricCriterion } from './round.service';
 
-export const AWARD_LABELS: Record<AwardTier, string> = { first: '一等奖', second: '二等奖', third: '三等奖', excellence: '优秀奖' };
 
 export interface RankingRow extends RankedEntry {
   /** The round's blind label (what judges of a blind round saw). */
@@ -37,7 +37,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function loadRound(id: string) {
     const r = await db.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     return r;
   }
 

@@ -9,6 +9,7 @@ import type { DB } from '../platform/db/schema';
 import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { parse, parsePartial } from '../platform/validate';
 import { addEntriesInput, assignmentInput, judgesInput, roundInput } from './judging.contract';
+import { ROUND_NOT_FOUND } from './judging.messages';
 import { assignJudges } from './assignment';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
@@ -17,12 +18,6 @@ import type { AggregationMethod } from './judging.types';
 import type { RubricCriterion } from './judging.types';
 
 export { DEFAULT_RUBRIC, type RubricCriterion } from './judging.types';
-
-export const AGGREGATION_LABELS: Record<AggregationMethod, string> = {
-  trimmed_mean: '去掉一个最高分和一个最低分后取平均',
-  mean: '平均分',
-  zscore: '标准分（评委评分尺度不同时使用）',
-};
 
 export interface RoundView {
   id: string;
@@ -78,7 +73,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function view(q: Db | Transaction<DB>, id: string): Promise<RoundView> {
     const r = await q.selectFrom('rounds').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     const [e, j, a] = await Promise.all([
       q.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
       q.selectFrom('round_judges').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', id).executeTakeFirstOrThrow(),
@@ -109,7 +104,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function lockRound(trx: Transaction<DB>, id: string) {
     const r = await trx.selectFrom('rounds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     return r;
   }
 

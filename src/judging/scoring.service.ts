@@ -7,6 +7,7 @@ import type { DB } from '../platform/db/schema';
 import { notFound, validationFailed, type FieldError } from '../platform/errors';
 import { parse, type PageQuery } from '../platform/validate';
 import { conflictInput, reopenInput, scoresOf, scoreSaveInput } from './judging.contract';
+import { ASSIGNMENT_NOT_FOUND } from './judging.messages';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
 import { roundClosed, type RubricCriterion } from './round.service';
@@ -139,7 +140,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function own(judge: CurrentUser, id: string, q: Db | Transaction<DB> = db): Promise<Row> {
     const r = await baseQuery(q).where('a.id', '=', id).where('a.judge_id', '=', judge.id).executeTakeFirst();
-    if (!r || !visible(r)) throw notFound('评审任务不存在，或本轮评审已结束。');
+    if (!r || !visible(r)) throw notFound(ASSIGNMENT_NOT_FOUND);
     return r;
   }
 
@@ -151,7 +152,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
   async function ownForChange(judge: CurrentUser, id: string, q: Db | Transaction<DB>): Promise<Row> {
     const r = await baseQuery(q).where('a.id', '=', id).where('a.judge_id', '=', judge.id).executeTakeFirst();
     if (r && !visible(r) && r.round_status === 'closed') throw roundClosed();
-    if (!r || !visible(r)) throw notFound('评审任务不存在，或本轮评审已结束。');
+    if (!r || !visible(r)) throw notFound(ASSIGNMENT_NOT_FOUND);
     return r;
   }
 

@@ -8,6 +8,7 @@ import { parse, parsePartial, type Page, type PageQuery } from '../platform/vali
 import { schoolInput } from './org.contract';
 import type { County, School } from './org.types';
 import * as repo from './school.repository';
+import { COUNTY_NOT_FOUND } from './org.messages';
 
 export interface SchoolInput {
   name: string;
@@ -20,7 +21,7 @@ export const duplicateSchool = (name: string) => validationFailed([{ field: 'nam
 export function createSchoolService(db: Db) {
   async function validateRefs(input: { countyId?: string | null; level?: string | null }): Promise<void> {
     const errors: FieldError[] = [];
-    if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: '所属县区不存在' });
+    if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: COUNTY_NOT_FOUND });
     if (input.level && !(await db.selectFrom('levels').select('code').where('code', '=', input.level).executeTakeFirst())) {
       errors.push({ field: 'level', message: '学段不存在' });
     }

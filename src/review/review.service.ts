@@ -11,6 +11,7 @@ import type { EntryService } from '../entries/entry.service';
 import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { EntryView } from '../entries/entry.types';
+import { PERIOD_NOT_FOUND } from '../campaign/campaign.messages';
 
 /**
  * County review: a county bureau returns its schools' submitted entries with a reason, or
@@ -171,7 +172,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       const { quota } = parse(quotaInput, body);
       if (!(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) throw notFound('县区不存在。');
       const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
-      if (!period) throw notFound('报送期不存在。');
+      if (!period) throw notFound(PERIOD_NOT_FOUND);
       await db.transaction().execute(async (trx) => {
         const before = await trx.selectFrom('period_county_quotas').select('quota').where('period_id', '=', periodId).where('county_id', '=', countyId).executeTakeFirst();
         if (quota === null) {
@@ -200,7 +201,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     async quotaOverview(actor: CurrentUser, periodId: string) {
       assertArea(actor, 'review');
       const period = await db.selectFrom('periods').select(['id', 'quota']).where('id', '=', periodId).executeTakeFirst();
-      if (!period) throw notFound('报送期不存在。');
+      if (!period) throw notFound(PERIOD_NOT_FOUND);
       const [counties, overrides, counts] = await Promise.all([
         db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute(),
         db.selectFrom('period_county_quotas').select(['county_id', 'quota']).where('period_id', '=', periodId).execute(),
