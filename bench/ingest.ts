@@ -37,7 +37,7 @@ import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger, type Logger } from '../src/platform/logger';
-import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolveMediaBinaries, type MediaRunner } from '../src/platform/media';
+import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolveMediaBinaries } from '../src/platform/media';
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
@@ -354,6 +354,7 @@ function postMultipart(port: number, urlPath: string, file: string, headers: Rec
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
 async function jsonRequest(port: number, method: string, urlPath: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, {
     method,

@@ -1,15 +1,14 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { SchoolService } from '../org/school.service';
 import { pageQuery, parse } from '../platform/validate';
 import { userQuery } from './account.contract';
 import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
-import { ROLE_LABELS, ROLES, type CurrentUser, type Role } from './account.types';
+import { ROLE_LABELS, ROLES, type CurrentUser } from './account.types';
 import type { AuthService } from './auth.service';
 import { canMoveSchools } from './policy';
 import type { UserService } from './user.service';
-import type { UserFilter } from './user.repository';
 
 export interface AccountDeps {
   users: UserService;
@@ -77,7 +76,7 @@ export function accountPages(deps: AccountDeps): Router {
     res.redirect(303, `/accounts/${account.id}?msg=login_unlocked`);
   });
 
-  async function update(req: Request, res: import('express').Response, patch: Record<string, unknown>, msg: string) {
+  async function update(req: Request, res: Response, patch: Record<string, unknown>, msg: string) {
     const user = currentUser(req);
     const account = await deps.users.get(user, req.params.id as string);
     await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } }, async () => {

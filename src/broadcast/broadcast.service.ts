@@ -6,7 +6,7 @@ import { assertArea, canSeeEntry } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { invalidState, notFound, validationFailed } from '../platform/errors';
+import { invalidState, notFound } from '../platform/errors';
 import type { JobQueue } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';

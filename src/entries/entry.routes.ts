@@ -8,7 +8,7 @@ import { ACCEPTED_FORMATS_TEXT, VIDEO_FILE_ACCEPT } from '../platform/media/snif
 import { pageQuery, parse } from '../platform/validate';
 import { entryQuery } from './entry.contract';
 import { handleForm } from '../web/forms';
-import { currentUser, queryString } from '../web/request-context';
+import { currentUser } from '../web/request-context';
 import { sendObject } from '../web/send-object';
 import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
@@ -16,7 +16,6 @@ import type { EntryService } from './entry.service';
 import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
 import { entryViewModel } from './entry.presenter';
 import { EDITABLE, type EntryView } from './entry.types';
-import { ENTRY_SORTS, type EntryFilter } from './entry.repository';
 import { posterKey, previewKey } from './ingest.job';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 

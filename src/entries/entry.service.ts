@@ -9,7 +9,6 @@ import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
 import { entryInput } from './entry.contract';
-import type { EntryStatus } from './entry.schema';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
 import { transitionEntry, type Transition } from './entry-transition';

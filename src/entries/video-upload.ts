@@ -32,6 +32,7 @@ export const originalKey = (entryId: string, videoId: string) => `originals/${en
 /** What is shown of the user's file name: no paths, no control or bidi characters, at most 120 chars. */
 export function displayFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
   const clean = base.replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
   const chars = [...clean];
   return (chars.length > 120 ? chars.slice(0, 80).join('') + '…' + chars.slice(-20).join('') : clean) || 'video';

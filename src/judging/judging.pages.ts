@@ -8,12 +8,13 @@ import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
 import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
 import { pageQuery, parse } from '../platform/validate';
-import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
+import type { AssignmentStatus, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
 import type { ResultsService } from './results.service';
 import { AGGREGATION_LABELS, AWARD_LABELS } from './judging.messages';
 import { TIERS, tiersInput } from './judging.contract';
-import { DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
+import type { RoundService, RoundView } from './round.service';
+import { DEFAULT_RUBRIC } from './judging.types';
 import type { JudgeAssignment, ScoringService } from './scoring.service';
 
 export interface JudgingPageDeps {

@@ -11,7 +11,7 @@ import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
 import { shortlistInput, tiersInput, TIERS } from './judging.contract';
 import type { RankedEntry } from './judging.types';
-import type { RubricCriterion } from './round.service';
+import type { RubricCriterion } from './judging.types';
 
 
 export interface RankingRow extends RankedEntry {

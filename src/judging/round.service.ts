@@ -6,18 +6,14 @@ import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
-import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
+import { AppError, invalidState, notFound, validationFailed } from '../platform/errors';
 import { parse, parsePartial } from '../platform/validate';
 import { addEntriesInput, assignmentInput, judgesInput, roundInput } from './judging.contract';
 import { ROUND_NOT_FOUND } from './judging.messages';
 import { assignJudges } from './assignment';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
-import type { AggregationMethod } from './judging.types';
-
-import type { RubricCriterion } from './judging.types';
-
-export { DEFAULT_RUBRIC, type RubricCriterion } from './judging.types';
+import type { AggregationMethod, RubricCriterion } from './judging.types';
 
 export interface RoundView {
   id: string;

@@ -4,13 +4,14 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
-import { notFound, validationFailed, type FieldError } from '../platform/errors';
+import { notFound, validationFailed } from '../platform/errors';
 import { parse, type PageQuery } from '../platform/validate';
 import { conflictInput, reopenInput, scoresOf, scoreSaveInput } from './judging.contract';
 import { ASSIGNMENT_NOT_FOUND } from './judging.messages';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
-import { roundClosed, type RubricCriterion } from './round.service';
+import { roundClosed } from './round.service';
+import type { RubricCriterion } from './judging.types';
 
 /**
  * The judge's side: their own assignments only, blind when the round is blind — nothing a judge

@@ -18,8 +18,10 @@ export { z };
 export type Field<T> = z.ZodType<T, unknown>;
 
 /** C0 controls except tab/LF/CR, DEL, C1 controls, and lone surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
 const BAD_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** The same, and tab/LF/CR too (single-line places: path, query, keys, names). */
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
 export const BAD_IN_LINE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True when `value` has a character no form produces (`multiline`: tab/LF/CR allowed). See src/web/input-gate.ts. */
@@ -63,6 +65,7 @@ export function text(label: string, opts: TextOptions = {}): Field<string> {
  * and isolates (U+2066–U+2069), word joiner and invisible operators (U+2060–U+2064), BOM/ZWNBSP
  * (U+FEFF), soft hyphen, Arabic letter mark, Mongolian vowel separator, Hangul fillers.
  */
+// eslint-disable-next-line no-misleading-character-class -- each combining/format character is removed on its own
 const FORMAT_CHARACTERS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
 
 /**

@@ -51,7 +51,12 @@ async function sheetRows(bytes: Buffer): Promise<unknown[][]> {
 /** Every key anywhere in a JSON value. */
 function allKeys(v: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(v)) v.forEach((x) => allKeys(x, out));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.add(k), allKeys(x, out));
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      out.add(k);
+      allKeys(x, out);
+    }
+  }
   return out;
 }
 
