@@ -1,7 +1,7 @@
 /**
  * The fault suite (`npm run test:faults`; not part of `npm test`): the production set — a fresh
  * PostgreSQL database, s3rver, two web processes and two worker processes, all from the built code
- * in dist/ — is hurt the way production gets hurt (SECURITY.md "Faults", issue 12), and each test
+ * in dist/ — is hurt the way production gets hurt (docs/security.md "Faults", issue 12), and each test
  * asserts what users and operators would notice, printing its figures.
  *
  * PostgreSQL and S3 are reached through TCP proxies the test closes (refused connections, cut

@@ -73,7 +73,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
       if (!canManageAccount(actor, target)) {
         throw actor.role === 'county' && target.role !== 'school'
           ? forbidden('县级账号只能为本县区的学校创建账号。')
-          : // Another county's school gets the same answer as one that does not exist (DESIGN §9).
+          : // Another county's school gets the same answer as one that does not exist (docs/architecture.md §9).
             validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       }
       const passwordHash = await hashPassword(input.password, deps.scryptLogN);

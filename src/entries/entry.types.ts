@@ -26,7 +26,7 @@ export const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted
   fail: 'bad',
 };
 
-/** The Video of API.md. */
+/** The Video of docs/api.md. */
 export interface VideoView {
   id: string;
   status: VideoStatus;
@@ -41,7 +41,7 @@ export interface VideoView {
   posterUrl: string | null;
 }
 
-/** The Entry of API.md. */
+/** The Entry of docs/api.md. */
 export interface EntryView {
   id: string;
   code: string;

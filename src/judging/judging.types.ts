@@ -172,7 +172,7 @@ export interface RubricCriterion {
   max: number;
 }
 
-/** The sensible default of DESIGN §7: 演唱水平 50 / 艺术表现 25 / 精神面貌 15 / 服装形象 10. */
+/** The sensible default of docs/architecture.md §7: 演唱水平 50 / 艺术表现 25 / 精神面貌 15 / 服装形象 10. */
 export const DEFAULT_RUBRIC: RubricCriterion[] = [
   { key: 'singing', label: '演唱水平', max: 50 },
   { key: 'artistry', label: '艺术表现', max: 25 },

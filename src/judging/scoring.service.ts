@@ -286,10 +286,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       return { id, status: 'draft' };
     },
 
-    /** Late judges see a reminder on their page: pending work and the closing time. */
-    async reminder(judge: CurrentUser): Promise<{ pending: number; closesAt: string | null } | null> {
-      return (await this.queue(judge, { page: 1, pageSize: 1 })).reminder;
-    },
   };
 }
 

@@ -36,7 +36,7 @@ describe('campaign, health and the API description', () => {
       expect(page.text).not.toContain('修改「第一期报送」'); // only the city edits periods
     });
 
-    test('when a script reads GET /api/v1/campaign, then it gets songs, forms, levels and periods in the API.md shape', async () => {
+    test('when a script reads GET /api/v1/campaign, then it gets songs, forms, levels and periods in the docs/api.md shape', async () => {
       const token = await t.token((await t.createUser('judge')).username);
       const res = await request(t.app).get('/api/v1/campaign').set('Authorization', `Bearer ${token}`).expect(200);
       expect(res.body).toMatchObject({ id: 'main', title: '学习党的二十大精神、唱响青春主旋律' });
@@ -134,7 +134,7 @@ describe('campaign, health and the API description', () => {
   });
 
   describe('OpenAPI', () => {
-    /** The API.md paths that exist so far (entries, judging, broadcast come later). */
+    /** The docs/api.md paths that exist so far (entries, judging, broadcast come later). */
     const API_MD = [
       ['post', '/auth/token'],
       ['delete', '/auth/token'],
@@ -147,7 +147,7 @@ describe('campaign, health and the API description', () => {
       ['patch', '/periods/{id}'],
     ] as const;
 
-    test('when anyone fetches /api/v1/openapi.json, then it is an OpenAPI 3 document listing every API.md path that exists so far', async () => {
+    test('when anyone fetches /api/v1/openapi.json, then it is an OpenAPI 3 document listing every docs/api.md path that exists so far', async () => {
       const res = await request(t.app).get('/api/v1/openapi.json').expect(200);
       const doc = res.body;
       expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);

@@ -95,7 +95,7 @@ const queryFields = (op: Operation) => [
   ]),
 ];
 
-/** Fields of the operations whose summary and schema do not name them (API.md). */
+/** Fields of the operations whose summary and schema do not name them (docs/api.md). */
 const EXTRA_FIELDS: Record<string, string[]> = {
   'post /entries': ['title', 'songId', 'customSongTitle', 'form', 'level', 'performerCount', 'directorName', 'description'],
   'patch /entries/{id}': ['title', 'songId', 'customSongTitle', 'form', 'level', 'performerCount', 'directorName', 'description'],
