@@ -65,8 +65,9 @@ export function text(label: string, opts: TextOptions = {}): Field<string> {
  * and isolates (U+2066–U+2069), word joiner and invisible operators (U+2060–U+2064), BOM/ZWNBSP
  * (U+FEFF), soft hyphen, Arabic letter mark, Mongolian vowel separator, Hangul fillers.
  */
-// eslint-disable-next-line no-misleading-character-class -- each combining/format character is removed on its own
-const FORMAT_CHARACTERS = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+const FORMAT_CHARACTERS =
+  // eslint-disable-next-line no-misleading-character-class -- each combining/format character is removed on its own
+  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
 
 /**
  * Full-width punctuation (，：！（）［］｛｝…) is how Chinese is written: a name keeps it as typed.
