@@ -28,6 +28,8 @@ export const AREAS = {
   loginUnlock: ['admin'],
   /** create entries and upload videos */
   entryCreate: ['school'],
+  /** process a failed video again from its stored original */
+  videoRetry: ['admin'],
   /** county review: return, forward, rank; the city's forwarded overview */
   review: ['county', 'admin'],
   /** participation statistics (a county sees its own numbers) */
@@ -169,6 +171,9 @@ export function assertSeeEntry<T extends EntryFacts>(user: CurrentUser, entry: T
   if (!entry || !canSeeEntry(user, entry)) throw notFound('作品不存在，或您无权查看。');
   return entry;
 }
+
+/** The user is the school this entry belongs to (the one who edits, uploads, submits and withdraws). */
+export const isOwnSchool = (user: CurrentUser, schoolId: string): boolean => user.role === 'school' && user.schoolId === schoolId;
 
 /** Only the entry's own school creates, edits, uploads, submits and withdraws. */
 export function assertOwnSchoolEntry<T extends EntryFacts>(user: CurrentUser, entry: T | undefined): T {

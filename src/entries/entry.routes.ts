@@ -1,5 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { assertOwnSchoolEntry, canUse } from '../accounts/policy';
+import { assertOwnSchoolEntry, canUse, isOwnSchool } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
@@ -143,7 +143,7 @@ export function entryPages(deps: EntryDeps): Router {
     const user = currentUser(req);
     const [entry, campaign] = await Promise.all([deps.entries.get(user, req.params.id), deps.campaign.get()]);
     const history = await deps.entries.history(user, entry.id);
-    const isOwner = user.role === 'school' && user.schoolId === entry.school.id;
+    const isOwner = isOwnSchool(user, entry.school.id);
     const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
     res.render('entries/show', {
       title: entry.title,
@@ -158,7 +158,7 @@ export function entryPages(deps: EntryDeps): Router {
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       replacementProcessing,
-      canRetryVideo: user.role === 'admin' && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
+      canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
     });

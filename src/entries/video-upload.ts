@@ -5,10 +5,10 @@ import multer from 'multer';
 import { multipartCsrfFilter } from '../web/auth.middleware';
 import { afterMultipart } from '../web/multipart';
 import type { CurrentUser } from '../accounts/account.types';
-import { assertOwnSchoolEntry } from '../accounts/policy';
+import { assertArea, assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
+import { AppError, invalidState, notFound } from '../platform/errors';
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { JobQueue } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
@@ -141,7 +141,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
      * clicks queue one retry and write one `video.retry` audit row; the second answers 409.
      */
     async retryProcessing(actor: CurrentUser, entryId: string): Promise<EntryView> {
-      if (actor.role !== 'admin') throw forbidden('只有管理员可以重新处理视频。');
+      assertArea(actor, 'videoRetry', '只有管理员可以重新处理视频。');
       const entry = await deps.entries.load(entryId);
       if (!entry) throw notFound();
       const failed = await db
