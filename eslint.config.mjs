@@ -26,6 +26,24 @@ export default tseslint.config(
     },
   },
   {
+    // Routes and pages parse input, call services and render: no SQL, no database handle (issue 14).
+    files: ['src/*/*.routes.ts', 'src/*/*.pages.ts'],
+    ignores: [
+      // /readyz pings the database on purpose.
+      'src/web/health.routes.ts',
+      // Still read the database directly until their repositories land (issue 14 item 1): delete
+      // each line when its file is clean.
+      'src/review/review.routes.ts',
+      'src/judging/judging.pages.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['kysely', '**/platform/db/*'], message: 'Routes hold no SQL: ask a service (docs/architecture.md §11).' }] },
+      ],
+    },
+  },
+  {
     // Tests, benchmarks and the process entry points talk to a terminal (the first admin's
     // password, a fatal start-up error); everything else logs through platform/logger.
     files: ['test/**', 'test-faults/**', 'bench/**', 'src/main.ts', 'src/*-cli.ts', 'src/platform/db/migrate-cli.ts', 'workers/main.ts'],
