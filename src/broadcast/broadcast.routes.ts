@@ -11,7 +11,9 @@ import { STATUS_TONE } from '../entries/entry.types';
 import { formatBytes, formatDuration } from '../platform/format';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
-import { MASTER_STATUS_LABELS, PROFILE_LABELS, PROFILES, type BroadcastService } from './broadcast.service';
+import { PROFILES } from './broadcast.contract';
+import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
+import type { BroadcastService } from './broadcast.service';
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -76,7 +78,7 @@ export function broadcastPages(deps: BroadcastDeps): Router {
         statusLabel: ENTRY_STATUS_LABELS[it.entry.status],
         statusTone: STATUS_TONE[it.entry.status],
         awardLabel: it.entry.award ? AWARD_LABELS[it.entry.award as AwardTier] : '',
-        masterLabel: it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+        masterLabel: it.master ? MASTER_STATUS_LABELS[it.master.status] : NO_MASTER,
         masterTone: it.master ? (it.master.status === 'ready' ? 'ok' : it.master.status === 'failed' ? 'bad' : 'info') : 'muted',
         profileLabel: it.master ? PROFILE_LABELS[it.master.profile] : '',
         durationText: typeof it.entry.video?.probe?.durationS === 'number' ? formatDuration(it.entry.video.probe.durationS) : '',

@@ -17,15 +17,10 @@ import { formatDuration } from '../platform/format';
 import type { AwardTier } from '../judging/judging.schema';
 import { parse } from '../platform/validate';
 import { airedInput, selectInput } from './broadcast.contract';
+import { MASTER_STATUS_LABELS, NO_MASTER } from './broadcast.messages';
 import type { MasterProfile, MasterStatus } from './broadcast.schema';
 
 export const BROADCAST_JOB = 'broadcast.master';
-export { PROFILES } from './broadcast.contract';
-export const PROFILE_LABELS: Record<MasterProfile, string> = {
-  'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
-  'h264-1080p25': 'H.264 1080p25（MP4）',
-};
-export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
 export const masterKey = (videoId: string, profile: MasterProfile) => `masters/${videoId}/${profile}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`;
 
 export interface MasterView {
@@ -186,7 +181,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
           e.county?.name ?? '市直',
           e.award ? AWARD_LABELS[e.award as AwardTier] ?? e.award : '',
           d === null ? '' : formatDuration(d),
-          it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+          it.master ? MASTER_STATUS_LABELS[it.master.status] : NO_MASTER,
           it.master?.loudness?.integratedLufs ?? '',
           it.master?.loudness?.truePeakDbtp ?? '',
           it.master?.fileName ?? '',
