@@ -14,7 +14,7 @@
  *  2. The app server's peak RSS growth during that upload: VmHWM (reset through
  *     /proc/<pid>/clear_refs just before) and VmRSS sampled every 50 ms, minus VmRSS before.
  *  3. Ingest wall time of a 60 s 1080p30 clip through the whole job (upload → queue → in-process
- *     worker → `ready`), vs the bare ffmpeg preview command of MEDIA.md run directly.
+ *     worker → `ready`), vs the bare ffmpeg preview command of docs/media.md run directly.
  *     For diagnosis it also times the ingest's single ffmpeg run (buildIngestArgs) alone.
  *
  * Database: embedded PGlite in a temp DATA_DIR, or — when DATABASE_URL is set — a fresh database
@@ -37,7 +37,7 @@ import { loadConfig } from '../src/config';
 import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger, type Logger } from '../src/platform/logger';
-import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolveMediaBinaries, type MediaRunner } from '../src/platform/media';
+import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolveMediaBinaries } from '../src/platform/media';
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
@@ -354,6 +354,7 @@ function postMultipart(port: number, urlPath: string, file: string, headers: Rec
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
 async function jsonRequest(port: number, method: string, urlPath: string, token: string | null, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`http://127.0.0.1:${port}${urlPath}`, {
     method,
@@ -544,7 +545,7 @@ async function main(): Promise<void> {
     fs.rmSync(copyTarget);
     log(`store copy alone: copyFile ${secs(copyMs)} s + fsync ${secs(fsyncMs)} s`);
 
-    // 3: ingest. The bare ffmpeg preview command (MEDIA.md recipe, sizes from the same plan) and
+    // 3: ingest. The bare ffmpeg preview command (docs/media.md recipe, sizes from the same plan) and
     // the whole job, interleaved INGEST_RUNS times; CPU time too (the machine may be shared).
     const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' }));
     const plan = planPreview(probe, { hdrTonemap: false });

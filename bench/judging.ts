@@ -37,7 +37,6 @@
  * printed; drop it yourself).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -51,7 +50,7 @@ import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { rankRound } from '../src/judging/aggregation';
-import { DEFAULT_RUBRIC } from '../src/judging/round.service';
+import { DEFAULT_RUBRIC } from '../src/judging/judging.types';
 import { freshDatabase, webNodeFlags } from './support';
 
 const ENTRIES = envInt('BENCH_ENTRIES', 10_000);

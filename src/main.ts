@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   // HOST unset: every interface (Node's default), as before; e.g. HOST=127.0.0.1 behind a local proxy.
   const server = config.host ? app.listen(config.port, config.host, onListening) : app.listen(config.port, onListening);
   const drain = drainOnShutdown(server);
-  // Slow senders: the headers must arrive within 60 s (SECURITY 10), but a legitimate upload body
+  // Slow senders: the headers must arrive within 60 s (docs/security.md 10), but a legitimate upload body
   // may take hours on a 1 Mbit/s uplink (2 GB ≈ 4.5 h), so there is no whole-request limit; a
   // connection that sends nothing at all for 10 minutes is dropped instead.
   server.headersTimeout = 60_000;

@@ -1,7 +1,7 @@
 /**
  * The fault suite (`npm run test:faults`; not part of `npm test`): the production set — a fresh
  * PostgreSQL database, s3rver, two web processes and two worker processes, all from the built code
- * in dist/ — is hurt the way production gets hurt (SECURITY.md "Faults", issue 12), and each test
+ * in dist/ — is hurt the way production gets hurt (docs/security.md "Faults", issue 12), and each test
  * asserts what users and operators would notice, printing its figures.
  *
  * PostgreSQL and S3 are reached through TCP proxies the test closes (refused connections, cut
@@ -18,7 +18,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config';
 import { createContainer, type Container } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
-import { DEFAULT_RUBRIC } from '../src/judging/round.service';
+import { DEFAULT_RUBRIC } from '../src/judging/judging.types';
 import { createLogger } from '../src/platform/logger';
 import { SESSION_COOKIE } from '../src/web/cookies';
 import { makeClip } from '../test/support/clips';
@@ -63,7 +63,6 @@ const webs: AppProcess[] = [];
 const workers: AppProcess[] = [];
 const everyProcess: AppProcess[] = [];
 let schoolToken: string;
-let adminToken: string;
 let judges: Array<{ id: string; token: string; assignments: string[] }> = [];
 let clip: string;
 let longClip: string;
@@ -192,7 +191,6 @@ beforeAll(async () => {
   const db = seeder.db;
   await seeder.users.ensureFirstAdmin(PASSWORD);
   const adminUser = toCurrentUser(await db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow());
-  adminToken = (await seeder.sessions.createApiToken(adminUser.id)).token;
   const school = await seeder.schools.create(adminUser, { name: '故障演练学校', countyId: 'c-lishi' });
   const teacher = await seeder.users.create(adminUser, { username: 'fault_school', password: PASSWORD, displayName: '学校', role: 'school', countyId: null, schoolId: school.id });
   schoolToken = (await seeder.sessions.createApiToken(teacher.id)).token;

@@ -1,13 +1,14 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { SchoolService } from '../org/school.service';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { userQuery } from './account.contract';
 import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
-import { ROLE_LABELS, ROLES, type CurrentUser, type Role } from './account.types';
+import { ROLE_LABELS, ROLES, type CurrentUser } from './account.types';
 import type { AuthService } from './auth.service';
+import { canMoveSchools } from './policy';
 import type { UserService } from './user.service';
-import type { UserFilter } from './user.repository';
 
 export interface AccountDeps {
   users: UserService;
@@ -15,29 +16,16 @@ export interface AccountDeps {
   auth: AuthService;
 }
 
-/** The login-protection state shown to an admin (null for others: they cannot unlock). */
-async function loginState(deps: AccountDeps, actor: CurrentUser, username: string) {
-  return actor.role === 'admin' ? deps.auth.loginStatus(username.toLowerCase()) : null;
-}
+/** The login-protection state shown to those who may clear it (null for others). */
+const loginState = (deps: AccountDeps, actor: CurrentUser, username: string) => deps.auth.loginStatus(actor, username.toLowerCase());
 
-function userFilter(req: Request): UserFilter {
-  const role = queryString(req, 'role', 16);
-  return {
-    role: role && (ROLES as readonly string[]).includes(role) ? (role as Role) : undefined,
-    countyId: queryString(req, 'countyId', 64),
-    q: queryString(req, 'q', 100),
-  };
-}
-
-/** The roles an actor may create accounts for (county reviewers: school accounts only). */
-const creatableRoles = (user: CurrentUser) => (user.role === 'admin' ? ROLES : (['school'] as const)).map((code) => ({ code, label: ROLE_LABELS[code] }));
 
 export function accountPages(deps: AccountDeps): Router {
   const router = Router();
 
   router.get('/accounts', async (req, res) => {
     const user = currentUser(req);
-    const filter = userFilter(req);
+    const filter = parse(userQuery, req.query);
     const result = await deps.users.list(user, filter, pageQuery(req.query as Record<string, unknown>));
     res.render('accounts/list', {
       title: '账号',
@@ -52,18 +40,17 @@ export function accountPages(deps: AccountDeps): Router {
     const schools = await deps.schools.list(user, {}, { page: 1, pageSize: 200 });
     return {
       title: '新建账号',
-      roles: creatableRoles(user),
-      counties: user.role === 'admin' ? await deps.schools.listCounties() : [],
+      roles: (await deps.users.creatableRoles(user)).map((code) => ({ code, label: ROLE_LABELS[code] })),
+      counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [],
       schools: schools.items,
       moreSchools: schools.total > schools.items.length,
-      isAdmin: user.role === 'admin',
+      isAdmin: canMoveSchools(user),
       ...extra,
     };
   }
 
   router.get('/accounts/new', async (req, res) => {
     const user = currentUser(req);
-    await deps.users.list(user, {}, { page: 1, pageSize: 1 }); // role gate
     res.render('accounts/new', await formData(user, { values: { role: queryString(req, 'role', 16) ?? 'school', schoolId: queryString(req, 'schoolId', 64) ?? '' } }));
   });
 
@@ -89,7 +76,7 @@ export function accountPages(deps: AccountDeps): Router {
     res.redirect(303, `/accounts/${account.id}?msg=login_unlocked`);
   });
 
-  async function update(req: Request, res: import('express').Response, patch: Record<string, unknown>, msg: string) {
+  async function update(req: Request, res: Response, patch: Record<string, unknown>, msg: string) {
     const user = currentUser(req);
     const account = await deps.users.get(user, req.params.id as string);
     await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } }, async () => {
@@ -109,7 +96,7 @@ export function accountPages(deps: AccountDeps): Router {
 export function accountApi(deps: AccountDeps): Router {
   const router = Router();
   router.get('/users', async (req, res) => {
-    res.json(await deps.users.list(currentUser(req), userFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.users.list(currentUser(req), parse(userQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   router.post('/users', async (req, res) => {
     const created = await deps.users.create(currentUser(req), req.body);

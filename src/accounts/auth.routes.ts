@@ -1,22 +1,18 @@
 import crypto from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { AppError } from '../platform/errors';
 import { clearCookie, PRELOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie } from '../web/cookies';
 import { csrfFailed, tokensMatch } from '../web/auth.middleware';
+import { safeNext } from '../web/navigation';
 import { clientIp, currentUser } from '../web/request-context';
 import type { AuthService } from './auth.service';
 import type { SessionService } from './session.service';
-
-/** Only same-site relative paths are followed after login (no open redirects). */
-export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next.slice(0, 500) : '/';
-}
 
 export function authPages(deps: { auth: AuthService; sessions: SessionService; cookieSecure: boolean }): Router {
   const router = Router();
   const secure = deps.cookieSecure;
 
-  function renderLogin(res: import('express').Response, status: number, data: Record<string, unknown>) {
+  function renderLogin(res: Response, status: number, data: Record<string, unknown>) {
     const token = crypto.randomBytes(24).toString('base64url');
     setCookie(res, PRELOGIN_COOKIE, token, { secure, maxAgeMs: 3600_000 });
     res.status(status).render('accounts/login', { title: '登录', loginCsrf: token, ...data });

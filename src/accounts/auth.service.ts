@@ -3,7 +3,7 @@ import { recordAudit } from '../platform/audit';
 import { AppError, notFound, rateLimited } from '../platform/errors';
 import { nameKey } from '../platform/validate';
 import type { CurrentUser } from './account.types';
-import { assertArea } from './policy';
+import { assertArea, canUse } from './policy';
 import { hashPassword, needsRehash, verifyPassword } from './password';
 import { findUserByUsername, toCurrentUser, updateUser } from './user.repository';
 
@@ -147,7 +147,9 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     },
 
     /** What the admin sees on the account page: failures in the window and whether logins are held back. */
-    async loginStatus(username: string): Promise<{ failures: number; addresses: number; limited: boolean }> {
+    /** An account's login protection, for those who may clear it (null for everyone else). */
+    async loginStatus(actor: CurrentUser, username: string): Promise<{ failures: number; addresses: number; limited: boolean } | null> {
+      if (!canUse(actor, 'loginUnlock')) return null;
       const since = new Date(now().getTime() - PAIR_MEMORY_MS);
       const rows = await db
         .selectFrom('login_failures')
@@ -166,7 +168,7 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     /** Admin: forget every recorded failure of the account (all addresses), audited. */
     async unlock(actor: CurrentUser, userId: string): Promise<{ cleared: number }> {
       assertArea(actor, 'accounts');
-      if (actor.role !== 'admin') throw new AppError(403, 'forbidden', '没有权限', '只有管理员可以解除登录限制。');
+      assertArea(actor, 'loginUnlock', '只有管理员可以解除登录限制。');
       const user = await db.selectFrom('users').select(['id', 'username']).where('id', '=', userId).executeTakeFirst();
       if (!user) throw notFound('账号不存在。');
       const username = user.username.toLowerCase();

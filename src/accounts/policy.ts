@@ -1,5 +1,5 @@
 import { forbidden, notFound, unauthenticated } from '../platform/errors';
-import type { CurrentUser, Role } from './account.types';
+import { ROLES, type CurrentUser, type Role } from './account.types';
 
 /**
  * The one authorization policy, used by HTML and API routes alike (through the services).
@@ -14,6 +14,8 @@ export const AREAS = {
   campaign: ['school', 'county', 'judge', 'admin', 'tv'],
   /** counties list */
   counties: ['school', 'county', 'judge', 'admin', 'tv'],
+  /** every county with its number of schools (the city's overview page) */
+  countyOverview: ['admin'],
   /** edit periods and quotas */
   periods: ['admin'],
   /** schools: list, create, edit (county: its own county only) */
@@ -22,8 +24,12 @@ export const AREAS = {
   schoolImport: ['admin'],
   /** accounts: list, create, disable, reset (county: its own schools' accounts only) */
   accounts: ['county', 'admin'],
+  /** see and clear an account's login protection (failed logins) */
+  loginUnlock: ['admin'],
   /** create entries and upload videos */
   entryCreate: ['school'],
+  /** process a failed video again from its stored original */
+  videoRetry: ['admin'],
   /** county review: return, forward, rank; the city's forwarded overview */
   review: ['county', 'admin'],
   /** participation statistics (a county sees its own numbers) */
@@ -53,10 +59,10 @@ export function canUse(user: CurrentUser, area: Area): boolean {
   return (AREAS[area] as readonly Role[]).includes(user.role);
 }
 
-/** Role-level gate: 403 when the role may never do this. */
-export function assertArea(user: CurrentUser | null | undefined, area: Area): CurrentUser {
+/** Role-level gate: 403 (with `detail`, else the general sentence) when the role may never do this. */
+export function assertArea(user: CurrentUser | null | undefined, area: Area, detail?: string): CurrentUser {
   const u = requireUser(user);
-  if (!canUse(u, area)) throw forbidden();
+  if (!canUse(u, area)) throw forbidden(detail);
   return u;
 }
 
@@ -66,6 +72,9 @@ export function schoolScope(user: CurrentUser): 'all' | { countyId: string } | n
   if (user.role === 'county' && user.countyId) return { countyId: user.countyId };
   return null;
 }
+
+/** Whether the user may put a school in any county (the city); a county reviewer edits its own county's schools in place. */
+export const canMoveSchools = (user: CurrentUser): boolean => schoolScope(user) === 'all';
 
 export function canManageSchool(user: CurrentUser, school: { countyId: string | null }): boolean {
   const scope = schoolScope(user);
@@ -90,6 +99,12 @@ export interface AccountTarget {
 export function canManageAccount(user: CurrentUser, target: AccountTarget): boolean {
   if (user.role === 'admin') return true;
   return user.role === 'county' && target.role === 'school' && target.countyId !== null && target.countyId === user.countyId;
+}
+
+/** The roles a user may create accounts for: the city every role, a county reviewer school accounts. */
+export function creatableRoles(user: CurrentUser): readonly Role[] {
+  if (user.role === 'admin') return ROLES;
+  return user.role === 'county' ? ['school'] : [];
 }
 
 /** Which accounts a user may list: all, those of schools in one county, or none. */
@@ -156,6 +171,9 @@ export function assertSeeEntry<T extends EntryFacts>(user: CurrentUser, entry: T
   if (!entry || !canSeeEntry(user, entry)) throw notFound('作品不存在，或您无权查看。');
   return entry;
 }
+
+/** The user is the school this entry belongs to (the one who edits, uploads, submits and withdraws). */
+export const isOwnSchool = (user: CurrentUser, schoolId: string): boolean => user.role === 'school' && user.schoolId === schoolId;
 
 /** Only the entry's own school creates, edits, uploads, submits and withdraws. */
 export function assertOwnSchoolEntry<T extends EntryFacts>(user: CurrentUser, entry: T | undefined): T {

@@ -2,30 +2,15 @@ import type { Db } from '../platform/db/database';
 import { recordAudit } from '../platform/audit';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed } from '../platform/errors';
-import { boolean, name, oneOf, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { userCreateInput, userUpdateInput } from './account.contract';
 import { findSchool } from '../org/school.repository';
-import { ROLES, type CurrentUser, type Role, type UserView } from './account.types';
-import { hashPassword, PASSWORD_MIN_LENGTH } from './password';
-import { accountScope, assertArea, canManageAccount, type AccountTarget } from './policy';
+import type { CurrentUser, Role, UserView } from './account.types';
+import { hashPassword } from './password';
+import { accountScope, assertArea, canManageAccount, creatableRoles, type AccountTarget } from './policy';
 import * as repo from './user.repository';
 import type { SessionService } from './session.service';
-
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,47}$/;
-
-const password = text('密码', { min: PASSWORD_MIN_LENGTH, max: 200 });
-const createFields = {
-  username: name('用户名', { max: 48, pattern: USERNAME, patternMessage: '用户名只能包含字母、数字、点、下划线和短横线，2–48 个字符', ascii: true }),
-  password,
-  displayName: name('姓名或名称', { max: 60 }),
-  role: oneOf('角色', ROLES),
-  countyId: optional(text('所属县区', { max: 64 })),
-  schoolId: optional(text('所属学校', { max: 64 })),
-};
-const updateFields = {
-  displayName: name('姓名或名称', { max: 60 }),
-  password,
-  disabled: boolean('停用'),
-};
+import { COUNTY_NOT_FOUND, SCHOOL_NOT_FOUND } from '../org/org.messages';
 
 export function createUserService(db: Db, deps: { scryptLogN: number; sessions: SessionService }) {
   /** Resolves what an account belongs to, checking the references exist and fit the role. */
@@ -33,22 +18,22 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
     if (input.role === 'school') {
       if (!input.schoolId) throw validationFailed([{ field: 'schoolId', message: '学校账号必须选择所属学校' }]);
       const school = await findSchool(db, input.schoolId);
-      if (!school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      if (!school) throw validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       return { role: 'school', countyId: school.countyId, schoolId: school.id };
     }
     if (input.role === 'county') {
       if (!input.countyId) throw validationFailed([{ field: 'countyId', message: '县级账号必须选择所属县区' }]);
       const county = await db.selectFrom('counties').select('id').where('id', '=', input.countyId).executeTakeFirst();
-      if (!county) throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+      if (!county) throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       return { role: 'county', countyId: county.id, schoolId: null };
     }
     if (input.role === 'judge') {
       // A judge's own county/school are kept so assignment can avoid hard conflicts.
       const school = input.schoolId ? await findSchool(db, input.schoolId) : undefined;
-      if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+      if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       const countyId = school ? school.countyId : input.countyId;
       if (countyId && !(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) {
-        throw validationFailed([{ field: 'countyId', message: '所属县区不存在' }]);
+        throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       }
       return { role: 'judge', countyId: countyId ?? null, schoolId: school?.id ?? null };
     }
@@ -64,6 +49,12 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
   }
 
   return {
+    /** The roles the actor may create accounts for (the new-account form; 403 for those who may create none). */
+    async creatableRoles(actor: CurrentUser): Promise<readonly Role[]> {
+      assertArea(actor, 'accounts');
+      return creatableRoles(actor);
+    },
+
     async list(actor: CurrentUser, filter: repo.UserFilter, page: PageQuery): Promise<Page<UserView>> {
       assertArea(actor, 'accounts');
       const scope = accountScope(actor);
@@ -77,13 +68,13 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
 
     async create(actor: CurrentUser, body: unknown): Promise<UserView> {
       assertArea(actor, 'accounts');
-      const input = parse(createFields, body);
+      const input = parse(userCreateInput, body);
       const target = await resolveTarget(input);
       if (!canManageAccount(actor, target)) {
         throw actor.role === 'county' && target.role !== 'school'
           ? forbidden('县级账号只能为本县区的学校创建账号。')
-          : // Another county's school gets the same answer as one that does not exist (DESIGN §9).
-            validationFailed([{ field: 'schoolId', message: '所属学校不存在' }]);
+          : // Another county's school gets the same answer as one that does not exist (docs/architecture.md §9).
+            validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       }
       const passwordHash = await hashPassword(input.password, deps.scryptLogN);
       try {
@@ -110,7 +101,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
     async update(actor: CurrentUser, id: string, body: unknown): Promise<UserView> {
       assertArea(actor, 'accounts');
       const target = await loadManaged(actor, id);
-      const patch = parsePartial(updateFields, body);
+      const patch = parsePartial(userUpdateInput, body);
       if (patch.disabled && target.id === actor.id) throw validationFailed([{ field: 'disabled', message: '不能停用自己的账号' }]);
       const passwordHash = patch.password ? await hashPassword(patch.password, deps.scryptLogN) : undefined;
       await db.transaction().execute(async (trx) => {

@@ -6,10 +6,14 @@ import { currentUser } from '../web/request-context';
 import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
 import type { EntryView } from '../entries/entry.types';
-import { ENTRY_STATUS_LABELS, STATUS_TONE } from '../entries/entry.types';
-import { AWARD_LABELS } from '../judging/results.service';
+import { ENTRY_STATUS_LABELS } from '../entries/entry.messages';
+import { STATUS_TONE } from '../entries/entry.types';
+import { formatBytes, formatDuration } from '../platform/format';
+import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
-import { MASTER_STATUS_LABELS, PROFILE_LABELS, PROFILES, type BroadcastService } from './broadcast.service';
+import { PROFILES } from './broadcast.contract';
+import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
+import type { BroadcastService } from './broadcast.service';
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -74,11 +78,11 @@ export function broadcastPages(deps: BroadcastDeps): Router {
         statusLabel: ENTRY_STATUS_LABELS[it.entry.status],
         statusTone: STATUS_TONE[it.entry.status],
         awardLabel: it.entry.award ? AWARD_LABELS[it.entry.award as AwardTier] : '',
-        masterLabel: it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+        masterLabel: it.master ? MASTER_STATUS_LABELS[it.master.status] : NO_MASTER,
         masterTone: it.master ? (it.master.status === 'ready' ? 'ok' : it.master.status === 'failed' ? 'bad' : 'info') : 'muted',
         profileLabel: it.master ? PROFILE_LABELS[it.master.profile] : '',
-        durationText: typeof it.entry.video?.probe?.durationS === 'number' ? `${Math.floor(it.entry.video.probe.durationS / 60)}:${String(Math.round(it.entry.video.probe.durationS % 60)).padStart(2, '0')}` : '',
-        sizeText: it.master?.sizeBytes ? `${(it.master.sizeBytes / 1024 ** 2).toFixed(1)} MB` : '',
+        durationText: typeof it.entry.video?.probe?.durationS === 'number' ? formatDuration(it.entry.video.probe.durationS) : '',
+        sizeText: it.master?.sizeBytes ? formatBytes(it.master.sizeBytes) : '',
       })),
       anyReady: items.some((i) => i.master?.status === 'ready'),
     });

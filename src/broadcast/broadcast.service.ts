@@ -6,25 +6,23 @@ import { assertArea, canSeeEntry } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { invalidState, notFound, validationFailed } from '../platform/errors';
+import { invalidState, notFound } from '../platform/errors';
 import type { AppJobQueue } from '../jobs';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
 import type { EntryService } from '../entries/entry.service';
 import type { EntryView } from '../entries/entry.types';
-import { AWARD_LABELS } from '../judging/results.service';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import { formatDuration } from '../platform/format';
 import type { AwardTier } from '../judging/judging.schema';
+import { parse } from '../platform/validate';
+import { airedInput, selectInput } from './broadcast.contract';
+import { MASTER_STATUS_LABELS, NO_MASTER } from './broadcast.messages';
 import type { MasterProfile, MasterStatus } from './broadcast.schema';
 import * as repo from './broadcast.repository';
 import { BROADCAST_JOB } from './broadcast.job';
 
 const DESK_PAGE = 5000;
-export const PROFILES: readonly MasterProfile[] = ['xdcam-hd422', 'h264-1080p25'];
-export const PROFILE_LABELS: Record<MasterProfile, string> = {
-  'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
-  'h264-1080p25': 'H.264 1080p25（MP4）',
-};
-export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
 
 export interface MasterView {
   status: MasterStatus;
@@ -45,15 +43,6 @@ export interface DeskItem {
   formLabel: string;
   master: MasterView | null;
   airedOn: string | null;
-}
-
-/** `YYYY-MM-DD` naming a real day (2026-02-30 is not one: Date would roll it over to 03-02). */
-function isCalendarDate(value: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
-  return y >= 2000 && y <= 2100 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
 
 /** A readable Chinese file name: 吕梁颂_离石区XX小学_合唱.mxf (no path characters). */
@@ -125,10 +114,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
     /** The city selects an awarded entry for broadcast; the master job is queued in the same transaction. */
     async select(actor: CurrentUser, entryId: string, body: unknown): Promise<EntryView> {
       assertArea(actor, 'broadcastSelect');
-      const input = (body && typeof body === 'object' ? body : {}) as { profile?: unknown; pillarbox?: unknown };
-      const profile = (input.profile ?? 'xdcam-hd422') as MasterProfile;
-      const pillarbox = input.pillarbox === 'blur' ? 'blur' : 'black';
-      if (!PROFILES.includes(profile)) throw validationFailed([{ field: 'profile', message: '母版格式只能是 xdcam-hd422 或 h264-1080p25' }]);
+      const { profile, pillarbox } = parse(selectInput, body);
       let staleKey: string | null = null;
       await db.transaction().execute(async (trx) => {
         const e = await repo.lockEntryForSelection(trx, entryId);
@@ -173,10 +159,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
 
     async markAired(actor: CurrentUser, entryId: string, body: unknown): Promise<void> {
       const entry = await loadDeskEntry(actor, entryId);
-      const airedOn = (body as { airedOn?: unknown } | null)?.airedOn;
-      if (typeof airedOn !== 'string' || !isCalendarDate(airedOn)) {
-        throw validationFailed([{ field: 'airedOn', message: '播出日期格式应为 2026-06-01' }]);
-      }
+      const { airedOn } = parse(airedInput, body);
       await db.transaction().execute(async (trx) => {
         await repo.setEntryStatus(trx, entryId, { aired_on: airedOn, status: 'aired', updated_at: now() });
         await recordAudit(trx, { actor, action: 'entry.aired', objectType: 'entry', objectId: entryId, from: entry.status, to: 'aired', detail: { airedOn } });
@@ -202,8 +185,8 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
           e.school.name,
           e.county?.name ?? '市直',
           e.award ? AWARD_LABELS[e.award as AwardTier] ?? e.award : '',
-          d === null ? '' : `${Math.floor(d / 60)}:${String(d % 60).padStart(2, '0')}`,
-          it.master ? MASTER_STATUS_LABELS[it.master.status] : '未制作',
+          d === null ? '' : formatDuration(d),
+          it.master ? MASTER_STATUS_LABELS[it.master.status] : NO_MASTER,
           it.master?.loudness?.integratedLufs ?? '',
           it.master?.loudness?.truePeakDbtp ?? '',
           it.master?.fileName ?? '',

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { canUse } from '../accounts/policy';
 import { handleForm } from '../web/forms';
 import { fromLocalInput } from '../web/view-helpers';
@@ -12,7 +12,7 @@ function presentPeriod(p: { id: string; name: string; submitBy: Date; forwardBy:
 export function campaignPages(deps: { campaign: CampaignService }): Router {
   const router = Router();
 
-  async function page(req: import('express').Request, extra: Record<string, unknown> = {}) {
+  async function page(req: Request, extra: Record<string, unknown> = {}) {
     const user = currentUser(req);
     const campaign = await deps.campaign.get();
     const now = Date.now();

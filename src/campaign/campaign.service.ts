@@ -3,8 +3,10 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
-import { dateTime, integer, name, parsePartial, text } from '../platform/validate';
+import { parsePartial } from '../platform/validate';
 import * as repo from './campaign.repository';
+import { periodInput } from './campaign.contract';
+import { PERIOD_NOT_FOUND } from './campaign.messages';
 
 export interface Song {
   id: string;
@@ -34,13 +36,6 @@ export interface Campaign {
 
 export const CAMPAIGN_ID = 'main';
 
-const periodFields = {
-  name: name('报送期名称', { max: 60 }),
-  quota: integer('每县报送名额', { min: 0, max: 10000 }),
-  submitBy: dateTime('学校提交截止时间'),
-  forwardBy: dateTime('县区报送截止时间'),
-};
-
 export function createCampaignService(db: Db) {
   async function listPeriods(): Promise<Period[]> {
     const rows = await repo.listPeriodRows(db, CAMPAIGN_ID);
@@ -64,8 +59,8 @@ export function createCampaignService(db: Db) {
     async updatePeriod(actor: CurrentUser, id: string, body: unknown): Promise<Period> {
       assertArea(actor, 'periods');
       const current = await repo.findPeriod(db, id);
-      if (!current) throw notFound('报送期不存在。');
-      const patch = parsePartial(periodFields, body);
+      if (!current) throw notFound(PERIOD_NOT_FOUND);
+      const patch = parsePartial(periodInput, body);
       const submitBy = patch.submitBy ?? new Date(current.submit_by);
       const forwardBy = patch.forwardBy ?? new Date(current.forward_by);
       if (forwardBy < submitBy) throw validationFailed([{ field: 'forwardBy', message: '县区报送截止时间不能早于学校提交截止时间' }]);

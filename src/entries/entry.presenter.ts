@@ -1,5 +1,8 @@
 import type { EntryRow } from './entry.repository';
-import type { EntryView, VideoView } from './entry.types';
+import type { Campaign } from '../campaign/campaign.service';
+import { formatBytes, formatDuration } from '../platform/format';
+import { ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, VIDEO_STATUS_LABELS } from './entry.messages';
+import { EDITABLE, STATUS_TONE, type EntryView, type VideoView } from './entry.types';
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -43,5 +46,26 @@ export function presentEntry(row: EntryRow): EntryView {
     updatedAt: iso(row.updated_at)!,
     submittedAt: iso(row.submitted_at),
     video,
+  };
+}
+
+/** View model for the pages: labels and badge tones next to the API's Entry. */
+export function entryViewModel(entry: EntryView, campaign: Campaign) {
+  const form = campaign.forms.find((f) => f.code === entry.form);
+  const level = campaign.levels.find((l) => l.code === entry.level);
+  return {
+    ...entry,
+    statusLabel: ENTRY_STATUS_LABELS[entry.status],
+    statusTone: STATUS_TONE[entry.status],
+    formLabel: form?.label ?? entry.form,
+    levelLabel: level?.label ?? entry.level,
+    editable: EDITABLE.includes(entry.status),
+    videoStatusLabel: entry.video ? VIDEO_STATUS_LABELS[entry.video.status] : null,
+    videoTone: entry.video ? STATUS_TONE[entry.video.status] : null,
+    qcLabel: entry.video?.qc ? QC_VERDICT_LABELS[entry.video.qc.verdict] : null,
+    qcTone: entry.video?.qc ? STATUS_TONE[entry.video.qc.verdict] : null,
+    qcChecks: entry.video?.qc?.checks.map((c) => ({ ...c, label: QC_CHECK_LABELS[c.name] ?? c.name, tone: STATUS_TONE[c.status], statusLabel: QC_VERDICT_LABELS[c.status as 'pass'] })) ?? [],
+    durationText: entry.video?.probe && typeof entry.video.probe.durationS === 'number' ? formatDuration(entry.video.probe.durationS) : null,
+    sizeText: entry.video ? formatBytes(entry.video.sizeBytes) : null,
   };
 }

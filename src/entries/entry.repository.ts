@@ -107,20 +107,6 @@ export async function updateEntry(db: Q, id: string, patch: Updateable<EntriesTa
   await db.updateTable('entries').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
 }
 
-/**
- * Moves an entry from one status to another only if it is still in `from` (checked in the same
- * statement, under the row lock): a concurrent transition makes this return false.
- */
-export async function transitionEntry(db: Q, id: string, from: readonly EntryStatus[], patch: Updateable<EntriesTable> & { status: EntryStatus }): Promise<boolean> {
-  const result = await db
-    .updateTable('entries')
-    .set({ ...patch, updated_at: new Date() })
-    .where('id', '=', id)
-    .where('status', 'in', from)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
 export async function lockEntry(db: Transaction<DB>, id: string) {
   return db.selectFrom('entries').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }

@@ -1,20 +1,22 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { assertOwnSchoolEntry, canUse } from '../accounts/policy';
+import { assertOwnSchoolEntry, canUse, isOwnSchool } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { CampaignService } from '../campaign/campaign.service';
 import { invalidState, notFound } from '../platform/errors';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { ACCEPTED_FORMATS_TEXT, VIDEO_FILE_ACCEPT } from '../platform/media/sniff';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { entryQuery } from './entry.contract';
 import { handleForm } from '../web/forms';
-import { currentUser, queryString } from '../web/request-context';
+import { currentUser } from '../web/request-context';
 import { sendObject } from '../web/send-object';
 import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
-import { EDITABLE, type EntryService } from './entry.service';
-import { ACTION_LABELS, ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, STATUS_TONE, VIDEO_STATUS_LABELS, type EntryView } from './entry.types';
-import { ENTRY_SORTS, type EntryFilter } from './entry.repository';
+import type { EntryService } from './entry.service';
+import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
+import { entryViewModel } from './entry.presenter';
+import { EDITABLE, type EntryView } from './entry.types';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 
 export interface EntryDeps {
@@ -34,28 +36,11 @@ export interface EntryDeps {
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
 
-export function entryFilter(req: Request): EntryFilter {
-  const status = queryString(req, 'status', 32);
-  const qc = queryString(req, 'qcVerdict', 8);
-  const sort = queryString(req, 'sort', 16);
-  return {
-    form: queryString(req, 'form', 32),
-    level: queryString(req, 'level', 32),
-    qcVerdict: qc === 'pass' || qc === 'warn' || qc === 'fail' ? qc : undefined,
-    sort: sort && (ENTRY_SORTS as readonly string[]).includes(sort) ? (sort as EntryFilter['sort']) : undefined,
-    status: status && (STATUSES as string[]).includes(status) ? (status as EntryStatus) : undefined,
-    periodId: queryString(req, 'periodId', 64),
-    countyId: queryString(req, 'countyId', 64),
-    schoolId: queryString(req, 'schoolId', 64),
-    songId: queryString(req, 'songId', 64),
-  };
-}
-
 /** Before a single byte of video is accepted: the entry is the caller's and still editable. */
 function uploadGate(entries: EntryService) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const entry = assertOwnSchoolEntry(currentUser(req), await entries.load(req.params.id as string));
-    if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+    if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
     next();
   };
 }
@@ -81,7 +66,7 @@ export function entryApi(deps: EntryDeps): Router {
     res.status(201).json(await deps.entries.create(currentUser(req), req.body));
   });
   router.get('/entries', async (req, res) => {
-    res.json(await deps.entries.list(currentUser(req), entryFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.entries.list(currentUser(req), parse(entryQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   router.get('/entries/:id', async (req, res) => {
     res.json(await deps.entries.get(currentUser(req), req.params.id));
@@ -109,37 +94,6 @@ export function entryApi(deps: EntryDeps): Router {
   return router;
 }
 
-/** View model for the pages: labels and badge tones next to the API's Entry. */
-export function entryViewModel(entry: EntryView, campaign: Awaited<ReturnType<CampaignService['get']>>) {
-  const form = campaign.forms.find((f) => f.code === entry.form);
-  const level = campaign.levels.find((l) => l.code === entry.level);
-  return {
-    ...entry,
-    statusLabel: ENTRY_STATUS_LABELS[entry.status],
-    statusTone: STATUS_TONE[entry.status],
-    formLabel: form?.label ?? entry.form,
-    levelLabel: level?.label ?? entry.level,
-    editable: EDITABLE.includes(entry.status),
-    videoStatusLabel: entry.video ? VIDEO_STATUS_LABELS[entry.video.status] : null,
-    videoTone: entry.video ? STATUS_TONE[entry.video.status] : null,
-    qcLabel: entry.video?.qc ? QC_VERDICT_LABELS[entry.video.qc.verdict] : null,
-    qcTone: entry.video?.qc ? STATUS_TONE[entry.video.qc.verdict] : null,
-    qcChecks: entry.video?.qc?.checks.map((c) => ({ ...c, label: QC_CHECK_LABELS[c.name] ?? c.name, tone: STATUS_TONE[c.status], statusLabel: QC_VERDICT_LABELS[c.status as 'pass'] })) ?? [],
-    durationText: entry.video?.probe && typeof entry.video.probe.durationS === 'number' ? formatDuration(entry.video.probe.durationS) : null,
-    sizeText: entry.video ? formatBytes(entry.video.sizeBytes) : null,
-  };
-}
-
-export function formatDuration(s: number): string {
-  const total = Math.round(s);
-  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(n / 1024))} KB`;
-}
 
 export function entryPages(deps: EntryDeps): Router {
   const router = Router();
@@ -158,7 +112,7 @@ export function entryPages(deps: EntryDeps): Router {
 
   router.get('/entries', async (req, res) => {
     const user = currentUser(req);
-    const filter = entryFilter(req);
+    const filter = parse(entryQuery, req.query);
     const [result, campaign] = await Promise.all([deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20)), deps.campaign.get()]);
     res.render('entries/list', {
       title: user.role === 'school' ? '我的作品' : '作品',
@@ -189,7 +143,7 @@ export function entryPages(deps: EntryDeps): Router {
     const user = currentUser(req);
     const [entry, campaign] = await Promise.all([deps.entries.get(user, req.params.id), deps.campaign.get()]);
     const history = await deps.entries.history(user, entry.id);
-    const isOwner = user.role === 'school' && user.schoolId === entry.school.id;
+    const isOwner = isOwnSchool(user, entry.school.id);
     const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
     res.render('entries/show', {
       title: entry.title,
@@ -204,7 +158,7 @@ export function entryPages(deps: EntryDeps): Router {
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
       processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
       replacementProcessing,
-      canRetryVideo: user.role === 'admin' && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
+      canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
     });

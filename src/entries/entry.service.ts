@@ -7,26 +7,13 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { integer, name, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
-import type { EntryStatus } from './entry.schema';
+import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { entryInput } from './entry.contract';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
 import { transitionEntry, type Transition } from './entry-transition';
-import type { EntryView } from './entry.types';
+import { EDITABLE, type EntryView } from './entry.types';
 
-const entryFields = {
-  title: name('作品名称', { max: 100 }),
-  songId: optional(text('歌曲', { max: 64 })),
-  customSongTitle: optional(name('自选歌曲名称', { max: 100 })),
-  form: text('表演形式', { max: 32 }),
-  level: text('学段', { max: 32 }),
-  performerCount: integer('参演人数', { min: 1, max: 2000 }),
-  directorName: optional(name('指导教师', { max: 50 })),
-  description: optional(text('作品简介', { max: 1000 })),
-};
-
-/** Statuses in which the school may still edit the entry and replace its video. */
-export const EDITABLE: readonly EntryStatus[] = ['draft', 'returned'];
 
 const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 /** A short code that reveals neither school nor county, e.g. CX-7K2Q9. */
@@ -80,7 +67,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
 
     async create(actor: CurrentUser, body: unknown): Promise<EntryView> {
       assertArea(actor, 'entryCreate');
-      const input = parse(entryFields, body);
+      const input = parse(entryInput, body);
       await validateRefs(input, true);
       const school = actor.schoolId ? await findSchool(db, actor.schoolId) : undefined;
       if (!school) throw forbidden('您的账号没有关联学校。');
@@ -115,7 +102,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
 
     async update(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
       assertOwnSchoolEntry(actor, await load(id));
-      const patch = parsePartial(entryFields, body);
+      const patch = parsePartial(entryInput, body);
       const current = (await repo.findEntry(db, id))!;
       const merged = {
         songId: 'songId' in patch || 'customSongTitle' in patch ? (patch.songId ?? null) : current.song_id,

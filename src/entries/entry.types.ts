@@ -2,27 +2,8 @@ import type { EntryStatus, QcVerdict, VideoStatus } from './entry.schema';
 
 export type { EntryStatus, QcVerdict, VideoStatus };
 
-export const ENTRY_STATUS_LABELS: Record<EntryStatus, string> = {
-  draft: '草稿',
-  submitted: '已提交，待县区审核',
-  returned: '已退回，待修改',
-  forwarded: '已报送市教育局',
-  in_judging: '评审中',
-  shortlisted: '已入围',
-  not_selected: '未入选',
-  awarded: '已获奖',
-  broadcast_selected: '已选送电视台',
-  aired: '已播出',
-};
-
-export const VIDEO_STATUS_LABELS: Record<VideoStatus, string> = {
-  uploaded: '已上传，排队处理',
-  processing: '处理中',
-  ready: '可预览',
-  failed: '处理失败',
-};
-
-export const QC_VERDICT_LABELS: Record<QcVerdict, string> = { pass: '通过', warn: '有提醒', fail: '不通过' };
+/** Statuses in which the school may still edit the entry and replace its video. */
+export const EDITABLE: readonly EntryStatus[] = ['draft', 'returned'];
 
 /** Badge colour per status, for the one stylesheet. */
 export const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted'> = {
@@ -45,7 +26,7 @@ export const STATUS_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'muted
   fail: 'bad',
 };
 
-/** The Video of API.md. */
+/** The Video of docs/api.md. */
 export interface VideoView {
   id: string;
   status: VideoStatus;
@@ -60,7 +41,7 @@ export interface VideoView {
   posterUrl: string | null;
 }
 
-/** The Entry of API.md. */
+/** The Entry of docs/api.md. */
 export interface EntryView {
   id: string;
   code: string;
@@ -88,39 +69,3 @@ export interface EntryView {
    */
   replacement?: { id: string; status: VideoStatus; progress: number; error: string | null; originalName: string } | null;
 }
-
-/** How the entry's history names each action. */
-export const ACTION_LABELS: Record<string, string> = {
-  'entry.create': '创建作品',
-  'entry.update': '修改作品信息',
-  'video.upload': '上传视频',
-  'video.retry': '重新处理视频',
-  'entry.submit': '提交',
-  'entry.withdraw': '撤回',
-  'entry.return': '退回',
-  'entry.forward': '报送市教育局',
-  'entry.rank': '调整报送排序',
-  'entry.judging': '进入评审',
-  'entry.award': '评定奖项',
-  'entry.broadcast': '选送电视台',
-  'entry.aired': '电视台已播出',
-};
-
-/** Chinese names of the QC checks (media/qc.ts names them in English). */
-export const QC_CHECK_LABELS: Record<string, string> = {
-  decode: '解码完整性',
-  duration: '时长',
-  resolution: '分辨率',
-  frame_rate: '帧率',
-  rotation: '画面方向',
-  hdr: 'HDR 色彩',
-  audio: '声音',
-  loudness: '音量',
-  silence: '静音片段',
-  black: '黑屏片段',
-  scan: '隔行扫描',
-  aspect: '画面比例',
-  audio_track: '音轨',
-  channels: '声道',
-  clipping: '削波失真',
-};

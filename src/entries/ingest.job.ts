@@ -36,7 +36,7 @@ const PERMANENT: ReadonlySet<string> = new Set(['not_video', 'unreadable', 'exce
 
 export const GENERIC_FAILURE = '视频处理失败，请重新上传；如果多次失败，请用手机相册或剪辑软件重新导出为 MP4 后再上传。';
 
-/** The probe facts the API shows (API.md `Video.probe`). */
+/** The probe facts the API shows (docs/api.md `Video.probe`). */
 export function publicProbe(p: ProbeResult) {
   return {
     durationS: p.durationS,

@@ -10,7 +10,9 @@ import { assertOwnSchoolEntry } from '../accounts/policy';
 import { AppError, DATABASE_UNAVAILABLE, invalidState, RETRY_AFTER_S, STORE_UNAVAILABLE } from '../platform/errors';
 import { outageOf } from '../platform/outage';
 import type { Logger } from '../platform/logger';
-import { EDITABLE, type EntryService } from './entry.service';
+import type { EntryService } from './entry.service';
+import { VIDEO_LOCKED } from './entry.messages';
+import { EDITABLE } from './entry.types';
 import { type UploadLocker } from './upload-locker';
 import { TusReply, UploadLockTimeout } from './tus-reply';
 import type { UploadReservations } from './upload-reservations';
@@ -254,7 +256,7 @@ export async function createResumableUploads(deps: {
         if (Object.values(upload.metadata ?? {}).some((v) => typeof v === 'string' && hasInvalidCharacters(v, false))) throw invalidCharacters('Upload-Metadata');
         if (upload.size === undefined) throw new AppError(400, 'validation_failed', '缺少文件大小', '请在开始上传时说明文件大小（Upload-Length）。');
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
-        if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+        if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
         const schoolId = actor.schoolId!;
         // The owner row: every later request is checked against it; its size counts against the school's cap.
         const { accepted, reservedBefore } = await deps.reservations.reserve({ id: upload.id, ownerId: actor.id, schoolId, entryId, sizeBytes: upload.size }, deps.schoolCapBytes);

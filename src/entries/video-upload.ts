@@ -5,15 +5,17 @@ import multer from 'multer';
 import { multipartCsrfFilter } from '../web/auth.middleware';
 import { afterMultipart } from '../web/multipart';
 import type { CurrentUser } from '../accounts/account.types';
-import { assertOwnSchoolEntry } from '../accounts/policy';
+import { assertArea, assertOwnSchoolEntry } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { AppError, forbidden, invalidState, notFound } from '../platform/errors';
+import { AppError, invalidState, notFound } from '../platform/errors';
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { AppJobQueue } from '../jobs';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
-import { EDITABLE, type EntryService } from './entry.service';
+import type { EntryService } from './entry.service';
+import { VIDEO_LOCKED } from './entry.messages';
+import { EDITABLE } from './entry.types';
 import * as repo from './entry.repository';
 import { INGEST_JOB } from './ingest.job';
 import type { EntryView } from './entry.types';
@@ -29,6 +31,7 @@ import { tempName } from '../platform/temp-files';
 /** What is shown of the user's file name: no paths, no control or bidi characters, at most 120 chars. */
 export function displayFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
   const clean = base.replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
   const chars = [...clean];
   return (chars.length > 120 ? chars.slice(0, 80).join('') + '…' + chars.slice(-20).join('') : clean) || 'video';
@@ -86,7 +89,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
     async attach(actor: CurrentUser, entryId: string, file: { path: string; originalname: string; size: number } | undefined): Promise<EntryView> {
       try {
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
-        if (!EDITABLE.includes(entry.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+        if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
         if (!file) throw noFile();
         if (file.size === 0) throw new AppError(415, 'unsupported_media', '文件是空的', '上传的文件是空的（0 字节），请重新选择视频文件。');
         const sniff = await sniffVideoFile(file.path);
@@ -99,7 +102,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         try {
           await db.transaction().execute(async (trx) => {
             const locked = await repo.lockEntry(trx, entryId);
-            if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能更换视频。如需更换，请先撤回。');
+            if (!locked || !EDITABLE.includes(locked.status)) throw invalidState(VIDEO_LOCKED);
             await repo.insertVideo(trx, {
               id: videoId,
               entry_id: entryId,
@@ -137,7 +140,7 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
      * clicks queue one retry and write one `video.retry` audit row; the second answers 409.
      */
     async retryProcessing(actor: CurrentUser, entryId: string): Promise<EntryView> {
-      if (actor.role !== 'admin') throw forbidden('只有管理员可以重新处理视频。');
+      assertArea(actor, 'videoRetry', '只有管理员可以重新处理视频。');
       const entry = await deps.entries.load(entryId);
       if (!entry) throw notFound();
       const failed = await db

@@ -1,7 +1,7 @@
 /**
- * Ranking of a judging round (issue 5, DESIGN §7) — pure: no database, no HTTP.
+ * Ranking of a judging round (issue 5, docs/architecture.md §7) — pure: no database, no HTTP.
  *
- * Exact rules (where DESIGN/API are silent, the choice is written here and in the tests):
+ * Exact rules (where docs/architecture.md and docs/api.md are silent, the choice is written here and in the tests):
  *
  * - total of one score = Σ criteria values (every criterion must be present, finite, within 0…max;
  *   anything else throws — scores reach this function validated, so it is a programming error).

@@ -1,5 +1,5 @@
 /**
- * Balanced judge assignment (issue 5, DESIGN §7) — pure: no database, no HTTP.
+ * Balanced judge assignment (issue 5, docs/architecture.md §7) — pure: no database, no HTTP.
  *
  * Model (HotCRP's min-cost-flow autoassign): source → entry (cap = judges still needed) → judge
  * (cap 1, eligible pairs only) → sink, where the t-th unit of a judge's load costs t (convex), so a

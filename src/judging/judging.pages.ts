@@ -2,15 +2,18 @@ import { Router, type Request, type Response } from 'express';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
-import { formatDuration } from '../entries/entry.routes';
+import { formatDuration } from '../platform/format';
 import { AppError } from '../platform/errors';
 import { currentUser } from '../web/request-context';
 import { fromLocalInput, pageLinks, toLocalInput } from '../web/view-helpers';
-import { pageQuery } from '../platform/validate';
-import type { AssignmentStatus, AwardTier, RoundStatus } from './judging.schema';
+import { pageQuery, parse } from '../platform/validate';
+import type { AssignmentStatus, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
-import { AWARD_LABELS, parseTiers, type ResultsService } from './results.service';
-import { AGGREGATION_LABELS, DEFAULT_RUBRIC, type RoundService, type RoundView } from './round.service';
+import type { ResultsService } from './results.service';
+import { AGGREGATION_LABELS, AWARD_LABELS } from './judging.messages';
+import { TIERS, tiersInput } from './judging.contract';
+import type { RoundService, RoundView } from './round.service';
+import { DEFAULT_RUBRIC } from './judging.types';
 import type { JudgeAssignment, ScoringService } from './scoring.service';
 
 export interface JudgingPageDeps {
@@ -32,7 +35,6 @@ const ASSIGNMENT_STATUS: Record<AssignmentStatus, { label: string; tone: string 
 };
 const ENTRY_FLAGS: Record<EntryFlag, string> = { wide_spread: '分差大', no_scores: '无评分' };
 const JUDGE_FLAGS: Record<JudgeFlag, string> = { harsh: '偏严', lenient: '偏松', narrow: '分数集中' };
-const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
 const SHORTLIST_PER = [
   { value: '', label: '全部作品' },
   { value: 'song', label: '按歌曲' },
@@ -338,7 +340,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   const tiersFrom = (body: Record<string, unknown>) => ({ tiers: TIERS.map((t) => ({ award: t, count: body[t] === '' || body[t] === undefined ? 0 : body[t] })) });
 
   step('awards/preview', async (user, id, body, _req, res) => {
-    const tiers = parseTiers(tiersFrom(body));
+    const { tiers } = parse(tiersInput, tiersFrom(body));
     const [round, plan, ranked] = await Promise.all([rounds.get(user, id), results.previewAwards(user, id, tiers), results.ranking(user, id)]);
     const byId = new Map(ranked.rows.map((r) => [r.entryId, r]));
     res.render('judging/awards-preview', {

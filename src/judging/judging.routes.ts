@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
-import { assertArea } from '../accounts/policy';
 import { validationFailed } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
 import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
-import { parseTiers, type ResultsService } from './results.service';
+import { parse } from '../platform/validate';
+import { publishInput, tiersInput } from './judging.contract';
+import type { ResultsService } from './results.service';
 import type { RoundService } from './round.service';
 import type { ScoringService } from './scoring.service';
 
@@ -32,9 +33,9 @@ export async function sendJudgeMedia(deps: JudgingDeps, req: Request, res: Respo
   });
 }
 
+/** The export checks the caller (area rounds) before its first byte sets the download headers. */
 async function sendXlsx(deps: JudgingDeps, req: Request, res: Response, kind: 'ranking' | 'scores') {
   const user = currentUser(req);
-  assertArea(user, 'rounds');
   const dl = download(res, { fileName: kind === 'ranking' ? '评审排名.xlsx' : '评分明细.xlsx', asciiName: `${kind}.xlsx`, contentType: XLSX_TYPE });
   await deps.results.exportXlsx(user, req.params.id as string, kind, dl.stream);
 }
@@ -110,10 +111,10 @@ export function judgingApi(deps: JudgingDeps): Router {
     res.json(await results.awards(currentUser(req), req.params.id, req.body));
   });
   router.post('/rounds/:id/awards/preview', async (req, res) => {
-    res.json(await results.previewAwards(currentUser(req), req.params.id, parseTiers(req.body)));
+    res.json(await results.previewAwards(currentUser(req), req.params.id, parse(tiersInput, req.body).tiers));
   });
   router.post('/rounds/:id/publish', async (req, res) => {
-    await results.publish(currentUser(req), req.params.id, (req.body as { publish?: unknown })?.publish !== false);
+    await results.publish(currentUser(req), req.params.id, parse(publishInput, req.body).publish);
     res.json(await rounds.get(currentUser(req), req.params.id));
   });
   router.get('/rounds/:id/ranking.xlsx', (req, res) => sendXlsx(deps, req, res, 'ranking'));

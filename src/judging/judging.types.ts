@@ -165,3 +165,17 @@ export interface RankResult {
   ranking: RankedEntry[];
   judges: JudgeStat[];
 }
+
+export interface RubricCriterion {
+  key: string;
+  label: string;
+  max: number;
+}
+
+/** The sensible default of docs/architecture.md §7: 演唱水平 50 / 艺术表现 25 / 精神面貌 15 / 服装形象 10. */
+export const DEFAULT_RUBRIC: RubricCriterion[] = [
+  { key: 'singing', label: '演唱水平', max: 50 },
+  { key: 'artistry', label: '艺术表现', max: 25 },
+  { key: 'spirit', label: '精神面貌', max: 15 },
+  { key: 'costume', label: '服装形象', max: 10 },
+];

@@ -7,12 +7,12 @@ import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
 import { rankRound } from './aggregation';
 import * as repo from './results.repository';
+import { AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
-import type { AggregationMethod, RankedEntry } from './judging.types';
-import type { RubricCriterion } from './round.service';
+import { parse } from '../platform/validate';
+import { shortlistInput, tiersInput, TIERS } from './judging.contract';
+import type { AggregationMethod, RankedEntry, RubricCriterion } from './judging.types';
 
-export const AWARD_LABELS: Record<AwardTier, string> = { first: '一等奖', second: '二等奖', third: '三等奖', excellence: '优秀奖' };
-const TIERS: AwardTier[] = ['first', 'second', 'third', 'excellence'];
 
 export interface RankingRow extends RankedEntry {
   /** The round's blind label (what judges of a blind round saw). */
@@ -37,7 +37,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function loadRound(id: string) {
     const r = await repo.findRound(db, id);
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     return r;
   }
 
@@ -127,16 +127,15 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       if (round.status !== 'closed') throw invalidState('请先结束本轮评审，再确定入围名单。');
-      const input = (body && typeof body === 'object' ? body : {}) as { top?: unknown; entryIds?: unknown; per?: unknown };
+      const input = parse(shortlistInput, body);
       const { rows } = await ranking(id);
       let chosen: string[];
-      if (Array.isArray(input.entryIds)) {
-        const wanted = new Set(input.entryIds.filter((x): x is string => typeof x === 'string'));
+      if (input.entryIds) {
+        const wanted = new Set(input.entryIds);
         chosen = rows.filter((r) => wanted.has(r.entryId)).map((r) => r.entryId);
       } else {
-        const top = Number(input.top);
-        if (!Number.isInteger(top) || top < 1) throw validationFailed([{ field: 'top', message: '入围数量必须是正整数' }]);
-        const per = input.per === 'song' || input.per === 'level' || input.per === 'form' ? input.per : null;
+        const top = input.top!;
+        const per = input.per ?? null;
         const groupOf = (r: RankingRow) => (per === 'song' ? (r.songId ?? `custom:${r.songTitle}`) : per === 'level' ? r.level : per === 'form' ? r.form : 'all');
         // Ties at the cut-off go in together: compare with the rank of each group's last place.
         // (Computed once per group: filtering the whole ranking again for every row was O(n²),
@@ -187,7 +186,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       if (round.status !== 'closed') throw invalidState('请先结束本轮评审，再评定奖项。');
-      const tiers = parseTiers(body);
+      const { tiers } = parse(tiersInput, body);
       const { rows } = await ranking(id);
       const plan = planAwards(rows, tiers);
       if (plan.boundaryTies.length) {
@@ -289,21 +288,6 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       await workbook.commit();
     },
   };
-}
-
-export function parseTiers(body: unknown): Array<{ award: AwardTier; count: number }> {
-  const raw = (body as { tiers?: unknown } | null)?.tiers;
-  if (!Array.isArray(raw) || !raw.length) throw validationFailed([{ field: 'tiers', message: '请填写各奖项的数量' }]);
-  const tiers = raw.map((t) => t as { award?: unknown; count?: unknown });
-  const out: Array<{ award: AwardTier; count: number }> = [];
-  for (const t of tiers) {
-    const count = Number(t.count);
-    if (!TIERS.includes(t.award as AwardTier) || !Number.isInteger(count) || count < 0 || count > 10000) {
-      throw validationFailed([{ field: 'tiers', message: '奖项只能是一等奖、二等奖、三等奖、优秀奖，数量为非负整数' }]);
-    }
-    out.push({ award: t.award as AwardTier, count });
-  }
-  return out.sort((a, b) => TIERS.indexOf(a.award) - TIERS.indexOf(b.award));
 }
 
 /** Walks the ranking down, tier by tier; reports ranks tied across a tier boundary. */

@@ -6,33 +6,15 @@ import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
-import { AppError, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { boolean, dateTime, integer, name, normalizeName, oneOf, optional, parse, parsePartial, text } from '../platform/validate';
+import { AppError, invalidState, notFound, validationFailed } from '../platform/errors';
+import { parse, parsePartial } from '../platform/validate';
+import { addEntriesInput, assignmentInput, judgesInput, roundInput } from './judging.contract';
+import { ROUND_NOT_FOUND } from './judging.messages';
 import { assignJudges } from './assignment';
 import * as repo from './round.repository';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
-import type { AggregationMethod } from './judging.types';
-
-export interface RubricCriterion {
-  key: string;
-  label: string;
-  max: number;
-}
-
-/** The sensible default of DESIGN §7: 演唱水平 50 / 艺术表现 25 / 精神面貌 15 / 服装形象 10. */
-export const DEFAULT_RUBRIC: RubricCriterion[] = [
-  { key: 'singing', label: '演唱水平', max: 50 },
-  { key: 'artistry', label: '艺术表现', max: 25 },
-  { key: 'spirit', label: '精神面貌', max: 15 },
-  { key: 'costume', label: '服装形象', max: 10 },
-];
-
-export const AGGREGATION_LABELS: Record<AggregationMethod, string> = {
-  trimmed_mean: '去掉一个最高分和一个最低分后取平均',
-  mean: '平均分',
-  zscore: '标准分（评委评分尺度不同时使用）',
-};
+import type { AggregationMethod, RubricCriterion } from './judging.types';
 
 export interface RoundView {
   id: string;
@@ -55,40 +37,7 @@ export interface RoundView {
   scoringOpen: boolean;
 }
 
-const roundFields = {
-  name: name('轮次名称', { max: 60 }),
-  periodId: optional(text('报送期', { max: 64 })),
-  judgesPerEntry: integer('每件作品评委人数', { min: 1, max: 50 }),
-  blind: boolean('匿名评审'),
-  aggregation: oneOf('计分方法', ['trimmed_mean', 'mean', 'zscore'] as const),
-  opensAt: optional(dateTime('开始时间')),
-  closesAt: optional(dateTime('截止时间')),
-};
-
 export const roundClosed = (detail = '本轮评审已结束，不能再修改评分。') => new AppError(409, 'round_closed', '评审已结束', detail);
-
-/** Validates a rubric: 1–10 criteria, unique keys, positive integer maxima summing to 100. */
-export function parseRubric(input: unknown): RubricCriterion[] {
-  if (input === undefined || input === null) return DEFAULT_RUBRIC;
-  const errors: FieldError[] = [];
-  if (!Array.isArray(input) || input.length < 1 || input.length > 10) throw validationFailed([{ field: 'rubric', message: '评分标准需要 1 到 10 项' }]);
-  const seen = new Set<string>();
-  const rubric = input.map((raw, i) => {
-    const c = (raw ?? {}) as Record<string, unknown>;
-    const key = typeof c.key === 'string' && /^[a-z][a-z0-9_]{0,31}$/.test(c.key) ? c.key : `c${i + 1}`;
-    const label = typeof c.label === 'string' ? [...normalizeName(c.label)].slice(0, 30).join('') : '';
-    const max = Number(c.max);
-    if (!label) errors.push({ field: `rubric[${i}].label`, message: `第 ${i + 1} 项评分标准缺少名称` });
-    if (!Number.isInteger(max) || max < 1 || max > 100) errors.push({ field: `rubric[${i}].max`, message: `第 ${i + 1} 项的满分必须是 1–100 的整数` });
-    if (seen.has(key)) errors.push({ field: `rubric[${i}].key`, message: `第 ${i + 1} 项的标识重复` });
-    seen.add(key);
-    return { key, label, max };
-  });
-  const sum = rubric.reduce((a, c) => a + (Number.isFinite(c.max) ? c.max : 0), 0);
-  if (!errors.length && sum !== 100) errors.push({ field: 'rubric', message: `各项满分之和必须是 100，现在是 ${sum}` });
-  if (errors.length) throw validationFailed(errors);
-  return rubric;
-}
 
 /** An entry in one of these has been decided already: a new round takes it only when told to. */
 const DECIDED_STATUSES: readonly EntryStatus[] = ['awarded', 'broadcast_selected', 'aired'];
@@ -140,13 +89,13 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function view(q: Db | Transaction<DB>, id: string): Promise<RoundView> {
     const r = await repo.findRoundWithCounts(q, id);
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     return toView(r);
   }
 
   async function lockRound(trx: Transaction<DB>, id: string) {
     const r = await repo.lockRound(trx, id);
-    if (!r) throw notFound('评审轮次不存在。');
+    if (!r) throw notFound(ROUND_NOT_FOUND);
     return r;
   }
 
@@ -190,8 +139,8 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
     async create(actor: CurrentUser, body: unknown): Promise<RoundView> {
       assertArea(actor, 'rounds');
-      const input = parse(roundFields, body);
-      const rubric = parseRubric((body as Record<string, unknown> | null)?.rubric);
+      const input = parse(roundInput, body);
+      const rubric = input.rubric;
       if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt) throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
       if (input.periodId && !(await repo.periodExists(db, input.periodId))) {
         throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
@@ -217,8 +166,8 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     /** Name, times, k, blind, method and rubric are editable until the round opens (times also after). */
     async update(actor: CurrentUser, id: string, body: unknown): Promise<RoundView> {
       assertArea(actor, 'rounds');
-      const patch = parsePartial(roundFields, body);
-      const rubricGiven = Boolean(body && typeof body === 'object' && 'rubric' in body);
+      const patch = parsePartial(roundInput, body);
+      const rubricGiven = patch.rubric !== undefined;
       await db.transaction().execute(async (trx) => {
         const r = await lockRound(trx, id);
         const structural = rubricGiven || patch.judgesPerEntry !== undefined || patch.blind !== undefined || patch.aggregation !== undefined;
@@ -230,7 +179,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
             ...(patch.aggregation !== undefined && { aggregation: patch.aggregation }),
             ...(patch.opensAt !== undefined && { opens_at: patch.opensAt }),
             ...(patch.closesAt !== undefined && { closes_at: patch.closesAt }),
-            ...(rubricGiven && { rubric: JSON.stringify(parseRubric((body as Record<string, unknown>).rubric)) }),
+            ...(patch.rubric !== undefined && { rubric: JSON.stringify(patch.rubric) }),
             updated_at: now(),
           });
         await recordAudit(trx, { actor, action: 'round.update', objectType: 'round', objectId: id });
@@ -249,20 +198,20 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
      */
     async addEntries(actor: CurrentUser, id: string, body: unknown): Promise<{ added: number; skipped?: number }> {
       assertArea(actor, 'rounds');
-      const input = (body ?? {}) as { entryIds?: unknown; fromRoundShortlist?: unknown; includeAwarded?: unknown };
-      const includeAwarded = input.includeAwarded === undefined || input.includeAwarded === null ? null : parse({ includeAwarded: boolean('包含已获奖作品') }, input).includeAwarded;
+      const input = parse(addEntriesInput, body);
+      const includeAwarded = input.includeAwarded ?? null;
       return db.transaction().execute(async (trx) => {
         const round = await requireDraft(trx, id, '添加作品');
         let from: Parameters<typeof repo.candidateEntries>[1];
-        if (input.fromRoundShortlist !== undefined && input.fromRoundShortlist !== null && input.fromRoundShortlist !== '') {
-          const source = typeof input.fromRoundShortlist === 'string' ? input.fromRoundShortlist : '';
+        if (input.fromRoundShortlist !== undefined) {
+          const source = input.fromRoundShortlist;
           if (source === id) throw validationFailed([{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }]);
           const found = source && source.length <= 64 ? await repo.roundExists(trx, source) : false;
           if (!found) throw validationFailed([{ field: 'fromRoundShortlist', message: '所选的上一轮评审不存在' }]);
           from = { shortlistOf: source };
           await repo.updateRound(trx, id, { source_round_id: source });
-        } else if (Array.isArray(input.entryIds)) {
-          const ids = input.entryIds.filter((x): x is string => typeof x === 'string').slice(0, 20000);
+        } else if (input.entryIds) {
+          const ids = input.entryIds;
           if (!ids.length) return { added: 0 };
           from = { ids, statuses: ['forwarded', 'in_judging', 'shortlisted', ...DECIDED_STATUSES] };
         } else {
@@ -302,9 +251,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     /** The judge panel: judge accounts only. Replaces the panel while the round is a draft. */
     async setJudges(actor: CurrentUser, id: string, body: unknown): Promise<{ judges: Array<{ id: string; name: string }> }> {
       assertArea(actor, 'rounds');
-      const raw = (body as { userIds?: unknown } | null)?.userIds;
-      const userIds = Array.isArray(raw) ? [...new Set(raw.filter((x): x is string => typeof x === 'string'))].slice(0, 500) : [];
-      if (!userIds.length) throw validationFailed([{ field: 'userIds', message: '请至少选择一位评委' }]);
+      const { userIds } = parse(judgesInput, body);
       return db.transaction().execute(async (trx) => {
         await requireDraft(trx, id, '更换评委');
         const judges = await repo.enabledJudges(trx, userIds);
@@ -355,7 +302,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     /** Manual edit: one more judge on an entry (hard conflicts refused). */
     async addAssignment(actor: CurrentUser, id: string, body: unknown) {
       assertArea(actor, 'rounds');
-      const { entryId, judgeId } = parse({ entryId: text('作品', { max: 64 }), judgeId: text('评委', { max: 64 }) }, body);
+      const { entryId, judgeId } = parse(assignmentInput, body);
       return db.transaction().execute(async (trx) => {
         const round = await lockRound(trx, id);
         if (round.status === 'closed') throw roundClosed('本轮评审已结束，不能再调整分配。');

@@ -4,11 +4,14 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
-import { notFound, validationFailed, type FieldError } from '../platform/errors';
-import { parse, text, type PageQuery } from '../platform/validate';
+import { notFound, validationFailed } from '../platform/errors';
+import { parse, type PageQuery } from '../platform/validate';
+import { conflictInput, reopenInput, scoresOf, scoreSaveInput } from './judging.contract';
+import { ASSIGNMENT_NOT_FOUND } from './judging.messages';
 import { reassignAfterConflict } from './assignment';
 import type { AssignmentStatus } from './judging.schema';
-import { roundClosed, type RubricCriterion } from './round.service';
+import { roundClosed } from './round.service';
+import type { RubricCriterion } from './judging.types';
 import * as repo from './scoring.repository';
 import * as rounds from './round.repository';
 
@@ -114,7 +117,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
 
   async function own(judge: CurrentUser, id: string, q: Db | Transaction<DB> = db): Promise<Row> {
     const r = await baseQuery(q).where('a.id', '=', id).where('a.judge_id', '=', judge.id).executeTakeFirst();
-    if (!r || !visible(r)) throw notFound('评审任务不存在，或本轮评审已结束。');
+    if (!r || !visible(r)) throw notFound(ASSIGNMENT_NOT_FOUND);
     return r;
   }
 
@@ -126,7 +129,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
   async function ownForChange(judge: CurrentUser, id: string, q: Db | Transaction<DB>): Promise<Row> {
     const r = await baseQuery(q).where('a.id', '=', id).where('a.judge_id', '=', judge.id).executeTakeFirst();
     if (r && !visible(r) && r.round_status === 'closed') throw roundClosed();
-    if (!r || !visible(r)) throw notFound('评审任务不存在，或本轮评审已结束。');
+    if (!r || !visible(r)) throw notFound(ASSIGNMENT_NOT_FOUND);
     return r;
   }
 
@@ -138,25 +141,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
    * Same order as the admin's edits (round, then assignment), so the two cannot deadlock.
    */
   const lockForChange = repo.lockForChange;
-
-  function parseScores(rubric: RubricCriterion[], input: unknown, complete: boolean): Record<string, number> {
-    const raw = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
-    const out: Record<string, number> = {};
-    const errors: FieldError[] = [];
-    for (const c of rubric) {
-      const v = raw[c.key];
-      if (v === undefined || v === null || v === '') {
-        if (complete) errors.push({ field: `scores.${c.key}`, message: `请给「${c.label}」打分` });
-        continue;
-      }
-      const n = typeof v === 'number' ? v : Number(v);
-      if (!Number.isFinite(n) || n < 0 || n > c.max) errors.push({ field: `scores.${c.key}`, message: `「${c.label}」的分数必须在 0 到 ${c.max} 之间` });
-      else if (Math.round(n * 10) !== n * 10) errors.push({ field: `scores.${c.key}`, message: `「${c.label}」的分数最多保留一位小数` });
-      else out[c.key] = n;
-    }
-    if (errors.length) throw validationFailed(errors);
-    return out;
-  }
 
   return {
     /** The judge's queue: pending and drafts first, then submitted; only open (or reopened) work. */
@@ -211,15 +195,15 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** Save a draft, or submit (every criterion scored). Out of range → 400; closed → 409 round_closed. */
     async save(judge: CurrentUser, id: string, body: unknown): Promise<JudgeAssignment> {
       assertArea(judge, 'judging');
-      const input = (body && typeof body === 'object' ? body : {}) as { scores?: unknown; comment?: unknown; submit?: unknown };
-      const comment = typeof input.comment === 'string' ? input.comment.trim().slice(0, 2000) : null;
+      const input = parse(scoreSaveInput, body);
+      const comment = input.comment;
       await db.transaction().execute(async (trx) => {
         await lockForChange(trx, id);
         const r = await ownForChange(judge, id, trx);
         if (!editable(r)) throw roundClosed();
         const rubric = r.rubric as RubricCriterion[];
-        const submit = input.submit === true || input.submit === 'true' || r.status === 'submitted';
-        const scores = parseScores(rubric, input.scores ?? r.scores, submit);
+        const submit = input.submit || r.status === 'submitted';
+        const { scores } = parse(scoresOf(rubric, submit), { scores: input.scores ?? r.scores ?? {} });
         const total = rubric.every((c) => c.key in scores) ? rubric.reduce((a, c) => a + scores[c.key], 0) : null;
         const status: AssignmentStatus = submit ? 'submitted' : 'draft';
         await repo.updateAssignment(trx, id, { scores: JSON.stringify(scores), comment, total, status, submitted_at: submit ? now() : null, updated_at: now(), ...(submit && r.reopened_at && { reopened_at: null }) });
@@ -233,7 +217,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** A declared conflict: recorded, the assignment removed, the entry given to another judge. */
     async declareConflict(judge: CurrentUser, id: string, body: unknown): Promise<{ reassignedTo: string | null }> {
       assertArea(judge, 'judging');
-      const { reason } = parse({ reason: text('回避原因', { max: 300 }) }, body);
+      const { reason } = parse(conflictInput, body);
       return db.transaction().execute(async (trx) => {
         await lockForChange(trx, id);
         const r = await ownForChange(judge, id, trx);
@@ -269,7 +253,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
     /** Admin: reopen one submitted score (after the round closed too), with a reason; audited. */
     async reopen(actor: CurrentUser, id: string, body: unknown): Promise<{ id: string; status: AssignmentStatus }> {
       assertArea(actor, 'rounds');
-      const { reason } = parse({ reason: text('重新开放原因', { max: 300 }) }, body);
+      const { reason } = parse(reopenInput, body);
       await db.transaction().execute(async (trx) => {
         const a = await repo.lockAssignment(trx, id);
         if (!a) throw notFound('评分不存在。');
@@ -280,10 +264,6 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
       return { id, status: 'draft' };
     },
 
-    /** Late judges see a reminder on their page: pending work and the closing time. */
-    async reminder(judge: CurrentUser): Promise<{ pending: number; closesAt: string | null } | null> {
-      return (await this.queue(judge, { page: 1, pageSize: 1 })).reminder;
-    },
   };
 }
 

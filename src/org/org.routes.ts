@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
-import { assertArea, canUse } from '../accounts/policy';
+import { canMoveSchools, canUse } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
-import { AppError } from '../platform/errors';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
+import { schoolQuery } from './org.contract';
 import { multipartCsrfFilter } from '../web/auth.middleware';
 import { handleForm } from '../web/forms';
 import { afterMultipart } from '../web/multipart';
@@ -35,36 +35,31 @@ function importUpload(tmpDir: string) {
     parse(req, res, (err?: unknown) => afterMultipart(req, err, next));
 }
 
-/** Role gate before any upload is accepted. */
-const mayImport = (req: Request, _res: unknown, next: () => void) => {
-  assertArea(req.auth.user, 'schoolImport');
+
+/** The import's role gate, before any upload is accepted (the service's own check). */
+const mayImport = (schoolImport: SchoolImportService) => (req: Request, _res: unknown, next: () => void) => {
+  schoolImport.authorize(currentUser(req));
   next();
 };
-
-function schoolFilter(req: Request) {
-  return { countyId: queryString(req, 'countyId', 64), q: queryString(req, 'q', 100) };
-}
 
 export function orgPages(deps: OrgDeps): Router {
   const router = Router();
 
   router.get('/org/counties', async (req, res) => {
-    const user = currentUser(req);
-    if (!canUse(user, 'schoolImport')) throw new AppError(403, 'forbidden', '没有权限', '只有市教育局可以查看全部县区。');
-    const [counties, cityDirect] = await Promise.all([deps.schools.listCountiesWithSchoolCounts(), deps.schools.countCityDirectSchools()]);
+    const { counties, cityDirect } = await deps.schools.countyOverview(currentUser(req));
     res.render('org/counties', { title: '县区', counties, cityDirect });
   });
 
   router.get('/org/schools', async (req, res) => {
     const user = currentUser(req);
-    const filter = schoolFilter(req);
+    const filter = parse(schoolQuery, req.query);
     const page = pageQuery(req.query as Record<string, unknown>);
     const result = await deps.schools.list(user, filter, page);
     res.render('org/schools', {
       title: '学校',
       schools: result.items,
       filter,
-      counties: user.role === 'admin' ? await deps.schools.listCounties() : [],
+      counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [],
       canImport: canUse(user, 'schoolImport'),
       pagination: pageLinks('/org/schools', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
     });
@@ -73,7 +68,7 @@ export function orgPages(deps: OrgDeps): Router {
   async function formData(req: Request, extra: Record<string, unknown>) {
     const user = currentUser(req);
     const campaign = await deps.campaign.get();
-    return { counties: user.role === 'admin' ? await deps.schools.listCounties() : [], levels: campaign.levels, isAdmin: user.role === 'admin', ...extra };
+    return { counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [], levels: campaign.levels, isAdmin: canMoveSchools(user), ...extra };
   }
 
   router.get('/org/schools/new', async (req, res) => {
@@ -92,12 +87,11 @@ export function orgPages(deps: OrgDeps): Router {
   });
 
   router.get('/org/schools/import', async (req, res) => {
-    const user = currentUser(req);
-    if (!canUse(user, 'schoolImport')) throw new AppError(403, 'forbidden', '没有权限', '只有市教育局可以批量导入学校。');
+    deps.schoolImport.authorize(currentUser(req));
     res.render('org/school-import', { title: '导入学校' });
   });
 
-  router.post('/org/schools/import', mayImport, importUpload(deps.tmpDir), async (req, res) => {
+  router.post('/org/schools/import', mayImport(deps.schoolImport), importUpload(deps.tmpDir), async (req, res) => {
     const user = currentUser(req);
     const file = req.file;
     try {
@@ -124,7 +118,7 @@ export function orgPages(deps: OrgDeps): Router {
     const school = await deps.schools.get(user, req.params.id);
     const values = req.body as Record<string, unknown>;
     // Only the fields the form sent: a missing countyId must not move the school to 市直, nor a missing level clear it.
-    const fields = user.role === 'admin' ? ['name', 'countyId', 'level'] : ['name', 'level'];
+    const fields = canMoveSchools(user) ? ['name', 'countyId', 'level'] : ['name', 'level'];
     const patch = Object.fromEntries(fields.filter((k) => Object.prototype.hasOwnProperty.call(values, k)).map((k) => [k, values[k]]));
     await handleForm(res, { view: 'org/school-form', data: await formData(req, { title: '编辑学校', school, values, action: `/org/schools/${school.id}` }) }, async () => {
       await deps.schools.update(user, school.id, patch);
@@ -139,12 +133,11 @@ export function orgApi(deps: OrgDeps): Router {
   const router = Router();
 
   router.get('/counties', async (req, res) => {
-    currentUser(req);
-    res.json(await deps.schools.listCounties());
+    res.json(await deps.schools.listCounties(currentUser(req)));
   });
 
   router.get('/schools', async (req, res) => {
-    res.json(await deps.schools.list(currentUser(req), schoolFilter(req), pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.schools.list(currentUser(req), parse(schoolQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
 
   router.post('/schools', async (req, res) => {
@@ -159,7 +152,7 @@ export function orgApi(deps: OrgDeps): Router {
     res.json(await deps.schools.update(currentUser(req), req.params.id, req.body));
   });
 
-  router.post('/schools/import', mayImport, importUpload(deps.tmpDir), async (req, res) => {
+  router.post('/schools/import', mayImport(deps.schoolImport), importUpload(deps.tmpDir), async (req, res) => {
     const file = req.file;
     try {
       if (!file) throw new ImportRejectedError([{ row: 0, message: '请上传 CSV 或 XLSX 文件（字段名 file）' }]);

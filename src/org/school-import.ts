@@ -62,6 +62,11 @@ export async function readRows(filePath: string, originalName: string): Promise<
 
 export function createSchoolImportService(db: Db) {
   return {
+    /** The role gate of the import (routes call it before accepting the upload). */
+    authorize(actor: CurrentUser): void {
+      assertArea(actor, 'schoolImport', '只有市教育局可以批量导入学校。');
+    },
+
     async importFile(actor: CurrentUser, filePath: string, originalName: string): Promise<ImportResult> {
       assertArea(actor, 'schoolImport');
       const rows = await readRows(filePath, originalName);

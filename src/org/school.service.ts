@@ -4,15 +4,11 @@ import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed, type FieldError } from '../platform/errors';
-import { name, optional, parse, parsePartial, text, type Page, type PageQuery } from '../platform/validate';
+import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { schoolInput } from './org.contract';
 import type { County, School } from './org.types';
 import * as repo from './school.repository';
-
-const schoolFields = {
-  name: name('学校名称', { max: 100 }),
-  countyId: optional(text('所属县区', { max: 64 })),
-  level: optional(text('学段', { max: 32 })),
-};
+import { COUNTY_NOT_FOUND } from './org.messages';
 
 export interface SchoolInput {
   name: string;
@@ -25,7 +21,7 @@ export const duplicateSchool = (name: string) => validationFailed([{ field: 'nam
 export function createSchoolService(db: Db) {
   async function validateRefs(input: { countyId?: string | null; level?: string | null }): Promise<void> {
     const errors: FieldError[] = [];
-    if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: '所属县区不存在' });
+    if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: COUNTY_NOT_FOUND });
     if (input.level && !(await db.selectFrom('levels').select('code').where('code', '=', input.level).executeTakeFirst())) {
       errors.push({ field: 'level', message: '学段不存在' });
     }
@@ -33,9 +29,17 @@ export function createSchoolService(db: Db) {
   }
 
   return {
-    listCounties: (): Promise<County[]> => repo.listCounties(db),
-    listCountiesWithSchoolCounts: () => repo.listCountiesWithSchoolCounts(db),
-    countCityDirectSchools: () => repo.countCityDirectSchools(db),
+    async listCounties(actor: CurrentUser): Promise<County[]> {
+      assertArea(actor, 'counties');
+      return repo.listCounties(db);
+    },
+
+    /** The city's overview: every county with its number of schools, and the 市直 schools. */
+    async countyOverview(actor: CurrentUser) {
+      assertArea(actor, 'countyOverview', '只有市教育局可以查看全部县区。');
+      const [counties, cityDirect] = await Promise.all([repo.listCountiesWithSchoolCounts(db), repo.countCityDirectSchools(db)]);
+      return { counties, cityDirect };
+    },
 
     async list(actor: CurrentUser, filter: repo.SchoolFilter, page: PageQuery): Promise<Page<School>> {
       assertArea(actor, 'schools');
@@ -53,7 +57,7 @@ export function createSchoolService(db: Db) {
 
     async create(actor: CurrentUser, body: unknown): Promise<School> {
       assertArea(actor, 'schools');
-      const input = parse(schoolFields, body);
+      const input = parse(schoolInput, body);
       if (actor.role === 'county') {
         // A county reviewer creates schools in its own county only.
         if (input.countyId && input.countyId !== actor.countyId) throw forbidden('只能在本县区内新建学校。');
@@ -77,7 +81,7 @@ export function createSchoolService(db: Db) {
       assertArea(actor, 'schools');
       const school = await repo.findSchool(db, id);
       assertManageSchool(actor, school);
-      const patch = parsePartial(schoolFields, body);
+      const patch = parsePartial(schoolInput, body);
       if (actor.role === 'county' && 'countyId' in patch && patch.countyId !== actor.countyId) {
         throw forbidden('不能把学校移出本县区。');
       }

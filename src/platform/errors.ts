@@ -1,6 +1,6 @@
 /**
  * Errors a user can cause. `title` and `detail` are Simplified Chinese sentences for people;
- * `code` is the stable machine word of API.md. The central error handler turns an AppError
+ * `code` is the stable machine word of docs/api.md. The central error handler turns an AppError
  * into a Chinese page for browsers or application/problem+json for the API.
  */
 export interface FieldError {

@@ -6,10 +6,9 @@ import type { Campaign } from '../campaign/campaign.service';
 import type { Db } from '../platform/db/database';
 import { forbidden } from '../platform/errors';
 import { listEntries } from '../entries/entry.repository';
-import { ENTRY_STATUS_LABELS } from '../entries/entry.types';
+import { ENTRY_STATUS_LABELS, QC_VERDICT_LABELS } from '../entries/entry.messages';
 import { FORWARDED_STATES } from './review.service';
 
-const QC_LABELS: Record<string, string> = { pass: '通过', warn: '有提醒', fail: '不通过' };
 
 /**
  * The forwarded list as XLSX, one row per entry: 编号, 作品名称, 歌曲, 表演形式, 学段, 学校,
@@ -57,7 +56,7 @@ export async function writeForwardedXlsx(db: Db, actor: CurrentUser, campaign: C
           county: r.county_name ?? '市直',
           rank: r.forward_rank ?? '',
           duration: r.v_duration_s === null ? '' : Math.round(Number(r.v_duration_s)),
-          qc: r.v_qc_verdict ? QC_LABELS[r.v_qc_verdict] : '',
+          qc: r.v_qc_verdict ? QC_VERDICT_LABELS[r.v_qc_verdict] : '',
           status: ENTRY_STATUS_LABELS[r.status],
         })
         .commit();

@@ -1,16 +1,19 @@
 import { Router, type Request, type Response } from 'express';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
-import { safeNext } from '../accounts/auth.routes';
 import type { CampaignService } from '../campaign/campaign.service';
 import { AppError } from '../platform/errors';
-import { pageQuery } from '../platform/validate';
+import { pageQuery, parse } from '../platform/validate';
 import type { EntryService } from '../entries/entry.service';
-import { entryFilter, entryViewModel } from '../entries/entry.routes';
+import { entryViewModel } from '../entries/entry.presenter';
+import { entryQuery } from '../entries/entry.contract';
+import { auditQuery, forwardedExportQuery } from './review.contract';
 import type { EntryStatus } from '../entries/entry.schema';
-import { ENTRY_STATUS_LABELS, type EntryView } from '../entries/entry.types';
+import { ENTRY_STATUS_LABELS } from '../entries/entry.messages';
+import type { EntryView } from '../entries/entry.types';
 import { download, XLSX_TYPE } from '../web/download';
 import { currentUser, queryString } from '../web/request-context';
+import { safeNext } from '../web/navigation';
 import { pageLinks } from '../web/view-helpers';
 import { FORWARDED_STATES, type ReviewService } from './review.service';
 import type { StatsService } from './stats.service';
@@ -33,7 +36,7 @@ async function sendXlsx(deps: ReviewDeps, req: Request, res: Response) {
   assertArea(user, 'review');
   const campaign = await deps.campaign.get();
   const dl = download(res, { fileName: '报送作品清单.xlsx', asciiName: 'forwarded.xlsx', contentType: XLSX_TYPE });
-  await deps.review.writeForwardedXlsx(user, campaign, { periodId: queryString(req, 'periodId', 64), countyId: queryString(req, 'countyId', 64) }, dl.stream);
+  await deps.review.writeForwardedXlsx(user, campaign, parse(forwardedExportQuery, req.query), dl.stream);
 }
 
 export function reviewApi(deps: ReviewDeps): Router {
@@ -58,8 +61,7 @@ export function reviewApi(deps: ReviewDeps): Router {
   });
   router.get('/exports/forwarded.xlsx', (req, res) => sendXlsx(deps, req, res));
   router.get('/audit', async (req, res) => {
-    assertArea(currentUser(req), 'audit');
-    res.json(await deps.review.auditLog({ action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>)));
+    res.json(await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
   });
   return router;
 }
@@ -96,7 +98,8 @@ export function reviewPages(deps: ReviewDeps): Router {
     const campaign = await deps.campaign.get();
     const periods = campaign.periods;
     const periodId = queryString(req, 'periodId', 64) ?? (tabKey === 'forwarded' ? periods.find((p) => p.forwardBy.getTime() > Date.now())?.id ?? periods[0]?.id : undefined);
-    const filter = { ...entryFilter(req), status: undefined, statuses: tab.statuses, periodId, sort: entryFilter(req).sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
+    const query = parse(entryQuery, req.query);
+    const filter = { ...query, status: undefined, statuses: tab.statuses, periodId, sort: query.sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
     const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
     const quotas = periodId ? await deps.review.quotaOverview(user, periodId) : [];
     const { schools, counties } = await deps.review.worklistChoices(user);
@@ -164,8 +167,7 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   router.get('/audit', async (req, res) => {
-    assertArea(currentUser(req), 'audit');
-    const result = await deps.review.auditLog({ action: queryString(req, 'action', 64), objectType: queryString(req, 'objectType', 32), objectId: queryString(req, 'objectId', 64) }, pageQuery(req.query as Record<string, unknown>, 50));
+    const result = await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>, 50));
     res.render('review/audit', {
       title: '操作日志',
       items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),

@@ -9,11 +9,13 @@ import * as repo from './review.repository';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
-import { integer, optional, parse, text } from '../platform/validate';
+import { parse, type PageQuery } from '../platform/validate';
+import { forwardInput, quotaInput, rankInput, returnInput } from './review.contract';
 import type { EntryService } from '../entries/entry.service';
 import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { EntryView } from '../entries/entry.types';
+import { PERIOD_NOT_FOUND } from '../campaign/campaign.messages';
 
 /**
  * County review: a county bureau returns its schools' submitted entries with a reason, or
@@ -29,10 +31,6 @@ export const FORWARDED_STATES: readonly EntryStatus[] = ['forwarded', 'in_judgin
 
 export const quotaExceeded = (used: number, quota: number) =>
   new AppError(409, 'quota_exceeded', '报送名额已满', `本期报送名额已用完（已报送 ${used} / ${quota}）。如需更换，请先把已报送的作品退回后再报送。`);
-
-const returnFields = { reason: text('退回原因', { max: 500 }) };
-const forwardFields = { periodId: optional(text('报送期', { max: 64 })), rank: optional(integer('排序', { min: 1, max: 10000 })) };
-const rankFields = { rank: integer('排序', { min: 1, max: 10000 }) };
 
 export interface QuotaUse {
   periodId: string;
@@ -65,8 +63,11 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
   }
 
   return {
-    /** 操作日志, newest first (the caller checks the 'audit' area). */
-    auditLog: (filter: AuditFilter, page: { page: number; pageSize: number }) => listAudit(db, filter, page),
+    /** The audit log of every action (the city only). */
+    async auditLog(actor: CurrentUser, filter: AuditFilter, page: PageQuery) {
+      assertArea(actor, 'audit');
+      return listAudit(db, filter, page);
+    },
 
     /** 报送作品清单 (XLSX) of the entries the actor may see, streamed to `out`. */
     async writeForwardedXlsx(actor: CurrentUser, campaign: Campaign, filter: { periodId?: string; countyId?: string }, out: Writable): Promise<void> {
@@ -91,7 +92,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       assertArea(actor, 'review');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const { reason } = parse(returnFields, body);
+      const { reason } = parse(returnInput, body);
       const from: EntryStatus[] = actor.role === 'admin' ? ['submitted', 'forwarded'] : ['submitted'];
       await transitionEntry(db, actor, id, {
         action: 'entry.return',
@@ -114,7 +115,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以向市教育局报送作品。');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const input = parse(forwardFields, body);
+      const input = parse(forwardInput, body);
       await transitionEntry(db, actor, id, {
         action: 'entry.forward',
         from: ['submitted'],
@@ -145,7 +146,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以调整报送排序。');
       const entry = await deps.entries.load(id);
       assertReviewer(actor, entry);
-      const { rank } = parse(rankFields, body);
+      const { rank } = parse(rankInput, body);
       await db.transaction().execute(async (trx) => {
         await lockCounty(trx, actor.countyId!);
         const e = await repo.findEntryForRank(trx, id);
@@ -164,10 +165,10 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     /** The city overrides one county's quota for a period. */
     async setCountyQuota(actor: CurrentUser, periodId: string, countyId: string, body: unknown): Promise<QuotaUse> {
       assertArea(actor, 'periods');
-      const { quota } = parse({ quota: optional(integer('名额', { min: 0, max: 10000 })) }, body);
+      const { quota } = parse(quotaInput, body);
       if (!(await repo.countyExists(db, countyId))) throw notFound('县区不存在。');
       const period = await repo.findPeriod(db, periodId);
-      if (!period) throw notFound('报送期不存在。');
+      if (!period) throw notFound(PERIOD_NOT_FOUND);
       await db.transaction().execute(async (trx) => {
         const before = await repo.quotaOverride(trx, periodId, countyId);
         await repo.setQuotaOverride(trx, periodId, countyId, quota);
@@ -188,7 +189,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     async quotaOverview(actor: CurrentUser, periodId: string) {
       assertArea(actor, 'review');
       const period = await repo.findPeriod(db, periodId);
-      if (!period) throw notFound('报送期不存在。');
+      if (!period) throw notFound(PERIOD_NOT_FOUND);
       const [counties, overrides, counts] = await Promise.all([repo.listCounties(db), repo.quotaOverrides(db, periodId), repo.countsByCounty(db, periodId, FORWARDED_STATES)]);
       const visible = actor.role === 'county' ? counties.filter((c) => c.id === actor.countyId) : counties;
       return visible.map((c) => ({

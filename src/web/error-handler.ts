@@ -39,7 +39,6 @@ export function notFoundHandler(_req: Request, _res: Response): void {
 
 export function errorHandler(logger: Logger) {
   // Express recognises error handlers by their four parameters.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     try {
       handle(err, req, res);

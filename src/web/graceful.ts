@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:http';
 
 /**
@@ -12,7 +13,7 @@ import type { Server } from 'node:http';
  * last request that could use it: no "driver has already been destroyed" answers.
  */
 export function drainOnShutdown(server: Server): (graceMs: number) => Promise<{ cut: number }> {
-  const inFlight = new Set<import('node:http').ServerResponse>();
+  const inFlight = new Set<ServerResponse>();
   let draining = false;
   let onIdle: (() => void) | undefined;
   server.on('request', (req, res) => {

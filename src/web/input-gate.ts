@@ -1,5 +1,5 @@
 /**
- * One input gate for every route (SECURITY.md, issue 13 item 5): text that no form can produce is
+ * One input gate for every route (docs/security.md, issue 13 item 5): text that no form can produce is
  * refused with a 400 in Chinese before any route sees it, instead of reaching PostgreSQL (which
  * rejects NUL in text with an error that used to answer 500).
  *

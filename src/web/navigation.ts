@@ -80,3 +80,8 @@ export const FLASH: Record<string, string> = {
   scores_all_done: '评分已提交。您的作品已全部评完，谢谢！',
   conflict_declared: '已声明回避，这件作品将由其他评委评分。',
 };
+
+/** Only same-site relative paths are followed after login (no open redirects). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !next.startsWith('/login') ? next.slice(0, 500) : '/';
+}

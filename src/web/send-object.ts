@@ -10,7 +10,7 @@ export interface SendObjectOptions {
   contentType: string;
   /** User-facing file name, may be Chinese; sanitised and encoded (RFC 6266/5987). */
   downloadName?: string;
-  /** Uploaded files are `attachment` (SECURITY: never rendered from the app origin); previews may be `inline`. */
+  /** Uploaded files are `attachment` (docs/security.md: never rendered from the app origin); previews may be `inline`. */
   disposition: Disposition;
   /** With S3: answer 302 to a short-lived presigned URL instead of streaming through this process. */
   redirectToPresigned?: boolean;

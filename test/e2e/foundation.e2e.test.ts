@@ -76,7 +76,6 @@ describeBrowser('foundation in a browser', () => {
       }
       await page.goto(`${suite.baseUrl}/`);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      // eslint-disable-next-line no-console
       console.log(`phone screenshot for a person to look at: ${SCREENSHOT}`);
     } finally {
       await context.close();

@@ -258,7 +258,6 @@ describeBrowser('judging in a browser', () => {
     const pub = await widths(anonymous);
     expect(pub.scrollWidth).toBeLessThanOrEqual(pub.innerWidth);
 
-    // eslint-disable-next-line no-console
     console.log(`judging journey in chromium: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 600_000);
 

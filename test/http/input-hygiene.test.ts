@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
 
-/** Mass assignment, escaping, prototype pollution, malformed and oversized bodies (SECURITY.md 14, 18, 20). */
+/** Mass assignment, escaping, prototype pollution, malformed and oversized bodies (docs/security.md 14, 18, 20). */
 describe('input hygiene', () => {
   let t: TestApp;
   let adminToken: string;

@@ -1,12 +1,12 @@
 /**
- * Authorization of the judging API, table-driven (SECURITY.md 11 and 13, DESIGN §9):
+ * Authorization of the judging API, table-driven (docs/security.md 11 and 13, docs/architecture.md §9):
  *
  * - role level: school / county / tv / judge on the admin's round routes → 403; school / county /
  *   tv / admin on the judge's routes → 403; anonymous on any of them → 401;
  * - object level: a judge on another judge's assignment, or on a guessed id → 404 for everything;
  *   on their own assignment in a round that is still a draft → 404 for everything (the judge has
  *   not been given it yet); on their own assignment after the round closed → 404 for GET / preview /
- *   poster (it left the queue), while PUT and conflict answer 409 `round_closed` (API.md: "round
+ *   poster (it left the queue), while PUT and conflict answer 409 `round_closed` (docs/api.md: "round
  *   closed → 409 round_closed" — the judge knows the assignment, so the clearer answer leaks nothing).
  *
  * The baseline shows the owner really gets 200 on the same URLs, so every 404 is the policy's.

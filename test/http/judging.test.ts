@@ -1,5 +1,5 @@
 /**
- * Judging through the JSON API, end to end (issue 5, DESIGN §7, API.md "Judging"):
+ * Judging through the JSON API, end to end (issue 5, docs/architecture.md §7, docs/api.md "Judging"):
  *
  *   round A 初评 (k = 3, 5 judges, 6 forwarded entries of 3 counties): create → add the period's
  *   forwarded entries → panel → (an infeasible round X → 409) → assign → open → judges score,
@@ -51,7 +51,12 @@ async function sheetRows(bytes: Buffer): Promise<unknown[][]> {
 /** Every key anywhere in a JSON value. */
 function allKeys(v: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(v)) v.forEach((x) => allKeys(x, out));
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.add(k), allKeys(x, out));
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      out.add(k);
+      allKeys(x, out);
+    }
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
 
 /**
- * Login protection (SECURITY.md 19, issue 13 item 8; README "Login protection"). With P =
+ * Login protection (docs/security.md 19, issue 13 item 8; README "Login protection"). With P =
  * LOGIN_MAX_FAILURES and W = LOGIN_WINDOW_MINUTES: per (account, address) P free failures, then
  * 1, 2, 4 … minutes (at most W) between tries; per account 5·P failures from anywhere slow unknown
  * addresses to one try a minute (never a lock; known addresses unaffected); per address 20·P

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import request from 'supertest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
 
-/** Sessions, CSRF and bearer tokens (SECURITY.md 15, 16). */
+/** Sessions, CSRF and bearer tokens (docs/security.md 15, 16). */
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
 

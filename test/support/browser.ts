@@ -45,7 +45,6 @@ export function describeBrowser(name: string, fn: () => void): void {
     return;
   }
   const banner = '!'.repeat(message.length + 8);
-  // eslint-disable-next-line no-console
   console.warn(`\n${banner}\n!!! ${message} !!!\n${banner}\n`);
   // Honest skip: no chromium on this machine (outside CI), announced loudly above; CI=true fails instead.
   describe.skip(name, fn);

@@ -1,5 +1,5 @@
 /**
- * Small generated video clips for tests (MEDIA.md: no binary fixtures in the repo).
+ * Small generated video clips for tests (docs/media.md: no binary fixtures in the repo).
  *
  *   const path = await makeClip('portrait', dir);
  *

@@ -45,7 +45,7 @@ async function ping(db: Db): Promise<void> {
 const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 5_000, idleInTransactionMs: 60_000 };
 
 /**
- * The pg pool, hardened for outages (SECURITY.md "Faults"):
+ * The pg pool, hardened for outages (docs/security.md "Faults"):
  * - Every client gets an 'error' listener the moment it connects. pg-pool listens only while a
  *   client is idle; a client checked out for a transaction that loses its server (restart,
  *   pg_terminate_backend, failover) emits 'error' with no listener, which ends the process. The

@@ -4,7 +4,7 @@ import type { DB } from '../db/schema';
 import type { JobStatus } from './queue.schema';
 
 /**
- * A small PostgreSQL job queue (DESIGN.md §6 "Jobs"): at-least-once delivery, claims with
+ * A small PostgreSQL job queue (docs/architecture.md §6 "Jobs"): at-least-once delivery, claims with
  * `FOR UPDATE SKIP LOCKED`, a lease a live worker extends, bounded attempts with backoff, and a
  * final `failed` state with a reason a person can read. Works the same on PostgreSQL and PGlite.
  *

@@ -310,7 +310,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const within = (promise: Promise<void>, ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      promise.then(() => {
+      // settle promises never reject (each job's outcome is handled where it runs)
+      void promise.then(() => {
         clearTimeout(timer);
         resolve();
       });

@@ -3,6 +3,7 @@ import type { Disposition } from './object-store';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 // C0/C1 controls (CR, LF, NUL, …), quotes, backslash, path separators and other characters that
 // browsers or header parsers treat specially.
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f"\\/;]/g;
 const MAX_NAME_LENGTH = 150;
 

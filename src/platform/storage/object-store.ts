@@ -88,7 +88,7 @@ export class ObjectStoreError extends Error {
 
 export class ObjectNotFoundError extends ObjectStoreError {
   override readonly name = 'ObjectNotFoundError';
-  readonly code = 'not_found'; // the API.md word the error handler answers with
+  readonly code = 'not_found'; // the docs/api.md word the error handler answers with
   readonly status = 404;
   constructor(readonly key: string) {
     super(`object not found: ${key}`);

@@ -296,7 +296,7 @@ function makeClient(config: S3StoreConfig, endpoint: string | undefined): S3Clie
     credentials,
     forcePathStyle: config.forcePathStyle,
     // Without these, streamed PutObject to s3rver/MinIO/Ceph stores the aws-chunked framing inside
-    // the object, and unknown-length streams fail (see STACK.md).
+    // the object, and unknown-length streams fail (see docs/architecture.md §12).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: config.maxAttempts ?? 3,

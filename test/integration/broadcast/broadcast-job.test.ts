@@ -71,7 +71,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // eslint-disable-next-line no-console
   console.log(`broadcast job test: ${Math.round((Date.now() - started) / 1000)} s for ${CASES.length} uploads + masters`);
   await t?.close();
   await rm(dir, { recursive: true, force: true });

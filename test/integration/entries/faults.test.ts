@@ -1,5 +1,5 @@
 /**
- * Faults around the video pipeline (SECURITY.md "Faults"): the object store is down while a school
+ * Faults around the video pipeline (docs/security.md "Faults"): the object store is down while a school
  * uploads, and a worker dies holding an ingest job. Nothing is lost, nothing is done twice, and the
  * teacher gets a readable message.
  */

@@ -36,6 +36,7 @@ let dir: string;
 
 interface Processed {
   entryId: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
   entry: Record<string, any>;
   preview: Buffer;
   previewProbe: FfprobeOutput;
@@ -83,6 +84,7 @@ afterAll(async () => {
 
 const videoStream = (p: FfprobeOutput) => p.streams.find((s) => s.codec_type === 'video')!;
 const audioStream = (p: FfprobeOutput) => p.streams.find((s) => s.codec_type === 'audio');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
 const check = (entry: Record<string, any>, name: string) => (entry.video.qc.checks as Array<{ name: string; status: string; value: string; message: string }>).find((c) => c.name === name);
 
 const READY_KINDS: Array<{ kind: ClipKind; orientation: 'landscape' | 'portrait'; audio: boolean }> = [

@@ -115,6 +115,12 @@ describe('resumable uploads with the S3 object store', () => {
     await request(t.app).delete(cancelled).set(TUS).set('Authorization', `Bearer ${school.token}`).expect(204);
     expect(await tusKeys()).toEqual([`tus/${expired.split('/').pop()}/${'0'.padStart(16, '0')}`]);
 
+    // The cancelled upload's reservation is released just after the 204 (tus's POST_TERMINATE event).
+    const cancelledId = cancelled.split('/').pop()!;
+    for (let i = 0; i < 50 && (await t.container.db.selectFrom('resumable_uploads').select('id').where('id', '=', cancelledId).executeTakeFirst()); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
     await t.container.db.updateTable('resumable_uploads').set({ expires_at: new Date(Date.now() - 3600_000) }).execute();
     expect(await t.container.resumableUploads.sweep()).toBe(1);
     expect(await tusKeys()).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * The upload endpoint under hostile or broken input (SECURITY.md Uploads 1–4) and the replace /
+ * The upload endpoint under hostile or broken input (docs/security.md Uploads 1–4) and the replace /
  * ownership / state rules around it. Bodies are sent with raw http requests where supertest would
  * hide what the server does (lengths, chunking, disconnects).
  */
@@ -106,6 +106,7 @@ function raw(opts: { path: string; headers: Record<string, string | number>; chu
 }
 
 /** Uploads through a raw request: the server may answer (404/409) before reading the body and hang up. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
 async function rawUpload(entryId: string, file: Buffer, auth: { Authorization: string }, filename = 'clip.mp4'): Promise<RawResponse & { json: any }> {
   const { body, contentType } = multipart(file, filename);
   const res = await raw({ path: `/api/v1/entries/${entryId}/video`, headers: { ...auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
@@ -119,7 +120,7 @@ async function expectNothingKept(entryId: string) {
   expect(await waitForEmptyTemp(t)).toEqual([]);
 }
 
-describe('size limits (SECURITY Uploads 1)', () => {
+describe('size limits (docs/security.md Uploads 1)', () => {
   test('when the file is one byte over MAX_VIDEO_BYTES, then the answer is 413 payload_too_large in Chinese, and no temp file or row is left', async () => {
     const entry = await createEntry(t, school.token);
     const { body, contentType } = multipart(fakeMp4(MAX_BYTES + 1));
@@ -171,7 +172,7 @@ describe('size limits (SECURITY Uploads 1)', () => {
   });
 });
 
-describe('clients that go away (SECURITY Uploads 2)', () => {
+describe('clients that go away (docs/security.md Uploads 2)', () => {
   test('when 20 clients disconnect half-way through their upload, then the server stays up, the temp dir is empty again and no row is written', async () => {
     const entry = await createEntry(t, school.token);
     const { body, contentType } = multipart(landscape);
@@ -195,7 +196,7 @@ describe('clients that go away (SECURITY Uploads 2)', () => {
   });
 });
 
-describe('malformed multipart (SECURITY Uploads 3)', () => {
+describe('malformed multipart (docs/security.md Uploads 3)', () => {
   let entryId: string;
   beforeAll(async () => {
     entryId = (await createEntry(t, school.token)).id;
@@ -221,7 +222,7 @@ describe('malformed multipart (SECURITY Uploads 3)', () => {
   });
 });
 
-describe('hostile file names (SECURITY Uploads 4)', () => {
+describe('hostile file names (docs/security.md Uploads 4)', () => {
   // These uploads are only checked for how they were received: drop their ingest jobs so the one
   // test that needs a processed video does not wait for all of them.
   afterEach(async () => {

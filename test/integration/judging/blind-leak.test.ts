@@ -1,5 +1,5 @@
 /**
- * Blind judging leaks nothing (issue 5 checks, SECURITY.md 12, DESIGN §9): an entry whose school,
+ * Blind judging leaks nothing (issue 5 checks, docs/security.md 12, docs/architecture.md §9): an entry whose school,
  * director and uploader carry distinctive strings — also in the uploaded file's name and in its
  * container and stream metadata — goes the real way: upload through the API, in-process ffmpeg
  * ingest, submit, county forward, blind round, assignment, open. Then everything the judge can

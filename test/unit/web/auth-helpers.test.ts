@@ -1,4 +1,4 @@
-import { safeNext } from '../../../src/accounts/auth.routes';
+import { safeNext } from '../../../src/web/navigation';
 import { tokensMatch } from '../../../src/web/auth.middleware';
 import { pageLinks, fromLocalInput, toLocalInput } from '../../../src/web/view-helpers';
 

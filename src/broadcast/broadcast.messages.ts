@@ -1,0 +1,12 @@
+import type { MasterProfile, MasterStatus } from './broadcast.schema';
+
+/** The broadcast component's words: master profiles and states as the city and the TV desk read them. */
+
+export const PROFILE_LABELS: Record<MasterProfile, string> = {
+  'xdcam-hd422': 'XDCAM HD422（1080i50 MXF，电视台标准）',
+  'h264-1080p25': 'H.264 1080p25（MP4）',
+};
+
+export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
+/** The desk's and the programme sheet's word for an entry whose master is not made yet. */
+export const NO_MASTER = '未制作';

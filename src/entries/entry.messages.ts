@@ -1,0 +1,67 @@
+import type { EntryStatus, QcVerdict, VideoStatus } from './entry.schema';
+
+/**
+ * The entries component's words: the labels of statuses, QC checks and history actions, and the
+ * sentences more than one module says. Other components use these labels too (review, broadcast).
+ */
+
+export const ENTRY_STATUS_LABELS: Record<EntryStatus, string> = {
+  draft: '草稿',
+  submitted: '已提交，待县区审核',
+  returned: '已退回，待修改',
+  forwarded: '已报送市教育局',
+  in_judging: '评审中',
+  shortlisted: '已入围',
+  not_selected: '未入选',
+  awarded: '已获奖',
+  broadcast_selected: '已选送电视台',
+  aired: '已播出',
+};
+
+export const VIDEO_STATUS_LABELS: Record<VideoStatus, string> = {
+  uploaded: '已上传，排队处理',
+  processing: '处理中',
+  ready: '可预览',
+  failed: '处理失败',
+};
+
+export const QC_VERDICT_LABELS: Record<QcVerdict, string> = { pass: '通过', warn: '有提醒', fail: '不通过' };
+
+/** How the entry's history names each action. */
+export const ACTION_LABELS: Record<string, string> = {
+  'entry.create': '创建作品',
+  'entry.update': '修改作品信息',
+  'video.upload': '上传视频',
+  'video.retry': '重新处理视频',
+  'entry.submit': '提交',
+  'entry.withdraw': '撤回',
+  'entry.return': '退回',
+  'entry.forward': '报送市教育局',
+  'entry.rank': '调整报送排序',
+  'entry.judging': '进入评审',
+  'entry.award': '评定奖项',
+  'entry.broadcast': '选送电视台',
+  'entry.aired': '电视台已播出',
+};
+
+/** Chinese names of the QC checks (media/qc.ts names them in English). */
+export const QC_CHECK_LABELS: Record<string, string> = {
+  decode: '解码完整性',
+  duration: '时长',
+  resolution: '分辨率',
+  frame_rate: '帧率',
+  rotation: '画面方向',
+  hdr: 'HDR 色彩',
+  audio: '声音',
+  loudness: '音量',
+  silence: '静音片段',
+  black: '黑屏片段',
+  scan: '隔行扫描',
+  aspect: '画面比例',
+  audio_track: '音轨',
+  channels: '声道',
+  clipping: '削波失真',
+};
+
+/** The entry is past draft/returned: its video cannot be replaced (the page's gate, both upload paths). */
+export const VIDEO_LOCKED = '作品已提交，不能更换视频。如需更换，请先撤回。';
