@@ -17,9 +17,7 @@ export async function mastersAndAiring(q: Q, entryIds: readonly string[]): Promi
     .selectAll('m')
     .where('e.id', 'in', entryIds)
     .execute();
-  return new Map(
-    rows.map(({ e_id, e_aired_on, ...m }) => [e_id, { airedOn: e_aired_on, master: m.id === null ? null : (m as MasterRow) }]),
-  );
+  return new Map(rows.map(({ e_id, e_aired_on, ...m }) => [e_id, { airedOn: e_aired_on, master: m.id === null ? null : (m as MasterRow) }]));
 }
 
 export function findMasterOfEntry(q: Q, entryId: string): Promise<MasterRow | undefined> {

@@ -13,14 +13,33 @@ export function rankingEntries(q: Q, roundId: string) {
     .innerJoin('schools as s', 's.id', 'e.school_id')
     .leftJoin('counties as c', 'c.id', 'e.county_id')
     .leftJoin('songs as g', 'g.id', 'e.song_id')
-    .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award', 're.label'])
+    .select([
+      'e.id',
+      'e.code',
+      'e.title',
+      'e.song_id',
+      'e.custom_song_title',
+      'g.title as song_title',
+      'e.form',
+      'e.level',
+      's.name as school_name',
+      'c.name as county_name',
+      're.shortlisted',
+      're.award',
+      're.label',
+    ])
     .where('re.round_id', '=', roundId)
     .execute();
 }
 
 /** The submitted scores of a round, in the shape rankRound takes (no second pass over 50,000 rows). */
 export async function submittedScores(q: Q, roundId: string): Promise<Array<{ entryId: string; judgeId: string; values: Record<string, number> }>> {
-  const rows = await q.selectFrom('assignments').select(['entry_id as entryId', 'judge_id as judgeId', 'scores as values']).where('round_id', '=', roundId).where('status', '=', 'submitted').execute();
+  const rows = await q
+    .selectFrom('assignments')
+    .select(['entry_id as entryId', 'judge_id as judgeId', 'scores as values'])
+    .where('round_id', '=', roundId)
+    .where('status', '=', 'submitted')
+    .execute();
   return rows as Array<{ entryId: string; judgeId: string; values: Record<string, number> }>;
 }
 
@@ -57,8 +76,19 @@ export function findRound(q: Q, id: string) {
 export async function writeShortlist(trx: Transaction<DB>, roundId: string, chosen: string[], rest: string[], at: Date): Promise<void> {
   await trx.updateTable('round_entries').set({ shortlisted: false }).where('round_id', '=', roundId).execute();
   await trx.updateTable('round_entries').set({ shortlisted: true }).where('round_id', '=', roundId).where('entry_id', 'in', chosen).execute();
-  await trx.updateTable('entries').set({ status: 'shortlisted', updated_at: at }).where('id', 'in', chosen).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected']).execute();
-  if (rest.length) await trx.updateTable('entries').set({ status: 'not_selected', updated_at: at }).where('id', 'in', rest).where('status', 'in', ['in_judging', 'shortlisted']).execute();
+  await trx
+    .updateTable('entries')
+    .set({ status: 'shortlisted', updated_at: at })
+    .where('id', 'in', chosen)
+    .where('status', 'in', ['in_judging', 'shortlisted', 'not_selected'])
+    .execute();
+  if (rest.length)
+    await trx
+      .updateTable('entries')
+      .set({ status: 'not_selected', updated_at: at })
+      .where('id', 'in', rest)
+      .where('status', 'in', ['in_judging', 'shortlisted'])
+      .execute();
 }
 
 export async function clearAwards(trx: Transaction<DB>, roundId: string): Promise<void> {
@@ -67,7 +97,12 @@ export async function clearAwards(trx: Transaction<DB>, roundId: string): Promis
 
 export async function writeAward(trx: Transaction<DB>, roundId: string, entryId: string, award: AwardTier, at: Date): Promise<void> {
   await trx.updateTable('round_entries').set({ award }).where('round_id', '=', roundId).where('entry_id', '=', entryId).execute();
-  await trx.updateTable('entries').set({ award, status: 'awarded', updated_at: at }).where('id', '=', entryId).where('status', 'in', ['in_judging', 'shortlisted', 'not_selected', 'awarded']).execute();
+  await trx
+    .updateTable('entries')
+    .set({ award, status: 'awarded', updated_at: at })
+    .where('id', '=', entryId)
+    .where('status', 'in', ['in_judging', 'shortlisted', 'not_selected', 'awarded'])
+    .execute();
 }
 
 export async function updateRound(q: Q, roundId: string, values: Updateable<DB['rounds']>): Promise<void> {
@@ -84,7 +119,19 @@ export function publishedAwards(q: Q) {
     .leftJoin('counties as c', 'c.id', 'e.county_id')
     .leftJoin('songs as g', 'g.id', 'e.song_id')
     .leftJoin('performance_forms as f', 'f.code', 'e.form')
-    .select(['r.id as round_id', 'r.name as round_name', 'r.published_at', 'e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
+    .select([
+      'r.id as round_id',
+      'r.name as round_name',
+      'r.published_at',
+      'e.code',
+      'e.title',
+      'g.title as song_title',
+      'e.custom_song_title',
+      'f.label as form_label',
+      's.name as school_name',
+      'c.name as county_name',
+      're.award',
+    ])
     .where('r.published_at', 'is not', null)
     .where('re.award', 'is not', null)
     .orderBy('r.published_at', 'desc')

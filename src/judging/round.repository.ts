@@ -16,7 +16,10 @@ function roundWithCounts(q: Q) {
       (eb) =>
         eb
           .selectFrom('assignments as a')
-          .select((sub) => [sub.fn.countAll<number>().as('assignment_count'), sub.fn.countAll<number>().filterWhere('a.status', '=', 'submitted').as('submitted_count')])
+          .select((sub) => [
+            sub.fn.countAll<number>().as('assignment_count'),
+            sub.fn.countAll<number>().filterWhere('a.status', '=', 'submitted').as('submitted_count'),
+          ])
           .whereRef('a.round_id', '=', 'r.id')
           .as('ac'),
       (join) => join.onTrue(),
@@ -94,13 +97,20 @@ export function enabledJudges(q: Q, userIds: string[]) {
 /** Replaces the panel; assignments of judges no longer on it go. */
 export async function replacePanel(trx: Transaction<DB>, roundId: string, judgeIds: string[]): Promise<void> {
   await trx.deleteFrom('round_judges').where('round_id', '=', roundId).execute();
-  await trx.insertInto('round_judges').values(judgeIds.map((judge_id) => ({ round_id: roundId, judge_id }))).execute();
+  await trx
+    .insertInto('round_judges')
+    .values(judgeIds.map((judge_id) => ({ round_id: roundId, judge_id })))
+    .execute();
   await trx.deleteFrom('assignments').where('round_id', '=', roundId).where('judge_id', 'not in', judgeIds).execute();
 }
 
 /** Entries of the round with their school and county (for conflict rules). */
 export function roundEntryOrigins(q: Q, roundId: string, entryId?: string) {
-  let query = q.selectFrom('round_entries as re').innerJoin('entries as e', 'e.id', 're.entry_id').select(['e.id', 'e.code', 'e.school_id', 'e.county_id']).where('re.round_id', '=', roundId);
+  let query = q
+    .selectFrom('round_entries as re')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .select(['e.id', 'e.code', 'e.school_id', 'e.county_id'])
+    .where('re.round_id', '=', roundId);
   if (entryId !== undefined) query = query.where('re.entry_id', '=', entryId);
   return query.execute();
 }
@@ -126,7 +136,15 @@ export function declaredConflicts(q: Q, roundId: string) {
 }
 
 export async function hasDeclaredConflict(q: Q, roundId: string, entryId: string, judgeId: string): Promise<boolean> {
-  return Boolean(await q.selectFrom('judge_conflicts').select('judge_id').where('round_id', '=', roundId).where('entry_id', '=', entryId).where('judge_id', '=', judgeId).executeTakeFirst());
+  return Boolean(
+    await q
+      .selectFrom('judge_conflicts')
+      .select('judge_id')
+      .where('round_id', '=', roundId)
+      .where('entry_id', '=', entryId)
+      .where('judge_id', '=', judgeId)
+      .executeTakeFirst(),
+  );
 }
 
 export async function deleteAssignmentPair(trx: Transaction<DB>, roundId: string, judgeId: string, entryId: string): Promise<void> {
@@ -136,13 +154,21 @@ export async function deleteAssignmentPair(trx: Transaction<DB>, roundId: string
 /** Inserts assignments in batches of 1,000. */
 export async function insertAssignments(trx: Transaction<DB>, roundId: string, pairs: Array<{ judgeId: string; entryId: string }>): Promise<void> {
   for (let i = 0; i < pairs.length; i += 1000) {
-    await trx.insertInto('assignments').values(pairs.slice(i, i + 1000).map((a) => ({ round_id: roundId, entry_id: a.entryId, judge_id: a.judgeId }))).execute();
+    await trx
+      .insertInto('assignments')
+      .values(pairs.slice(i, i + 1000).map((a) => ({ round_id: roundId, entry_id: a.entryId, judge_id: a.judgeId })))
+      .execute();
   }
 }
 
 /** One assignment, unless the pair exists already (then null). */
 export async function insertAssignment(trx: Transaction<DB>, roundId: string, entryId: string, judgeId: string): Promise<string | null> {
-  const row = await trx.insertInto('assignments').values({ round_id: roundId, entry_id: entryId, judge_id: judgeId }).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+  const row = await trx
+    .insertInto('assignments')
+    .values({ round_id: roundId, entry_id: entryId, judge_id: judgeId })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst();
   return row?.id ?? null;
 }
 
@@ -166,7 +192,11 @@ export async function assignmentShortfall(q: Q, roundId: string, k: number): Pro
     .groupBy('re.entry_id')
     .having((eb) => eb.fn.count('a.id'), '<', k)
     .execute();
-  const { n } = await q.selectFrom('round_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).executeTakeFirstOrThrow();
+  const { n } = await q
+    .selectFrom('round_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('round_id', '=', roundId)
+    .executeTakeFirstOrThrow();
   return { short: short.length, entries: Number(n) };
 }
 
@@ -229,7 +259,8 @@ export async function updateRound(q: Q, roundId: string, values: Updateable<Roun
 /** Entries that could join a round: the shortlist of an earlier round, given ids, or a period's forwarded entries. */
 export function candidateEntries(q: Q, source: { shortlistOf: string } | { ids: string[]; statuses: readonly EntryStatus[] } | { periodId: string }) {
   let query = q.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']);
-  if ('shortlistOf' in source) query = query.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source.shortlistOf).where('re.shortlisted', '=', true);
+  if ('shortlistOf' in source)
+    query = query.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source.shortlistOf).where('re.shortlisted', '=', true);
   else if ('ids' in source) query = query.where('e.id', 'in', source.ids).where('e.status', 'in', source.statuses);
   else query = query.where('e.period_id', '=', source.periodId).where('e.status', '=', 'forwarded');
   return query.execute();
@@ -242,7 +273,10 @@ export async function roundEntryIds(q: Q, roundId: string): Promise<string[]> {
 /** Adds entries to a round with their labels, in batches of 1,000. */
 export async function insertRoundEntries(trx: Transaction<DB>, roundId: string, labelled: Array<{ entryId: string; label: string }>): Promise<void> {
   for (let i = 0; i < labelled.length; i += 1000) {
-    await trx.insertInto('round_entries').values(labelled.slice(i, i + 1000).map((r) => ({ round_id: roundId, entry_id: r.entryId, label: r.label }))).execute();
+    await trx
+      .insertInto('round_entries')
+      .values(labelled.slice(i, i + 1000).map((r) => ({ round_id: roundId, entry_id: r.entryId, label: r.label })))
+      .execute();
   }
 }
 

@@ -78,7 +78,11 @@ export interface QueuePosition {
  * after a position (the API's cursor). The page is chosen from the narrow rows (assignments,
  * rounds, round_entries, entries); only its rows get the wide join.
  */
-export async function queuePage(q: Q, judgeId: string, page: { limit: number; offset?: number; after?: QueuePosition }): Promise<Array<{ row: AssignmentRow; position: QueuePosition }>> {
+export async function queuePage(
+  q: Q,
+  judgeId: string,
+  page: { limit: number; offset?: number; after?: QueuePosition },
+): Promise<Array<{ row: AssignmentRow; position: QueuePosition }>> {
   let narrow = visibleQueue(q, judgeId)
     .innerJoin('round_entries as re', (j) => j.onRef('re.round_id', '=', 'a.round_id').onRef('re.entry_id', '=', 'a.entry_id'))
     .innerJoin('entries as e', 'e.id', 'a.entry_id')
@@ -89,7 +93,8 @@ export async function queuePage(q: Q, judgeId: string, page: { limit: number; of
       sql<string>`case when r.blind then re.label else e.code end`.as('k'),
     ]);
   const after = page.after;
-  if (after) narrow = narrow.where(sql<boolean>`(${SORT}) > (${after.submitted}, ${after.roundCreatedAt}::timestamptz, ${after.roundId}, ${after.key}, ${after.id})`);
+  if (after)
+    narrow = narrow.where(sql<boolean>`(${SORT}) > (${after.submitted}, ${after.roundCreatedAt}::timestamptz, ${after.roundId}, ${after.key}, ${after.id})`);
   const chosen = narrow
     .orderBy(sql`case when a.status = 'submitted' then 1 else 0 end`)
     .orderBy('r.created_at')
@@ -102,11 +107,30 @@ export async function queuePage(q: Q, judgeId: string, page: { limit: number; of
   if (!chosenRows.length) return [];
   // The wide rows by primary key. (One statement with the page as a sub-select was tried: the
   // planner, misjudging the visibility filter at one row, re-ran the wide join per page row — 0.6 s.)
-  const wide = await assignmentRows(q).where('a.id', 'in', chosenRows.map((c) => c.id)).execute();
+  const wide = await assignmentRows(q)
+    .where(
+      'a.id',
+      'in',
+      chosenRows.map((c) => c.id),
+    )
+    .execute();
   const byId = new Map(wide.map((w) => [w.id, w]));
   return chosenRows.flatMap((c) => {
     const row = byId.get(c.id);
-    return row ? [{ row, position: { submitted: Number(c.s) === 1 ? (1 as const) : (0 as const), roundCreatedAt: c.round_created_at, roundId: row.round_id, key: c.k, id: c.id } }] : [];
+    return row
+      ? [
+          {
+            row,
+            position: {
+              submitted: Number(c.s) === 1 ? (1 as const) : (0 as const),
+              roundCreatedAt: c.round_created_at,
+              roundId: row.round_id,
+              key: c.k,
+              id: c.id,
+            },
+          },
+        ]
+      : [];
   });
 }
 
@@ -115,7 +139,11 @@ export async function queuePage(q: Q, judgeId: string, page: { limit: number; of
  * (editable: open round inside its times, or a reopened score not yet submitted again) with the
  * earliest closing time among it.
  */
-export async function queueCounts(q: Q, judgeId: string, now: Date): Promise<{ total: number; submitted: number; pending: number; closesAt: Date | string | null }> {
+export async function queueCounts(
+  q: Q,
+  judgeId: string,
+  now: Date,
+): Promise<{ total: number; submitted: number; pending: number; closesAt: Date | string | null }> {
   const editable = sql<boolean>`(a.status <> 'submitted' and (
       (r.status = 'open' and (r.opens_at is null or r.opens_at <= ${now}) and (r.closes_at is null or r.closes_at > ${now}))
       or (r.status = 'closed' and a.reopened_at is not null)))`;
@@ -127,7 +155,12 @@ export async function queueCounts(q: Q, judgeId: string, now: Date): Promise<{ t
       eb.fn.min('r.closes_at').filterWhere(editable).as('closes_at'),
     ])
     .executeTakeFirstOrThrow();
-  return { total: Number(row.total), submitted: Number(row.submitted), pending: Number(row.pending), closesAt: (row.closes_at as Date | string | null) ?? null };
+  return {
+    total: Number(row.total),
+    submitted: Number(row.submitted),
+    pending: Number(row.pending),
+    closesAt: (row.closes_at as Date | string | null) ?? null,
+  };
 }
 
 /**
@@ -152,12 +185,25 @@ export async function updateAssignment(q: Q, assignmentId: string, values: Updat
 
 /** The entry's current video: its status and preview/poster keys. */
 export function entryVideoKeys(q: Q, entryId: string) {
-  return q.selectFrom('videos as v').innerJoin('entries as e', 'e.video_id', 'v.id').select(['v.preview_key', 'v.poster_key', 'v.status']).where('e.id', '=', entryId).executeTakeFirst();
+  return q
+    .selectFrom('videos as v')
+    .innerJoin('entries as e', 'e.video_id', 'v.id')
+    .select(['v.preview_key', 'v.poster_key', 'v.status'])
+    .where('e.id', '=', entryId)
+    .executeTakeFirst();
 }
 
 /** A declared conflict: recorded (once), and the judge's assignment removed. */
-export async function recordConflict(trx: Transaction<DB>, a: { id: string; roundId: string; entryId: string; judgeId: string }, reason: string): Promise<void> {
-  await trx.insertInto('judge_conflicts').values({ round_id: a.roundId, entry_id: a.entryId, judge_id: a.judgeId, reason }).onConflict((oc) => oc.doNothing()).execute();
+export async function recordConflict(
+  trx: Transaction<DB>,
+  a: { id: string; roundId: string; entryId: string; judgeId: string },
+  reason: string,
+): Promise<void> {
+  await trx
+    .insertInto('judge_conflicts')
+    .values({ round_id: a.roundId, entry_id: a.entryId, judge_id: a.judgeId, reason })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
   await trx.deleteFrom('assignments').where('id', '=', a.id).execute();
 }
 

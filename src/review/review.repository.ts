@@ -57,14 +57,23 @@ export function countsByCounty(q: Q, periodId: string, states: readonly EntrySta
 export async function rankedIds(q: Q, periodId: string, countyId: string, states: readonly EntryStatus[], exceptId?: string): Promise<string[]> {
   let query = q.selectFrom('entries').select('id').where('period_id', '=', periodId).where('county_id', '=', countyId).where('status', 'in', states);
   if (exceptId) query = query.where('id', '!=', exceptId);
-  const rows = await query.orderBy('forward_rank', (ob) => ob.asc().nullsLast()).orderBy('forwarded_at').orderBy('id').execute();
+  const rows = await query
+    .orderBy('forward_rank', (ob) => ob.asc().nullsLast())
+    .orderBy('forwarded_at')
+    .orderBy('id')
+    .execute();
   return rows.map((r) => r.id);
 }
 
 /** Writes ranks 1..n in the given order (only rows whose rank changes). */
 export async function writeRanks(trx: Transaction<DB>, ids: string[]): Promise<void> {
   for (const [i, id] of ids.entries()) {
-    await trx.updateTable('entries').set({ forward_rank: i + 1 }).where('id', '=', id).where((eb) => eb.or([eb('forward_rank', 'is', null), eb('forward_rank', '!=', i + 1)])).execute();
+    await trx
+      .updateTable('entries')
+      .set({ forward_rank: i + 1 })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('forward_rank', 'is', null), eb('forward_rank', '!=', i + 1)]))
+      .execute();
   }
 }
 

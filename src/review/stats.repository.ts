@@ -11,7 +11,10 @@ export async function statsRows(db: Q, countyId: string | null) {
 
   const [counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without] = await Promise.all([
     db.selectFrom('counties').select(['id', 'name']).orderBy('sort').execute(),
-    entries.select(['e.county_id', 'e.status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['e.county_id', 'e.status']).execute(),
+    entries
+      .select(['e.county_id', 'e.status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['e.county_id', 'e.status'])
+      .execute(),
     entries
       .leftJoin('songs as g', 'g.id', 'e.song_id')
       .select(['e.song_id', 'g.title', 'g.designated', 'g.sort', (eb) => eb.fn.countAll<number>().as('n')])
@@ -32,7 +35,9 @@ export async function statsRows(db: Q, countyId: string | null) {
       .groupBy(['l.code', 'l.label', 'l.sort'])
       .orderBy('l.sort')
       .execute(),
-    (countyId ? db.selectFrom('schools').where('county_id', '=', countyId) : db.selectFrom('schools')).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    (countyId ? db.selectFrom('schools').where('county_id', '=', countyId) : db.selectFrom('schools'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
     (countyId ? db.selectFrom('schools as s').where('s.county_id', '=', countyId) : db.selectFrom('schools as s'))
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('entries as e2').select('e2.id').whereRef('e2.school_id', '=', 's.id'))))
       .leftJoin('counties as c', 'c.id', 's.county_id')

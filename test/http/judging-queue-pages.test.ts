@@ -23,9 +23,15 @@ beforeAll(async () => {
     ids.push(e.id);
   }
   await t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', 'in', ids).execute();
-  const roundId = (await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '分页', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
+  const roundId = (
+    await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '分页', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)
+  ).body.id;
   await request(t.app).post(`/api/v1/rounds/${roundId}/entries`).set(admin).send({ entryIds: ids }).expect(200);
-  await request(t.app).post(`/api/v1/rounds/${roundId}/judges`).set(admin).send({ userIds: [j.id] }).expect(200);
+  await request(t.app)
+    .post(`/api/v1/rounds/${roundId}/judges`)
+    .set(admin)
+    .send({ userIds: [j.id] })
+    .expect(200);
   await request(t.app).post(`/api/v1/rounds/${roundId}/assign`).set(admin).send({}).expect(200);
   await request(t.app).post(`/api/v1/rounds/${roundId}/open`).set(admin).send({}).expect(200);
 });
@@ -62,10 +68,17 @@ test('when the queue is read 3 at a time following Link, then the pages together
 });
 
 test('when the judge submits the last item of a page before asking for the next, then no unscored item is skipped', async () => {
-  const pending = ((await request(t.app).get('/api/v1/judging/assignments').set(judge).expect(200)).body as Array<{ id: string; status: string }>).filter((a) => a.status !== 'submitted').map((a) => a.id);
+  const pending = ((await request(t.app).get('/api/v1/judging/assignments').set(judge).expect(200)).body as Array<{ id: string; status: string }>)
+    .filter((a) => a.status !== 'submitted')
+    .map((a) => a.id);
   const seen = await walk(2, async (page) => {
     const last = page[page.length - 1];
-    if (last) await request(t.app).put(`/api/v1/judging/assignments/${last.id}`).set(judge).send({ scores: { singing: 40, artistry: 20, spirit: 10, costume: 5 }, submit: true }).expect(200);
+    if (last)
+      await request(t.app)
+        .put(`/api/v1/judging/assignments/${last.id}`)
+        .set(judge)
+        .send({ scores: { singing: 40, artistry: 20, spirit: 10, costume: 5 }, submit: true })
+        .expect(200);
   });
   for (const id of pending) expect(seen).toContain(id);
 });

@@ -24,18 +24,32 @@ function split(total: number) {
 }
 
 async function ranking(): Promise<Array<{ name: string; rank: number; score: string | null; n: number }>> {
-  const rows = (await request(t.app).get(`/api/v1/rounds/${roundId}/ranking`).set(admin).expect(200)).body as Array<{ entryId: string; rank: number; scoreDisplay: string | null; scoreCount: number }>;
+  const rows = (await request(t.app).get(`/api/v1/rounds/${roundId}/ranking`).set(admin).expect(200)).body as Array<{
+    entryId: string;
+    rank: number;
+    scoreDisplay: string | null;
+    scoreCount: number;
+  }>;
   return rows.map((r) => ({ name: Object.keys(ids).find((k) => ids[k] === r.entryId)!, rank: r.rank, score: r.scoreDisplay, n: r.scoreCount }));
 }
 
 async function assignmentOf(name: string): Promise<string> {
   const list = (await request(t.app).get('/api/v1/judging/assignments').set(judge).expect(200)).body as Array<{ id: string; entry: { label: string } }>;
-  const { label } = await t.container.database.db.selectFrom('round_entries').select('label').where('round_id', '=', roundId).where('entry_id', '=', ids[name]).executeTakeFirstOrThrow();
+  const { label } = await t.container.database.db
+    .selectFrom('round_entries')
+    .select('label')
+    .where('round_id', '=', roundId)
+    .where('entry_id', '=', ids[name])
+    .executeTakeFirstOrThrow();
   return list.find((a) => a.entry.label === label)!.id;
 }
 
 const submit = async (name: string, total: number) =>
-  request(t.app).put(`/api/v1/judging/assignments/${await assignmentOf(name)}`).set(judge).send({ scores: split(total), submit: true }).expect(200);
+  request(t.app)
+    .put(`/api/v1/judging/assignments/${await assignmentOf(name)}`)
+    .set(judge)
+    .send({ scores: split(total), submit: true })
+    .expect(200);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -50,9 +64,18 @@ beforeAll(async () => {
     ids[name] = e.id;
   }
   await t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', 'in', Object.values(ids)).execute();
-  roundId = (await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '缓存', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
-  await request(t.app).post(`/api/v1/rounds/${roundId}/entries`).set(admin).send({ entryIds: Object.values(ids) }).expect(200);
-  await request(t.app).post(`/api/v1/rounds/${roundId}/judges`).set(admin).send({ userIds: [j.id] }).expect(200);
+  roundId = (await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '缓存', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201))
+    .body.id;
+  await request(t.app)
+    .post(`/api/v1/rounds/${roundId}/entries`)
+    .set(admin)
+    .send({ entryIds: Object.values(ids) })
+    .expect(200);
+  await request(t.app)
+    .post(`/api/v1/rounds/${roundId}/judges`)
+    .set(admin)
+    .send({ userIds: [j.id] })
+    .expect(200);
   await request(t.app).post(`/api/v1/rounds/${roundId}/assign`).set(admin).send({}).expect(200);
   await request(t.app).post(`/api/v1/rounds/${roundId}/open`).set(admin).send({}).expect(200);
 });
@@ -82,7 +105,11 @@ test('when scores are submitted, re-saved and reopened between two readings, the
   ]);
 
   // The admin reopens 乙's score: it no longer counts until it is submitted again.
-  await request(t.app).post(`/api/v1/assignments/${await assignmentOf('乙')}/reopen`).set(admin).send({ reason: '复核' }).expect(200);
+  await request(t.app)
+    .post(`/api/v1/assignments/${await assignmentOf('乙')}/reopen`)
+    .set(admin)
+    .send({ reason: '复核' })
+    .expect(200);
   expect(await ranking()).toEqual([
     { name: '甲', rank: 1, score: '70.00', n: 1 },
     { name: '乙', rank: 2, score: null, n: 0 },

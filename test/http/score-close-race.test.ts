@@ -23,9 +23,18 @@ beforeAll(async () => {
   const entry = await createEntry(t, school.token);
   await attachReadyVideo(t, entry.id);
   await t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', '=', entry.id).execute();
-  const round = (await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '决赛', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body;
-  await request(t.app).post(`/api/v1/rounds/${round.id}/entries`).set(admin).send({ entryIds: [entry.id] }).expect(200);
-  await request(t.app).post(`/api/v1/rounds/${round.id}/judges`).set(admin).send({ userIds: [j.id] }).expect(200);
+  const round = (await request(t.app).post('/api/v1/rounds').set(admin).send({ name: '决赛', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201))
+    .body;
+  await request(t.app)
+    .post(`/api/v1/rounds/${round.id}/entries`)
+    .set(admin)
+    .send({ entryIds: [entry.id] })
+    .expect(200);
+  await request(t.app)
+    .post(`/api/v1/rounds/${round.id}/judges`)
+    .set(admin)
+    .send({ userIds: [j.id] })
+    .expect(200);
   await request(t.app).post(`/api/v1/rounds/${round.id}/assign`).set(admin).send({}).expect(200);
   await request(t.app).post(`/api/v1/rounds/${round.id}/open`).set(admin).send({}).expect(200);
   roundId = round.id;

@@ -78,7 +78,10 @@ test('when an entry is selected again while its first master is being made, then
     const m = await masterOf(entryId);
     return m && (m.status === 'ready' || m.status === 'failed') ? m : null;
   });
-  await waitFor('every job to settle', async () => !(await t.container.database.db.selectFrom('jobs').select('id').where('status', 'in', ['queued', 'running']).executeTakeFirst()));
+  await waitFor(
+    'every job to settle',
+    async () => !(await t.container.database.db.selectFrom('jobs').select('id').where('status', 'in', ['queued', 'running']).executeTakeFirst()),
+  );
   await worker.stop({ graceMs: 5000 });
 
   expect(done).toMatchObject({ id: second.id, status: 'ready', profile: 'h264-1080p25', object_key: masterKey(second.id, 'h264-1080p25') });
@@ -92,14 +95,25 @@ test('when the earlier job of a re-selected entry fails for good, then the new m
   const entryId = await awardedEntry();
   const db = t.container.database.db;
   await request(t.app).post(`/api/v1/entries/${entryId}/broadcast`).set(admin).send({}).expect(200);
-  const oldJob = await db.selectFrom('jobs').select(['id', 'payload']).where('type', '=', BROADCAST_JOB).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+  const oldJob = await db
+    .selectFrom('jobs')
+    .select(['id', 'payload'])
+    .where('type', '=', BROADCAST_JOB)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirstOrThrow();
   await request(t.app).post(`/api/v1/entries/${entryId}/broadcast`).set(admin).send({ profile: 'h264-1080p25' }).expect(200);
   const current = (await masterOf(entryId))!;
 
   const handler = buildJobHandlers({ config: t.config, db, queue: t.container.queue, store: t.container.store, logger: t.container.logger })[BROADCAST_JOB];
-  await db.transaction().execute((trx) =>
-    handler.onFinalFailure!({ id: oldJob.id, type: BROADCAST_JOB, payload: oldJob.payload as BroadcastPayload, attempt: 2, maxAttempts: 2 }, '源视频无法读取', trx),
-  );
+  await db
+    .transaction()
+    .execute((trx) =>
+      handler.onFinalFailure!(
+        { id: oldJob.id, type: BROADCAST_JOB, payload: oldJob.payload as BroadcastPayload, attempt: 2, maxAttempts: 2 },
+        '源视频无法读取',
+        trx,
+      ),
+    );
 
   expect(await masterOf(entryId)).toMatchObject({ id: current.id, status: current.status, error: null });
 });
@@ -109,7 +123,11 @@ test('when a late progress write reaches a master that is already ready, then it
   const db = t.container.database.db;
   await request(t.app).post(`/api/v1/entries/${entryId}/broadcast`).set(admin).send({}).expect(200);
   const m = (await masterOf(entryId))!;
-  await db.updateTable('masters').set({ status: 'ready', progress: 100, object_key: masterKey(m.id, m.profile) }).where('id', '=', m.id).execute();
+  await db
+    .updateTable('masters')
+    .set({ status: 'ready', progress: 100, object_key: masterKey(m.id, m.profile) })
+    .where('id', '=', m.id)
+    .execute();
 
   await writeMasterProgress(db, m.id, 42);
 
@@ -123,7 +141,11 @@ describe('the reason a master failed for good is chosen by the error type, not b
     await request(t.app).post(`/api/v1/entries/${entryId}/broadcast`).set(admin).send({}).expect(200);
     const job = await db.selectFrom('jobs').select(['id', 'payload']).where('type', '=', BROADCAST_JOB).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
     const handler = buildJobHandlers({ config: t.config, db, queue: t.container.queue, store: t.container.store, logger: t.container.logger })[BROADCAST_JOB];
-    await db.transaction().execute((trx) => handler.onFinalFailure!({ id: job.id, type: BROADCAST_JOB, payload: job.payload as BroadcastPayload, attempt: 2, maxAttempts: 2 }, reason, trx, cause));
+    await db
+      .transaction()
+      .execute((trx) =>
+        handler.onFinalFailure!({ id: job.id, type: BROADCAST_JOB, payload: job.payload as BroadcastPayload, attempt: 2, maxAttempts: 2 }, reason, trx, cause),
+      );
     return (await masterOf(entryId))!;
   }
 

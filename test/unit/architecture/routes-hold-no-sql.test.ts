@@ -6,13 +6,23 @@ import path from 'node:path';
  * file that imports Kysely or the database module has SQL in it (or is about to).
  */
 const SRC = path.resolve(__dirname, '../../../src');
-const FORBIDDEN = [/from\s+['"]kysely['"]/, /from\s+['"][./]*\/?platform\/db\/[^'"]*['"]/, /from\s+['"]\.\.?\/db\/[^'"]*['"]/, /require\(\s*['"]kysely['"]\s*\)/];
+const FORBIDDEN = [
+  /from\s+['"]kysely['"]/,
+  /from\s+['"][./]*\/?platform\/db\/[^'"]*['"]/,
+  /from\s+['"]\.\.?\/db\/[^'"]*['"]/,
+  /require\(\s*['"]kysely['"]\s*\)/,
+];
 
 function routeFiles(): string[] {
   return fs
     .readdirSync(SRC, { withFileTypes: true })
     .filter((d) => d.isDirectory())
-    .flatMap((d) => fs.readdirSync(path.join(SRC, d.name)).filter((f) => /\.(routes|pages)\.ts$/.test(f)).map((f) => path.join(SRC, d.name, f)));
+    .flatMap((d) =>
+      fs
+        .readdirSync(path.join(SRC, d.name))
+        .filter((f) => /\.(routes|pages)\.ts$/.test(f))
+        .map((f) => path.join(SRC, d.name, f)),
+    );
 }
 
 describe('architecture: routes hold no SQL', () => {
@@ -32,7 +42,9 @@ describe('architecture: routes hold no SQL', () => {
 
 describe('architecture: workers/ holds entry points only', () => {
   function tsFiles(dir: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? tsFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((d) => (d.isDirectory() ? tsFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
   }
 
   it('when src/ is read, then no file imports from workers/ (the worker runtime lives in src/platform/queue/)', () => {

@@ -25,7 +25,13 @@ export function enqueueIsTyped(queue: AppJobQueue, trx: Transaction<DB>) {
 
 describe('the job registry', () => {
   test('when the handlers are built, then there is exactly one per job type of JobPayloads, each with run()', () => {
-    const handlers = buildJobHandlers({ config: loadConfig({ DATA_DIR: '/tmp/cx-unused' }), db: null as never, queue: null as never, store: null as never, logger: createLogger('silent') });
+    const handlers = buildJobHandlers({
+      config: loadConfig({ DATA_DIR: '/tmp/cx-unused' }),
+      db: null as never,
+      queue: null as never,
+      store: null as never,
+      logger: createLogger('silent'),
+    });
     const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
