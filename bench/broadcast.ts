@@ -66,24 +66,58 @@ async function main(): Promise<void> {
   try {
     const { stdout: version } = await exec(bins.ffmpeg, ['-hide_banner', '-version']);
     console.log(`ffmpeg: ${version.split('\n')[0]}`);
-    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
 
     const clip = path.join(dir, 'clip.mp4');
     let t0 = Date.now();
     await exec(bins.ffmpeg, [
-      '-hide_banner', '-nostdin', '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
-      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${CLIP_SECONDS}`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', clip,
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=48000:duration=${CLIP_SECONDS}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-shortest',
+      clip,
     ]);
-    console.log(`clip: ${CLIP_SECONDS} s 1920×1080 30 fps H.264 veryfast + AAC, ${(fs.statSync(clip).size / 1024 ** 2).toFixed(1)} MiB (made in ${seconds(Date.now() - t0)}, not timed)`);
+    console.log(
+      `clip: ${CLIP_SECONDS} s 1920×1080 30 fps H.264 veryfast + AAC, ${(fs.statSync(clip).size / 1024 ** 2).toFixed(1)} MiB (made in ${seconds(Date.now() - t0)}, not timed)`,
+    );
 
     // The ingest's measurement: same stereo 48 kHz mix, ebur128 with true peak.
     t0 = Date.now();
-    const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', clip, '-map', '0:a:0', '-vn', '-af', `${MASTER_AUDIO_PREP},ebur128=peak=true`, '-f', 'null', '-'], { maxBuffer: 64 * 1024 * 1024 });
+    const { stderr } = await exec(
+      bins.ffmpeg,
+      ['-hide_banner', '-nostdin', '-nostats', '-i', clip, '-map', '0:a:0', '-vn', '-af', `${MASTER_AUDIO_PREP},ebur128=peak=true`, '-f', 'null', '-'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     const ingestLoudness: LoudnessMeasurement | null = parseEbur128Summary(stderr);
     if (!ingestLoudness) throw new Error('no ebur128 summary for the clip');
-    console.log(`ingest loudness: I ${ingestLoudness.integratedLufs} LUFS, TP ${ingestLoudness.truePeakDbtp} dBTP, LRA ${ingestLoudness.lra} LU (measured in ${seconds(Date.now() - t0)}, not timed)`);
+    console.log(
+      `ingest loudness: I ${ingestLoudness.integratedLufs} LUFS, TP ${ingestLoudness.truePeakDbtp} dBTP, LRA ${ingestLoudness.lra} LU (measured in ${seconds(Date.now() - t0)}, not timed)`,
+    );
 
     const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' }));
     const results: string[] = [];
@@ -103,7 +137,9 @@ async function main(): Promise<void> {
           `first pass: ${master.firstPassSource ?? 'none'}; plan ${master.loudnessPlan.mode}; encodes ${master.encodes}; ` +
           `master I ${master.loudness.integratedLufs} LUFS, TP ${master.loudness.truePeakDbtp} dBTP; ` +
           master.passes.map((p) => `${p.kind} ${seconds(p.elapsedMs)}`).join(', ');
-        console.log(`  ${profile} run ${run} master: ${seconds(master.elapsedMs)} (${detail}); ${(fs.statSync(master.outputPath).size / 1024 ** 2).toFixed(0)} MiB`);
+        console.log(
+          `  ${profile} run ${run} master: ${seconds(master.elapsedMs)} (${detail}); ${(fs.statSync(master.outputPath).size / 1024 ** 2).toFixed(0)} MiB`,
+        );
         fs.rmSync(workDir, { recursive: true, force: true });
 
         t0 = Date.now();
@@ -114,7 +150,9 @@ async function main(): Promise<void> {
         fs.rmSync(bareOut, { force: true });
       }
       const ratio = bestMaster / bestBare;
-      results.push(`${profile.padEnd(13)} master ${seconds(bestMaster).padStart(8)}  bare ${seconds(bestBare).padStart(8)}  ratio ${ratio.toFixed(2)}× (target ≤ 1.15×) ${ratio <= 1.15 ? 'OK' : 'OVER'}`);
+      results.push(
+        `${profile.padEnd(13)} master ${seconds(bestMaster).padStart(8)}  bare ${seconds(bestBare).padStart(8)}  ratio ${ratio.toFixed(2)}× (target ≤ 1.15×) ${ratio <= 1.15 ? 'OK' : 'OVER'}`,
+      );
     }
     console.log(`\nbroadcast master, ${CLIP_SECONDS} s 1080p30 source, best of ${RUNS}:`);
     for (const r of results) console.log(`  ${r}`);

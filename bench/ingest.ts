@@ -231,7 +231,11 @@ interface Child {
   port: number;
   username: string;
   messages: FromChild[];
-  wait<T extends FromChild['type']>(type: T, timeoutMs: number, pred?: (m: Extract<FromChild, { type: T }>) => boolean): Promise<Extract<FromChild, { type: T }>>;
+  wait<T extends FromChild['type']>(
+    type: T,
+    timeoutMs: number,
+    pred?: (m: Extract<FromChild, { type: T }>) => boolean,
+  ): Promise<Extract<FromChild, { type: T }>>;
   send(m: ToChild): void;
   stop(): Promise<void>;
 }
@@ -408,7 +412,10 @@ const CLK_TCK = (() => {
 /** CPU seconds of a process (utime + stime) and of its waited-for children (cutime + cstime). */
 function cpuSeconds(pid: number | 'self'): { self: number; children: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   // f[0] is field 3 (state): utime = field 14, stime 15, cutime 16, cstime 17.
   return { self: (f[11] + f[12]) / CLK_TCK, children: (f[13] + f[14]) / CLK_TCK };
 }
@@ -434,11 +441,31 @@ async function main(): Promise<void> {
     const binaries = resolveMediaBinaries({ ffmpegPath: process.env.FFMPEG_PATH, ffprobePath: process.env.FFPROBE_PATH });
     const runner = createMediaRunner(binaries);
     const loadBefore = os.loadavg();
-    log(`ffmpeg: ${binaries.ffmpeg} (${binaries.source}); ${os.cpus().length} CPUs; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; temp dir ${tmp}`);
+    log(
+      `ffmpeg: ${binaries.ffmpeg} (${binaries.source}); ${os.cpus().length} CPUs; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; temp dir ${tmp}`,
+    );
 
     // Inputs.
     const headClip = path.join(tmp, 'head.mp4');
-    await run(binaries.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', headClip]);
+    await run(binaries.ffmpeg, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      headClip,
+    ]);
     const bigFile = path.join(tmp, 'upload.bin');
     let t = Date.now();
     makeUploadFile(bigFile, fs.readFileSync(headClip), UPLOAD_BYTES);
@@ -446,10 +473,30 @@ async function main(): Promise<void> {
     const clip = path.join(tmp, 'clip.mp4');
     t = Date.now();
     await run(binaries.ffmpeg, [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
-      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${CLIP_SECONDS}`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', clip,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=1920x1080:rate=30:duration=${CLIP_SECONDS}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=48000:duration=${CLIP_SECONDS}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-shortest',
+      clip,
     ]);
     log(`made ${CLIP_SECONDS} s 1080p30 clip (${mib(fs.statSync(clip).size)} MiB) in ${secs(Date.now() - t)} s`);
 
@@ -487,7 +534,13 @@ async function main(): Promise<void> {
     if (tokenRes.status !== 200) throw new Error(`token: ${tokenRes.status} ${JSON.stringify(tokenRes.json)}`);
     const token = tokenRes.json.token as string;
     const newEntry = async (title: string) => {
-      const r = await jsonRequest(app.port, 'POST', '/api/v1/entries', token, { title, customSongTitle: '我和我的祖国', form: 'chorus', level: 'primary', performerCount: 40 });
+      const r = await jsonRequest(app.port, 'POST', '/api/v1/entries', token, {
+        title,
+        customSongTitle: '我和我的祖国',
+        form: 'chorus',
+        level: 'primary',
+        performerCount: 40,
+      });
       if (r.status !== 201) throw new Error(`create entry: ${r.status} ${JSON.stringify(r.json)}`);
       return r.json.id as string;
     };
@@ -506,7 +559,12 @@ async function main(): Promise<void> {
 
     // 1 + 2: upload throughput, server CPU and server RSS; bare → multer only → app, UPLOAD_RUNS times.
     type Rss = ReturnType<ReturnType<typeof rssWatch>['stop']>;
-    interface UploadRun { ms: number; cpu: number; rss: Rss; phases?: UploadPhases }
+    interface UploadRun {
+      ms: number;
+      cpu: number;
+      rss: Rss;
+      phases?: UploadPhases;
+    }
     const runs: Record<'bare' | 'multer' | 'app', UploadRun[]> = { bare: [], multer: [], app: [] };
     const uploadTo = async (kind: 'bare' | 'multer' | 'app', i: number) => {
       const server = kind === 'bare' ? bare : kind === 'multer' ? multerOnly : app;
@@ -523,7 +581,9 @@ async function main(): Promise<void> {
       const p = run.phases;
       log(
         `${kind.padEnd(6)} #${i + 1}: ${secs(r.ms)} s, ${mbps(UPLOAD_BYTES, r.ms).toFixed(0)} MB/s, server CPU ${cpu.toFixed(2)} s, RSS +${mib(rss.growth)} MiB` +
-          (p ? ` (body → multer temp file ${secs(p.attachStart - p.reqStart)} s, store.putFile ${secs(p.putOriginalMs)} s, sniff + DB ${secs(p.attachEnd - p.attachStart - p.putOriginalMs)} s)` : ''),
+          (p
+            ? ` (body → multer temp file ${secs(p.attachStart - p.reqStart)} s, store.putFile ${secs(p.putOriginalMs)} s, sniff + DB ${secs(p.attachEnd - p.attachStart - p.putOriginalMs)} s)`
+            : ''),
       );
     };
     for (let i = 0; i < UPLOAD_RUNS; i++) {
@@ -550,12 +610,46 @@ async function main(): Promise<void> {
     const probe = normalizeProbe(await runner.probe(clip, { timeoutMs: 30_000, demuxer: 'mov' }));
     const plan = planPreview(probe, { hdrTonemap: false });
     const bareArgs = [
-      '-hide_banner', '-nostdin', '-y', '-loglevel', 'error', '-i', clip,
-      '-map', '0:v:0', '-map', '0:a:0?',
-      '-vf', `fps=${plan.frameRate},scale=${plan.width}:${plan.height},format=yuv420p`,
-      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-maxrate', '3M', '-bufsize', '6M', '-profile:v', 'high', '-g', '60',
-      '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000',
-      '-map_metadata', '-1', '-movflags', '+faststart', path.join(tmp, 'bare-preview.mp4'),
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-loglevel',
+      'error',
+      '-i',
+      clip,
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-vf',
+      `fps=${plan.frameRate},scale=${plan.width}:${plan.height},format=yuv420p`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '23',
+      '-maxrate',
+      '3M',
+      '-bufsize',
+      '6M',
+      '-profile:v',
+      'high',
+      '-g',
+      '60',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-ac',
+      '2',
+      '-ar',
+      '48000',
+      '-map_metadata',
+      '-1',
+      '-movflags',
+      '+faststart',
+      path.join(tmp, 'bare-preview.mp4'),
     ];
     const clipEntries: string[] = [];
     for (let i = 0; i < INGEST_RUNS; i++) clipEntries.push(await newEntry(`转码测试 ${i + 1}`));
@@ -583,7 +677,8 @@ async function main(): Promise<void> {
       const cpu = c1.self + c1.children - c0.self - c0.children;
       const cpuNode = c1.self - c0.self;
       const video = (await jsonRequest(app.port, 'GET', `/api/v1/entries/${clipEntries[i]}`, token)).json?.video;
-      if (jobLog.msg !== 'video ready' || video?.status !== 'ready') throw new Error(`clip ingest did not reach ready: ${JSON.stringify(jobLog)} ${JSON.stringify(video)}`);
+      if (jobLog.msg !== 'video ready' || video?.status !== 'ready')
+        throw new Error(`clip ingest did not reach ready: ${JSON.stringify(jobLog)} ${JSON.stringify(video)}`);
       const storeOps = app.messages.filter((m): m is Extract<FromChild, { type: 'jobStore' }> => m.type === 'jobStore');
       app.messages.splice(0, app.messages.length, ...app.messages.filter((m) => m.type !== 'jobStore'));
       jobs.push({
@@ -594,13 +689,20 @@ async function main(): Promise<void> {
         store: storeOps.map((s) => `${s.op}(${s.key.split('/')[0]}) ${secs(s.ms)} s`).join(' + '),
         verdict: String(video.qc?.verdict),
       });
-      log(`job #${i + 1}: enqueue → ready ${secs(jobs[i].ms)} s wall, ${cpu.toFixed(1)} s CPU (of which the app's node process ${cpuNode.toFixed(1)} s); ingestVideo ${secs(jobs[i].ingestMs)} s; QC ${jobs[i].verdict}`);
+      log(
+        `job #${i + 1}: enqueue → ready ${secs(jobs[i].ms)} s wall, ${cpu.toFixed(1)} s CPU (of which the app's node process ${cpuNode.toFixed(1)} s); ingestVideo ${secs(jobs[i].ingestMs)} s; QC ${jobs[i].verdict}`,
+      );
     }
 
     // Diagnostic: the ingest's single ffmpeg run (preview + QC filters + poster) alone.
     const cpuBefore = cpuSeconds('self').children;
     const ingestRun = await runner.run(
-      buildIngestArgs(probe, { inputPath: clip, previewPath: path.join(tmp, 'ingest-preview.mp4'), posterPath: path.join(tmp, 'ingest-poster.jpg'), caps: { hdrTonemap: false } }),
+      buildIngestArgs(probe, {
+        inputPath: clip,
+        previewPath: path.join(tmp, 'ingest-preview.mp4'),
+        posterPath: path.join(tmp, 'ingest-poster.jpg'),
+        caps: { hdrTonemap: false },
+      }),
       { timeoutMs: (3 * CLIP_SECONDS + 60) * 1000 },
     );
     const ingestRunCpu = cpuSeconds('self').children - cpuBefore;
@@ -642,24 +744,36 @@ async function main(): Promise<void> {
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));
     const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-    console.log(`\nbench/ingest — ${new Date().toISOString()} — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${databaseUrl ? 'PostgreSQL' : 'PGlite'}, load average ${fmtLoad(loadBefore)} → ${fmtLoad(loadAfter)}\n`);
+    console.log(
+      `\nbench/ingest — ${new Date().toISOString()} — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}, ${databaseUrl ? 'PostgreSQL' : 'PGlite'}, load average ${fmtLoad(loadBefore)} → ${fmtLoad(loadAfter)}\n`,
+    );
     console.log(`| ${'measure'.padEnd(w0)} | ${'result'.padEnd(w1)} | target    | status |`);
     console.log(`|${'-'.repeat(w0 + 2)}|${'-'.repeat(w1 + 2)}|-----------|--------|`);
     for (const r of rows) console.log(`| ${r[0].padEnd(w0)} | ${r[1].padEnd(w1)} | ${r[2].padEnd(9)} | ${r[3].padEnd(6)} |`);
     console.log('\nbreakdown');
     const list = (k: keyof typeof runs, f: (r: UploadRun) => string) => runs[k].map(f).join(', ');
     for (const k of ['bare', 'multer', 'app'] as const) {
-      console.log(`  upload ${k.padEnd(6)}: ${list(k, (r) => secs(r.ms))} s wall; server CPU ${list(k, (r) => r.cpu.toFixed(2))} s; RSS growth ${list(k, (r) => mib(r.rss.growth))} MiB`);
+      console.log(
+        `  upload ${k.padEnd(6)}: ${list(k, (r) => secs(r.ms))} s wall; server CPU ${list(k, (r) => r.cpu.toFixed(2))} s; RSS growth ${list(k, (r) => mib(r.rss.growth))} MiB`,
+      );
     }
     const p = bestApp.phases!;
-    console.log(`  best app upload: body → multer temp file ${secs(p.attachStart - p.reqStart)} s; store.putFile(original) ${secs(p.putOriginalMs)} s; sniff + DB + view ${secs(p.attachEnd - p.attachStart - p.putOriginalMs)} s`);
+    console.log(
+      `  best app upload: body → multer temp file ${secs(p.attachStart - p.reqStart)} s; store.putFile(original) ${secs(p.putOriginalMs)} s; sniff + DB + view ${secs(p.attachEnd - p.attachStart - p.putOriginalMs)} s`,
+    );
     console.log(`  local store copy of the upload on its own: copyFile ${secs(copyMs)} s + fsync ${secs(fsyncMs)} s`);
-    console.log(`  app RSS: before ${list('app', (r) => mib(r.rss.before))} MiB; sampled peak ${list('app', (r) => mib(r.rss.sampledPeak))} MiB; VmHWM ${list('app', (r) => mib(r.rss.hwm))} MiB`);
+    console.log(
+      `  app RSS: before ${list('app', (r) => mib(r.rss.before))} MiB; sampled peak ${list('app', (r) => mib(r.rss.sampledPeak))} MiB; VmHWM ${list('app', (r) => mib(r.rss.hwm))} MiB`,
+    );
     console.log(`  bare ffmpeg runs: ${bareFf.map((r) => `${secs(r.ms)} s / ${r.cpu.toFixed(1)} s CPU`).join(', ')}`);
     for (const [i, j] of jobs.entries()) {
-      console.log(`  job #${i + 1}: ${secs(j.ms)} s / ${j.cpu.toFixed(1)} s CPU (node process ${j.cpuNode.toFixed(1)} s, ffmpeg + ffprobe ${(j.cpu - j.cpuNode).toFixed(1)} s) = ingestVideo ${secs(j.ingestMs)} s (sniff, probe, ONE ffmpeg run, re-probe) + ${j.store} + claim/DB`);
+      console.log(
+        `  job #${i + 1}: ${secs(j.ms)} s / ${j.cpu.toFixed(1)} s CPU (node process ${j.cpuNode.toFixed(1)} s, ffmpeg + ffprobe ${(j.cpu - j.cpuNode).toFixed(1)} s) = ingestVideo ${secs(j.ingestMs)} s (sniff, probe, ONE ffmpeg run, re-probe) + ${j.store} + claim/DB`,
+      );
     }
-    console.log(`  ingest ffmpeg run alone (preview + QC filters + poster): ${secs(ingestRun.elapsedMs)} s / ${ingestRunCpu.toFixed(1)} s CPU = ${(ingestRun.elapsedMs / bestFf).toFixed(2)}× the best bare preview (wall)`);
+    console.log(
+      `  ingest ffmpeg run alone (preview + QC filters + poster): ${secs(ingestRun.elapsedMs)} s / ${ingestRunCpu.toFixed(1)} s CPU = ${(ingestRun.elapsedMs / bestFf).toFixed(2)}× the best bare preview (wall)`,
+    );
     console.log(`  ffprobe alone: source ${secs(probeSourceMs)} s, preview ${secs(probePreviewMs)} s`);
     console.log('');
   } finally {

@@ -41,7 +41,9 @@ function round(nEntries: number, nJudges: number, conflictsPerEntry: number): As
     schoolId: rnd() < 0.5 ? schools[Math.floor(rnd() * schools.length)].id : null,
     countyId: rnd() < 0.7 ? counties[Math.floor(rnd() * counties.length)] : null,
   }));
-  const conflicts = entries.flatMap((e) => Array.from({ length: conflictsPerEntry }, () => ({ judgeId: judges[Math.floor(rnd() * nJudges)].id, entryId: e.id })));
+  const conflicts = entries.flatMap((e) =>
+    Array.from({ length: conflictsPerEntry }, () => ({ judgeId: judges[Math.floor(rnd() * nJudges)].id, entryId: e.id })),
+  );
   return { entries, judges, judgesPerEntry: 5, conflicts };
 }
 
@@ -66,7 +68,12 @@ for (const cpe of [0, 1]) {
 
 {
   const rnd = prng(3);
-  const criteria = [{ key: 'sing', max: 50 }, { key: 'art', max: 25 }, { key: 'spirit', max: 15 }, { key: 'dress', max: 10 }];
+  const criteria = [
+    { key: 'sing', max: 50 },
+    { key: 'art', max: 25 },
+    { key: 'spirit', max: 15 },
+    { key: 'dress', max: 10 },
+  ];
   const entries = Array.from({ length: 10_000 }, (_, i) => ({ id: `e-${i}`, code: `CX-${String(i).padStart(5, '0')}` }));
   const scores: ScoreRow[] = [];
   for (const e of entries) {

@@ -125,11 +125,24 @@ async function seed(db: Awaited<ReturnType<typeof createContainer>>['database'][
   await sql`UPDATE entries SET video_id = 'v-' || id`.execute(db);
   const round = await db
     .insertInto('rounds')
-    .values({ campaign_id: 'main', name: '基准测试轮', judges_per_entry: K, blind: true, aggregation: 'trimmed_mean', rubric: JSON.stringify(DEFAULT_RUBRIC), status: 'open' })
+    .values({
+      campaign_id: 'main',
+      name: '基准测试轮',
+      judges_per_entry: K,
+      blind: true,
+      aggregation: 'trimmed_mean',
+      rubric: JSON.stringify(DEFAULT_RUBRIC),
+      status: 'open',
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await sql`INSERT INTO round_entries (round_id, entry_id, label) SELECT ${round.id}, id, 'A-' || lpad((row_number() OVER (ORDER BY random()))::text, 5, '0') FROM entries`.execute(db);
-  await db.insertInto('round_judges').values(judgeIds.map((id) => ({ round_id: round.id, judge_id: id }))).execute();
+  await sql`INSERT INTO round_entries (round_id, entry_id, label) SELECT ${round.id}, id, 'A-' || lpad((row_number() OVER (ORDER BY random()))::text, 5, '0') FROM entries`.execute(
+    db,
+  );
+  await db
+    .insertInto('round_judges')
+    .values(judgeIds.map((id) => ({ round_id: round.id, judge_id: id })))
+    .execute();
   await sql`WITH e AS (SELECT id, row_number() OVER (ORDER BY code) - 1 AS n FROM entries),
                  j AS (SELECT u.id, row_number() OVER (ORDER BY u.id) - 1 AS n FROM round_judges rj JOIN users u ON u.id = rj.judge_id WHERE rj.round_id = ${round.id}),
                  pairs AS (
@@ -277,7 +290,12 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   let container: Awaited<ReturnType<typeof createContainer>> | undefined;
   try {
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     const pgVersion = new pg.Client({ connectionString: url.toString() });
     container = await createContainer(appConfig(url.toString(), dataDir), { logger: createLogger('silent') });
     await pgVersion.connect();
@@ -290,14 +308,34 @@ async function main(): Promise<void> {
     for (let i = 0; i < JUDGES; i += 5) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(5, JUDGES - i) }, (_, k) =>
-          container!.users.create(admin, { username: `bench_judge_${i + k}`, password: PASSWORD, displayName: `评委${i + k}`, role: 'judge', countyId: null, schoolId: null }),
+          container!.users.create(admin, {
+            username: `bench_judge_${i + k}`,
+            password: PASSWORD,
+            displayName: `评委${i + k}`,
+            role: 'judge',
+            countyId: null,
+            schoolId: null,
+          }),
         ),
       );
       judges.push(...batch.map((u) => ({ id: u.id, username: u.username })));
     }
-    const tvUser = await container.users.create(admin, { username: 'bench_tv', password: PASSWORD, displayName: '电视台', role: 'tv', countyId: null, schoolId: null });
-    const roundId = await seed(db, judges.map((j) => j.id));
-    await seedPagesData(db, judges.map((j) => j.id));
+    const tvUser = await container.users.create(admin, {
+      username: 'bench_tv',
+      password: PASSWORD,
+      displayName: '电视台',
+      role: 'tv',
+      countyId: null,
+      schoolId: null,
+    });
+    const roundId = await seed(
+      db,
+      judges.map((j) => j.id),
+    );
+    await seedPagesData(
+      db,
+      judges.map((j) => j.id),
+    );
 
     // ── 1. ranking ──
     const rankTimes: number[] = [];
@@ -316,7 +354,11 @@ async function main(): Promise<void> {
     const coldTimes: number[] = [];
     const touched = await db.selectFrom('assignments').select('id').where('round_id', '=', roundId).limit(1).executeTakeFirstOrThrow();
     for (let i = 0; i < RANK_RUNS; i++) {
-      await db.updateTable('assignments').set({ updated_at: new Date(Date.now() + i) }).where('id', '=', touched.id).execute();
+      await db
+        .updateTable('assignments')
+        .set({ updated_at: new Date(Date.now() + i) })
+        .where('id', '=', touched.id)
+        .execute();
       const t0 = performance.now();
       const r = await container.results.ranking(admin, roundId);
       coldTimes.push(performance.now() - t0);
@@ -330,7 +372,12 @@ async function main(): Promise<void> {
     let entryRows: Array<{ id: string; code: string }> = [];
     for (let i = 0; i < RANK_RUNS; i++) {
       let t0 = performance.now();
-      scores = await db.selectFrom('assignments').select(['entry_id', 'judge_id', 'scores']).where('round_id', '=', roundId).where('status', '=', 'submitted').execute();
+      scores = await db
+        .selectFrom('assignments')
+        .select(['entry_id', 'judge_id', 'scores'])
+        .where('round_id', '=', roundId)
+        .where('status', '=', 'submitted')
+        .execute();
       scoresTimes.push(performance.now() - t0);
       t0 = performance.now();
       entryRows = await db
@@ -339,7 +386,20 @@ async function main(): Promise<void> {
         .innerJoin('schools as s', 's.id', 'e.school_id')
         .leftJoin('counties as c', 'c.id', 'e.county_id')
         .leftJoin('songs as g', 'g.id', 'e.song_id')
-        .select(['e.id', 'e.code', 'e.title', 'e.song_id', 'e.custom_song_title', 'g.title as song_title', 'e.form', 'e.level', 's.name as school_name', 'c.name as county_name', 're.shortlisted', 're.award'])
+        .select([
+          'e.id',
+          'e.code',
+          'e.title',
+          'e.song_id',
+          'e.custom_song_title',
+          'g.title as song_title',
+          'e.form',
+          'e.level',
+          's.name as school_name',
+          'c.name as county_name',
+          're.shortlisted',
+          're.award',
+        ])
         .where('re.round_id', '=', roundId)
         .execute();
       entriesTimes.push(performance.now() - t0);
@@ -354,11 +414,17 @@ async function main(): Promise<void> {
     }
 
     if (process.env.BENCH_SKIP_HTTP === '1') {
-      console.log(`ranking cached p50 ${ms(quantile(rankTimes, 0.5))}, cold p50 ${ms(quantile(coldTimes, 0.5))} (cached runs: ${rankTimes.map((x) => x.toFixed(0)).join(', ')}); scores query ${ms(quantile(scoresTimes, 0.5))}, entries query ${ms(quantile(entriesTimes, 0.5))}, rankRound ${ms(quantile(pureTimes, 0.5))}`);
+      console.log(
+        `ranking cached p50 ${ms(quantile(rankTimes, 0.5))}, cold p50 ${ms(quantile(coldTimes, 0.5))} (cached runs: ${rankTimes.map((x) => x.toFixed(0)).join(', ')}); scores query ${ms(quantile(scoresTimes, 0.5))}, entries query ${ms(quantile(entriesTimes, 0.5))}, rankRound ${ms(quantile(pureTimes, 0.5))}`,
+      );
       return;
     }
     // ── 2. latency ──
-    child = fork(__filename, ['--server'], { env: { ...process.env, BENCH_DB_URL: url.toString(), BENCH_DATA_DIR: dataDir }, execArgv: webNodeFlags(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = fork(__filename, ['--server'], {
+      env: { ...process.env, BENCH_DB_URL: url.toString(), BENCH_DATA_DIR: dataDir },
+      execArgv: webNodeFlags(),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child!.once('message', (m: { type: string; port: number }) => (m.type === 'ready' ? resolve(m.port) : reject(new Error(String(m.type)))));
       child!.once('exit', (code) => reject(new Error(`server exited ${code}`)));
@@ -370,11 +436,20 @@ async function main(): Promise<void> {
           judges.slice(i, i + 5).map(async (j) => {
             const res = await new Promise<string>((resolve, reject) => {
               const body = JSON.stringify({ username: j.username, password: PASSWORD });
-              const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/auth/token', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (r) => {
-                const chunks: Buffer[] = [];
-                r.on('data', (c: Buffer) => chunks.push(c));
-                r.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-              });
+              const req = http.request(
+                {
+                  host: '127.0.0.1',
+                  port,
+                  path: '/api/v1/auth/token',
+                  method: 'POST',
+                  headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+                },
+                (r) => {
+                  const chunks: Buffer[] = [];
+                  r.on('data', (c: Buffer) => chunks.push(c));
+                  r.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+                },
+              );
               req.on('error', reject);
               req.end(body);
             });
@@ -386,11 +461,20 @@ async function main(): Promise<void> {
     const tokenOf = async (username: string) =>
       new Promise<string>((resolve, reject) => {
         const body = JSON.stringify({ username, password: PASSWORD });
-        const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/auth/token', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token: string }).token));
-        });
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/api/v1/auth/token',
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+          },
+          (r) => {
+            const chunks: Buffer[] = [];
+            r.on('data', (c: Buffer) => chunks.push(c));
+            r.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token: string }).token));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -404,33 +488,70 @@ async function main(): Promise<void> {
     const firstPage = await fetchBody(port, `/api/v1/judging/assignments?limit=${QUEUE_PAGE}`, tokens[0]);
     if (firstPage.status !== 200 || (JSON.parse(firstPage.body) as unknown[]).length !== QUEUE_PAGE) throw new Error(`queue page: ${firstPage.status}`);
     const roundsPage = await fetchBody(port, '/rounds', adminToken);
-    if (roundsPage.status !== 200 || (roundsPage.body.match(/历史轮次/g) ?? []).length < EXTRA_ROUNDS) throw new Error(`/rounds: ${roundsPage.status}, not every round listed`);
+    if (roundsPage.status !== 200 || (roundsPage.body.match(/历史轮次/g) ?? []).length < EXTRA_ROUNDS)
+      throw new Error(`/rounds: ${roundsPage.status}, not every round listed`);
     const desk = await fetchBody(port, '/api/v1/broadcast/entries', tvToken);
     if (desk.status !== 200 || (JSON.parse(desk.body) as unknown[]).length !== DESK_ITEMS) throw new Error(`desk: ${desk.status}`);
 
     const phases: PhaseResult[] = [];
-    phases.push(await phase('GET /healthz', port, '/healthz', Array.from({ length: JUDGES }, () => undefined), HEALTH_REQUESTS, false));
+    phases.push(
+      await phase(
+        'GET /healthz',
+        port,
+        '/healthz',
+        Array.from({ length: JUDGES }, () => undefined),
+        HEALTH_REQUESTS,
+        false,
+      ),
+    );
     phases.push(await phase('GET /api/v1/judging/assignments', port, '/api/v1/judging/assignments', tokens, QUEUE_REQUESTS, true));
-    const pagedQueue = await phase(`GET …/assignments?limit=${QUEUE_PAGE}`, port, `/api/v1/judging/assignments?limit=${QUEUE_PAGE}`, tokens, QUEUE_REQUESTS, true);
+    const pagedQueue = await phase(
+      `GET …/assignments?limit=${QUEUE_PAGE}`,
+      port,
+      `/api/v1/judging/assignments?limit=${QUEUE_PAGE}`,
+      tokens,
+      QUEUE_REQUESTS,
+      true,
+    );
     phases.push(pagedQueue);
     const judgingPage = pageExists ? await phase('GET /judging (HTML)', port, '/judging', tokens, QUEUE_REQUESTS, true) : undefined;
     if (judgingPage) phases.push(judgingPage);
-    const roundsPhase = await phase(`GET /rounds (HTML, ${EXTRA_ROUNDS + 1} rounds)`, port, '/rounds', Array.from({ length: PAGE_CLIENTS }, () => adminToken), PAGE_REQUESTS, false);
-    const deskPhase = await phase(`GET /broadcast (HTML, ${DESK_ITEMS} items)`, port, '/broadcast', Array.from({ length: PAGE_CLIENTS }, () => tvToken), PAGE_REQUESTS, false);
+    const roundsPhase = await phase(
+      `GET /rounds (HTML, ${EXTRA_ROUNDS + 1} rounds)`,
+      port,
+      '/rounds',
+      Array.from({ length: PAGE_CLIENTS }, () => adminToken),
+      PAGE_REQUESTS,
+      false,
+    );
+    const deskPhase = await phase(
+      `GET /broadcast (HTML, ${DESK_ITEMS} items)`,
+      port,
+      '/broadcast',
+      Array.from({ length: PAGE_CLIENTS }, () => tvToken),
+      PAGE_REQUESTS,
+      false,
+    );
     phases.push(roundsPhase, deskPhase);
 
     // ── report ──
     const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
     console.log('');
     console.log(`ranking: ${ENTRIES} entries × ${K} judges × 4 criteria (${scores.length} submitted scores), trimmed mean, PostgreSQL`);
-    console.log(`  results.ranking() cached p50 ${ms(quantile(rankTimes, 0.5))}  min ${ms(Math.min(...rankTimes))}  max ${ms(Math.max(...rankTimes))}  (${RANK_RUNS} runs)`);
-    console.log(`  results.ranking() cold   p50 ${ms(quantile(coldTimes, 0.5))}  min ${ms(Math.min(...coldTimes))}  max ${ms(Math.max(...coldTimes))}  (a score saved before each run)`);
+    console.log(
+      `  results.ranking() cached p50 ${ms(quantile(rankTimes, 0.5))}  min ${ms(Math.min(...rankTimes))}  max ${ms(Math.max(...rankTimes))}  (${RANK_RUNS} runs)`,
+    );
+    console.log(
+      `  results.ranking() cold   p50 ${ms(quantile(coldTimes, 0.5))}  min ${ms(Math.min(...coldTimes))}  max ${ms(Math.max(...coldTimes))}  (a score saved before each run)`,
+    );
     console.log(`  of which CPU time of this process (all threads, GC included) p50 ${ms(quantile(rankCpu, 0.5))}`);
     console.log(`  scores query alone  p50 ${ms(quantile(scoresTimes, 0.5))}`);
     console.log(`  entries query alone p50 ${ms(quantile(entriesTimes, 0.5))}`);
     console.log(`  rankRound alone     p50 ${ms(quantile(pureTimes, 0.5))}`);
     console.log('');
-    console.log(`latency: ${JUDGES} concurrent clients, keep-alive, app in a child process; queue = ${queueLength} assignments per judge${pageExists ? '' : '; /judging page not present'}`);
+    console.log(
+      `latency: ${JUDGES} concurrent clients, keep-alive, app in a child process; queue = ${queueLength} assignments per judge${pageExists ? '' : '; /judging page not present'}`,
+    );
     const widths = [34, 9, 10, 10, 10, 12, 6, 26];
     console.log(line(['route', 'requests', 'p50', 'p99', 'max', 'errors', 'MB/s', '/healthz probe p50 / p99'], widths));
     for (const p of phases) {
@@ -442,7 +563,11 @@ async function main(): Promise<void> {
             ms(quantile(p.latencies, 0.5)),
             ms(quantile(p.latencies, 0.99)),
             ms(Math.max(...p.latencies)),
-            p.errors ? `${p.errors} (${Object.entries(p.statuses).map(([k, v]) => `${v}×${k}`).join(', ')})` : '0',
+            p.errors
+              ? `${p.errors} (${Object.entries(p.statuses)
+                  .map(([k, v]) => `${v}×${k}`)
+                  .join(', ')})`
+              : '0',
             (p.bytes / 1e6 / (p.wallMs / 1000)).toFixed(1),
             p.probe ? `${ms(quantile(p.probe, 0.5))} / ${ms(quantile(p.probe, 0.99))} (n=${p.probe.length})` : '',
           ],
@@ -451,10 +576,14 @@ async function main(): Promise<void> {
       );
     }
     const q = phases[1];
-    console.log(`  queue response ≈ ${(q.bytes / q.latencies.length / 1024).toFixed(0)} KiB; throughput ${(q.latencies.length / (q.wallMs / 1000)).toFixed(1)} req/s`);
+    console.log(
+      `  queue response ≈ ${(q.bytes / q.latencies.length / 1024).toFixed(0)} KiB; throughput ${(q.latencies.length / (q.wallMs / 1000)).toFixed(1)} req/s`,
+    );
     if (judgingPage) {
       const p = judgingPage;
-      console.log(`  page response ≈ ${(p.bytes / p.latencies.length / 1024).toFixed(0)} KiB; throughput ${(p.latencies.length / (p.wallMs / 1000)).toFixed(1)} req/s`);
+      console.log(
+        `  page response ≈ ${(p.bytes / p.latencies.length / 1024).toFixed(0)} KiB; throughput ${(p.latencies.length / (p.wallMs / 1000)).toFixed(1)} req/s`,
+      );
     }
     // ── targets (issue 14): ratios of this run ──
     const health99 = quantile(phases[0].latencies, 0.99);
@@ -462,9 +591,19 @@ async function main(): Promise<void> {
     const targets: Array<[string, string, boolean]> = [
       ['ranking p50 (cached) < 100 ms', ms(quantile(rankTimes, 0.5)), quantile(rankTimes, 0.5) < 100],
       ['ranking p50 (cold, for the record) < 100 ms', ms(quantile(coldTimes, 0.5)), quantile(coldTimes, 0.5) < 100],
-      [`queue page p99 / /healthz p99 ≤ 3×`, `${(quantile(pagedQueue.latencies, 0.99) / health99).toFixed(2)}× (${ms(quantile(pagedQueue.latencies, 0.99))} / ${ms(health99)})`, quantile(pagedQueue.latencies, 0.99) <= 3 * health99],
+      [
+        `queue page p99 / /healthz p99 ≤ 3×`,
+        `${(quantile(pagedQueue.latencies, 0.99) / health99).toFixed(2)}× (${ms(quantile(pagedQueue.latencies, 0.99))} / ${ms(health99)})`,
+        quantile(pagedQueue.latencies, 0.99) <= 3 * health99,
+      ],
       ...(judgingPage
-        ? ([[`/judging p99 / /healthz p99 ≤ 3×`, `${(quantile(judgingPage.latencies, 0.99) / health99).toFixed(2)}× (${ms(quantile(judgingPage.latencies, 0.99))} / ${ms(health99)})`, quantile(judgingPage.latencies, 0.99) <= 3 * health99]] as Array<[string, string, boolean]>)
+        ? ([
+            [
+              `/judging p99 / /healthz p99 ≤ 3×`,
+              `${(quantile(judgingPage.latencies, 0.99) / health99).toFixed(2)}× (${ms(quantile(judgingPage.latencies, 0.99))} / ${ms(health99)})`,
+              quantile(judgingPage.latencies, 0.99) <= 3 * health99,
+            ],
+          ] as Array<[string, string, boolean]>)
         : []),
       [`/rounds p99 < 150 ms (${PAGE_CLIENTS} clients)`, ms(quantile(roundsPhase.latencies, 0.99)), quantile(roundsPhase.latencies, 0.99) < 150],
       [`TV desk p99 < 150 ms (${PAGE_CLIENTS} clients)`, ms(quantile(deskPhase.latencies, 0.99)), quantile(deskPhase.latencies, 0.99) < 150],
@@ -472,7 +611,12 @@ async function main(): Promise<void> {
     console.log('');
     console.log('targets (issue 14)');
     for (const [what, value, ok] of targets) console.log(`  ${what.padEnd(46)} ${value.padEnd(34)} ${verdict(ok)}`);
-    console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at the end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     if (child && child.exitCode === null) {
       child.send({ type: 'shutdown' });

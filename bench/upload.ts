@@ -60,7 +60,14 @@ async function appChild(): Promise<void> {
   const adminRow = await container.database.db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow();
   const system = toCurrentUser(adminRow);
   const school = await container.schools.create(system, { name: '基准测试学校', countyId: 'c-lishi' });
-  const user = await container.users.create(system, { username: 'bench-school', password: PASSWORD, displayName: '基准', role: 'school', countyId: null, schoolId: school.id });
+  const user = await container.users.create(system, {
+    username: 'bench-school',
+    password: PASSWORD,
+    displayName: '基准',
+    role: 'school',
+    countyId: null,
+    schoolId: school.id,
+  });
   const actorRow = await container.database.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
   const actor = toCurrentUser(actorRow);
   const campaign = await container.campaign.get();
@@ -69,7 +76,11 @@ async function appChild(): Promise<void> {
   server.requestTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const tokenRes = await fetch(`http://127.0.0.1:${port}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-school', password: PASSWORD }) });
+  const tokenRes = await fetch(`http://127.0.0.1:${port}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench-school', password: PASSWORD }),
+  });
   const token = ((await tokenRes.json()) as { token: string }).token;
   process.on('message', async (m: { type: string }) => {
     if (m.type === 'entry') {
@@ -124,14 +135,23 @@ async function startChild(mode: string, env: Record<string, string>): Promise<Ch
   return { proc, ready, next };
 }
 
-function send(port: number, method: string, urlPath: string, headers: Record<string, string>, file?: { path: string; start: number; end: number }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function send(
+  port: number,
+  method: string,
+  urlPath: string,
+  headers: Record<string, string>,
+  file?: { path: string; start: number; end: number },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: { ...headers, 'Content-Length': String(file ? file.end - file.start : 0) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, headers: { ...headers, 'Content-Length': String(file ? file.end - file.start : 0) } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     if (!file) return req.end();
     fs.createReadStream(file.path, { start: file.start, end: file.end - 1, highWaterMark: MiB }).pipe(req);
@@ -168,12 +188,22 @@ async function tusUpload(app: Child, file: string, size: number, chunk: number, 
   settleDisk();
   const stop = rssWatch(app.proc.pid!);
   const started = Date.now();
-  const created = await send(app.ready.port, 'POST', '/api/v1/uploads', { ...auth, 'Upload-Length': String(finish ? size : size + 1), 'Upload-Metadata': meta });
+  const created = await send(app.ready.port, 'POST', '/api/v1/uploads', {
+    ...auth,
+    'Upload-Length': String(finish ? size : size + 1),
+    'Upload-Metadata': meta,
+  });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
   const location = created.headers.location!;
   for (let offset = 0; offset < size; offset += chunk) {
     const end = Math.min(size, offset + chunk);
-    const res = await send(app.ready.port, 'PATCH', location, { ...auth, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' }, { path: file, start: offset, end });
+    const res = await send(
+      app.ready.port,
+      'PATCH',
+      location,
+      { ...auth, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+      { path: file, start: offset, end },
+    );
     if (res.status !== 204) throw new Error(`patch at ${offset}: ${res.status} ${res.body}`);
   }
   const ms = Date.now() - started;
@@ -190,7 +220,29 @@ async function main(): Promise<void> {
     const binaries = resolveMediaBinaries({ ffmpegPath: process.env.FFMPEG_PATH, ffprobePath: process.env.FFPROBE_PATH });
     const headClip = path.join(tmp, 'head.mp4');
     await new Promise<void>((resolve, reject) => {
-      const p = spawn(binaries.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', headClip], { stdio: 'ignore' });
+      const p = spawn(
+        binaries.ffmpeg,
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-y',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=320x240:rate=25:duration=1',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-pix_fmt',
+          'yuv420p',
+          '-movflags',
+          '+faststart',
+          headClip,
+        ],
+        { stdio: 'ignore' },
+      );
       p.on('error', reject);
       p.on('close', (c) => (c === 0 ? resolve() : reject(new Error(`ffmpeg ${c}`))));
     });
@@ -206,9 +258,21 @@ async function main(): Promise<void> {
     children.push(bare);
     // BENCH_DATABASE_URL (a PostgreSQL server): the app on a fresh database there, as production runs; else PGlite.
     if (process.env.BENCH_DATABASE_URL) database = await freshDatabase(process.env.BENCH_DATABASE_URL, 'cx_bench_upload');
-    const app = await startChild('--app', { DATA_DIR: path.join(tmp, 'data'), IN_PROCESS_WORKER: 'false', SCRYPT_LOG_N: '14', DATABASE_URL: database?.url ?? '', MAX_VIDEO_BYTES: String(UPLOAD_BYTES * 2), SCHOOL_UPLOAD_CAP_BYTES: String(UPLOAD_BYTES * 4) });
+    const app = await startChild('--app', {
+      DATA_DIR: path.join(tmp, 'data'),
+      IN_PROCESS_WORKER: 'false',
+      SCRYPT_LOG_N: '14',
+      DATABASE_URL: database?.url ?? '',
+      MAX_VIDEO_BYTES: String(UPLOAD_BYTES * 2),
+      SCHOOL_UPLOAD_CAP_BYTES: String(UPLOAD_BYTES * 4),
+    });
     children.push(app);
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; app on ${database ? 'PostgreSQL' : 'PGlite'}; ${UPLOAD_BYTES / MiB} MiB, ${RUNS} rounds, sync before every timed upload`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}; app on ${database ? 'PostgreSQL' : 'PGlite'}; ${UPLOAD_BYTES / MiB} MiB, ${RUNS} rounds, sync before every timed upload`,
+    );
 
     const barePut = async (urlPath: string) => {
       settleDisk();
@@ -223,7 +287,11 @@ async function main(): Promise<void> {
       { label: 'tus, 1 PATCH (incl. finish → original stored + fsync, ingest queued)', tus: true, run: () => tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES) },
       { label: `tus, ${CHUNK / MiB} MiB PATCHes (the page's chunk size), incl. finish`, tus: true, run: () => tusUpload(app, file, UPLOAD_BYTES, CHUNK) },
       // A diagnostic, not an upload a teacher makes (it never finishes): figures, no verdict.
-      { label: 'tus, 1 PATCH, data path only (Upload-Length one byte longer: no finish; diagnostic)', tus: false, run: () => tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES, false) },
+      {
+        label: 'tus, 1 PATCH, data path only (Upload-Length one byte longer: no finish; diagnostic)',
+        tus: false,
+        run: () => tusUpload(app, file, UPLOAD_BYTES, UPLOAD_BYTES, false),
+      },
     ];
     // BENCH_UPLOAD_ORDER=4,2 runs only those variants (0-based), in that order, each round.
     const order = process.env.BENCH_UPLOAD_ORDER ? process.env.BENCH_UPLOAD_ORDER.split(',').map(Number) : variants.map((_, i) => i);
@@ -246,10 +314,19 @@ async function main(): Promise<void> {
       const b = best(times[i]!);
       const ratio = (base: number) => (base / b).toFixed(2);
       const verdict = v.tus ? `${bareBest / b >= 0.8 ? 'ok' : 'BELOW'} (≥ 0.8× the bare pipe)` : '';
-      return [`| ${v.label} | ${(b / 1000).toFixed(2)} s (${mibs(b)} MiB/s) | ${(median(times[i]!) / 1000).toFixed(2)} s | ${i === 0 ? '' : `${ratio(bareBest)}×`} | ${i < 2 ? '' : `${ratio(durableBest)}×`} | ${verdict} |`];
+      return [
+        `| ${v.label} | ${(b / 1000).toFixed(2)} s (${mibs(b)} MiB/s) | ${(median(times[i]!) / 1000).toFixed(2)} s | ${i === 0 ? '' : `${ratio(bareBest)}×`} | ${i < 2 ? '' : `${ratio(durableBest)}×`} | ${verdict} |`,
+      ];
     });
     console.log(order.map((i) => `${variants[i]!.label}: ${times[i]!.join('/')} ms`).join('\n'));
-    console.log(['| measure | best | median | vs bare | vs bare + fsync | target |', '|---|---|---|---|---|---|', ...lines, `| app server RSS growth (peak, any tus run) | ${(rss / MiB).toFixed(0)} MiB | | | | ${rss / MiB < 150 ? 'ok' : 'OVER'} (< 150 MiB) |`].join('\n'));
+    console.log(
+      [
+        '| measure | best | median | vs bare | vs bare + fsync | target |',
+        '|---|---|---|---|---|---|',
+        ...lines,
+        `| app server RSS growth (peak, any tus run) | ${(rss / MiB).toFixed(0)} MiB | | | | ${rss / MiB < 150 ? 'ok' : 'OVER'} (< 150 MiB) |`,
+      ].join('\n'),
+    );
   } finally {
     for (const c of children) {
       try {

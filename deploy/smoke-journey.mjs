@@ -112,7 +112,9 @@ async function main() {
     current = await res.json();
   }
   if (current.video?.status !== 'ready') fail(`the video ended ${current.video?.status}: ${JSON.stringify(current.video)}`);
-  say(`video ready ${((Date.now() - uploadStarted) / 1000).toFixed(1)} s after the upload began (${current.video.originalName}, ${current.video.sizeBytes} bytes)`);
+  say(
+    `video ready ${((Date.now() - uploadStarted) / 1000).toFixed(1)} s after the upload began (${current.video.originalName}, ${current.video.sizeBytes} bytes)`,
+  );
 
   const preview = await download(`/api/v1/entries/${entry.id}/preview`, token);
   const previewPath = path.join(work, 'preview.mp4');

@@ -7,7 +7,9 @@
   var songSelect = document.querySelector('select[data-custom-toggle]');
   var custom = document.querySelector('.custom-song');
   if (songSelect && custom) {
-    var toggle = function () { custom.hidden = songSelect.value !== 'custom'; };
+    var toggle = function () {
+      custom.hidden = songSelect.value !== 'custom';
+    };
     songSelect.addEventListener('change', toggle);
     toggle();
   }
@@ -54,7 +56,9 @@
           break;
         }
       }
-    } catch (e) { /* no localStorage: nothing to resume */ }
+    } catch (e) {
+      /* no localStorage: nothing to resume */
+    }
 
     var showState = function (state) {
       pauseButton.hidden = state !== 'running';
@@ -91,7 +95,9 @@
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
         headers: { 'X-CSRF-Token': form.dataset.csrf },
         metadata: { entryId: entryId, filename: file.name, filetype: file.type || 'application/octet-stream' },
-        fingerprint: function (f) { return Promise.resolve(['cx', entryId, f.name, f.type, f.size, f.lastModified].join('-')); },
+        fingerprint: function (f) {
+          return Promise.resolve(['cx', entryId, f.name, f.type, f.size, f.lastModified].join('-'));
+        },
         removeFingerprintOnSuccess: true,
         onProgress: function (sent, total) {
           if (!mark) mark = { at: Date.now(), bytes: sent };
@@ -100,8 +106,15 @@
           var secs = (Date.now() - mark.at) / 1000;
           var speed = secs > 0.5 ? (sent - mark.bytes) / secs : 0;
           var left = speed > 0 ? Math.ceil((total - sent) / speed) : 0;
-          text.textContent = '上传中 ' + pct + '%（' + formatBytes(sent) + ' / ' + formatBytes(total) +
-            (speed ? '，' + formatBytes(speed) + '/秒，约剩 ' + formatSeconds(left) : '') + '）';
+          text.textContent =
+            '上传中 ' +
+            pct +
+            '%（' +
+            formatBytes(sent) +
+            ' / ' +
+            formatBytes(total) +
+            (speed ? '，' + formatBytes(speed) + '/秒，约剩 ' + formatSeconds(left) : '') +
+            '）';
         },
         onSuccess: function () {
           text.textContent = '上传完成，正在处理…';
@@ -125,13 +138,18 @@
       bar.hidden = false;
       note.hidden = true;
       text.textContent = '上传中 0%';
-      current.findPreviousUploads().then(function (previous) {
-        if (previous.length) {
-          current.resumeFromPreviousUpload(previous[0]);
-          text.textContent = '正在从上次中断处继续…';
-        }
-        start();
-      }, function () { start(); });
+      current.findPreviousUploads().then(
+        function (previous) {
+          if (previous.length) {
+            current.resumeFromPreviousUpload(previous[0]);
+            text.textContent = '正在从上次中断处继续…';
+          }
+          start();
+        },
+        function () {
+          start();
+        },
+      );
     });
   }
 
@@ -159,8 +177,15 @@
         var secs = (Date.now() - started) / 1000;
         var speed = secs > 0 ? e.loaded / secs : 0;
         var left = speed > 0 ? Math.ceil((e.total - e.loaded) / speed) : 0;
-        text.textContent = '上传中 ' + pct + '%（' + formatBytes(e.loaded) + ' / ' + formatBytes(e.total) +
-          (speed ? '，' + formatBytes(speed) + '/秒，约剩 ' + (left >= 60 ? Math.ceil(left / 60) + ' 分钟' : left + ' 秒') : '') + '）';
+        text.textContent =
+          '上传中 ' +
+          pct +
+          '%（' +
+          formatBytes(e.loaded) +
+          ' / ' +
+          formatBytes(e.total) +
+          (speed ? '，' + formatBytes(speed) + '/秒，约剩 ' + (left >= 60 ? Math.ceil(left / 60) + ' 分钟' : left + ' 秒') : '') +
+          '）';
       });
       xhr.addEventListener('load', function () {
         if (xhr.status >= 200 && xhr.status < 300) {
@@ -169,7 +194,11 @@
           return;
         }
         var message = '上传失败，请重试。';
-        try { message = JSON.parse(xhr.responseText).detail || message; } catch (e) { /* keep default */ }
+        try {
+          message = JSON.parse(xhr.responseText).detail || message;
+        } catch (e) {
+          /* keep default */
+        }
         text.textContent = message;
         bar.hidden = true;
         button.disabled = false;
@@ -191,19 +220,26 @@
   if (card && card.dataset.processing === '1') {
     var poll = function () {
       fetch('/api/v1/entries/' + encodeURIComponent(card.dataset.entryId), { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          return r.ok ? r.json() : null;
+        })
         .then(function (entry) {
           // A replacement kept behind a ready video is what is processing, until it becomes the video.
           var v = entry && (entry.replacement || entry.video);
           if (!v) return setTimeout(poll, 5000);
-          if (v.status === 'ready' || v.status === 'failed') { window.location.reload(); return; }
+          if (v.status === 'ready' || v.status === 'failed') {
+            window.location.reload();
+            return;
+          }
           var bar = document.getElementById('processing-bar');
           var text = document.getElementById('processing-text');
           if (bar) bar.value = v.progress;
           if (text) text.textContent = String(v.progress);
           setTimeout(poll, 2000);
         })
-        .catch(function () { setTimeout(poll, 5000); });
+        .catch(function () {
+          setTimeout(poll, 5000);
+        });
     };
     setTimeout(poll, 1500);
   }

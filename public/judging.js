@@ -8,9 +8,15 @@
     var complete = true;
     inputs.forEach(function (input) {
       var v = input.value.trim();
-      if (v === '') { complete = false; return; }
+      if (v === '') {
+        complete = false;
+        return;
+      }
       var n = Number(v);
-      if (!isFinite(n)) { complete = false; return; }
+      if (!isFinite(n)) {
+        complete = false;
+        return;
+      }
       total += n;
     });
     return { total: Math.round(total * 10) / 10, complete: complete };
@@ -30,9 +36,11 @@
         input.classList.toggle('invalid', bad);
       });
       var s = sum(scoreInputs);
-      totalOut.textContent = s.complete ? String(s.total) : (s.total > 0 ? s.total + '（未填完）' : '—');
+      totalOut.textContent = s.complete ? String(s.total) : s.total > 0 ? s.total + '（未填完）' : '—';
     };
-    scoreInputs.forEach(function (input) { input.addEventListener('input', update); });
+    scoreInputs.forEach(function (input) {
+      input.addEventListener('input', update);
+    });
     update();
   }
 
@@ -42,11 +50,16 @@
   if (maxInputs.length && sumOut) {
     var updateSum = function () {
       var total = 0;
-      maxInputs.forEach(function (input) { var n = Number(input.value); if (input.value !== '' && isFinite(n)) total += n; });
+      maxInputs.forEach(function (input) {
+        var n = Number(input.value);
+        if (input.value !== '' && isFinite(n)) total += n;
+      });
       sumOut.textContent = String(total);
       sumOut.classList.toggle('bad', total !== 100);
     };
-    maxInputs.forEach(function (input) { input.addEventListener('input', updateSum); });
+    maxInputs.forEach(function (input) {
+      input.addEventListener('input', updateSum);
+    });
     updateSum();
   }
 })();

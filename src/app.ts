@@ -35,7 +35,10 @@ export function buildApp(c: Container): express.Express {
   const views = createViewEngine(viewsDir);
   app.engine('hbs', (filePath: string, options: object, callback: (e: unknown, rendered?: string) => void) => {
     try {
-      const name = path.relative(viewsDir, filePath).replace(/\\/g, '/').replace(/\.hbs$/, '');
+      const name = path
+        .relative(viewsDir, filePath)
+        .replace(/\\/g, '/')
+        .replace(/\.hbs$/, '');
       callback(null, views.render(name, options as Record<string, unknown>));
     } catch (err) {
       callback(err);

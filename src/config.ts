@@ -163,7 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
       expiryHours: int(env, 'UPLOAD_EXPIRY_HOURS', 24, 1),
       schoolCapBytes: int(env, 'SCHOOL_UPLOAD_CAP_BYTES', 10 * 1024 ** 3, 1),
       chunkBytes: int(env, 'UPLOAD_CHUNK_BYTES', 50 * 1024 ** 2, 1024),
-      allowedOrigins: (env.UPLOAD_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      allowedOrigins: (env.UPLOAD_ALLOWED_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
   };

@@ -25,13 +25,20 @@ async function main(): Promise<void> {
   const password = config.adminPassword ?? generatePassword();
   if (await container.users.ensureFirstAdmin(password)) {
     if (config.adminPassword) logger.info('created the first admin account "admin" with ADMIN_PASSWORD');
-    else console.log(`\n  首个管理员账号已创建 / first admin account created\n    用户名 username: admin\n    密码   password: ${password}\n  (shown once; change it after logging in)\n`);
+    else
+      console.log(
+        `\n  首个管理员账号已创建 / first admin account created\n    用户名 username: admin\n    密码   password: ${password}\n  (shown once; change it after logging in)\n`,
+      );
   }
 
   if (config.worker.inProcess) container.startWorker();
   const app = buildApp(container);
   const onListening = () => {
-    logger.info('唱响 is listening', { url: `http://${config.host ?? 'localhost'}:${config.port}`, database: config.database.kind, storage: config.storage.kind });
+    logger.info('唱响 is listening', {
+      url: `http://${config.host ?? 'localhost'}:${config.port}`,
+      database: config.database.kind,
+      storage: config.storage.kind,
+    });
   };
   // HOST unset: every interface (Node's default), as before; e.g. HOST=127.0.0.1 behind a local proxy.
   const server = config.host ? app.listen(config.port, config.host, onListening) : app.listen(config.port, onListening);

@@ -134,7 +134,9 @@ async function upload(baseUrl: string, entryId: string, file: Buffer): Promise<H
 }
 
 async function newEntry(baseUrl: string): Promise<string> {
-  const campaign = JSON.parse((await call(baseUrl, 'GET', '/api/v1/campaign', { token: schoolToken })).body) as { songs: Array<{ id: string; designated: boolean }> };
+  const campaign = JSON.parse((await call(baseUrl, 'GET', '/api/v1/campaign', { token: schoolToken })).body) as {
+    songs: Array<{ id: string; designated: boolean }>;
+  };
   const song = campaign.songs.find((s) => s.designated)!;
   const res = await call(baseUrl, 'POST', '/api/v1/entries', {
     token: schoolToken,
@@ -192,11 +194,25 @@ beforeAll(async () => {
   await seeder.users.ensureFirstAdmin(PASSWORD);
   const adminUser = toCurrentUser(await db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow());
   const school = await seeder.schools.create(adminUser, { name: '故障演练学校', countyId: 'c-lishi' });
-  const teacher = await seeder.users.create(adminUser, { username: 'fault_school', password: PASSWORD, displayName: '学校', role: 'school', countyId: null, schoolId: school.id });
+  const teacher = await seeder.users.create(adminUser, {
+    username: 'fault_school',
+    password: PASSWORD,
+    displayName: '学校',
+    role: 'school',
+    countyId: null,
+    schoolId: school.id,
+  });
   schoolToken = (await seeder.sessions.createApiToken(teacher.id)).token;
   const judgeRows: Array<{ id: string; token: string }> = [];
   for (let i = 0; i < JUDGES; i++) {
-    const u = await seeder.users.create(adminUser, { username: `fault_judge_${i}`, password: PASSWORD, displayName: `评委${i}`, role: 'judge', countyId: null, schoolId: null });
+    const u = await seeder.users.create(adminUser, {
+      username: `fault_judge_${i}`,
+      password: PASSWORD,
+      displayName: `评委${i}`,
+      role: 'judge',
+      countyId: null,
+      schoolId: null,
+    });
     judgeRows.push({ id: u.id, token: (await seeder.sessions.createApiToken(u.id)).token });
   }
   await sql`INSERT INTO entries (code, campaign_id, school_id, county_id, title, song_id, form, level, performer_count, director_name, status)
@@ -208,17 +224,38 @@ beforeAll(async () => {
   await sql`UPDATE entries SET video_id = 'v-' || id WHERE code LIKE 'FX-%'`.execute(db);
   const round = await db
     .insertInto('rounds')
-    .values({ campaign_id: 'main', name: '故障演练轮', judges_per_entry: PER_JUDGE, blind: true, aggregation: 'trimmed_mean', rubric: JSON.stringify(DEFAULT_RUBRIC), status: 'open' })
+    .values({
+      campaign_id: 'main',
+      name: '故障演练轮',
+      judges_per_entry: PER_JUDGE,
+      blind: true,
+      aggregation: 'trimmed_mean',
+      rubric: JSON.stringify(DEFAULT_RUBRIC),
+      status: 'open',
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   const entries = await db.selectFrom('entries').select('id').where('code', 'like', 'FX-%').orderBy('code').execute();
-  await db.insertInto('round_entries').values(entries.map((e, i) => ({ round_id: round.id, entry_id: e.id, label: `A-${String(i + 1).padStart(3, '0')}` }))).execute();
-  await db.insertInto('round_judges').values(judgeRows.map((j) => ({ round_id: round.id, judge_id: j.id }))).execute();
+  await db
+    .insertInto('round_entries')
+    .values(entries.map((e, i) => ({ round_id: round.id, entry_id: e.id, label: `A-${String(i + 1).padStart(3, '0')}` })))
+    .execute();
+  await db
+    .insertInto('round_judges')
+    .values(judgeRows.map((j) => ({ round_id: round.id, judge_id: j.id })))
+    .execute();
   judges = [];
   for (let j = 0; j < JUDGES; j++) {
     const rows = await db
       .insertInto('assignments')
-      .values(Array.from({ length: PER_JUDGE }, (_, k) => ({ round_id: round.id, entry_id: entries[(j + k * 4) % JUDGES].id, judge_id: judgeRows[j].id, status: 'draft' as const })))
+      .values(
+        Array.from({ length: PER_JUDGE }, (_, k) => ({
+          round_id: round.id,
+          entry_id: entries[(j + k * 4) % JUDGES].id,
+          judge_id: judgeRows[j].id,
+          status: 'draft' as const,
+        })),
+      )
       .returning('id')
       .execute();
     judges.push({ ...judgeRows[j], assignments: rows.map((r) => r.id) });
@@ -231,7 +268,9 @@ beforeAll(async () => {
 
   webs.push(await startWeb('web1'), await startWeb('web2'));
   workers.push(await startWorker('worker1'), await startWorker('worker2'));
-  figure(`production set: PostgreSQL database ${fdb.name} (via proxy :${pgProxy.port}), s3rver (via proxy :${s3Proxy.port}), web1 pid ${webs[0].pid}, web2 pid ${webs[1].pid}, worker1 pid ${workers[0].pid}, worker2 pid ${workers[1].pid}; run directory ${runDir}`);
+  figure(
+    `production set: PostgreSQL database ${fdb.name} (via proxy :${pgProxy.port}), s3rver (via proxy :${s3Proxy.port}), web1 pid ${webs[0].pid}, web2 pid ${webs[1].pid}, worker1 pid ${workers[0].pid}, worker2 pid ${workers[1].pid}; run directory ${runDir}`,
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -259,14 +298,20 @@ function expectAllAlive(procs: AppProcess[]) {
 }
 
 function expectOutage503(answers: HttpAnswer[], detail: RegExp) {
-  const bad = answers.filter((a) => a.status !== 200 && !(a.status === 503 && a.headers['retry-after'] && /application\/problem\+json/.test(String(a.headers['content-type'])) && detail.test(a.body)));
+  const bad = answers.filter(
+    (a) =>
+      a.status !== 200 &&
+      !(a.status === 503 && a.headers['retry-after'] && /application\/problem\+json/.test(String(a.headers['content-type'])) && detail.test(a.body)),
+  );
   expect(bad.map((a) => `${a.status} ${a.headers['retry-after'] ?? '-'} ${a.body.slice(0, 200)}`)).toEqual([]);
 }
 
 test('(a) when every app backend is terminated twice under 20 concurrent score-savers, then no process exits, every non-200 is a 503 with Retry-After, and every 200 is in the database exactly once', async () => {
   // Two web processes, one submit each at the same moment, for every judge's first assignment: one audit row each.
   const doubled = await Promise.all(
-    judges.flatMap((j, i) => webs.map((w) => call(w.baseUrl, 'PUT', `/api/v1/judging/assignments/${j.assignments[0]}`, { token: j.token, json: scoreBody(1000, i) }))),
+    judges.flatMap((j, i) =>
+      webs.map((w) => call(w.baseUrl, 'PUT', `/api/v1/judging/assignments/${j.assignments[0]}`, { token: j.token, json: scoreBody(1000, i) })),
+    ),
   );
   expect(byStatus(doubled)).toEqual({ 200: JUDGES * 2 });
 
@@ -278,7 +323,10 @@ test('(a) when every app backend is terminated twice under 20 concurrent score-s
   const killer = (async () => {
     for (const at of [2_500, 5_500]) {
       await sleep(started + at - Date.now());
-      const [row] = await q<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'cx-%'`, [fdb.name]);
+      const [row] = await q<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'cx-%'`,
+        [fdb.name],
+      );
       killed.push({ at: Date.now() - started, n: row.n });
     }
   })();
@@ -305,24 +353,33 @@ test('(a) when every app backend is terminated twice under 20 concurrent score-s
       const mine = answers.filter((x) => x.assignment === a).sort((x, y) => x.seq - y.seq);
       const last200 = mine.map((x) => x.status).lastIndexOf(200);
       if (last200 < 0) continue;
-      const candidates = mine.slice(last200).filter((x, k) => k === 0 || x.status !== 200).map((x) => scoreBody(x.seq, x.judge).scores.singing);
+      const candidates = mine
+        .slice(last200)
+        .filter((x, k) => k === 0 || x.status !== 200)
+        .map((x) => scoreBody(x.seq, x.judge).scores.singing);
       const row = stored.get(a)!;
-      if (row.status !== 'submitted' || !candidates.includes(row.scores.singing)) mismatched.push(`${a}: stored ${row.scores.singing}, expected one of ${candidates}`);
+      if (row.status !== 'submitted' || !candidates.includes(row.scores.singing))
+        mismatched.push(`${a}: stored ${row.scores.singing}, expected one of ${candidates}`);
     }
   }
   expect(mismatched).toEqual([]);
   // Exactly once: one score.submit audit row per assignment, though each was submitted many times, concurrently at first.
-  const audits = await q<{ object_id: string; n: number }>(`SELECT object_id, count(*)::int AS n FROM audit_log WHERE action = 'score.submit' GROUP BY object_id`);
+  const audits = await q<{ object_id: string; n: number }>(
+    `SELECT object_id, count(*)::int AS n FROM audit_log WHERE action = 'score.submit' GROUP BY object_id`,
+  );
   expect(audits.length).toBe(JUDGES * PER_JUDGE);
   expect(audits.filter((r) => r.n !== 1)).toEqual([]);
 
   const s = byStatus(answers);
-  figure(`(a) backends terminated: ${killed.map((k) => `${k.n} at ${(k.at / 1000).toFixed(1)} s`).join(', ')}; ${answers.length} score saves by ${JUDGES} judges in ${((Date.now() - started) / 1000).toFixed(1)} s → ${JSON.stringify(s)}; concurrent double submits: ${doubled.length} answers 200, audit rows per assignment: 1; process exits: 0`);
+  figure(
+    `(a) backends terminated: ${killed.map((k) => `${k.n} at ${(k.at / 1000).toFixed(1)} s`).join(', ')}; ${answers.length} score saves by ${JUDGES} judges in ${((Date.now() - started) / 1000).toFixed(1)} s → ${JSON.stringify(s)}; concurrent double submits: ${doubled.length} answers 200, audit rows per assignment: 1; process exits: 0`,
+  );
 }, 60_000);
 
 test('(b) when the database refuses connections for 10 s, then requests answer 503 (API: problem+json with Retry-After; pages: a Chinese 503 page) and both web processes recover within 2 s of its return', async () => {
   const session = await seeder.sessions.create(judges[0].id);
-  const probe = (w: AppProcess) => call(w.baseUrl, 'GET', `/api/v1/judging/assignments/${judges[0].assignments[1]}`, { token: judges[0].token, timeoutMs: 15_000 });
+  const probe = (w: AppProcess) =>
+    call(w.baseUrl, 'GET', `/api/v1/judging/assignments/${judges[0].assignments[1]}`, { token: judges[0].token, timeoutMs: 15_000 });
   const during: HttpAnswer[] = [];
   const downAt = Date.now();
   await pgProxy.refuse();
@@ -355,20 +412,29 @@ test('(b) when the database refuses connections for 10 s, then requests answer 5
   expect(page.body).toContain('数据库暂时不可用');
   expect(Math.max(...recovery)).toBeLessThanOrEqual(2_000);
   const slowest = Math.max(...during.map((a) => a.ms));
-  figure(`(b) database refused 10 s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms); page → ${page.status} text/html; recovery after its return: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`);
+  figure(
+    `(b) database refused 10 s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms); page → ${page.status} text/html; recovery after its return: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`,
+  );
 }, 60_000);
 
 test('(b2) when the network to the database is partitioned for 15 s (no refusal, no reset: silence), then requests answer 503 within the default timeouts instead of hanging, and both web processes recover within 2 s of the heal', async () => {
   const PARTITION_MS = 15_000;
   // Default client-side bound: DB_STATEMENT_TIMEOUT_MS (5 s) + 2 s for a query in flight; DB_CONNECT_TIMEOUT_MS (5 s) for a new connection.
   const BOUND_MS = 9_000;
-  const probe = (w: AppProcess) => call(w.baseUrl, 'GET', `/api/v1/judging/assignments/${judges[1].assignments[1]}`, { token: judges[1].token, timeoutMs: 30_000 });
+  const probe = (w: AppProcess) =>
+    call(w.baseUrl, 'GET', `/api/v1/judging/assignments/${judges[1].assignments[1]}`, { token: judges[1].token, timeoutMs: 30_000 });
   const during: HttpAnswer[] = [];
   const cutAt = Date.now();
   pgProxy.partition();
   const savers = judges.slice(5, 10).map(async (j, i) => {
     while (Date.now() - cutAt < PARTITION_MS - BOUND_MS) {
-      during.push(await call(webs[i % 2].baseUrl, 'PUT', `/api/v1/judging/assignments/${j.assignments[2]}`, { token: j.token, json: scoreBody(7000 + during.length, i), timeoutMs: 30_000 }));
+      during.push(
+        await call(webs[i % 2].baseUrl, 'PUT', `/api/v1/judging/assignments/${j.assignments[2]}`, {
+          token: j.token,
+          json: scoreBody(7000 + during.length, i),
+          timeoutMs: 30_000,
+        }),
+      );
       await sleep(100);
     }
   });
@@ -391,7 +457,9 @@ test('(b2) when the network to the database is partitioned for 15 s (no refusal,
   const slowest = Math.max(...during.map((a) => a.ms));
   expect(slowest).toBeLessThanOrEqual(BOUND_MS);
   expect(Math.max(...recovery)).toBeLessThanOrEqual(2_000);
-  figure(`(b2) database partitioned ${PARTITION_MS / 1000} s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms, bound ${BOUND_MS} ms); recovery after the heal: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`);
+  figure(
+    `(b2) database partitioned ${PARTITION_MS / 1000} s: ${during.length} saves → ${JSON.stringify(byStatus(during))} (slowest answer ${slowest} ms, bound ${BOUND_MS} ms); recovery after the heal: ${recovery.map((r) => `${r} ms`).join(', ')}; process exits: 0`,
+  );
 }, 90_000);
 
 test('(c) when S3 is down for 60 s during an ingest, then uploads answer 503, the job waits without spending attempts, and the video ends ready with no re-upload', async () => {
@@ -409,10 +477,15 @@ test('(c) when S3 is down for 60 s during an ingest, then uploads answer 503, th
   const ready = await call(webs[0].baseUrl, 'GET', '/readyz');
   expect(JSON.parse(ready.body)).toMatchObject({ status: 'unavailable', store: 'unavailable' });
 
-  const deferred = await waitFor('the ingest to be deferred', async () => {
-    const job = await ingestJob(video.id);
-    return job && job.infra_retries > 0 ? job : null;
-  }, 30_000, 200);
+  const deferred = await waitFor(
+    'the ingest to be deferred',
+    async () => {
+      const job = await ingestJob(video.id);
+      return job && job.infra_retries > 0 ? job : null;
+    },
+    30_000,
+    200,
+  );
   expect(deferred.attempts).toBe(0);
   expect(deferred.last_error).toMatch(/系统暂时不可用/);
   expect((await videoOf(entryId)).status).toBe('processing');
@@ -420,11 +493,16 @@ test('(c) when S3 is down for 60 s during an ingest, then uploads answer 503, th
   await sleep(Math.max(0, 60_000 - (Date.now() - downAt)));
   await s3Proxy.accept();
   const upAt = Date.now();
-  const done = await waitFor('the video to be ready', async () => {
-    const v = await videoOf(entryId);
-    if (v.status === 'failed') throw new Error(`video failed: ${v.error}`);
-    return v.status === 'ready' ? v : null;
-  }, 150_000, 250);
+  const done = await waitFor(
+    'the video to be ready',
+    async () => {
+      const v = await videoOf(entryId);
+      if (v.status === 'failed') throw new Error(`video failed: ${v.error}`);
+      return v.status === 'ready' ? v : null;
+    },
+    150_000,
+    250,
+  );
   const job = await ingestJob(video.id);
   const spool = fs.readdirSync(path.join(runDir, 'web2', 'tmp'));
 
@@ -432,7 +510,9 @@ test('(c) when S3 is down for 60 s during an ingest, then uploads answer 503, th
   expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
   expect(spool).toEqual([]);
   expectAllAlive([...webs, ...workers]);
-  figure(`(c) S3 down ${((upAt - downAt) / 1000).toFixed(1)} s: upload meanwhile → ${refused.status} (Retry-After ${refused.headers['retry-after']}); ingest deferred ${job.infra_retries} times without an attempt; ready ${((Date.now() - upAt) / 1000).toFixed(1)} s after S3 returned, on attempt ${job.attempts}/3, same video, no re-upload`);
+  figure(
+    `(c) S3 down ${((upAt - downAt) / 1000).toFixed(1)} s: upload meanwhile → ${refused.status} (Retry-After ${refused.headers['retry-after']}); ingest deferred ${job.infra_retries} times without an attempt; ready ${((Date.now() - upAt) / 1000).toFixed(1)} s after S3 returned, on attempt ${job.attempts}/3, same video, no re-upload`,
+  );
 }, 240_000);
 
 test('(d) when a web process gets SIGTERM mid-multipart and mid-tus, then it finishes the multipart upload, exits 0, leaves no spool file, and the tus upload resumes from the bytes that arrived', async () => {
@@ -460,14 +540,23 @@ test('(d) when a web process gets SIGTERM mid-multipart and mid-tus, then it fin
   // tus: created, then a PATCH that sends 5 MiB + 12345 bytes and stalls
   const tusEntry = await newEntry(web2.baseUrl);
   const meta = [`entryId ${Buffer.from(tusEntry).toString('base64')}`, `filename ${Buffer.from('tus.mp4').toString('base64')}`].join(',');
-  const created = await call(web2.baseUrl, 'POST', '/api/v1/uploads', { token: schoolToken, headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta } });
+  const created = await call(web2.baseUrl, 'POST', '/api/v1/uploads', {
+    token: schoolToken,
+    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta },
+  });
   expect(created.status).toBe(201);
   const location = String(created.headers.location);
   const sent = 5 * 1024 * 1024 + 12345;
   const patchReq = http.request(`${web2.baseUrl}${location}`, {
     method: 'PATCH',
     agent: false,
-    headers: { Authorization: `Bearer ${schoolToken}`, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(file.length) },
+    headers: {
+      Authorization: `Bearer ${schoolToken}`,
+      'Tus-Resumable': '1.0.0',
+      'Upload-Offset': '0',
+      'Content-Type': 'application/offset+octet-stream',
+      'Content-Length': String(file.length),
+    },
   });
   patchReq.on('error', () => undefined);
   patchReq.on('response', (r) => r.resume());
@@ -511,7 +600,9 @@ test('(d) when a web process gets SIGTERM mid-multipart and mid-tus, then it fin
   expect(crypto.createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(crypto.createHash('sha256').update(file).digest('hex'));
 
   webs[1] = await startWeb('web2b');
-  figure(`(d) SIGTERM to web2 mid-multipart and mid-tus: multipart finished → ${multiStatus}; exit code ${exit.code} after ${exitMs} ms (grace ${WEB_GRACE_MS} ms, the stalled PATCH cut); spool files left: 0; tus offset on web1 ${offset} of ${sent} bytes sent (HEAD ${headMs} ms), resumed → ${rest.status}, original byte-identical`);
+  figure(
+    `(d) SIGTERM to web2 mid-multipart and mid-tus: multipart finished → ${multiStatus}; exit code ${exit.code} after ${exitMs} ms (grace ${WEB_GRACE_MS} ms, the stalled PATCH cut); spool files left: 0; tus offset on web1 ${offset} of ${sent} bytes sent (HEAD ${headMs} ms), resumed → ${rest.status}, original byte-identical`,
+  );
 }, 180_000);
 
 test('(e) when a worker is killed with SIGKILL mid-ingest, then its ffmpeg is gone within 2 s, the job is reclaimed within its lease, and its work directory is swept at the next start', async () => {
@@ -519,12 +610,17 @@ test('(e) when a worker is killed with SIGKILL mid-ingest, then its ffmpeg is go
   expect((await upload(webs[0].baseUrl, entryId, fs.readFileSync(longClip))).status).toBe(202);
   const video = await videoOf(entryId);
   const workTmp = path.join(runDir, 'worker-tmp');
-  const holding = await waitFor('an ffmpeg of the ingest', async () => {
-    const job = await ingestJob(video.id);
-    const victim = job?.lease_owner ? workers.find((w) => job.lease_owner!.includes(`:${w.pid}:`)) : undefined;
-    const dir = victim && fs.readdirSync(workTmp).find((n) => n.startsWith(`ingest-p${victim.pid}-`));
-    return victim && dir && mediaProcessesUnder(path.join(workTmp, dir)).length > 0 ? { victim, dir, job } : null;
-  }, 60_000, 100);
+  const holding = await waitFor(
+    'an ffmpeg of the ingest',
+    async () => {
+      const job = await ingestJob(video.id);
+      const victim = job?.lease_owner ? workers.find((w) => job.lease_owner!.includes(`:${w.pid}:`)) : undefined;
+      const dir = victim && fs.readdirSync(workTmp).find((n) => n.startsWith(`ingest-p${victim.pid}-`));
+      return victim && dir && mediaProcessesUnder(path.join(workTmp, dir)).length > 0 ? { victim, dir, job } : null;
+    },
+    60_000,
+    100,
+  );
   const ffmpegBefore = mediaProcessesUnder(path.join(workTmp, holding.dir));
 
   const killedAt = Date.now();
@@ -536,10 +632,15 @@ test('(e) when a worker is killed with SIGKILL mid-ingest, then its ffmpeg is go
   expect(fs.existsSync(path.join(workTmp, holding.dir))).toBe(true);
 
   const survivor = workers.find((w) => w !== holding.victim)!;
-  const reclaimed = await waitFor('another worker to reclaim the job', async () => {
-    const job = await ingestJob(video.id);
-    return job?.lease_owner?.includes(`:${survivor.pid}:`) ? Date.now() : null;
-  }, (LEASE_S + 10) * 1000, 100);
+  const reclaimed = await waitFor(
+    'another worker to reclaim the job',
+    async () => {
+      const job = await ingestJob(video.id);
+      return job?.lease_owner?.includes(`:${survivor.pid}:`) ? Date.now() : null;
+    },
+    (LEASE_S + 10) * 1000,
+    100,
+  );
   const reclaimMs = reclaimed - killedAt;
   expect(reclaimMs).toBeLessThanOrEqual(LEASE_S * 1000 + 2_000);
 
@@ -547,25 +648,37 @@ test('(e) when a worker is killed with SIGKILL mid-ingest, then its ffmpeg is go
   workers[workers.indexOf(holding.victim)] = restarted;
   expect(fs.existsSync(path.join(workTmp, holding.dir))).toBe(false);
 
-  const done = await waitFor('the video to be ready', async () => {
-    const v = await videoOf(entryId);
-    return v.status === 'ready' ? v : null;
-  }, 120_000, 250);
+  const done = await waitFor(
+    'the video to be ready',
+    async () => {
+      const v = await videoOf(entryId);
+      return v.status === 'ready' ? v : null;
+    },
+    120_000,
+    250,
+  );
   expect(done.id).toBe(video.id);
-  figure(`(e) SIGKILL of ${holding.victim.name} mid-ingest: ffmpeg pids ${ffmpegBefore.join(',')} → alive 2 s later: ${ffmpegAfter.length}; job reclaimed by ${survivor.name} after ${(reclaimMs / 1000).toFixed(1)} s (lease ${LEASE_S} s); work directory ${holding.dir} removed at the next worker start; video ready (attempt ${(await ingestJob(video.id)).attempts}: the killed attempt counts)`);
+  figure(
+    `(e) SIGKILL of ${holding.victim.name} mid-ingest: ffmpeg pids ${ffmpegBefore.join(',')} → alive 2 s later: ${ffmpegAfter.length}; job reclaimed by ${survivor.name} after ${(reclaimMs / 1000).toFixed(1)} s (lease ${LEASE_S} s); work directory ${holding.dir} removed at the next worker start; video ready (attempt ${(await ingestJob(video.id)).attempts}: the killed attempt counts)`,
+  );
 }, 180_000);
 
-test('(f) when the worker\'s whole process group gets SIGTERM mid-ingest, then the job is handed back without counting the attempt and the video ends ready', async () => {
+test("(f) when the worker's whole process group gets SIGTERM mid-ingest, then the job is handed back without counting the attempt and the video ends ready", async () => {
   const entryId = await newEntry(webs[0].baseUrl);
   expect((await upload(webs[0].baseUrl, entryId, fs.readFileSync(longClip))).status).toBe(202);
   const video = await videoOf(entryId);
   const workTmp = path.join(runDir, 'worker-tmp');
-  const holding = await waitFor('an ffmpeg of the ingest', async () => {
-    const job = await ingestJob(video.id);
-    const holder = job?.lease_owner ? workers.find((w) => job.lease_owner!.includes(`:${w.pid}:`)) : undefined;
-    const dir = holder && fs.readdirSync(workTmp).find((n) => n.startsWith(`ingest-p${holder.pid}-`));
-    return holder && dir && mediaProcessesUnder(path.join(workTmp, dir)).length > 0 ? { holder, dir, job } : null;
-  }, 60_000, 100);
+  const holding = await waitFor(
+    'an ffmpeg of the ingest',
+    async () => {
+      const job = await ingestJob(video.id);
+      const holder = job?.lease_owner ? workers.find((w) => job.lease_owner!.includes(`:${w.pid}:`)) : undefined;
+      const dir = holder && fs.readdirSync(workTmp).find((n) => n.startsWith(`ingest-p${holder.pid}-`));
+      return holder && dir && mediaProcessesUnder(path.join(workTmp, dir)).length > 0 ? { holder, dir, job } : null;
+    },
+    60_000,
+    100,
+  );
   expect(holding.job.attempts).toBe(1);
 
   const signalAt = Date.now();
@@ -575,31 +688,47 @@ test('(f) when the worker\'s whole process group gets SIGTERM mid-ingest, then t
   expect(exit).toEqual({ code: 0, signal: null });
   expect(holding.holder.log()).toMatch(/job released to the queue/);
 
-  const done = await waitFor('the video to be ready', async () => {
-    const v = await videoOf(entryId);
-    if (v.status === 'failed') throw new Error(`video failed: ${v.error}`);
-    return v.status === 'ready' ? v : null;
-  }, 120_000, 250);
+  const done = await waitFor(
+    'the video to be ready',
+    async () => {
+      const v = await videoOf(entryId);
+      if (v.status === 'failed') throw new Error(`video failed: ${v.error}`);
+      return v.status === 'ready' ? v : null;
+    },
+    120_000,
+    250,
+  );
   const job = await ingestJob(video.id);
   expect(done.id).toBe(video.id);
   expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
   expect(mediaProcessesUnder(path.join(workTmp, holding.dir))).toEqual([]);
-  figure(`(f) SIGTERM to ${holding.holder.name}'s process group mid-ingest: exit code ${exit.code} after ${exitMs} ms (grace ${WORKER_GRACE_MS} ms), job handed back; finished by the other worker on attempt ${job.attempts}/3 (the handed-back attempt not counted)`);
+  figure(
+    `(f) SIGTERM to ${holding.holder.name}'s process group mid-ingest: exit code ${exit.code} after ${exitMs} ms (grace ${WORKER_GRACE_MS} ms), job handed back; finished by the other worker on attempt ${job.attempts}/3 (the handed-back attempt not counted)`,
+  );
 }, 180_000);
 
-test('(g) when a web process is killed with SIGKILL mid-tus, then the other one answers HEAD within seconds (the dead holder\'s lock lapses) with the bytes committed before the crash, and the upload resumes', async () => {
+test("(g) when a web process is killed with SIGKILL mid-tus, then the other one answers HEAD within seconds (the dead holder's lock lapses) with the bytes committed before the crash, and the upload resumes", async () => {
   const victim = webs[1];
   const file = fs.readFileSync(longClip);
   const entryId = await newEntry(victim.baseUrl);
   const meta = [`entryId ${Buffer.from(entryId).toString('base64')}`, `filename ${Buffer.from('crash.mp4').toString('base64')}`].join(',');
-  const created = await call(victim.baseUrl, 'POST', '/api/v1/uploads', { token: schoolToken, headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta } });
+  const created = await call(victim.baseUrl, 'POST', '/api/v1/uploads', {
+    token: schoolToken,
+    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta },
+  });
   expect(created.status).toBe(201);
   const location = String(created.headers.location);
   const sent = 10 * 1024 * 1024 + 777;
   const patchReq = http.request(`${victim.baseUrl}${location}`, {
     method: 'PATCH',
     agent: false,
-    headers: { Authorization: `Bearer ${schoolToken}`, 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(file.length) },
+    headers: {
+      Authorization: `Bearer ${schoolToken}`,
+      'Tus-Resumable': '1.0.0',
+      'Upload-Offset': '0',
+      'Content-Type': 'application/offset+octet-stream',
+      'Content-Length': String(file.length),
+    },
   });
   patchReq.on('error', () => undefined);
   await new Promise<void>((resolve) => patchReq.write(file.subarray(0, sent), () => resolve()));
@@ -629,5 +758,7 @@ test('(g) when a web process is killed with SIGKILL mid-tus, then the other one 
   const chunks: Buffer[] = [];
   for await (const c of original.body) chunks.push(c as Buffer);
   expect(crypto.createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(crypto.createHash('sha256').update(file).digest('hex'));
-  figure(`(g) SIGKILL of ${victim.name} mid-tus after ${sent} bytes: HEAD on web1 answered in ${headMs} ms (lock lease 4 s) with offset ${offset} (${sent - offset} bytes lost with the process), resumed → ${rest.status}, original byte-identical`);
+  figure(
+    `(g) SIGKILL of ${victim.name} mid-tus after ${sent} bytes: HEAD on web1 answered in ${headMs} ms (lock lease 4 s) with offset ${offset} (${sent - offset} bytes lost with the process), resumed → ${rest.status}, original byte-identical`,
+  );
 }, 120_000);

@@ -24,7 +24,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -203,7 +208,12 @@ export interface HttpAnswer {
 }
 
 /** One request with its own connection (no pooling surprises across restarts). */
-export function call(baseUrl: string, method: string, urlPath: string, opts: { token?: string; json?: unknown; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+export function call(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  opts: { token?: string; json?: unknown; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
   const started = Date.now();
   return new Promise((resolve) => {
     const body = opts.json !== undefined ? Buffer.from(JSON.stringify(opts.json)) : opts.body;
@@ -224,7 +234,9 @@ export function call(baseUrl: string, method: string, urlPath: string, opts: { t
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }),
+      );
       res.on('error', () => resolve({ status: 0, headers: res.headers, body: '', ms: Date.now() - started }));
     });
     req.end(body);
@@ -243,10 +255,28 @@ export function makeLongClip(dir: string, seconds: number): string {
   const file = path.join(dir, `long-${seconds}s.mp4`);
   if (fs.existsSync(file)) return file;
   execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    file,
   ]);
   return file;
 }

@@ -6,7 +6,9 @@ import { runWorkerProcess } from '../src/platform/queue/worker-process';
 // (its jobs are deferred, not failed). Anything else still crashes.
 process.on('unhandledRejection', (reason) => {
   if (!outageOf(reason)) throw reason;
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'error', msg: 'unhandled rejection during an outage; kept running', err: String(reason) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ t: new Date().toISOString(), level: 'error', msg: 'unhandled rejection during an outage; kept running', err: String(reason) })}\n`,
+  );
 });
 
 /** `npm run worker`: one worker process (scale by starting more). */

@@ -21,6 +21,9 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     console.log(`s3rver: ${signal}, closing`);
     const closing = server.close();
     if (server.httpServer) server.httpServer.closeAllConnections();
-    closing.then(() => process.exit(0), () => process.exit(1));
+    closing.then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

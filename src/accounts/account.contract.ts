@@ -19,12 +19,11 @@ export const userCreateInput = z
   .openapi('UserInput');
 
 /** PATCH /users/{id}: rename, disable/enable, or reset the password (only the keys sent). */
-export const userUpdateInput = z
-  .object({
-    displayName: name('姓名或名称', { max: 60 }),
-    password,
-    disabled: boolean('停用'),
-  });
+export const userUpdateInput = z.object({
+  displayName: name('姓名或名称', { max: 60 }),
+  password,
+  disabled: boolean('停用'),
+});
 
 export const userQuery = z.object({ role: queryChoice(ROLES), countyId: queryText(64), q: queryText(100, '用户名或姓名包含') });
 
@@ -39,6 +38,12 @@ export const accountOperations: ApiOperation[] = [
   },
   { method: 'post', path: '/users', summary: 'Create an account → 201 { id }', tag, body: userCreateInput, status: 201 },
   { method: 'get', path: '/users/{id}', summary: 'One account', tag },
-  { method: 'patch', path: '/users/{id}', summary: 'Rename, disable/enable ({ disabled }), or reset the password ({ password })', tag, body: userUpdateInput.partial().openapi('UserPatch') },
+  {
+    method: 'patch',
+    path: '/users/{id}',
+    summary: 'Rename, disable/enable ({ disabled }), or reset the password ({ password })',
+    tag,
+    body: userUpdateInput.partial().openapi('UserPatch'),
+  },
   { method: 'post', path: '/users/{id}/unlock', summary: "Admin: clear the account's failed logins (all addresses) → { cleared }; audited", tag },
 ];

@@ -19,7 +19,6 @@ export interface AccountDeps {
 /** The login-protection state shown to those who may clear it (null for others). */
 const loginState = (deps: AccountDeps, actor: CurrentUser, username: string) => deps.auth.loginStatus(actor, username.toLowerCase());
 
-
 export function accountPages(deps: AccountDeps): Router {
   const router = Router();
 
@@ -51,7 +50,10 @@ export function accountPages(deps: AccountDeps): Router {
 
   router.get('/accounts/new', async (req, res) => {
     const user = currentUser(req);
-    res.render('accounts/new', await formData(user, { values: { role: queryString(req, 'role', 16) ?? 'school', schoolId: queryString(req, 'schoolId', 64) ?? '' } }));
+    res.render(
+      'accounts/new',
+      await formData(user, { values: { role: queryString(req, 'role', 16) ?? 'school', schoolId: queryString(req, 'schoolId', 64) ?? '' } }),
+    );
   });
 
   router.post('/accounts', async (req, res) => {
@@ -79,10 +81,14 @@ export function accountPages(deps: AccountDeps): Router {
   async function update(req: Request, res: Response, patch: Record<string, unknown>, msg: string) {
     const user = currentUser(req);
     const account = await deps.users.get(user, req.params.id as string);
-    await handleForm(res, { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } }, async () => {
-      await deps.users.update(user, account.id, patch);
-      res.redirect(303, `/accounts/${account.id}?msg=${msg}`);
-    });
+    await handleForm(
+      res,
+      { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } },
+      async () => {
+        await deps.users.update(user, account.id, patch);
+        res.redirect(303, `/accounts/${account.id}?msg=${msg}`);
+      },
+    );
   }
 
   router.post('/accounts/:id/disable', (req, res) => update(req, res, { disabled: true }, 'user_disabled'));

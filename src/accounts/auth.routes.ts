@@ -58,7 +58,11 @@ export function authApi(deps: { auth: AuthService; sessions: SessionService }): 
 
   router.post('/auth/token', async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const user = await deps.auth.login(typeof body.username === 'string' ? body.username : '', typeof body.password === 'string' ? body.password : '', clientIp(req));
+    const user = await deps.auth.login(
+      typeof body.username === 'string' ? body.username : '',
+      typeof body.password === 'string' ? body.password : '',
+      clientIp(req),
+    );
     const { token, expiresAt } = await deps.sessions.createApiToken(user.id);
     res.json({ token, expiresAt: expiresAt.toISOString(), user });
   });

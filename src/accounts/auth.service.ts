@@ -62,11 +62,23 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     let q = db
       .selectFrom('login_failures')
       .select((eb) => [
-        eb.fn.count<number>('id').filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)])).as('pair'),
-        eb.fn.max<Date | null>('at').filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)])).as('pairLast'),
-        eb.fn.count<number>('id').filterWhere((w) => w.and([w('username', '=', username), w('at', '>', since)])).as('account'),
+        eb.fn
+          .count<number>('id')
+          .filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)]))
+          .as('pair'),
+        eb.fn
+          .max<Date | null>('at')
+          .filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)]))
+          .as('pairLast'),
+        eb.fn
+          .count<number>('id')
+          .filterWhere((w) => w.and([w('username', '=', username), w('at', '>', since)]))
+          .as('account'),
         eb.fn.max<Date | null>('at').filterWhere('username', '=', username).as('accountLast'),
-        eb.fn.count<number>('id').filterWhere((w) => w.and([w('ip', '=', ip), w('at', '>', since)])).as('address'),
+        eb.fn
+          .count<number>('id')
+          .filterWhere((w) => w.and([w('ip', '=', ip), w('at', '>', since)]))
+          .as('address'),
       ])
       .where('at', '>', remembered)
       .where((eb) => eb.or([eb('username', '=', username), eb('ip', '=', ip)]));
@@ -80,7 +92,14 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       .where('last_success_at', '>', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000))
       .executeTakeFirst();
     const time = (d: Date | string | null) => (d ? new Date(d).getTime() : 0);
-    return { pair: Number(r.pair), pairLast: time(r.pairLast), account: Number(r.account), accountLast: time(r.accountLast), address: Number(r.address), known: Boolean(known) };
+    return {
+      pair: Number(r.pair),
+      pairLast: time(r.pairLast),
+      account: Number(r.account),
+      accountLast: time(r.accountLast),
+      address: Number(r.address),
+      known: Boolean(known),
+    };
   }
 
   /** Throws 429 (Retry-After: what is left of the wait) when this attempt must not be tried now. */
@@ -104,14 +123,22 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       ...(c.address === addressCeiling ? [{ scope: 'address', failures: c.address }] : []),
     ];
     for (const r of reached) {
-      await recordAudit(db, { actor: null, action: 'login.lockout', objectType: 'login', objectId: username || '(empty)', detail: { ...r, ip, windowMinutes: opts.windowMinutes } });
+      await recordAudit(db, {
+        actor: null,
+        action: 'login.lockout',
+        objectType: 'login',
+        objectId: username || '(empty)',
+        detail: { ...r, ip, windowMinutes: opts.windowMinutes },
+      });
     }
   }
 
   return {
     async login(usernameInput: string, password: string, ip: string): Promise<CurrentUser> {
       // Folded as accounts store usernames (nameKey): ｊｕｄｇｅ－１ signs in as judge-1.
-      const username = nameKey(String(usernameInput ?? '')).toLowerCase().slice(0, 100);
+      const username = nameKey(String(usernameInput ?? ''))
+        .toLowerCase()
+        .slice(0, 100);
       await assertNotLimited(username, ip);
       // Record the attempt as a failure *before* the slow hash check, then count again: parallel
       // attempts see each other, so N concurrent guesses cannot all slip under the bound.
@@ -160,7 +187,12 @@ export function createAuthService(db: Db, opts: AuthOptions) {
         .execute();
       const t = now().getTime();
       const failures = rows.reduce((a, r) => a + Number(r.n), 0);
-      const recent = await db.selectFrom('login_failures').select((eb) => eb.fn.countAll<number>().as('n')).where('username', '=', username).where('at', '>', new Date(t - windowMs)).executeTakeFirstOrThrow();
+      const recent = await db
+        .selectFrom('login_failures')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('username', '=', username)
+        .where('at', '>', new Date(t - windowMs))
+        .executeTakeFirstOrThrow();
       const limited = Number(recent.n) >= accountCeiling || rows.some((r) => Number(r.n) >= P && new Date(r.last).getTime() + pairDelayMs(Number(r.n)) > t);
       return { failures, addresses: rows.length, limited };
     },
@@ -183,7 +215,10 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     async sweep(): Promise<void> {
       const since = new Date(now().getTime() - Math.max(windowMs, PAIR_MEMORY_MS));
       await db.deleteFrom('login_failures').where('at', '<=', since).execute();
-      await db.deleteFrom('login_known_addresses').where('last_success_at', '<', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000)).execute();
+      await db
+        .deleteFrom('login_known_addresses')
+        .where('last_success_at', '<', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000))
+        .execute();
     },
   };
 }

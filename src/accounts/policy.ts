@@ -130,11 +130,7 @@ export interface EntryFacts {
  * submitted (drafts stay private to the school); the city all; tv only broadcast selections.
  * Judges see entries only through their assignments (judging), never here.
  */
-export type EntryScope =
-  | { kind: 'all' }
-  | { kind: 'school'; schoolId: string }
-  | { kind: 'county'; countyId: string }
-  | { kind: 'broadcast' };
+export type EntryScope = { kind: 'all' } | { kind: 'school'; schoolId: string } | { kind: 'county'; countyId: string } | { kind: 'broadcast' };
 
 export function entryScope(user: CurrentUser): EntryScope | null {
   switch (user.role) {

@@ -40,7 +40,10 @@ export function createSessionService(db: Db, opts: SessionOptions) {
       const secret = randomSecret();
       const csrfToken = randomSecret();
       const expiresAt = new Date(now().getTime() + opts.absoluteHours * 3600_000);
-      await db.insertInto('sessions').values({ id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() }).execute();
+      await db
+        .insertInto('sessions')
+        .values({ id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() })
+        .execute();
       return { secret, csrfToken, expiresAt };
     },
 
@@ -57,7 +60,11 @@ export function createSessionService(db: Db, opts: SessionOptions) {
       const user = await activeUser(row.user_id);
       if (!user) return null;
       if (t - lastSeen > TOUCH_INTERVAL_MS) {
-        await db.updateTable('sessions').set({ last_seen_at: new Date(t) }).where('id', '=', id).execute();
+        await db
+          .updateTable('sessions')
+          .set({ last_seen_at: new Date(t) })
+          .where('id', '=', id)
+          .execute();
       }
       return { user, sessionId: id, csrfToken: row.csrf_token };
     },
@@ -74,7 +81,10 @@ export function createSessionService(db: Db, opts: SessionOptions) {
     async createApiToken(userId: string): Promise<{ token: string; expiresAt: Date }> {
       const token = `cxt_${randomSecret()}`;
       const expiresAt = new Date(now().getTime() + opts.apiTokenDays * 86400_000);
-      await db.insertInto('api_tokens').values({ id: sha256(token), user_id: userId, expires_at: expiresAt }).execute();
+      await db
+        .insertInto('api_tokens')
+        .values({ id: sha256(token), user_id: userId, expires_at: expiresAt })
+        .execute();
       return { token, expiresAt };
     },
 
@@ -101,7 +111,10 @@ export function createSessionService(db: Db, opts: SessionOptions) {
     /** Housekeeping: drop expired sessions and tokens. */
     async sweep(): Promise<void> {
       const idleCutoff = new Date(now().getTime() - opts.idleMinutes * 60_000);
-      await db.deleteFrom('sessions').where((eb) => eb.or([eb('expires_at', '<=', now()), eb('last_seen_at', '<=', idleCutoff)])).execute();
+      await db
+        .deleteFrom('sessions')
+        .where((eb) => eb.or([eb('expires_at', '<=', now()), eb('last_seen_at', '<=', idleCutoff)]))
+        .execute();
       await db.deleteFrom('api_tokens').where('expires_at', '<=', now()).execute();
     },
   };

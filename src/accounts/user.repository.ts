@@ -18,7 +18,11 @@ export function toCurrentUser(row: UserRow): CurrentUser {
 }
 
 export async function findUserByUsername(db: Q, username: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase())).executeTakeFirst();
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['username']), '=', username.toLowerCase()))
+    .executeTakeFirst();
 }
 
 export async function findUserById(db: Q, id: string): Promise<UserRow | undefined> {
@@ -31,11 +35,18 @@ export async function insertUser(db: Q, row: Insertable<UsersTable>): Promise<st
 }
 
 export async function updateUser(db: Q, id: string, patch: Updateable<UsersTable>): Promise<void> {
-  await db.updateTable('users').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('users')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function countUsers(db: Q): Promise<number> {
-  const { n } = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(n);
 }
 

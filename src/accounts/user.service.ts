@@ -87,7 +87,13 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
             school_id: target.schoolId,
             password_hash: passwordHash,
           });
-          await recordAudit(trx, { actor, action: 'user.create', objectType: 'user', objectId: newId, detail: { username: input.username, role: target.role } });
+          await recordAudit(trx, {
+            actor,
+            action: 'user.create',
+            objectType: 'user',
+            objectId: newId,
+            detail: { username: input.username, role: target.role },
+          });
           return newId;
         });
         return (await repo.findUserView(db, id))!;
@@ -110,7 +116,14 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
           ...(patch.disabled !== undefined && { disabled_at: patch.disabled ? new Date() : null }),
           ...(passwordHash && { password_hash: passwordHash }),
         });
-        const action = patch.disabled === true ? 'user.disable' : patch.disabled === false && target.disabled ? 'user.enable' : passwordHash ? 'user.password_reset' : 'user.update';
+        const action =
+          patch.disabled === true
+            ? 'user.disable'
+            : patch.disabled === false && target.disabled
+              ? 'user.enable'
+              : passwordHash
+                ? 'user.password_reset'
+                : 'user.update';
         await recordAudit(trx, { actor, action, objectType: 'user', objectId: id, detail: { displayName: patch.displayName } });
       });
       if (patch.disabled || passwordHash) await deps.sessions.destroyAllFor(id);

@@ -62,7 +62,8 @@ export function createBroadcastJob(deps: {
         if (!master) logger.info('broadcast master superseded before it was made', { entryId: job.payload.entryId, masterId });
         return;
       }
-      if (!(await repo.updateUnfinishedMaster(db, master.id, { status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() }))) return;
+      if (!(await repo.updateUnfinishedMaster(db, master.id, { status: 'processing', progress: 0, error: null, needs_person: false, updated_at: new Date() })))
+        return;
 
       await fs.mkdir(deps.tmpDir, { recursive: true });
       const workDir = path.join(deps.tmpDir, tempName('master'));
@@ -93,7 +94,10 @@ export function createBroadcastJob(deps: {
         });
         await saving;
         const key = masterKey(master.id, master.profile);
-        const { sizeBytes } = await store.putFile(key, result.outputPath, { contentType: master.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4', move: true });
+        const { sizeBytes } = await store.putFile(key, result.outputPath, {
+          contentType: master.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4',
+          move: true,
+        });
         const superseded = await db.transaction().execute(async (trx) => {
           // The entry may have been selected again meanwhile: its new master is another row, and this one is gone.
           if (!(await repo.lockMaster(trx, master.id))) {
@@ -101,14 +105,14 @@ export function createBroadcastJob(deps: {
             return true;
           }
           await repo.updateUnfinishedMaster(trx, master.id, {
-              status: 'ready',
-              progress: 100,
-              object_key: key,
-              size_bytes: sizeBytes,
-              loudness: JSON.stringify(result.loudness),
-              verification: JSON.stringify(result.verification.measured),
-              ready_at: new Date(),
-              updated_at: new Date(),
+            status: 'ready',
+            progress: 100,
+            object_key: key,
+            size_bytes: sizeBytes,
+            loudness: JSON.stringify(result.loudness),
+            verification: JSON.stringify(result.verification.measured),
+            ready_at: new Date(),
+            updated_at: new Date(),
           });
           await ctx.complete(trx);
           return false;
@@ -122,7 +126,13 @@ export function createBroadcastJob(deps: {
       } catch (err) {
         if (err instanceof BroadcastMasterError && PERMANENT.has(err.code)) {
           logger.info('broadcast master refused', { entryId: job.payload.entryId, code: err.code, detail: err.detail });
-          await repo.updateUnfinishedMaster(db, master.id, { status: 'failed', error: err.message, needs_person: err.code === 'too_quiet', progress: 0, updated_at: new Date() });
+          await repo.updateUnfinishedMaster(db, master.id, {
+            status: 'failed',
+            error: err.message,
+            needs_person: err.code === 'too_quiet',
+            progress: 0,
+            updated_at: new Date(),
+          });
           throw new PermanentJobError(err.message, { cause: err });
         }
         throw err;
@@ -137,13 +147,13 @@ export function createBroadcastJob(deps: {
       const m = masterId ? await repo.lockMaster(trx, masterId) : undefined;
       if (!m || m.status === 'ready') return;
       await repo.updateUnfinishedMaster(trx, m.id, {
-          status: 'failed',
-          error:
-            m.status === 'failed' && m.error
-              ? m.error
-              : reason === INFRA_FAILURE_REASON
-                ? MASTER_INFRA_FAILURE
-                : masterFailureOf(cause)?.message.slice(0, 500) ?? MASTER_GENERIC_FAILURE,
+        status: 'failed',
+        error:
+          m.status === 'failed' && m.error
+            ? m.error
+            : reason === INFRA_FAILURE_REASON
+              ? MASTER_INFRA_FAILURE
+              : (masterFailureOf(cause)?.message.slice(0, 500) ?? MASTER_GENERIC_FAILURE),
         updated_at: new Date(),
       });
     },

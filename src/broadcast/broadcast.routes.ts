@@ -23,10 +23,16 @@ export interface BroadcastDeps {
 async function sendMaster(deps: BroadcastDeps, req: Request, res: Response) {
   const user = currentUser(req);
   const { key, fileName, contentType } = await deps.broadcast.masterForDownload(user, req.params.id as string, req.get('range') ?? undefined);
-  await sendObject(req, res, deps.store, key, { contentType, disposition: 'attachment', downloadName: fileName, redirectToPresigned: deps.store.kind === 's3' });
+  await sendObject(req, res, deps.store, key, {
+    contentType,
+    disposition: 'attachment',
+    downloadName: fileName,
+    redirectToPresigned: deps.store.kind === 's3',
+  });
 }
 
-const attachmentHeaders = (res: Response, asciiName: string, fileName: string, contentType: string) => download(res, { fileName, asciiName, contentType }).ready;
+const attachmentHeaders = (res: Response, asciiName: string, fileName: string, contentType: string) =>
+  download(res, { fileName, asciiName, contentType }).ready;
 
 export function broadcastApi(deps: BroadcastDeps): Router {
   const router = Router();

@@ -53,12 +53,18 @@ export function masterFileName(entry: EntryView, formLabel: string, profile: Mas
   return sanitizeFileName(`${parts.join('_')}.${profile === 'xdcam-hd422' ? 'mxf' : 'mp4'}`);
 }
 
-export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue: AppJobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date }) {
+export function createBroadcastService(
+  db: Db,
+  deps: { store: ObjectStore; queue: AppJobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date },
+) {
   const now = deps.now ?? (() => new Date());
 
   /** Desk items for a list of entries: their masters and airing dates in one query. */
   async function deskItems(entries: EntryView[], campaign: Campaign): Promise<Array<{ item: DeskItem; objectKey: string | null }>> {
-    const found = await repo.mastersAndAiring(db, entries.map((e) => e.id));
+    const found = await repo.mastersAndAiring(
+      db,
+      entries.map((e) => e.id),
+    );
     return entries.map((e) => {
       const master = found.get(e.id)?.master ?? null;
       return { item: deskItem(e, campaign, master, found.get(e.id)?.airedOn ?? null), objectKey: master?.object_key ?? null };
@@ -127,7 +133,15 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
         const masterId = await repo.replaceMaster(trx, { entry_id: entryId, video_id: e.video_id, profile, pillarbox });
         await repo.setEntryStatus(trx, entryId, { status: 'broadcast_selected', updated_at: now() });
         await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { masterId, entryId }, maxAttempts: 2 });
-        await recordAudit(trx, { actor, action: 'entry.broadcast', objectType: 'entry', objectId: entryId, from: e.status, to: 'broadcast_selected', detail: { profile, pillarbox } });
+        await recordAudit(trx, {
+          actor,
+          action: 'entry.broadcast',
+          objectType: 'entry',
+          objectId: entryId,
+          from: e.status,
+          to: 'broadcast_selected',
+          detail: { profile, pillarbox },
+        });
       });
       if (staleKey) await deps.store.delete(staleKey).catch(() => undefined);
       deps.onEnqueued?.();
@@ -172,7 +186,22 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
       await logDownload(actor, format === 'xlsx' ? 'programme_xlsx' : 'programme_csv', null);
       beforeWrite?.();
       const campaign = await deps.campaign();
-      const header = ['序号', '编号', '作品名称', '歌曲', '表演形式', '学校', '县区', '奖项', '时长', '母版状态', '响度（LUFS）', '真峰值（dBTP）', '母版文件名', '播出日期'];
+      const header = [
+        '序号',
+        '编号',
+        '作品名称',
+        '歌曲',
+        '表演形式',
+        '学校',
+        '县区',
+        '奖项',
+        '时长',
+        '母版状态',
+        '响度（LUFS）',
+        '真峰值（dBTP）',
+        '母版文件名',
+        '播出日期',
+      ];
       const rows = items.map((it, i) => {
         const e = it.entry;
         const d = e.video?.probe && typeof e.video.probe.durationS === 'number' ? Math.round(e.video.probe.durationS) : null;
@@ -184,7 +213,7 @@ export function createBroadcastService(db: Db, deps: { store: ObjectStore; queue
           campaign.forms.find((f) => f.code === e.form)?.label ?? e.form,
           e.school.name,
           e.county?.name ?? '市直',
-          e.award ? AWARD_LABELS[e.award as AwardTier] ?? e.award : '',
+          e.award ? (AWARD_LABELS[e.award as AwardTier] ?? e.award) : '',
           d === null ? '' : formatDuration(d),
           it.master ? MASTER_STATUS_LABELS[it.master.status] : NO_MASTER,
           it.master?.loudness?.integratedLufs ?? '',

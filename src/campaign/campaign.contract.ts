@@ -14,5 +14,11 @@ export const periodInput = z
 const tag = 'campaign';
 export const campaignOperations: ApiOperation[] = [
   { method: 'get', path: '/campaign', summary: 'Songs, forms, levels and periods', tag },
-  { method: 'patch', path: '/periods/{id}', summary: 'Edit a period (admin): quota, submitBy, forwardBy, name', tag, body: periodInput.partial().openapi('PeriodPatch') },
+  {
+    method: 'patch',
+    path: '/periods/{id}',
+    summary: 'Edit a period (admin): quota, submitBy, forwardBy, name',
+    tag,
+    body: periodInput.partial().openapi('PeriodPatch'),
+  },
 ];

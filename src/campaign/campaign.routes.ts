@@ -48,7 +48,15 @@ export function campaignApi(deps: { campaign: CampaignService }): Router {
   router.get('/campaign', async (req, res) => {
     currentUser(req);
     const c = await deps.campaign.get();
-    res.json({ id: c.id, title: c.title, maxDurationS: c.maxDurationS, songs: c.songs, forms: c.forms, levels: c.levels, periods: c.periods.map(presentPeriod) });
+    res.json({
+      id: c.id,
+      title: c.title,
+      maxDurationS: c.maxDurationS,
+      songs: c.songs,
+      forms: c.forms,
+      levels: c.levels,
+      periods: c.periods.map(presentPeriod),
+    });
   });
   router.patch('/periods/:id', async (req, res) => {
     res.json(presentPeriod(await deps.campaign.updatePeriod(currentUser(req), req.params.id, req.body)));

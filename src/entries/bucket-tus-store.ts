@@ -44,7 +44,8 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
   const { db, store } = deps;
   fs.mkdirSync(deps.tmpDir, { recursive: true });
 
-  const partsOf = (id: string) => db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
+  const partsOf = (id: string) =>
+    db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
 
   class BucketTusStore extends DataStore {
     constructor() {

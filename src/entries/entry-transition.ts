@@ -20,7 +20,10 @@ export interface Transition {
    * The next state and any other changes. Runs inside the transaction: every query goes through
    * `trx` (embedded PGlite has one connection). May throw an AppError to refuse.
    */
-  to: (trx: Transaction<DB>, entry: LockedEntry) => Promise<{ status: EntryStatus; patch?: Parameters<typeof repo.updateEntry>[2]; reason?: string | null; detail?: Record<string, unknown> }>;
+  to: (
+    trx: Transaction<DB>,
+    entry: LockedEntry,
+  ) => Promise<{ status: EntryStatus; patch?: Parameters<typeof repo.updateEntry>[2]; reason?: string | null; detail?: Record<string, unknown> }>;
   /** Runs after the change, still in the transaction (e.g. renumber the county's ranked list). */
   after?: (trx: Transaction<DB>, entry: LockedEntry) => Promise<void>;
 }
@@ -37,6 +40,15 @@ export async function transitionEntry(db: Db, actor: CurrentUser, id: string, t:
     const next = await t.to(trx, entry);
     await repo.updateEntry(trx, id, { ...next.patch, status: next.status });
     await t.after?.(trx, entry);
-    await recordAudit(trx, { actor, action: t.action, objectType: 'entry', objectId: id, from: entry.status, to: next.status, reason: next.reason ?? null, detail: next.detail });
+    await recordAudit(trx, {
+      actor,
+      action: t.action,
+      objectType: 'entry',
+      objectId: id,
+      from: entry.status,
+      to: next.status,
+      reason: next.reason ?? null,
+      detail: next.detail,
+    });
   });
 }

@@ -53,7 +53,12 @@ export const entryOperations: ApiOperation[] = [
     multipart: { field: 'video', description: 'MP4, MOV, MKV, AVI, MPEG-TS…; checked by content' },
     status: 202,
   },
-  { method: 'post', path: '/entries/{id}/video/retry', summary: 'Process the failed video again from the stored original (admin) → Entry; 409 when none failed', tag },
+  {
+    method: 'post',
+    path: '/entries/{id}/video/retry',
+    summary: 'Process the failed video again from the stored original (admin) → Entry; 409 when none failed',
+    tag,
+  },
   { method: 'post', path: '/entries/{id}/submit', summary: 'Submit (forwarded directly for 市直 schools)', tag },
   { method: 'post', path: '/entries/{id}/withdraw', summary: 'Withdraw until forwarded → draft', tag },
   { method: 'get', path: '/entries/{id}/history', summary: 'Audit trail of the entry', tag },

@@ -64,7 +64,13 @@ export function entryViewModel(entry: EntryView, campaign: Campaign) {
     videoTone: entry.video ? STATUS_TONE[entry.video.status] : null,
     qcLabel: entry.video?.qc ? QC_VERDICT_LABELS[entry.video.qc.verdict] : null,
     qcTone: entry.video?.qc ? STATUS_TONE[entry.video.qc.verdict] : null,
-    qcChecks: entry.video?.qc?.checks.map((c) => ({ ...c, label: QC_CHECK_LABELS[c.name] ?? c.name, tone: STATUS_TONE[c.status], statusLabel: QC_VERDICT_LABELS[c.status as 'pass'] })) ?? [],
+    qcChecks:
+      entry.video?.qc?.checks.map((c) => ({
+        ...c,
+        label: QC_CHECK_LABELS[c.name] ?? c.name,
+        tone: STATUS_TONE[c.status],
+        statusLabel: QC_VERDICT_LABELS[c.status as 'pass'],
+      })) ?? [],
     durationText: entry.video?.probe && typeof entry.video.probe.durationS === 'number' ? formatDuration(entry.video.probe.durationS) : null,
     sizeText: entry.video ? formatBytes(entry.video.sizeBytes) : null,
   };

@@ -73,7 +73,10 @@ export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter,
   if (filter.form) q = q.where('e.form', '=', filter.form);
   if (filter.level) q = q.where('e.level', '=', filter.level);
   if (filter.qcVerdict) q = q.where('v.qc_verdict', '=', filter.qcVerdict);
-  const { n } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await q
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   switch (filter.sort ?? 'updated') {
     case 'submitted':
       q = q.orderBy('e.submitted_at', (ob) => ob.asc().nullsLast());
@@ -104,7 +107,11 @@ export async function insertEntry(db: Q, row: Insertable<EntriesTable>): Promise
 }
 
 export async function updateEntry(db: Q, id: string, patch: Updateable<EntriesTable>): Promise<void> {
-  await db.updateTable('entries').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('entries')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function lockEntry(db: Transaction<DB>, id: string) {
@@ -138,7 +145,11 @@ export async function findReplacement(db: Q, entryId: string, currentVideoId: st
 }
 
 export async function updateVideo(db: Q, id: string, patch: Updateable<VideosTable>): Promise<void> {
-  await db.updateTable('videos').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('videos')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function entryHistory(db: Q, entryId: string) {

@@ -94,7 +94,6 @@ export function entryApi(deps: EntryDeps): Router {
   return router;
 }
 
-
 export function entryPages(deps: EntryDeps): Router {
   const router = Router();
   const upload = videoUploadMiddleware({ tmpDir: deps.tmpDir, maxBytes: deps.maxVideoBytes });
@@ -148,7 +147,12 @@ export function entryPages(deps: EntryDeps): Router {
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
-      history: history.map((h) => ({ ...h, actionLabel: ACTION_LABELS[h.action] ?? h.action, fromLabel: h.from ? ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from : null, toLabel: h.to ? ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to : null })),
+      history: history.map((h) => ({
+        ...h,
+        actionLabel: ACTION_LABELS[h.action] ?? h.action,
+        fromLabel: h.from ? (ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from) : null,
+        toLabel: h.to ? (ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to) : null,
+      })),
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),

@@ -2,16 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { DefaultTimestamp, NullableJson, NullableTimestamp, Timestamp } from '../platform/db/schema';
 
 export type EntryStatus =
-  | 'draft'
-  | 'submitted'
-  | 'returned'
-  | 'forwarded'
-  | 'in_judging'
-  | 'shortlisted'
-  | 'not_selected'
-  | 'awarded'
-  | 'broadcast_selected'
-  | 'aired';
+  'draft' | 'submitted' | 'returned' | 'forwarded' | 'in_judging' | 'shortlisted' | 'not_selected' | 'awarded' | 'broadcast_selected' | 'aired';
 
 export type VideoStatus = 'uploaded' | 'processing' | 'ready' | 'failed';
 export type QcVerdict = 'pass' | 'warn' | 'fail';

@@ -14,7 +14,6 @@ import * as repo from './entry.repository';
 import { transitionEntry, type Transition } from './entry-transition';
 import { EDITABLE, type EntryView } from './entry.types';
 
-
 const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 /** A short code that reveals neither school nor county, e.g. CX-7K2Q9. */
 export function newEntryCode(): string {
@@ -34,7 +33,12 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
     const row = await repo.findEntry(db, id);
     if (!row) throw notFound();
     const replacement = await repo.findReplacement(db, id, row.video_id);
-    return { ...presentEntry(row), replacement: replacement ? { id: replacement.id, status: replacement.status, progress: replacement.progress, error: replacement.error, originalName: replacement.original_name } : null };
+    return {
+      ...presentEntry(row),
+      replacement: replacement
+        ? { id: replacement.id, status: replacement.status, progress: replacement.progress, error: replacement.error, originalName: replacement.original_name }
+        : null,
+    };
   }
 
   /** Checks the song / form / level references and the "exactly one song" rule. */
@@ -43,7 +47,10 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
     if (full || 'songId' in input || 'customSongTitle' in input) {
       if (Boolean(input.songId) === Boolean(input.customSongTitle)) {
         errors.push({ field: 'songId', message: '请选择一首指定歌曲，或填写自选歌曲名称（二选一）' });
-      } else if (input.songId && !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', CAMPAIGN_ID).executeTakeFirst())) {
+      } else if (
+        input.songId &&
+        !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', CAMPAIGN_ID).executeTakeFirst())
+      ) {
         errors.push({ field: 'songId', message: '歌曲不存在' });
       }
     }
@@ -114,7 +121,10 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
         if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能再修改。如需修改，请先撤回（县区审核前）。');
         await repo.updateEntry(trx, id, {
           ...(patch.title !== undefined && { title: patch.title }),
-          ...(('songId' in patch || 'customSongTitle' in patch) && { song_id: merged.songId, custom_song_title: merged.songId ? null : merged.customSongTitle }),
+          ...(('songId' in patch || 'customSongTitle' in patch) && {
+            song_id: merged.songId,
+            custom_song_title: merged.songId ? null : merged.customSongTitle,
+          }),
           ...(patch.form !== undefined && { form: patch.form }),
           ...(patch.level !== undefined && { level: patch.level }),
           ...(patch.performerCount !== undefined && { performer_count: patch.performerCount }),
@@ -153,7 +163,8 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
         to: async (trx, entry) => {
           const video = entry.video_id ? await repo.findVideo(trx, entry.video_id) : undefined;
           if (!video) throw invalidState('请先上传作品视频。');
-          if (video.status !== 'ready') throw invalidState(video.status === 'failed' ? '视频处理失败，请重新上传后再提交。' : '视频还在处理中，请处理完成后再提交。');
+          if (video.status !== 'ready')
+            throw invalidState(video.status === 'failed' ? '视频处理失败，请重新上传后再提交。' : '视频还在处理中，请处理完成后再提交。');
           if (video.qc_verdict === 'fail') throw invalidState('视频未通过技术检查，请根据检查结果重新录制或导出后上传。');
           const replacement = await repo.findReplacement(trx, entry.id, entry.video_id);
           if (replacement && replacement.status !== 'failed') throw invalidState('更换的视频还在处理中，处理完成后再提交（或等它处理失败后用当前视频提交）。');
@@ -190,7 +201,14 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'entries');
       assertSeeEntry(actor, await load(id));
       const rows = await repo.entryHistory(db, id);
-      return rows.map((r) => ({ at: new Date(r.at).toISOString(), actor: r.actor_name, action: r.action, from: r.from_state, to: r.to_state, reason: r.reason }));
+      return rows.map((r) => ({
+        at: new Date(r.at).toISOString(),
+        actor: r.actor_name,
+        action: r.action,
+        from: r.from_state,
+        to: r.to_state,
+        reason: r.reason,
+      }));
     },
   };
 }

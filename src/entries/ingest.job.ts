@@ -2,7 +2,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../platform/db/database';
 import type { Logger } from '../platform/logger';
-import { INGEST_MESSAGES, ingestVideo, MediaRejectedError, type MediaCapabilities, type MediaLimits, type MediaRunner, type ProbeResult } from '../platform/media';
+import {
+  INGEST_MESSAGES,
+  ingestVideo,
+  MediaRejectedError,
+  type MediaCapabilities,
+  type MediaLimits,
+  type MediaRunner,
+  type ProbeResult,
+} from '../platform/media';
 import { PermanentJobError, type JobHandler } from '../platform/queue/job-handler';
 import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import { objectKeys } from '../platform/storage/object-keys';
@@ -144,12 +152,22 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             .where('id', '!=', videoId)
             .where('created_at', '<=', createdAt)
             .execute();
-          if (older.length) await trx.deleteFrom('videos').where('id', 'in', older.map((o) => o.id)).execute();
+          if (older.length)
+            await trx
+              .deleteFrom('videos')
+              .where(
+                'id',
+                'in',
+                older.map((o) => o.id),
+              )
+              .execute();
           await ctx.complete(trx);
           return { superseded: false, older };
         });
         if (outcome.superseded) {
-          await Promise.all([store.delete(objectKeys.preview(videoId)), store.delete(objectKeys.poster(videoId)), store.delete(video.original_key)]).catch(() => undefined);
+          await Promise.all([store.delete(objectKeys.preview(videoId)), store.delete(objectKeys.poster(videoId)), store.delete(video.original_key)]).catch(
+            () => undefined,
+          );
           logger.info('video superseded by a newer upload', { videoId });
           return;
         }

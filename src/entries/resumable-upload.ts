@@ -148,7 +148,8 @@ export interface ResumableUploads {
 
 const tusError = (status_code: number, body: string): TusReply => new TusReply(status_code, body);
 /** A PATCH that would write past the upload's declared Upload-Length. */
-export const PAST_LENGTH_BODY = '发送的数据超过了开始上传时声明的文件大小（Upload-Length），多出的部分没有保存。请从服务器记录的位置继续上传；如果文件已经换了，请重新选择视频文件上传。\n';
+export const PAST_LENGTH_BODY =
+  '发送的数据超过了开始上传时声明的文件大小（Upload-Length），多出的部分没有保存。请从服务器记录的位置继续上传；如果文件已经换了，请重新选择视频文件上传。\n';
 const notFoundBody = '找不到这个上传（可能已过期、已完成或不属于你）。请重新选择视频文件上传。\n';
 
 /** AppError → the tus error shape; the body is the Chinese sentence the page shows as is. */
@@ -253,16 +254,25 @@ export async function createResumableUploads(deps: {
         const filename = upload.metadata?.filename;
         if (!entryId || !filename) throw new AppError(400, 'validation_failed', '上传信息不完整', '缺少作品编号（entryId）或文件名（filename）。');
         // Upload-Metadata is header-derived text (base64 of anything): the input gate's rule applies.
-        if (Object.values(upload.metadata ?? {}).some((v) => typeof v === 'string' && hasInvalidCharacters(v, false))) throw invalidCharacters('Upload-Metadata');
+        if (Object.values(upload.metadata ?? {}).some((v) => typeof v === 'string' && hasInvalidCharacters(v, false)))
+          throw invalidCharacters('Upload-Metadata');
         if (upload.size === undefined) throw new AppError(400, 'validation_failed', '缺少文件大小', '请在开始上传时说明文件大小（Upload-Length）。');
         const entry = assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
         if (!EDITABLE.includes(entry.status)) throw invalidState(VIDEO_LOCKED);
         const schoolId = actor.schoolId!;
         // The owner row: every later request is checked against it; its size counts against the school's cap.
-        const { accepted, reservedBefore } = await deps.reservations.reserve({ id: upload.id, ownerId: actor.id, schoolId, entryId, sizeBytes: upload.size }, deps.schoolCapBytes);
+        const { accepted, reservedBefore } = await deps.reservations.reserve(
+          { id: upload.id, ownerId: actor.id, schoolId, entryId, sizeBytes: upload.size },
+          deps.schoolCapBytes,
+        );
         if (!accepted) {
           const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
-          throw new AppError(413, 'payload_too_large', '未完成的上传太多', `本校未完成的上传已占用 ${gb(reservedBefore)} GB，上限为 ${gb(deps.schoolCapBytes)} GB。请先完成或取消其他上传，或等待过期上传（${deps.expiryHours} 小时后）被清理。`);
+          throw new AppError(
+            413,
+            'payload_too_large',
+            '未完成的上传太多',
+            `本校未完成的上传已占用 ${gb(reservedBefore)} GB，上限为 ${gb(deps.schoolCapBytes)} GB。请先完成或取消其他上传，或等待过期上传（${deps.expiryHours} 小时后）被清理。`,
+          );
         }
         // Owner fields are written here, never taken from the client.
         return { metadata: { filename, filetype: upload.metadata?.filetype ?? null, entryId, ownerId: actor.id, schoolId } };
@@ -313,7 +323,8 @@ export async function createResumableUploads(deps: {
           return { status_code: 404, body: notFoundBody };
         case 500:
           // The upload's lock stayed with another request (the locker's timeout): busy, not broken; tus clients retry.
-          if (err instanceof UploadLockTimeout || err === ERRORS.ERR_LOCK_TIMEOUT) return { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' };
+          if (err instanceof UploadLockTimeout || err === ERRORS.ERR_LOCK_TIMEOUT)
+            return { status_code: 503, body: '这个上传正由另一个连接写入，请稍后重试（页面会自动重试）。\n' };
           // tus's own 500s (e.g. the bucket or the disk refused the bytes) get a Chinese text; ours already have one.
           return err instanceof TusReply ? err : serverFault;
         default:
@@ -328,7 +339,10 @@ export async function createResumableUploads(deps: {
   });
 
   const isAllowedPreflight = (req: Request) =>
-    req.method === 'OPTIONS' && typeof req.headers.origin === 'string' && deps.allowedOrigins.includes(req.headers.origin) && typeof req.headers['access-control-request-method'] === 'string';
+    req.method === 'OPTIONS' &&
+    typeof req.headers.origin === 'string' &&
+    deps.allowedOrigins.includes(req.headers.origin) &&
+    typeof req.headers['access-control-request-method'] === 'string';
 
   const handling = new Set<Promise<unknown>>();
   return {

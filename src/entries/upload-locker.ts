@@ -61,7 +61,10 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
       .insertInto('upload_locks')
       .values({ upload_id: id, holder, expires_at: leaseEnd() })
       .onConflict((oc) =>
-        oc.column('upload_id').doUpdateSet({ holder, expires_at: leaseEnd(), acquired_at: sql`now()`, release_requested: false }).where('upload_locks.expires_at', '<', sql<Date>`now()`),
+        oc
+          .column('upload_id')
+          .doUpdateSet({ holder, expires_at: leaseEnd(), acquired_at: sql`now()`, release_requested: false })
+          .where('upload_locks.expires_at', '<', sql<Date>`now()`),
       )
       .returning('holder')
       .executeTakeFirst();
@@ -91,23 +94,26 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
           asked = true;
           void Promise.resolve(requestRelease()).catch(() => undefined);
         };
-        renewal = setInterval(() => {
-          db.updateTable('upload_locks')
-            .set({ expires_at: leaseEnd() })
-            .where('upload_id', '=', id)
-            .where('holder', '=', holder)
-            .returning('release_requested')
-            .executeTakeFirst()
-            .then(
-              (row) => {
-                if (!row) {
-                  logger.warn('upload lock lost before release', { uploadId: id });
-                  ask();
-                } else if (row.release_requested) ask();
-              },
-              (err: unknown) => logger.warn('upload lock renewal failed', { uploadId: id, err: String(err) }),
-            );
-        }, Math.max(10, Math.floor(ttlMs / 4)));
+        renewal = setInterval(
+          () => {
+            db.updateTable('upload_locks')
+              .set({ expires_at: leaseEnd() })
+              .where('upload_id', '=', id)
+              .where('holder', '=', holder)
+              .returning('release_requested')
+              .executeTakeFirst()
+              .then(
+                (row) => {
+                  if (!row) {
+                    logger.warn('upload lock lost before release', { uploadId: id });
+                    ask();
+                  } else if (row.release_requested) ask();
+                },
+                (err: unknown) => logger.warn('upload lock renewal failed', { uploadId: id, err: String(err) }),
+              );
+          },
+          Math.max(10, Math.floor(ttlMs / 4)),
+        );
         renewal.unref();
       }
 
@@ -138,7 +144,10 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
     },
 
     async sweep() {
-      const result = await db.deleteFrom('upload_locks').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+      const result = await db
+        .deleteFrom('upload_locks')
+        .where('expires_at', '<', sql<Date>`now()`)
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

@@ -75,7 +75,10 @@ export function createUploadReservations(db: Kysely<DB>, expiryHours: number): U
     },
 
     async sweep() {
-      const result = await db.deleteFrom('resumable_uploads').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+      const result = await db
+        .deleteFrom('resumable_uploads')
+        .where('expires_at', '<', sql<Date>`now()`)
+        .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

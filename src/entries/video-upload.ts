@@ -75,12 +75,20 @@ export function videoUploadMiddleware(opts: { tmpDir: string; maxBytes: number }
 }
 
 export const tooLarge = (maxBytes: number) =>
-  new AppError(413, 'payload_too_large', '视频文件太大', `视频文件不能超过 ${(maxBytes / 1024 ** 3).toFixed(maxBytes >= 1024 ** 3 ? 0 : 2)} GB，请压缩或剪辑后再上传。`);
+  new AppError(
+    413,
+    'payload_too_large',
+    '视频文件太大',
+    `视频文件不能超过 ${(maxBytes / 1024 ** 3).toFixed(maxBytes >= 1024 ** 3 ? 0 : 2)} GB，请压缩或剪辑后再上传。`,
+  );
 
 export const malformedUpload = () =>
-  new AppError(400, 'validation_failed', '上传的内容有误', '上传的表单格式不正确，请重新选择视频文件上传。', [{ field: 'video', message: '上传的表单格式不正确' }]);
+  new AppError(400, 'validation_failed', '上传的内容有误', '上传的表单格式不正确，请重新选择视频文件上传。', [
+    { field: 'video', message: '上传的表单格式不正确' },
+  ]);
 
-export const noFile = () => new AppError(400, 'validation_failed', '没有收到视频文件', '请选择要上传的视频文件。', [{ field: 'video', message: '请选择要上传的视频文件' }]);
+export const noFile = () =>
+  new AppError(400, 'validation_failed', '没有收到视频文件', '请选择要上传的视频文件。', [{ field: 'video', message: '请选择要上传的视频文件' }]);
 
 export function createVideoUploadService(deps: { db: Db; store: ObjectStore; queue: AppJobQueue; entries: EntryService; onEnqueued?: () => void }) {
   const { db, store, queue } = deps;
@@ -94,7 +102,8 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         if (file.size === 0) throw new AppError(415, 'unsupported_media', '文件是空的', '上传的文件是空的（0 字节），请重新选择视频文件。');
         const sniff = await sniffVideoFile(file.path);
         // A format we recognise but do not take (WMV, FLV…) is named in the detail: never "not a video".
-        if (!sniff.ok) throw new AppError(415, 'unsupported_media', sniff.message === SNIFF_MESSAGES.notVideo ? '不是视频文件' : '不支持的文件格式', sniff.message);
+        if (!sniff.ok)
+          throw new AppError(415, 'unsupported_media', sniff.message === SNIFF_MESSAGES.notVideo ? '不是视频文件' : '不支持的文件格式', sniff.message);
 
         const videoId = crypto.randomUUID();
         const key = objectKeys.original(entryId, videoId);
@@ -162,8 +171,22 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
         const job = await trx.selectFrom('jobs').select('id').where('dedupe_key', '=', `ingest:${failed.id}`).executeTakeFirst();
         const requeued = job ? await queue.retry(trx, job.id) : false;
         // No failed job to requeue (e.g. removed by an operator): a fresh job under a fresh key.
-        if (!requeued) await queue.enqueue(trx, { type: INGEST_JOB, payload: { videoId: failed.id }, maxAttempts: 3, dedupeKey: `ingest:${failed.id}:retry:${crypto.randomUUID()}` });
-        await recordAudit(trx, { actor, action: 'video.retry', objectType: 'entry', objectId: entryId, from: 'failed', to: 'processing', detail: { videoId: failed.id } });
+        if (!requeued)
+          await queue.enqueue(trx, {
+            type: INGEST_JOB,
+            payload: { videoId: failed.id },
+            maxAttempts: 3,
+            dedupeKey: `ingest:${failed.id}:retry:${crypto.randomUUID()}`,
+          });
+        await recordAudit(trx, {
+          actor,
+          action: 'video.retry',
+          objectType: 'entry',
+          objectId: entryId,
+          from: 'failed',
+          to: 'processing',
+          detail: { videoId: failed.id },
+        });
       });
       deps.onEnqueued?.();
       return deps.entries.view(entryId);

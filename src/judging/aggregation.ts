@@ -181,7 +181,18 @@ export function rankRound(input: RankInput): RankResult {
   }
   unscored.sort((a, b) => cmpStr(a.code, b.code) || cmpStr(a.entryId, b.entryId));
   for (const u of unscored) {
-    ranking.push({ entryId: u.entryId, code: u.code, rank: scored.length + 1, score: null, scoreDisplay: null, rawMean: null, scoreCount: 0, spread: null, tied: false, flags: ['no_scores'] });
+    ranking.push({
+      entryId: u.entryId,
+      code: u.code,
+      rank: scored.length + 1,
+      score: null,
+      scoreDisplay: null,
+      rawMean: null,
+      scoreCount: 0,
+      spread: null,
+      tied: false,
+      flags: ['no_scores'],
+    });
   }
 
   const minPoints = JUDGE_FLAG_MIN_SHARE * sum(criteria.map((c) => c.max));

@@ -156,7 +156,10 @@ export function assignJudges(input: AssignInput): AssignResult {
     existingByEntry[ei].push(ji);
   }
   if (unknown.length > 0) {
-    const shown = unknown.slice(0, 5).map((p) => `评委 ${p.judgeId} / 作品 ${p.entryId}`).join('、');
+    const shown = unknown
+      .slice(0, 5)
+      .map((p) => `评委 ${p.judgeId} / 作品 ${p.entryId}`)
+      .join('、');
     return fail(`已有分配中有 ${unknown.length} 条引用了不在本轮名单中的评委或作品：${shown}${unknown.length > 5 ? ' 等' : ''}`, {
       code: 'unknown_ids_in_existing',
       pairs: unknown,
@@ -234,9 +237,7 @@ export function assignJudges(input: AssignInput): AssignResult {
   if (infeasible.length > 0) return failNotEnough(k, infeasible);
 
   // Classes: tightest first (least slack between eligible judges and need), then by first entry id.
-  const classes = [...classByKey.values()].sort(
-    (a, b) => a.eligible.length - a.need - (b.eligible.length - b.need) || a.members[0] - b.members[0],
-  );
+  const classes = [...classByKey.values()].sort((a, b) => a.eligible.length - a.need - (b.eligible.length - b.need) || a.members[0] - b.members[0]);
   const C = classes.length;
   const judgeHash = judges.map((jd) => stableHash(jd.id));
   const tie = new Float64Array(J);
@@ -284,7 +285,10 @@ export function assignJudges(input: AssignInput): AssignResult {
   const note = balanced
     ? null
     : `受回避关系（或已有分配）限制，评委工作量无法做到相差不超过 1：最多 ${maxLoad} 件，最少 ${minLoad} 件；已使最大工作量尽可能小。` +
-      `工作量偏少的评委（${under.length} 位）：${under.slice(0, 10).map((id) => `${id}（${loads[id]} 件）`).join('、')}${under.length > 10 ? ' 等' : ''}`;
+      `工作量偏少的评委（${under.length} 位）：${under
+        .slice(0, 10)
+        .map((id) => `${id}（${loads[id]} 件）`)
+        .join('、')}${under.length > 10 ? ' 等' : ''}`;
   return { ok: true, assignments: pairs, loads, balance: { minLoad, maxLoad, balanced, note, underloadedJudgeIds: under }, warnings };
 }
 

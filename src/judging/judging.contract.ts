@@ -15,7 +15,10 @@ const RUBRIC_SIZE = '评分标准需要 1 到 10 项';
 const criterion = z
   .object({
     key: z.string().openapi({ pattern: '^[a-z][a-z0-9_]{0,31}$', description: '标识；缺省或不合规时为 c<序号>' }),
-    label: z.string().min(1, { error: (iss) => `第 ${nth(iss)} 项评分标准缺少名称` }).openapi({ maxLength: 30 }),
+    label: z
+      .string()
+      .min(1, { error: (iss) => `第 ${nth(iss)} 项评分标准缺少名称` })
+      .openapi({ maxLength: 30 }),
     max: z
       .number({ error: (iss) => `第 ${nth(iss)} 项的满分必须是 1–100 的整数` })
       .int({ error: (iss) => `第 ${nth(iss)} 项的满分必须是 1–100 的整数` })
@@ -106,7 +109,9 @@ export const TIERS: readonly AwardTier[] = ['first', 'second', 'third', 'excelle
 const TIER = '奖项只能是一等奖、二等奖、三等奖、优秀奖，数量为非负整数';
 const tier = z.object({
   award: z.enum(TIERS as [AwardTier, ...AwardTier[]], { error: TIER }),
-  count: z.preprocess((v) => Number(v), z.number({ error: TIER }).int({ error: TIER }).min(0, { error: TIER }).max(10000, { error: TIER })).openapi({ type: 'integer', minimum: 0 }),
+  count: z
+    .preprocess((v) => Number(v), z.number({ error: TIER }).int({ error: TIER }).min(0, { error: TIER }).max(10000, { error: TIER }))
+    .openapi({ type: 'integer', minimum: 0 }),
 });
 /** Award tier counts, 一等奖 first whatever order they came in. */
 export const tiersInput = z
@@ -119,7 +124,9 @@ export const tiersInput = z
   .openapi('TiersInput');
 
 /** `{ publish: false }` withdraws the 公示; anything else publishes. */
-export const publishInput = z.object({ publish: z.preprocess((v) => v !== false, z.boolean()).openapi({ type: 'boolean', default: true }) }).openapi('PublishInput');
+export const publishInput = z
+  .object({ publish: z.preprocess((v) => v !== false, z.boolean()).openapi({ type: 'boolean', default: true }) })
+  .openapi('PublishInput');
 
 export const reasonInput = (label: string) => z.object({ reason: text(label, { max: 300 }) });
 export const conflictInput = reasonInput('回避原因').openapi('ConflictInput');
@@ -157,18 +164,37 @@ export function scoresOf(criteria: RubricCriterion[], complete: boolean) {
 const tag = 'judging';
 export const judgingOperations: ApiOperation[] = [
   { method: 'get', path: '/rounds', summary: 'Rounds (admin)', tag },
-  { method: 'post', path: '/rounds', summary: 'Create a round { name, periodId?, judgesPerEntry, blind, aggregation, rubric, opensAt?, closesAt? }', tag, body: roundInput, status: 201 },
+  {
+    method: 'post',
+    path: '/rounds',
+    summary: 'Create a round { name, periodId?, judgesPerEntry, blind, aggregation, rubric, opensAt?, closesAt? }',
+    tag,
+    body: roundInput,
+    status: 201,
+  },
   { method: 'get', path: '/rounds/{id}', summary: 'One round', tag },
-  { method: 'patch', path: '/rounds/{id}', summary: 'Edit a round (rubric, k, blind, method only while draft)', tag, body: roundInput.partial().openapi('RoundPatch') },
+  {
+    method: 'patch',
+    path: '/rounds/{id}',
+    summary: 'Edit a round (rubric, k, blind, method only while draft)',
+    tag,
+    body: roundInput.partial().openapi('RoundPatch'),
+  },
   {
     method: 'post',
     path: '/rounds/{id}/entries',
-    summary: 'Add entries { entryIds? | fromRoundShortlist?, includeAwarded? } (default: forwarded entries of the period); awarded or broadcast-selected entries → 409 unless includeAwarded (false leaves them out: skipped)',
+    summary:
+      'Add entries { entryIds? | fromRoundShortlist?, includeAwarded? } (default: forwarded entries of the period); awarded or broadcast-selected entries → 409 unless includeAwarded (false leaves them out: skipped)',
     tag,
     body: addEntriesInput,
   },
   { method: 'post', path: '/rounds/{id}/judges', summary: 'Set the panel { userIds }', tag, body: judgesInput },
-  { method: 'post', path: '/rounds/{id}/assign', summary: 'Automatic balanced assignment → { assignments, assignmentCount, loads, balanced, note, warnings }', tag },
+  {
+    method: 'post',
+    path: '/rounds/{id}/assign',
+    summary: 'Automatic balanced assignment → { assignments, assignmentCount, loads, balanced, note, warnings }',
+    tag,
+  },
   { method: 'get', path: '/rounds/{id}/assignments', summary: 'Assignments of the round', tag },
   { method: 'post', path: '/rounds/{id}/assignments', summary: 'Add one assignment { entryId, judgeId }', tag, body: assignmentInput, status: 201 },
   { method: 'delete', path: '/assignments/{id}', summary: 'Remove an unscored assignment', tag, status: 204 },

@@ -90,13 +90,23 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       : [...DEFAULT_RUBRIC.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
     return {
       title: '评审轮次',
-      rounds: all.map(({ submittedCount: sub, ...r }) => ({ ...r, ...roundBadge(r), submitted: sub, percent: r.assignmentCount ? Math.round((sub / r.assignmentCount) * 100) : 0 })),
+      rounds: all.map(({ submittedCount: sub, ...r }) => ({
+        ...r,
+        ...roundBadge(r),
+        submitted: sub,
+        percent: r.assignmentCount ? Math.round((sub / r.assignmentCount) * 100) : 0,
+      })),
       sources: [
         ...campaign.periods.map((p) => ({ value: `period:${p.id}`, label: `${p.name}全部已报送作品` })),
         ...all.filter((r) => r.status === 'closed').map((r) => ({ value: `round:${r.id}`, label: `来自上一轮入围：${r.name}` })),
       ],
       aggregations: Object.entries(AGGREGATION_LABELS).map(([value, label]) => ({ value, label })),
-      values: values ?? { judgesPerEntry: '5', blind: 'on', aggregation: 'trimmed_mean', source: campaign.periods[0] ? `period:${campaign.periods[0].id}` : '' },
+      values: values ?? {
+        judgesPerEntry: '5',
+        blind: 'on',
+        aggregation: 'trimmed_mean',
+        source: campaign.periods[0] ? `period:${campaign.periods[0].id}` : '',
+      },
       rubricRows: rubricRows.map((r, i) => ({ ...r, n: i + 1 })),
     };
   }
@@ -132,7 +142,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       res.redirect(303, `/rounds/${round.id}?msg=${msg}`);
     } catch (err) {
       if (!isUserError(err)) throw err;
-      res.status(err.status).render('judging/rounds', { ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '', includeAwarded: body.includeAwarded === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
+      res.status(err.status).render('judging/rounds', {
+        ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '', includeAwarded: body.includeAwarded === 'on' ? 'on' : '' })),
+        errors: err.errors ?? [],
+        errorSummary: err.detail,
+      });
     }
   });
 
@@ -151,7 +165,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const onPanel = new Set(panel);
     const stats = new Map(ranked.judges.map((j) => [j.judgeId, j]));
     const t = Date.now();
-    const nearDeadline = round.status === 'closed' || (round.status === 'open' && round.closesAt !== null && new Date(round.closesAt).getTime() - t < LATE_WINDOW_MS);
+    const nearDeadline =
+      round.status === 'closed' || (round.status === 'open' && round.closesAt !== null && new Date(round.closesAt).getTime() - t < LATE_WINDOW_MS);
     const loads = progress.map((p) => p.assigned);
     const period = campaign.periods.find((p) => p.id === round.periodId);
     const source = allRounds.find((r) => r.id === round.sourceRoundId);
@@ -172,7 +187,14 @@ export function judgingPages(deps: JudgingPageDeps): Router {
         ...(round.periodId ? [{ value: 'period', label: `${period?.name ?? '本期'}全部已报送作品` }] : []),
         ...allRounds.filter((r) => r.id !== id && r.status === 'closed').map((r) => ({ value: `round:${r.id}`, label: `「${r.name}」的入围作品` })),
       ],
-      judges: judgeAccounts.map((j) => ({ id: j.id, name: j.display_name, username: j.username, school: j.school_name, county: j.county_name, checked: onPanel.has(j.id) })),
+      judges: judgeAccounts.map((j) => ({
+        id: j.id,
+        name: j.display_name,
+        username: j.username,
+        school: j.school_name,
+        county: j.county_name,
+        checked: onPanel.has(j.id),
+      })),
       progress: progress.map((p) => {
         const s = stats.get(p.judgeId);
         return {
@@ -217,9 +239,13 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   async function editPageData(user: CurrentUser, id: string, values?: Record<string, unknown>) {
     const round = await rounds.get(user, id);
     const locked = round.status !== 'draft';
-    const rubricRows = values && !locked
-      ? list(values.rubricLabel).map((label, i) => ({ label, max: list(values.rubricMax)[i] ?? '' }))
-      : [...round.rubric.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: locked ? 0 : BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
+    const rubricRows =
+      values && !locked
+        ? list(values.rubricLabel).map((label, i) => ({ label, max: list(values.rubricMax)[i] ?? '' }))
+        : [
+            ...round.rubric.map((c) => ({ label: c.label, max: String(c.max) })),
+            ...Array.from({ length: locked ? 0 : BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' })),
+          ];
     return {
       title: `修改轮次设置：${round.name}`,
       round,
@@ -262,7 +288,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       res.redirect(303, withMsg(`/rounds/${encodeURIComponent(id)}`, 'round_updated'));
     } catch (err) {
       if (!isUserError(err)) throw err;
-      res.status(err.status).render('judging/round-edit', { ...(await editPageData(user, id, { ...body, blind: body.blind === 'on' ? 'on' : '' })), errors: err.errors ?? [], errorSummary: err.detail });
+      res.status(err.status).render('judging/round-edit', {
+        ...(await editPageData(user, id, { ...body, blind: body.blind === 'on' ? 'on' : '' })),
+        errors: err.errors ?? [],
+        errorSummary: err.detail,
+      });
     }
   });
 
@@ -288,7 +318,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   step('entries', async (user, id, body) => {
     const source = typeof body.source === 'string' ? body.source : 'period';
     const includeAwarded = body.includeAwarded === 'on';
-    const { added, skipped } = await rounds.addEntries(user, id, source.startsWith('round:') ? { fromRoundShortlist: source.slice(6), includeAwarded } : { includeAwarded });
+    const { added, skipped } = await rounds.addEntries(
+      user,
+      id,
+      source.startsWith('round:') ? { fromRoundShortlist: source.slice(6), includeAwarded } : { includeAwarded },
+    );
     if (skipped) return 'round_entries_awarded_skipped';
     return added ? 'round_entries_added' : 'round_entries_none';
   });
@@ -302,7 +336,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const result = await rounds.assign(user, id);
     if (!result.warnings.length && !result.note) return 'round_assigned';
     // Something for staff to read (balance note, warnings): show it on the page itself.
-    res.render('judging/round', { ...(await roundPageData(user, id)), flash: '已自动分配。', assignNotes: [...(result.note ? [result.note] : []), ...result.warnings] });
+    res.render('judging/round', {
+      ...(await roundPageData(user, id)),
+      flash: '已自动分配。',
+      assignNotes: [...(result.note ? [result.note] : []), ...result.warnings],
+    });
   });
 
   step('assignments', async (user, id, body) => {
@@ -337,7 +375,9 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return 'shortlist_saved';
   });
 
-  const tiersFrom = (body: Record<string, unknown>) => ({ tiers: TIERS.map((t) => ({ award: t, count: body[t] === '' || body[t] === undefined ? 0 : body[t] })) });
+  const tiersFrom = (body: Record<string, unknown>) => ({
+    tiers: TIERS.map((t) => ({ award: t, count: body[t] === '' || body[t] === undefined ? 0 : body[t] })),
+  });
 
   step('awards/preview', async (user, id, body, _req, res) => {
     const { tiers } = parse(tiersInput, tiersFrom(body));
@@ -352,7 +392,14 @@ export function judgingPages(deps: JudgingPageDeps): Router {
         entries: plan.awarded
           .filter((a) => a.award === t)
           .map((a) => byId.get(a.entryId)!)
-          .map((r) => ({ rank: r.rank, code: r.code, title: r.title, school: `${r.schoolName}（${r.countyName ?? '市直'}）`, score: r.scoreDisplay, tied: r.tied })),
+          .map((r) => ({
+            rank: r.rank,
+            code: r.code,
+            title: r.title,
+            school: `${r.schoolName}（${r.countyName ?? '市直'}）`,
+            score: r.scoreDisplay,
+            tied: r.tied,
+          })),
       })).filter((g) => g.entries.length),
       boundaryTies: plan.boundaryTies.join('、'),
       canConfirm: !plan.boundaryTies.length && plan.awarded.length > 0 && round.status === 'closed',
@@ -407,7 +454,13 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const criteria = a.rubric.map((c) => {
       const typedValue = typed?.[`score_${c.key}`];
       const stored = a.scores?.[c.key];
-      return { key: c.key, label: c.label, max: c.max, name: `score_${c.key}`, value: typeof typedValue === 'string' ? typedValue : stored === undefined ? '' : String(stored) };
+      return {
+        key: c.key,
+        label: c.label,
+        max: c.max,
+        name: `score_${c.key}`,
+        value: typeof typedValue === 'string' ? typedValue : stored === undefined ? '' : String(stored),
+      };
     });
     const stored = a.rubric.every((c) => typeof a.scores?.[c.key] === 'number') ? a.rubric.reduce((s, c) => s + (a.scores?.[c.key] ?? 0), 0) : null;
     return {

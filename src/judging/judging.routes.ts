@@ -98,7 +98,21 @@ export function judgingApi(deps: JudgingDeps): Router {
   router.get('/rounds/:id/ranking', async (req, res) => {
     const { rows } = await results.ranking(currentUser(req), req.params.id);
     res.json(
-      rows.map((r) => ({ entryId: r.entryId, code: r.code, label: r.label, rank: r.rank, score: r.score, scoreDisplay: r.scoreDisplay, rawMean: r.rawMean, scoreCount: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags, shortlisted: r.shortlisted, award: r.award })),
+      rows.map((r) => ({
+        entryId: r.entryId,
+        code: r.code,
+        label: r.label,
+        rank: r.rank,
+        score: r.score,
+        scoreDisplay: r.scoreDisplay,
+        rawMean: r.rawMean,
+        scoreCount: r.scoreCount,
+        spread: r.spread,
+        tied: r.tied,
+        flags: r.flags,
+        shortlisted: r.shortlisted,
+        award: r.award,
+      })),
     );
   });
   router.get('/rounds/:id/judge-stats', async (req, res) => {

@@ -13,7 +13,6 @@ import { parse } from '../platform/validate';
 import { shortlistInput, tiersInput, TIERS } from './judging.contract';
 import type { AggregationMethod, RankedEntry, RubricCriterion } from './judging.types';
 
-
 export interface RankingRow extends RankedEntry {
   /** The round's blind label (what judges of a blind round saw). */
   label: string;
@@ -136,7 +135,8 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       } else {
         const top = input.top!;
         const per = input.per ?? null;
-        const groupOf = (r: RankingRow) => (per === 'song' ? (r.songId ?? `custom:${r.songTitle}`) : per === 'level' ? r.level : per === 'form' ? r.form : 'all');
+        const groupOf = (r: RankingRow) =>
+          per === 'song' ? (r.songId ?? `custom:${r.songTitle}`) : per === 'level' ? r.level : per === 'form' ? r.form : 'all';
         // Ties at the cut-off go in together: compare with the rank of each group's last place.
         // (Computed once per group: filtering the whole ranking again for every row was O(n²),
         // seconds for a 10,000-entry round.)
@@ -166,7 +166,13 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         const chosenSet = new Set(chosen);
         const rest = rows.map((r) => r.entryId).filter((e) => !chosenSet.has(e));
         await repo.writeShortlist(trx, id, chosen, rest, now());
-        await recordAudit(trx, { actor, action: 'round.shortlist', objectType: 'round', objectId: id, detail: { count: chosen.length, per: input.per ?? null, top: input.top ?? null } });
+        await recordAudit(trx, {
+          actor,
+          action: 'round.shortlist',
+          objectType: 'round',
+          objectId: id,
+          detail: { count: chosen.length, per: input.per ?? null, top: input.top ?? null },
+        });
       });
       return { shortlisted: chosen };
     },
@@ -196,7 +202,14 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         await repo.clearAwards(trx, id);
         for (const a of plan.awarded) {
           await repo.writeAward(trx, id, a.entryId, a.award, now());
-          await recordAudit(trx, { actor, action: 'entry.award', objectType: 'entry', objectId: a.entryId, to: 'awarded', detail: { award: a.award, roundId: id } });
+          await recordAudit(trx, {
+            actor,
+            action: 'entry.award',
+            objectType: 'entry',
+            objectId: a.entryId,
+            to: 'awarded',
+            detail: { award: a.award, roundId: id },
+          });
         }
         await repo.updateRound(trx, id, { awards_confirmed_at: now(), updated_at: now() });
       });
@@ -224,7 +237,14 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
             entries: rows
               .filter((x) => x.award === t)
               .sort((a, b) => a.code.localeCompare(b.code))
-              .map((x) => ({ code: x.code, title: x.title, song: x.song_title ?? x.custom_song_title ?? '', form: x.form_label ?? '', school: x.school_name, county: x.county_name ?? '市直' })),
+              .map((x) => ({
+                code: x.code,
+                title: x.title,
+                song: x.song_title ?? x.custom_song_title ?? '',
+                form: x.form_label ?? '',
+                school: x.school_name,
+                county: x.county_name ?? '市直',
+              })),
           })).filter((t) => t.entries.length);
           return { id: r.id, name: r.name, publishedAt: new Date(r.published_at!).toISOString(), tiers };
         }),
@@ -238,10 +258,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       const { rows, rubric } = await ranking(id);
       // Everything is read before the workbook exists (it writes bytes — and so the download's
       // headers — as soon as it is created): a fault before that is an ordinary error answer.
-      const detail =
-        kind === 'scores'
-          ? await repo.scoreSheet(db, round.id)
-          : [];
+      const detail = kind === 'scores' ? await repo.scoreSheet(db, round.id) : [];
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
       if (kind === 'ranking') {
         const sheet = workbook.addWorksheet('排名');
@@ -263,7 +280,22 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         ];
         for (const r of rows) {
           sheet
-            .addRow({ rank: r.rank, code: r.code, label: r.label, title: r.title, song: r.songTitle, school: r.schoolName, county: r.countyName ?? '市直', score: r.scoreDisplay === null ? '' : Number(r.scoreDisplay), raw: r.rawMean === null ? '' : Math.round(r.rawMean * 100) / 100, count: r.scoreCount, spread: r.spread ?? '', tied: r.tied ? '是' : '', short: r.shortlisted ? '是' : '', award: r.award ? AWARD_LABELS[r.award] : '' })
+            .addRow({
+              rank: r.rank,
+              code: r.code,
+              label: r.label,
+              title: r.title,
+              song: r.songTitle,
+              school: r.schoolName,
+              county: r.countyName ?? '市直',
+              score: r.scoreDisplay === null ? '' : Number(r.scoreDisplay),
+              raw: r.rawMean === null ? '' : Math.round(r.rawMean * 100) / 100,
+              count: r.scoreCount,
+              spread: r.spread ?? '',
+              tied: r.tied ? '是' : '',
+              short: r.shortlisted ? '是' : '',
+              award: r.award ? AWARD_LABELS[r.award] : '',
+            })
             .commit();
         }
       } else {
@@ -281,7 +313,15 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         for (const d of detail) {
           const scores = (d.scores ?? {}) as Record<string, number>;
           sheet
-            .addRow({ code: d.code, title: d.title, judge: d.display_name, status: statusLabel[d.status], ...Object.fromEntries(rubric.map((c) => [`c_${c.key}`, scores[c.key] ?? ''])), total: d.total ?? '', comment: d.comment ?? '' })
+            .addRow({
+              code: d.code,
+              title: d.title,
+              judge: d.display_name,
+              status: statusLabel[d.status],
+              ...Object.fromEntries(rubric.map((c) => [`c_${c.key}`, scores[c.key] ?? ''])),
+              total: d.total ?? '',
+              comment: d.comment ?? '',
+            })
             .commit();
         }
       }
@@ -291,7 +331,10 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
 }
 
 /** Walks the ranking down, tier by tier; reports ranks tied across a tier boundary. */
-export function planAwards(rows: Array<{ entryId: string; rank: number; score: number | null; tied: boolean }>, tiers: Array<{ award: AwardTier; count: number }>) {
+export function planAwards(
+  rows: Array<{ entryId: string; rank: number; score: number | null; tied: boolean }>,
+  tiers: Array<{ award: AwardTier; count: number }>,
+) {
   const scored = rows.filter((r) => r.score !== null);
   const awarded: Array<{ entryId: string; award: AwardTier }> = [];
   const boundaryTies: number[] = [];

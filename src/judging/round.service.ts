@@ -141,22 +141,23 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const input = parse(roundInput, body);
       const rubric = input.rubric;
-      if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt) throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
+      if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt)
+        throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
       if (input.periodId && !(await repo.periodExists(db, input.periodId))) {
         throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
       }
       const id = await db.transaction().execute(async (trx) => {
         const newId = await repo.insertRound(trx, {
-            campaign_id: CAMPAIGN_ID,
-            name: input.name,
-            period_id: input.periodId,
-            judges_per_entry: input.judgesPerEntry,
-            blind: input.blind,
-            aggregation: input.aggregation,
-            rubric: JSON.stringify(rubric),
-            opens_at: input.opensAt,
-            closes_at: input.closesAt,
-          });
+          campaign_id: CAMPAIGN_ID,
+          name: input.name,
+          period_id: input.periodId,
+          judges_per_entry: input.judgesPerEntry,
+          blind: input.blind,
+          aggregation: input.aggregation,
+          rubric: JSON.stringify(rubric),
+          opens_at: input.opensAt,
+          closes_at: input.closesAt,
+        });
         await recordAudit(trx, { actor, action: 'round.create', objectType: 'round', objectId: newId, detail: { name: input.name } });
         return newId;
       });
@@ -173,15 +174,15 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         const structural = rubricGiven || patch.judgesPerEntry !== undefined || patch.blind !== undefined || patch.aggregation !== undefined;
         if (structural && r.status !== 'draft') throw invalidState('评审已开始，评分标准、评委人数、匿名方式和计分方法不能再改。');
         await repo.updateRound(trx, id, {
-            ...(patch.name !== undefined && { name: patch.name }),
-            ...(patch.judgesPerEntry !== undefined && { judges_per_entry: patch.judgesPerEntry }),
-            ...(patch.blind !== undefined && { blind: patch.blind }),
-            ...(patch.aggregation !== undefined && { aggregation: patch.aggregation }),
-            ...(patch.opensAt !== undefined && { opens_at: patch.opensAt }),
-            ...(patch.closesAt !== undefined && { closes_at: patch.closesAt }),
-            ...(patch.rubric !== undefined && { rubric: JSON.stringify(patch.rubric) }),
-            updated_at: now(),
-          });
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.judgesPerEntry !== undefined && { judges_per_entry: patch.judgesPerEntry }),
+          ...(patch.blind !== undefined && { blind: patch.blind }),
+          ...(patch.aggregation !== undefined && { aggregation: patch.aggregation }),
+          ...(patch.opensAt !== undefined && { opens_at: patch.opensAt }),
+          ...(patch.closesAt !== undefined && { closes_at: patch.closesAt }),
+          ...(patch.rubric !== undefined && { rubric: JSON.stringify(patch.rubric) }),
+          updated_at: now(),
+        });
         await recordAudit(trx, { actor, action: 'round.update', objectType: 'round', objectId: id });
       });
       return view(db, id);
@@ -232,17 +233,39 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         const skipped = candidates.length - rows.length;
         // `skipped` only when something was left out (the API's `{ added }` stays as it was).
         if (!rows.length) return { added: 0, ...(skipped && { skipped }) };
-        const labels = await labelNewEntries(trx, round, rows.map((r) => r.id));
-        await repo.insertRoundEntries(trx, id, rows.map((r) => ({ entryId: r.id, label: labels.get(r.id)! })));
+        const labels = await labelNewEntries(
+          trx,
+          round,
+          rows.map((r) => r.id),
+        );
+        await repo.insertRoundEntries(
+          trx,
+          id,
+          rows.map((r) => ({ entryId: r.id, label: labels.get(r.id)! })),
+        );
         const forwarded = rows.filter((r) => r.status === 'forwarded').map((r) => r.id);
         if (forwarded.length) {
           await repo.markInJudging(trx, forwarded, now());
           for (const entryId of forwarded) {
-            await recordAudit(trx, { actor, action: 'entry.judging', objectType: 'entry', objectId: entryId, from: 'forwarded', to: 'in_judging', detail: { roundId: id } });
+            await recordAudit(trx, {
+              actor,
+              action: 'entry.judging',
+              objectType: 'entry',
+              objectId: entryId,
+              from: 'forwarded',
+              to: 'in_judging',
+              detail: { roundId: id },
+            });
           }
         }
         if (decided.length) {
-          await recordAudit(trx, { actor, action: 'round.entries', objectType: 'round', objectId: id, detail: { added: rows.length, awardedOrBroadcast: decided.length, includeAwarded } });
+          await recordAudit(trx, {
+            actor,
+            action: 'round.entries',
+            objectType: 'round',
+            objectId: id,
+            detail: { added: rows.length, awardedOrBroadcast: decided.length, includeAwarded },
+          });
         }
         return { added: rows.length, ...(skipped && { skipped }) };
       });
@@ -257,7 +280,11 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         const judges = await repo.enabledJudges(trx, userIds);
         if (judges.length !== userIds.length) throw validationFailed([{ field: 'userIds', message: '只能选择未停用的评委账号' }]);
         // Assignments of judges no longer on the panel go (none can have scores: the round is a draft).
-        await repo.replacePanel(trx, id, judges.map((j) => j.id));
+        await repo.replacePanel(
+          trx,
+          id,
+          judges.map((j) => j.id),
+        );
         await recordAudit(trx, { actor, action: 'round.judges', objectType: 'round', objectId: id, detail: { count: judges.length } });
         return { judges: judges.map((j) => ({ id: j.id, name: j.display_name })) };
       });
@@ -295,7 +322,14 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         const add = result.assignments.filter((a) => !have.has(`${a.judgeId}\u0000${a.entryId}`));
         await repo.insertAssignments(trx, id, add);
         await recordAudit(trx, { actor, action: 'round.assign', objectType: 'round', objectId: id, detail: { added: add.length, removed: drop.length } });
-        return { assignments: result.assignments, assignmentCount: result.assignments.length, loads: result.loads, balanced: result.balance.balanced, note: result.balance.note, warnings: result.warnings.map((w) => w.message) };
+        return {
+          assignments: result.assignments,
+          assignmentCount: result.assignments.length,
+          loads: result.loads,
+          balanced: result.balance.balanced,
+          note: result.balance.note,
+          warnings: result.warnings.map((w) => w.message),
+        };
       });
     },
 
@@ -313,7 +347,8 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         if ((judge.school_id && judge.school_id === entry.school_id) || (judgeCounty && judgeCounty === entry.county_id)) {
           throw validationFailed([{ field: 'judgeId', message: '该评委与作品同校或同县区，需要回避' }]);
         }
-        if (await repo.hasDeclaredConflict(trx, id, entryId, judgeId)) throw validationFailed([{ field: 'judgeId', message: '该评委已声明与此作品有利益冲突' }]);
+        if (await repo.hasDeclaredConflict(trx, id, entryId, judgeId))
+          throw validationFailed([{ field: 'judgeId', message: '该评委已声明与此作品有利益冲突' }]);
         const newId = await repo.insertAssignment(trx, id, entryId, judgeId);
         await recordAudit(trx, { actor, action: 'assignment.add', objectType: 'round', objectId: id, detail: { entryId, judgeId } });
         return { id: newId };
@@ -328,7 +363,13 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         if (!a) throw notFound('分配不存在。');
         if (a.status !== 'pending') throw invalidState('评委已开始评分，不能删除这条分配。');
         await repo.deleteAssignment(trx, assignmentId);
-        await recordAudit(trx, { actor, action: 'assignment.remove', objectType: 'round', objectId: a.round_id, detail: { entryId: a.entry_id, judgeId: a.judge_id } });
+        await recordAudit(trx, {
+          actor,
+          action: 'assignment.remove',
+          objectType: 'round',
+          objectId: a.round_id,
+          detail: { entryId: a.entry_id, judgeId: a.judge_id },
+        });
       });
     },
 

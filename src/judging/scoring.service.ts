@@ -206,7 +206,15 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         const { scores } = parse(scoresOf(rubric, submit), { scores: input.scores ?? r.scores ?? {} });
         const total = rubric.every((c) => c.key in scores) ? rubric.reduce((a, c) => a + scores[c.key], 0) : null;
         const status: AssignmentStatus = submit ? 'submitted' : 'draft';
-        await repo.updateAssignment(trx, id, { scores: JSON.stringify(scores), comment, total, status, submitted_at: submit ? now() : null, updated_at: now(), ...(submit && r.reopened_at && { reopened_at: null }) });
+        await repo.updateAssignment(trx, id, {
+          scores: JSON.stringify(scores),
+          comment,
+          total,
+          status,
+          submitted_at: submit ? now() : null,
+          updated_at: now(),
+          ...(submit && r.reopened_at && { reopened_at: null }),
+        });
         if (submit && r.status !== 'submitted') {
           await recordAudit(trx, { actor: judge, action: 'score.submit', objectType: 'assignment', objectId: id, from: r.status, to: 'submitted' });
         }
@@ -259,11 +267,19 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         if (!a) throw notFound('评分不存在。');
         if (a.status !== 'submitted') throw validationFailed([{ field: 'id', message: '只有已提交的评分需要重新开放' }]);
         await repo.updateAssignment(trx, id, { status: 'draft', reopened_at: now(), updated_at: now() });
-        await recordAudit(trx, { actor, action: 'score.reopen', objectType: 'assignment', objectId: id, from: 'submitted', to: 'draft', reason, detail: { roundId: a.round_id, entryId: a.entry_id, judgeId: a.judge_id } });
+        await recordAudit(trx, {
+          actor,
+          action: 'score.reopen',
+          objectType: 'assignment',
+          objectId: id,
+          from: 'submitted',
+          to: 'draft',
+          reason,
+          detail: { roundId: a.round_id, entryId: a.entry_id, judgeId: a.judge_id },
+        });
       });
       return { id, status: 'draft' };
     },
-
   };
 }
 

@@ -31,10 +31,8 @@ function importUpload(tmpDir: string) {
     fileFilter: multipartCsrfFilter,
     limits: { fileSize: 5 * 1024 * 1024, files: 1, fields: 5, parts: 6, fieldSize: 1024, headerPairs: 50 },
   }).single('file');
-  return (req: Request, res: Response, next: NextFunction) =>
-    parse(req, res, (err?: unknown) => afterMultipart(req, err, next));
+  return (req: Request, res: Response, next: NextFunction) => parse(req, res, (err?: unknown) => afterMultipart(req, err, next));
 }
-
 
 /** The import's role gate, before any upload is accepted (the service's own check). */
 const mayImport = (schoolImport: SchoolImportService) => (req: Request, _res: unknown, next: () => void) => {
@@ -74,7 +72,10 @@ export function orgPages(deps: OrgDeps): Router {
   router.get('/org/schools/new', async (req, res) => {
     const user = currentUser(req);
     await deps.schools.list(user, {}, { page: 1, pageSize: 1 }); // role gate
-    res.render('org/school-form', await formData(req, { title: '新建学校', values: { countyId: queryString(req, 'countyId', 64) ?? '' }, action: '/org/schools' }));
+    res.render(
+      'org/school-form',
+      await formData(req, { title: '新建学校', values: { countyId: queryString(req, 'countyId', 64) ?? '' }, action: '/org/schools' }),
+    );
   });
 
   router.post('/org/schools', async (req, res) => {
@@ -100,7 +101,9 @@ export function orgPages(deps: OrgDeps): Router {
       res.redirect(303, `/org/schools?msg=schools_imported&imported=${result.imported}`);
     } catch (err) {
       if (err instanceof ImportRejectedError) {
-        return res.status(400).render('org/school-import', { title: '导入学校', rowErrors: err.rowErrors.slice(0, 200), moreErrors: Math.max(0, err.rowErrors.length - 200) });
+        return res
+          .status(400)
+          .render('org/school-import', { title: '导入学校', rowErrors: err.rowErrors.slice(0, 200), moreErrors: Math.max(0, err.rowErrors.length - 200) });
       }
       throw err;
     } finally {
@@ -110,7 +113,15 @@ export function orgPages(deps: OrgDeps): Router {
 
   router.get('/org/schools/:id/edit', async (req, res) => {
     const school = await deps.schools.get(currentUser(req), req.params.id);
-    res.render('org/school-form', await formData(req, { title: '编辑学校', school, values: { name: school.name, countyId: school.countyId ?? '', level: school.level ?? '' }, action: `/org/schools/${school.id}` }));
+    res.render(
+      'org/school-form',
+      await formData(req, {
+        title: '编辑学校',
+        school,
+        values: { name: school.name, countyId: school.countyId ?? '', level: school.level ?? '' },
+        action: `/org/schools/${school.id}`,
+      }),
+    );
   });
 
   router.post('/org/schools/:id', async (req, res) => {
@@ -120,10 +131,17 @@ export function orgPages(deps: OrgDeps): Router {
     // Only the fields the form sent: a missing countyId must not move the school to 市直, nor a missing level clear it.
     const fields = canMoveSchools(user) ? ['name', 'countyId', 'level'] : ['name', 'level'];
     const patch = Object.fromEntries(fields.filter((k) => Object.prototype.hasOwnProperty.call(values, k)).map((k) => [k, values[k]]));
-    await handleForm(res, { view: 'org/school-form', data: await formData(req, { title: '编辑学校', school, values, action: `/org/schools/${school.id}` }) }, async () => {
-      await deps.schools.update(user, school.id, patch);
-      res.redirect(303, `/org/schools?countyId=${encodeURIComponent(('countyId' in patch ? (patch.countyId as string) : school.countyId) || 'city')}&msg=school_updated`);
-    });
+    await handleForm(
+      res,
+      { view: 'org/school-form', data: await formData(req, { title: '编辑学校', school, values, action: `/org/schools/${school.id}` }) },
+      async () => {
+        await deps.schools.update(user, school.id, patch);
+        res.redirect(
+          303,
+          `/org/schools?countyId=${encodeURIComponent(('countyId' in patch ? (patch.countyId as string) : school.countyId) || 'city')}&msg=school_updated`,
+        );
+      },
+    );
   });
 
   return router;

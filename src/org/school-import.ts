@@ -33,8 +33,13 @@ const HEADERS = { name: ['学校名称', '学校', 'name'], county: ['所属县�
 export class ImportRejectedError extends AppError {
   constructor(readonly rowErrors: ImportRowError[]) {
     const text = (e: ImportRowError) => (e.row > 0 ? `第 ${e.row} 行：${e.message}` : e.message);
-    super(400, 'validation_failed', '导入失败，未导入任何学校', rowErrors.slice(0, 20).map(text).join('；'),
-      rowErrors.map((e) => ({ field: `row${e.row}`, message: text(e) })));
+    super(
+      400,
+      'validation_failed',
+      '导入失败，未导入任何学校',
+      rowErrors.slice(0, 20).map(text).join('；'),
+      rowErrors.map((e) => ({ field: `row${e.row}`, message: text(e) })),
+    );
   }
 }
 
@@ -88,7 +93,15 @@ export function createSchoolImportService(db: Db) {
       const counties = await repo.listCounties(db);
       const countyByName = new Map(counties.map((c) => [c.name, c.id]));
       const levels = await db.selectFrom('levels').select(['code', 'label']).execute();
-      const levelByLabel = new Map(levels.flatMap((l) => [[l.label, l.code], [l.code, l.code]] as const));
+      const levelByLabel = new Map(
+        levels.flatMap(
+          (l) =>
+            [
+              [l.label, l.code],
+              [l.code, l.code],
+            ] as const,
+        ),
+      );
 
       const errors: ImportRowError[] = [];
       const seen = new Set<string>();
@@ -100,7 +113,8 @@ export function createSchoolImportService(db: Db) {
         const countyName = normalizeName(cells[countyCol] ?? '');
         const levelLabel = levelCol >= 0 ? normalizeName(cells[levelCol] ?? '') : '';
         if (!name && !countyName && !levelLabel) return; // blank line
-        if ([name, countyName, levelLabel].some((v) => hasInvalidCharacters(v, false))) return void errors.push({ row: rowNo, message: '包含无效字符（如空字符或控制字符）' });
+        if ([name, countyName, levelLabel].some((v) => hasInvalidCharacters(v, false)))
+          return void errors.push({ row: rowNo, message: '包含无效字符（如空字符或控制字符）' });
         if (!name) return void errors.push({ row: rowNo, message: '学校名称不能为空' });
         if ([...name].length > 100) return void errors.push({ row: rowNo, message: '学校名称不能超过 100 个字符' });
         let countyId: string | null;
@@ -125,10 +139,16 @@ export function createSchoolImportService(db: Db) {
         const existing = await db
           .selectFrom('schools')
           .select(['name', 'county_id'])
-          .where(sql<string>`normalize(name, NFKC)`, 'in', valid.map((v) => nameKey(v.name)))
+          .where(
+            sql<string>`normalize(name, NFKC)`,
+            'in',
+            valid.map((v) => nameKey(v.name)),
+          )
           .execute();
         const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${nameKey(e.name)}`));
-        return valid.flatMap((v, i) => (existingKeys.has(`${v.county_id ?? ''}\u0000${nameKey(v.name)}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : []));
+        return valid.flatMap((v, i) =>
+          existingKeys.has(`${v.county_id ?? ''}\u0000${nameKey(v.name)}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : [],
+        );
       };
       errors.push(...(await alreadyThere()));
       if (!valid.length && !errors.length) errors.push({ row: 2, message: '文件中没有学校' });
@@ -137,7 +157,10 @@ export function createSchoolImportService(db: Db) {
       try {
         await db.transaction().execute(async (trx) => {
           for (let i = 0; i < valid.length; i += 500) {
-            await trx.insertInto('schools').values(valid.slice(i, i + 500)).execute();
+            await trx
+              .insertInto('schools')
+              .values(valid.slice(i, i + 500))
+              .execute();
           }
           await recordAudit(trx, { actor, action: 'school.import', objectType: 'school', objectId: '*', detail: { count: valid.length } });
         });

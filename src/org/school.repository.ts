@@ -21,7 +21,11 @@ export async function listCountiesWithSchoolCounts(db: Q): Promise<Array<County 
 }
 
 export async function countCityDirectSchools(db: Q): Promise<number> {
-  const { n } = await db.selectFrom('schools').select((eb) => eb.fn.countAll<number>().as('n')).where('county_id', 'is', null).executeTakeFirstOrThrow();
+  const { n } = await db
+    .selectFrom('schools')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('county_id', 'is', null)
+    .executeTakeFirstOrThrow();
   return Number(n);
 }
 
@@ -51,7 +55,10 @@ export async function listSchools(db: Q, filter: SchoolFilter, page: PageQuery):
   if (filter.countyId === 'city') q = q.where('s.county_id', 'is', null);
   else if (filter.countyId) q = q.where('s.county_id', '=', filter.countyId);
   if (filter.q) q = q.where('s.name', 'ilike', `%${filter.q.replace(/[\\%_]/g, (m) => '\\' + m)}%`);
-  const { n } = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const { n } = await q
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   const items = await q
     .orderBy('c.sort', (ob) => ob.nullsFirst())
     .orderBy('s.name')
@@ -67,5 +74,9 @@ export async function insertSchool(db: Q, row: Insertable<SchoolsTable>): Promis
 }
 
 export async function updateSchool(db: Q, id: string, patch: Updateable<SchoolsTable>): Promise<void> {
-  await db.updateTable('schools').set({ ...patch, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('schools')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }

@@ -67,7 +67,13 @@ export function createSchoolService(db: Db) {
       try {
         const id = await db.transaction().execute(async (trx) => {
           const newId = await repo.insertSchool(trx, { name: input.name, county_id: input.countyId, level: input.level });
-          await recordAudit(trx, { actor, action: 'school.create', objectType: 'school', objectId: newId, detail: { name: input.name, countyId: input.countyId } });
+          await recordAudit(trx, {
+            actor,
+            action: 'school.create',
+            objectType: 'school',
+            objectId: newId,
+            detail: { name: input.name, countyId: input.countyId },
+          });
           return newId;
         });
         return (await repo.findSchool(db, id))!;

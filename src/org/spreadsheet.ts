@@ -63,10 +63,14 @@ export class SpreadsheetRejected extends Error {
 const tooManyRows = (l: SpreadsheetLimits) => new SpreadsheetRejected(0, `一次最多导入 ${l.maxRows} 所学校，请分成几个文件导入`);
 const cellTooLong = (l: SpreadsheetLimits, row: number) =>
   new SpreadsheetRejected(row, `单元格内容超过 ${l.maxCellChars} 个字符${row ? '' : '（表格中有过长的文字）'}`);
-const tooManyCells = (l: SpreadsheetLimits) => new SpreadsheetRejected(0, `表格中的单元格过多（超过 ${l.maxCells.toLocaleString('en-US')} 个），请只保留学校名称、所属县区和学段三列`);
+const tooManyCells = (l: SpreadsheetLimits) =>
+  new SpreadsheetRejected(0, `表格中的单元格过多（超过 ${l.maxCells.toLocaleString('en-US')} 个），请只保留学校名称、所属县区和学段三列`);
 const tooMuchText = () => new SpreadsheetRejected(0, '表格中的文字过多，请只保留学校名称、所属县区和学段三列');
 const tooBig = (l: SpreadsheetLimits) =>
-  new SpreadsheetRejected(0, `表格解压后超过 ${Math.round(l.maxUncompressedBytes / 1024 / 1024)} MB，不像是学校名单，请只保留学校名称、所属县区和学段三列后另存为 .xlsx`);
+  new SpreadsheetRejected(
+    0,
+    `表格解压后超过 ${Math.round(l.maxUncompressedBytes / 1024 / 1024)} MB，不像是学校名单，请只保留学校名称、所属县区和学段三列后另存为 .xlsx`,
+  );
 const unreadableXlsx = () => new SpreadsheetRejected(0, '无法读取 XLSX 文件，请用 Excel 或 WPS 另存为 .xlsx 后重试');
 
 /** Rows of the first sheet as strings; rows[0] is the header, rows[i] is sheet row i + 1. */
@@ -108,7 +112,11 @@ export async function readCsvRows(filePath: string, limits: SpreadsheetLimits = 
     // csv-parse reads ahead of what the loop has seen: its own line count names the row.
     const line = (err as { lines?: number }).lines;
     const rowNo = typeof line === 'number' && line > 0 ? line : rows.length + 1;
-    if (code === 'CSV_MAX_RECORD_SIZE') throw new SpreadsheetRejected(rowNo, `这一行的内容过长（超过 ${limits.maxCellChars * limits.maxColumns * 2} 个字符），请只保留学校名称、所属县区和学段三列`);
+    if (code === 'CSV_MAX_RECORD_SIZE')
+      throw new SpreadsheetRejected(
+        rowNo,
+        `这一行的内容过长（超过 ${limits.maxCellChars * limits.maxColumns * 2} 个字符），请只保留学校名称、所属县区和学段三列`,
+      );
     if (typeof code === 'string' && code.startsWith('CSV_')) throw new SpreadsheetRejected(0, 'CSV 文件格式不正确，请使用 UTF-8 编码、逗号分隔');
     throw err;
   } finally {
@@ -305,7 +313,10 @@ async function firstSheetPath(zip: Zip, budget: { bytes: number }, limits: Sprea
   }
   if (target === null) return zip.entries.has(fallback) ? fallback : Promise.reject(unreadableXlsx());
   const resolved = (target as string).startsWith('/') ? (target as string).slice(1) : `xl/${target as string}`;
-  const normal = resolved.split('/').reduce<string[]>((parts, p) => (p === '..' ? parts.slice(0, -1) : p === '.' ? parts : [...parts, p]), []).join('/');
+  const normal = resolved
+    .split('/')
+    .reduce<string[]>((parts, p) => (p === '..' ? parts.slice(0, -1) : p === '.' ? parts : [...parts, p]), [])
+    .join('/');
   if (!zip.entries.has(normal)) throw unreadableXlsx();
   return normal;
 }

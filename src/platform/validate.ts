@@ -122,7 +122,9 @@ export function integer(label: string, opts: { min?: number; max?: number } = {}
 }
 
 export function oneOf<T extends string>(label: string, values: readonly T[]): Field<T> {
-  return z.enum(values as [T, ...T[]], { error: (iss) => (blank(iss.input) ? `请选择${label}` : `${label}的取值无效`) }).openapi({ description: label }) as unknown as Field<T>;
+  return z
+    .enum(values as [T, ...T[]], { error: (iss) => (blank(iss.input) ? `请选择${label}` : `${label}的取值无效`) })
+    .openapi({ description: label }) as unknown as Field<T>;
 }
 
 export function dateTime(label: string): Field<Date> {
@@ -154,10 +156,7 @@ export function isCalendarDate(value: string): boolean {
 
 /** A calendar day `YYYY-MM-DD` (Beijing days are stored as `date`); every problem says `message`. */
 export function calendarDate(label: string, message: string): Field<string> {
-  return z
-    .string({ error: message })
-    .refine(isCalendarDate, { message })
-    .openapi({ description: label, format: 'date', example: '2026-06-01' });
+  return z.string({ error: message }).refine(isCalendarDate, { message }).openapi({ description: label, format: 'date', example: '2026-06-01' });
 }
 
 /**
@@ -167,7 +166,10 @@ export function calendarDate(label: string, message: string): Field<string> {
 export function idList(max: number, emptyMessage?: string): z.ZodType<string[], unknown> {
   const list = z.array(z.string());
   return z
-    .preprocess((v) => (Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].slice(0, max) : []), emptyMessage ? list.min(1, { error: emptyMessage }) : list)
+    .preprocess(
+      (v) => (Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].slice(0, max) : []),
+      emptyMessage ? list.min(1, { error: emptyMessage }) : list,
+    )
     .openapi({ type: 'array', items: { type: 'string' }, maxItems: max });
 }
 

@@ -9,17 +9,23 @@ import { listEntries } from '../entries/entry.repository';
 import { ENTRY_STATUS_LABELS, QC_VERDICT_LABELS } from '../entries/entry.messages';
 import { FORWARDED_STATES } from './review.service';
 
-
 /**
  * The forwarded list as XLSX, one row per entry: 编号, 作品名称, 歌曲, 表演形式, 学段, 学校,
  * 县区, 排序, 时长, 技术检查. Written with exceljs' streaming writer, a page of rows at a time.
  */
-export async function writeForwardedXlsx(db: Db, actor: CurrentUser, campaign: Campaign, filter: { periodId?: string; countyId?: string }, out: Writable): Promise<void> {
+export async function writeForwardedXlsx(
+  db: Db,
+  actor: CurrentUser,
+  campaign: Campaign,
+  filter: { periodId?: string; countyId?: string },
+  out: Writable,
+): Promise<void> {
   assertArea(actor, 'review');
   const scope = entryScope(actor);
   if (!scope) throw forbidden();
   const pageSize = 200;
-  const pageOf = (page: number) => listEntries(db, scope, { statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' }, { page, pageSize });
+  const pageOf = (page: number) =>
+    listEntries(db, scope, { statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' }, { page, pageSize });
   // The first page is read before the workbook exists: the writer emits bytes (and so the download's
   // headers) as soon as it is created, and a refusal or fault must still be an ordinary error answer.
   let result = await pageOf(1);

@@ -16,11 +16,24 @@ export const forwardedExportQuery = z.object({ periodId: queryText(64), countyId
 const tag = 'review';
 export const reviewOperations: ApiOperation[] = [
   { method: 'post', path: '/entries/{id}/return', summary: 'Return to the school with { reason } (county, admin)', tag, body: returnInput },
-  { method: 'post', path: '/entries/{id}/forward', summary: 'Forward to the city { periodId?, rank? } within the quota (county); 409 quota_exceeded', tag, body: forwardInput },
+  {
+    method: 'post',
+    path: '/entries/{id}/forward',
+    summary: 'Forward to the city { periodId?, rank? } within the quota (county); 409 quota_exceeded',
+    tag,
+    body: forwardInput,
+  },
   { method: 'post', path: '/entries/{id}/rank', summary: 'Move a forwarded entry in the county ranking { rank }', tag, body: rankInput },
   { method: 'get', path: '/periods/{id}/quotas', summary: 'Quota use per county for a period', tag },
   { method: 'put', path: '/periods/{id}/quotas/{countyId}', summary: 'Override one county quota { quota | null } (admin)', tag, body: quotaInput },
   { method: 'get', path: '/stats', summary: 'Participation: county × status, songs, forms, levels, schools without entries', tag },
-  { method: 'get', path: '/exports/forwarded.xlsx', summary: 'Forwarded entries as XLSX ?periodId=&countyId=', tag, query: forwardedExportQuery, produces: 'xlsx' },
+  {
+    method: 'get',
+    path: '/exports/forwarded.xlsx',
+    summary: 'Forwarded entries as XLSX ?periodId=&countyId=',
+    tag,
+    query: forwardedExportQuery,
+    produces: 'xlsx',
+  },
   { method: 'get', path: '/audit', summary: 'Audit log (admin) ?action=&objectType=&objectId=&page=', tag, query: auditQuery.extend(pageQuerySchema().shape) },
 ];

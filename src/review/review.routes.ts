@@ -97,7 +97,9 @@ export function reviewPages(deps: ReviewDeps): Router {
     const tab = TABS[tabKey] ?? TABS.submitted;
     const campaign = await deps.campaign.get();
     const periods = campaign.periods;
-    const periodId = queryString(req, 'periodId', 64) ?? (tabKey === 'forwarded' ? periods.find((p) => p.forwardBy.getTime() > Date.now())?.id ?? periods[0]?.id : undefined);
+    const periodId =
+      queryString(req, 'periodId', 64) ??
+      (tabKey === 'forwarded' ? (periods.find((p) => p.forwardBy.getTime() > Date.now())?.id ?? periods[0]?.id) : undefined);
     const query = parse(entryQuery, req.query);
     const filter = { ...query, status: undefined, statuses: tab.statuses, periodId, sort: query.sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
     const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
@@ -105,10 +107,25 @@ export function reviewPages(deps: ReviewDeps): Router {
     const { schools, counties } = await deps.review.worklistChoices(user);
     res.render('review/worklist', {
       title: user.role === 'admin' ? '报送作品（市级）' : '作品审核',
-      tabs: Object.entries(TABS).map(([key, t]) => ({ key, label: t.label, active: key === tabKey, href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}` })),
+      tabs: Object.entries(TABS).map(([key, t]) => ({
+        key,
+        label: t.label,
+        active: key === tabKey,
+        href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}`,
+      })),
       tabKey,
       entries: result.items.map((e) => entryViewModel(e, campaign)),
-      filter: { ...filter, periodId: periodId ?? '', countyId: queryString(req, 'countyId', 64) ?? '', schoolId: queryString(req, 'schoolId', 64) ?? '', songId: queryString(req, 'songId', 64) ?? '', qcVerdict: filter.qcVerdict ?? '', form: filter.form ?? '', level: filter.level ?? '', sort: filter.sort },
+      filter: {
+        ...filter,
+        periodId: periodId ?? '',
+        countyId: queryString(req, 'countyId', 64) ?? '',
+        schoolId: queryString(req, 'schoolId', 64) ?? '',
+        songId: queryString(req, 'songId', 64) ?? '',
+        qcVerdict: filter.qcVerdict ?? '',
+        form: filter.form ?? '',
+        level: filter.level ?? '',
+        sort: filter.sort,
+      },
       periods,
       songs: campaign.songs,
       forms: campaign.forms,
@@ -195,7 +212,14 @@ export function barChart(rows: Array<{ label: string; value: number }>) {
     height: Math.max(1, rows.length) * rowHeight + 4,
     bars: rows.map((r, i) => {
       const width = Math.round((r.value / max) * maxBar);
-      return { label: r.label.length > 14 ? r.label.slice(0, 13) + '…' : r.label, value: r.value, y: i * rowHeight + 4, textY: i * rowHeight + 20, width, valueX: 186 + width };
+      return {
+        label: r.label.length > 14 ? r.label.slice(0, 13) + '…' : r.label,
+        value: r.value,
+        y: i * rowHeight + 4,
+        textY: i * rowHeight + 20,
+        width,
+        valueX: 186 + width,
+      };
     }),
   };
 }

@@ -54,7 +54,8 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
   }
 
   /** The county's forwarded entries in a period, by rank. */
-  const rankedIds = (trx: Transaction<DB>, periodId: string, countyId: string, exceptId?: string) => repo.rankedIds(trx, periodId, countyId, FORWARDED_STATES, exceptId);
+  const rankedIds = (trx: Transaction<DB>, periodId: string, countyId: string, exceptId?: string) =>
+    repo.rankedIds(trx, periodId, countyId, FORWARDED_STATES, exceptId);
   const { writeRanks, lockCounty } = repo;
 
   function assertReviewer(actor: CurrentUser, entry: { countyId: string | null; status: string; schoolId: string } | undefined) {
@@ -97,7 +98,8 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       await transitionEntry(db, actor, id, {
         action: 'entry.return',
         from,
-        refusal: (s) => (s === 'returned' ? '作品已经退回了。' : s === 'forwarded' ? '作品已报送市教育局，县区不能再退回；如需退回请联系市教育局。' : '当前状态不能退回。'),
+        refusal: (s) =>
+          s === 'returned' ? '作品已经退回了。' : s === 'forwarded' ? '作品已报送市教育局，县区不能再退回；如需退回请联系市教育局。' : '当前状态不能退回。',
         to: async (trx, e) => {
           if (e.status === 'forwarded' && e.county_id && e.period_id) await lockCounty(trx, e.county_id);
           return { status: 'returned', reason, patch: { return_reason: reason, forward_rank: null, forwarded_at: null } };
@@ -119,7 +121,8 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       await transitionEntry(db, actor, id, {
         action: 'entry.forward',
         from: ['submitted'],
-        refusal: (s) => (FORWARDED_STATES.includes(s) ? '作品已经报送过了。' : s === 'returned' ? '作品已退回学校，需学校修改后重新提交。' : '当前状态不能报送。'),
+        refusal: (s) =>
+          FORWARDED_STATES.includes(s) ? '作品已经报送过了。' : s === 'returned' ? '作品已退回学校，需学校修改后重新提交。' : '当前状态不能报送。',
         to: async (trx, e) => {
           const periodId = input.periodId ?? e.period_id;
           if (!periodId) throw validationFailed([{ field: 'periodId', message: '请选择报送期' }]);
@@ -190,7 +193,11 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
       assertArea(actor, 'review');
       const period = await repo.findPeriod(db, periodId);
       if (!period) throw notFound(PERIOD_NOT_FOUND);
-      const [counties, overrides, counts] = await Promise.all([repo.listCounties(db), repo.quotaOverrides(db, periodId), repo.countsByCounty(db, periodId, FORWARDED_STATES)]);
+      const [counties, overrides, counts] = await Promise.all([
+        repo.listCounties(db),
+        repo.quotaOverrides(db, periodId),
+        repo.countsByCounty(db, periodId, FORWARDED_STATES),
+      ]);
       const visible = actor.role === 'county' ? counties.filter((c) => c.id === actor.countyId) : counties;
       return visible.map((c) => ({
         countyId: c.id,

@@ -52,7 +52,12 @@ export function createStatsService(db: Db) {
         scope: { countyId },
         totals: { entries: total, schools: Number(schoolCount.n), schoolsWithoutEntries: without.length },
         byCountyStatus: [...countyRows.values()],
-        bySong: bySong.map((r) => ({ songId: r.song_id, title: r.song_id ? (r.title ?? '') : '自选歌曲', designated: Boolean(r.designated), count: Number(r.n) })),
+        bySong: bySong.map((r) => ({
+          songId: r.song_id,
+          title: r.song_id ? (r.title ?? '') : '自选歌曲',
+          designated: Boolean(r.designated),
+          count: Number(r.n),
+        })),
         byForm: byForm.map((r) => ({ code: r.code, label: r.label, count: Number(r.n) })),
         byLevel: byLevel.map((r) => ({ code: r.code, label: r.label, count: Number(r.n) })),
         schoolsWithoutEntries: [...grouped.values()].map(({ countyId: id, countyName: name, schools }) => ({ countyId: id, countyName: name, schools })),

@@ -53,7 +53,8 @@ export function errorHandler(logger: Logger) {
   function handle(err: unknown, req: Request, res: Response): void {
     const appError = toAppError(err) ?? new AppError(500, 'unavailable', '服务器内部错误', '服务器出了点问题，请稍后重试。如果问题持续，请联系管理员。');
     // An outage answers many requests with 503: one short warning each, not a stack trace each.
-    if (appError.status === 503) logger.warn('request refused: dependency unavailable', { method: req.method, path: req.path, err: err instanceof Error ? err.message : String(err) });
+    if (appError.status === 503)
+      logger.warn('request refused: dependency unavailable', { method: req.method, path: req.path, err: err instanceof Error ? err.message : String(err) });
     else if (appError.status >= 500) logger.error('request failed', { err, method: req.method, path: req.path });
     if (res.headersSent) {
       res.destroy();
@@ -61,16 +62,19 @@ export function errorHandler(logger: Logger) {
     }
     for (const [k, v] of Object.entries(appError.headers ?? {})) res.setHeader(k, v);
     if (isApiRequest(req) || !req.accepts('html')) {
-      res.status(appError.status).type('application/problem+json').send(
-        JSON.stringify({
-          type: `/problems/${appError.code}`,
-          title: appError.title,
-          status: appError.status,
-          detail: appError.detail,
-          code: appError.code,
-          ...(appError.errors && { errors: appError.errors }),
-        }),
-      );
+      res
+        .status(appError.status)
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: `/problems/${appError.code}`,
+            title: appError.title,
+            status: appError.status,
+            detail: appError.detail,
+            code: appError.code,
+            ...(appError.errors && { errors: appError.errors }),
+          }),
+        );
       return;
     }
     if (appError.status === 401) {

@@ -28,13 +28,9 @@ export { hasInvalidCharacters };
 const MAX_DEPTH = 32;
 
 export const invalidCharacters = (field?: string) =>
-  new AppError(
-    400,
-    'validation_failed',
-    '提交的内容包含无效字符',
-    '提交的内容包含无效字符（如空字符、控制字符或损坏的文字编码），请删除后重试。',
-    [{ field: field ?? 'request', message: '提交的内容包含无效字符' }],
-  );
+  new AppError(400, 'validation_failed', '提交的内容包含无效字符', '提交的内容包含无效字符（如空字符、控制字符或损坏的文字编码），请删除后重试。', [
+    { field: field ?? 'request', message: '提交的内容包含无效字符' },
+  ]);
 
 /** Percent-decodes to bytes (as a URL parser does) and checks them: valid UTF-8, no controls. */
 function badUrlPart(raw: string, plusIsSpace: boolean): boolean {
@@ -95,7 +91,11 @@ export function findInvalidText(value: unknown, path = '', depth = 0): string | 
 }
 
 /** Field name for the problem: printable, short (it is echoed back). */
-const printable = (field: string) => field.replace(BAD_IN_LINE, '').replace(/[^\w.[\]-]/g, '').slice(0, 60) || 'body';
+const printable = (field: string) =>
+  field
+    .replace(BAD_IN_LINE, '')
+    .replace(/[^\w.[\]-]/g, '')
+    .slice(0, 60) || 'body';
 
 /** The parsed JSON / urlencoded body; mounted right after the body parsers. */
 export function bodyGate(req: Request, _res: Response, next: NextFunction): void {

@@ -135,7 +135,11 @@ export function openApiDocument(operations: readonly ApiOperation[] = API_OPERAT
   for (const op of operations) registry.registerPath(routeConfig(op));
   const doc = new OpenApiGeneratorV3(registry.definitions).generateDocument({
     openapi: '3.0.3',
-    info: { title: '唱响 API', version: '1.0.0', description: 'JSON API of the 唱响 campaign platform. Errors are application/problem+json with a stable `code`.' },
+    info: {
+      title: '唱响 API',
+      version: '1.0.0',
+      description: 'JSON API of the 唱响 campaign platform. Errors are application/problem+json with a stable `code`.',
+    },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
   });

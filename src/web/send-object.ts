@@ -32,13 +32,7 @@ const DEFAULT_PRESIGN_TTL_S = 300;
  * StoreUnavailableError (503). If the client goes away mid-transfer the source stream is destroyed
  * and the promise resolves quietly.
  */
-export async function sendObject(
-  req: Request,
-  res: Response,
-  store: ObjectStore,
-  key: string,
-  opts: SendObjectOptions,
-): Promise<void> {
+export async function sendObject(req: Request, res: Response, store: ObjectStore, key: string, opts: SendObjectOptions): Promise<void> {
   res.setHeader('X-Content-Type-Options', 'nosniff');
 
   const info = await store.head(key);
@@ -73,9 +67,7 @@ export async function sendObject(
     return;
   }
 
-  const request = rangeApplies(req, info)
-    ? parseRangeHeader(req.headers.range, info.sizeBytes)
-    : ({ kind: 'whole' } as const);
+  const request = rangeApplies(req, info) ? parseRangeHeader(req.headers.range, info.sizeBytes) : ({ kind: 'whole' } as const);
   if (request.kind === 'unsatisfiable') {
     sendUnsatisfiable(res, info.sizeBytes);
     return;

@@ -1,7 +1,15 @@
 import type Handlebars from 'handlebars';
 import { ROLE_LABELS, type Role } from '../accounts/account.types';
 
-const dateFormat = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+const dateFormat = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
 const dayFormat = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
 
 /** Value for an <input type="datetime-local"> in Beijing time. */
@@ -47,6 +55,9 @@ export function registerViewHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('dateTime', (d: unknown) => (d ? dateFormat.format(new Date(d as string)) : ''));
   hbs.registerHelper('date', (d: unknown) => (d ? dayFormat.format(new Date(d as string)) : ''));
   hbs.registerHelper('localInput', (d: unknown) => (d ? toLocalInput(new Date(d as string)) : ''));
-  hbs.registerHelper('fieldError', (errors: Array<{ field: string; message: string }> | undefined, field: string) => errors?.find((e) => e.field === field)?.message ?? '');
+  hbs.registerHelper(
+    'fieldError',
+    (errors: Array<{ field: string; message: string }> | undefined, field: string) => errors?.find((e) => e.field === field)?.message ?? '',
+  );
   hbs.registerHelper('selected', (a: unknown, b: unknown) => (a === b ? 'selected' : ''));
 }

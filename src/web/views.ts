@@ -23,7 +23,9 @@ export function resolveViewsDir(): string {
 }
 
 function walk(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.hbs') ? [path.join(dir, e.name)] : []));
 }
 
 export function createViewEngine(viewsDir = resolveViewsDir()): ViewEngine {
@@ -31,7 +33,10 @@ export function createViewEngine(viewsDir = resolveViewsDir()): ViewEngine {
   registerViewHelpers(hbs);
   const templates = new Map<string, Handlebars.TemplateDelegate>();
   for (const file of walk(viewsDir)) {
-    const name = path.relative(viewsDir, file).replace(/\\/g, '/').replace(/\.hbs$/, '');
+    const name = path
+      .relative(viewsDir, file)
+      .replace(/\\/g, '/')
+      .replace(/\.hbs$/, '');
     const source = fs.readFileSync(file, 'utf8');
     if (name.startsWith('partials/')) hbs.registerPartial(name.slice('partials/'.length), source);
     else templates.set(name, hbs.compile(source, { strict: false, knownHelpersOnly: false }));

@@ -29,21 +29,40 @@ describeBrowser('TV desk in a browser', () => {
 
     entry = await createEntry(suite.t, token, { title: '童声唱吕梁' });
     const videoId = await attachReadyVideo(suite.t, entry.id);
-    await db.updateTable('videos').set({ probe: JSON.stringify({ durationS: 185 }) }).where('id', '=', videoId).execute();
+    await db
+      .updateTable('videos')
+      .set({ probe: JSON.stringify({ durationS: 185 }) })
+      .where('id', '=', videoId)
+      .execute();
     await db.updateTable('entries').set({ status: 'broadcast_selected', award: 'first' }).where('id', '=', entry.id).execute();
     const masterId = crypto.randomUUID();
     const key = masterKey(masterId, 'xdcam-hd422');
     await suite.t.container.store.putStream(key, Readable.from([bytes]), { contentType: 'application/mxf' });
     await db
       .insertInto('masters')
-      .values({ id: masterId, entry_id: entry.id, video_id: videoId, profile: 'xdcam-hd422', pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
+      .values({
+        id: masterId,
+        entry_id: entry.id,
+        video_id: videoId,
+        profile: 'xdcam-hd422',
+        pillarbox: 'black',
+        status: 'ready',
+        progress: 100,
+        object_key: key,
+        size_bytes: bytes.length,
+        loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }),
+        ready_at: new Date(),
+      })
       .execute();
 
     // A second selection whose master is still being made: listed, no download button.
     pending = await createEntry(suite.t, token, { title: '山里的歌声' });
     const pendingVideo = await attachReadyVideo(suite.t, pending.id);
     await db.updateTable('entries').set({ status: 'broadcast_selected', award: 'second' }).where('id', '=', pending.id).execute();
-    await db.insertInto('masters').values({ entry_id: pending.id, video_id: pendingVideo, profile: 'xdcam-hd422', pillarbox: 'blur', status: 'processing', progress: 40 }).execute();
+    await db
+      .insertInto('masters')
+      .values({ entry_id: pending.id, video_id: pendingVideo, profile: 'xdcam-hd422', pillarbox: 'blur', status: 'processing', progress: 40 })
+      .execute();
   });
   async function tvPage(): Promise<Page> {
     const tv = await suite.t.createUser('tv');
@@ -85,7 +104,12 @@ describeBrowser('TV desk in a browser', () => {
     expect(sheet.suggestedFilename()).toBe('节目单.xlsx');
     const rows = await readXlsx(await readFile((await sheet.path())!));
     expect(rows[0]?.[2]).toBe('作品名称');
-    expect(rows.slice(1).map((r) => r[1]).sort()).toEqual([entry.code, pending.code].sort());
+    expect(
+      rows
+        .slice(1)
+        .map((r) => r[1])
+        .sort(),
+    ).toEqual([entry.code, pending.code].sort());
 
     // Aired on a date.
     await card.getByLabel('播出日期').fill('2026-06-01');
@@ -98,6 +122,9 @@ describeBrowser('TV desk in a browser', () => {
 
     // Both downloads are in the log.
     const log = await suite.t.container.database.db.selectFrom('downloads').select(['kind', 'entry_id']).orderBy('id').execute();
-    expect(log).toEqual([{ kind: 'master', entry_id: entry.id }, { kind: 'programme_xlsx', entry_id: null }]);
+    expect(log).toEqual([
+      { kind: 'master', entry_id: entry.id },
+      { kind: 'programme_xlsx', entry_id: null },
+    ]);
   });
 });

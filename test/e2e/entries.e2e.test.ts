@@ -95,7 +95,11 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
       const played = await player.evaluate(async (el) => {
         const video = el as unknown as MediaElement;
         video.muted = true;
-        if (video.readyState < 1) await new Promise((resolve, reject) => { video.addEventListener('loadedmetadata', resolve, { once: true }); video.addEventListener('error', () => reject(new Error(`media error ${video.error?.code}`)), { once: true }); });
+        if (video.readyState < 1)
+          await new Promise((resolve, reject) => {
+            video.addEventListener('loadedmetadata', resolve, { once: true });
+            video.addEventListener('error', () => reject(new Error(`media error ${video.error?.code}`)), { once: true });
+          });
         await video.play();
         await new Promise((resolve) => setTimeout(resolve, 500));
         return { duration: video.duration, readyState: video.readyState, currentTime: video.currentTime, width: video.videoWidth, height: video.videoHeight };

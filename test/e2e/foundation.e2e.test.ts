@@ -100,6 +100,7 @@ describeBrowser('foundation in a browser', () => {
 });
 
 /** The page's full width and the viewport width (evaluated in the page; a string, as tsconfig has no DOM lib). */
-const widths = (page: Page) => page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
+const widths = (page: Page) =>
+  page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
 
 /** Waits up to 5 s for a locator's text or value (playwright's web-first assertions without @playwright/test). */

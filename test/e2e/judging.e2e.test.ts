@@ -34,7 +34,8 @@ function scoresFor(total: number, jitter: number) {
   return { singing, artistry, spirit, costume };
 }
 
-const widths = (page: Page) => page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
+const widths = (page: Page) =>
+  page.evaluate<{ scrollWidth: number; innerWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })');
 
 describeBrowser('judging in a browser', () => {
   const suite = browserSuite({ timeoutMs: 120_000 });
@@ -99,7 +100,11 @@ describeBrowser('judging in a browser', () => {
       const entry = await createEntry(suite.t, token, { title: `第${i + 1}号合唱作品`, directorName: directors[i] });
       await attachReadyVideo(suite.t, entry.id);
       // Submitted and forwarded by the county (their own flows have their own tests).
-      await db.updateTable('entries').set({ status: 'forwarded', period_id: periodId, submitted_at: new Date(), forwarded_at: new Date(), forward_rank: 1 }).where('id', '=', entry.id).execute();
+      await db
+        .updateTable('entries')
+        .set({ status: 'forwarded', period_id: periodId, submitted_at: new Date(), forwarded_at: new Date(), forward_rank: 1 })
+        .where('id', '=', entry.id)
+        .execute();
       codeToTotal.set(entry.code, TOTALS[i]);
       entries.push({ id: entry.id, code: entry.code, title: `第${i + 1}号合唱作品`, school: schoolNames[i] });
     }
@@ -146,7 +151,9 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('#round-summary')).toContainText('18 条，每位评委 3–4 件');
     expect(await admin.locator('#assignments tbody tr').count()).toBe(18);
     const pairs = await db.selectFrom('assignments as a').innerJoin('entries as e', 'e.id', 'a.entry_id').select(['a.judge_id', 'e.county_id']).execute();
-    expect(pairs.filter((p) => (p.judge_id === judges[0].id && p.county_id === 'c-lishi') || (p.judge_id === judges[1].id && p.county_id === 'c-xiaoyi'))).toEqual([]);
+    expect(
+      pairs.filter((p) => (p.judge_id === judges[0].id && p.county_id === 'c-lishi') || (p.judge_id === judges[1].id && p.county_id === 'c-xiaoyi')),
+    ).toEqual([]);
 
     // Step 4: open.
     await admin.getByRole('button', { name: '开始评审' }).click();
@@ -155,7 +162,12 @@ describeBrowser('judging in a browser', () => {
 
     // Blind: judges know each entry by the round's label (never its code); the admin's ranking maps them.
     const adminToken = await suite.t.token('admin');
-    const labelled = (await request(suite.t.app).get(`/api/v1/rounds/${roundUrl.split('/').pop()}/ranking`).set('Authorization', `Bearer ${adminToken}`).expect(200)).body as Array<{ code: string; label: string }>;
+    const labelled = (
+      await request(suite.t.app)
+        .get(`/api/v1/rounds/${roundUrl.split('/').pop()}/ranking`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .expect(200)
+    ).body as Array<{ code: string; label: string }>;
     const labelToTotal = new Map(labelled.map((r) => [r.label, codeToTotal.get(r.code)!]));
 
     // Two judges score in the browser (one on a phone), blind.
@@ -266,8 +278,13 @@ describeBrowser('judging in a browser', () => {
     const bad = await agent
       .post('/rounds')
       .type('form')
-      .send(`_csrf=${encodeURIComponent(csrf)}&name=${encodeURIComponent('复评')}&source=&judgesPerEntry=2&blind=on&aggregation=mean&opensAt=&closesAt=` +
-        ['演唱水平', '50', '艺术表现', '25', '精神面貌', '15', '服装形象', '5'].reduce((q, v, i) => `${q}&${i % 2 ? 'rubricMax' : 'rubricLabel'}=${encodeURIComponent(v)}`, ''))
+      .send(
+        `_csrf=${encodeURIComponent(csrf)}&name=${encodeURIComponent('复评')}&source=&judgesPerEntry=2&blind=on&aggregation=mean&opensAt=&closesAt=` +
+          ['演唱水平', '50', '艺术表现', '25', '精神面貌', '15', '服装形象', '5'].reduce(
+            (q, v, i) => `${q}&${i % 2 ? 'rubricMax' : 'rubricLabel'}=${encodeURIComponent(v)}`,
+            '',
+          ),
+      )
       .expect(400);
     expect(bad.text).toContain('各项满分之和必须是 100，现在是 95');
     expect(bad.text).toContain('value="复评"');
@@ -281,13 +298,21 @@ describeBrowser('judging in a browser', () => {
     await suite.t.container.database.db.updateTable('entries').set({ status: 'forwarded' }).where('id', '=', entry.id).execute();
     const judge = await suite.t.createUser('judge', { displayName: '评委己' });
     const admin = await suite.t.token('admin');
-    const api = (path: string, body: unknown) => request(suite.t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${admin}`).send(body as object);
+    const api = (path: string, body: unknown) =>
+      request(suite.t.app)
+        .post(`/api/v1${path}`)
+        .set('Authorization', `Bearer ${admin}`)
+        .send(body as object);
     const round = (await api('/rounds', { name: '截止测试', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body as { id: string };
     await api(`/rounds/${round.id}/entries`, { entryIds: [entry.id] }).expect(200);
     await api(`/rounds/${round.id}/judges`, { userIds: [judge.id] }).expect(200);
     await api(`/rounds/${round.id}/assign`, {}).expect(200);
     await api(`/rounds/${round.id}/open`, {}).expect(200);
-    await suite.t.container.database.db.updateTable('rounds').set({ closes_at: new Date(Date.now() - 60_000) }).where('id', '=', round.id).execute();
+    await suite.t.container.database.db
+      .updateTable('rounds')
+      .set({ closes_at: new Date(Date.now() - 60_000) })
+      .where('id', '=', round.id)
+      .execute();
     const assignment = await suite.t.container.database.db.selectFrom('assignments').select('id').where('round_id', '=', round.id).executeTakeFirstOrThrow();
 
     const j = await suite.t.browser(judge.username);

@@ -31,7 +31,8 @@ describeBrowser('resumable upload in a browser', () => {
     t = await createTestApp({ env: { UPLOAD_CHUNK_BYTES: String(16 * 1024) } });
     // What the server saw of the tus protocol (method + Upload-Offset).
     server = http.createServer((req, res) => {
-      if (req.url?.startsWith('/api/v1/uploads')) seen.push({ method: req.method!, url: req.url, offset: req.headers['upload-offset'] ? Number(req.headers['upload-offset']) : null });
+      if (req.url?.startsWith('/api/v1/uploads'))
+        seen.push({ method: req.method!, url: req.url, offset: req.headers['upload-offset'] ? Number(req.headers['upload-offset']) : null });
       t.app(req, res);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -75,7 +76,8 @@ describeBrowser('resumable upload in a browser', () => {
       await see(page.locator('#upload-text')).toContainText('上传中');
       // the upload URL saved for resuming (polled from here: a string predicate in waitForFunction
       // would be eval'ed in the page, which its CSP refuses)
-      const savedKeys = () => page.evaluate(() => Object.keys((globalThis as unknown as { localStorage: object }).localStorage).filter((k) => k.startsWith('tus::cx-')));
+      const savedKeys = () =>
+        page.evaluate(() => Object.keys((globalThis as unknown as { localStorage: object }).localStorage).filter((k) => k.startsWith('tus::cx-')));
       for (let i = 0; i < 200 && (await savedKeys()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await savedKeys()).toHaveLength(1);
       const deadline = Date.now() + 20_000;

@@ -26,7 +26,13 @@ describe('accounts', () => {
       { username: 'new-school', role: 'school', schoolId: lishiSchool.id, countyId: '', expect: { school_id: lishiSchool.id, county_id: null } },
       { username: 'new-county', role: 'county', schoolId: '', countyId: 'c-fenyang', expect: { school_id: null, county_id: 'c-fenyang' } },
       { username: 'new-judge', role: 'judge', schoolId: '', countyId: 'c-linxian', expect: { school_id: null, county_id: 'c-linxian' } },
-      { username: 'new-judge-of-school', role: 'judge', schoolId: xiaoyiSchool.id, countyId: '', expect: { school_id: xiaoyiSchool.id, county_id: 'c-xiaoyi' } },
+      {
+        username: 'new-judge-of-school',
+        role: 'judge',
+        schoolId: xiaoyiSchool.id,
+        countyId: '',
+        expect: { school_id: xiaoyiSchool.id, county_id: 'c-xiaoyi' },
+      },
       { username: 'new-tv', role: 'tv', schoolId: lishiSchool.id, countyId: 'c-lishi', expect: { school_id: null, county_id: null } },
       { username: 'new-admin', role: 'admin', schoolId: '', countyId: '', expect: { school_id: null, county_id: null } },
     ];
@@ -34,7 +40,15 @@ describe('accounts', () => {
       const res = await agent
         .post('/accounts')
         .type('form')
-        .send({ _csrf: csrf, username: c.username, displayName: `${c.role}账号`, password: 'first-pass-1', role: c.role, schoolId: c.schoolId, countyId: c.countyId })
+        .send({
+          _csrf: csrf,
+          username: c.username,
+          displayName: `${c.role}账号`,
+          password: 'first-pass-1',
+          role: c.role,
+          schoolId: c.schoolId,
+          countyId: c.countyId,
+        })
         .expect(303);
       const row = (await userRow(c.username))!;
       expect(res.headers.location).toBe(`/accounts/${row.id}?msg=user_created`);
@@ -49,13 +63,22 @@ describe('accounts', () => {
 
   test('when a form is incomplete or the username is taken, then the form comes back with Chinese messages next to the fields', async () => {
     const { agent, csrf } = await t.browser('admin');
-    const missingSchool = await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'no-school', displayName: '无学校', password: 'first-pass-1', role: 'school', schoolId: '' });
+    const missingSchool = await agent
+      .post('/accounts')
+      .type('form')
+      .send({ _csrf: csrf, username: 'no-school', displayName: '无学校', password: 'first-pass-1', role: 'school', schoolId: '' });
     expect(missingSchool.status).toBe(400);
     expect(missingSchool.text).toContain('学校账号必须选择所属学校');
-    const missingCounty = await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'no-county', displayName: '无县区', password: 'first-pass-1', role: 'county', countyId: '' });
+    const missingCounty = await agent
+      .post('/accounts')
+      .type('form')
+      .send({ _csrf: csrf, username: 'no-county', displayName: '无县区', password: 'first-pass-1', role: 'county', countyId: '' });
     expect(missingCounty.text).toContain('县级账号必须选择所属县区');
     await t.createUser('tv', { username: 'taken-name' });
-    const taken = await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'TAKEN-name', displayName: '重名', password: 'first-pass-1', role: 'tv' });
+    const taken = await agent
+      .post('/accounts')
+      .type('form')
+      .send({ _csrf: csrf, username: 'TAKEN-name', displayName: '重名', password: 'first-pass-1', role: 'tv' });
     expect(taken.status).toBe(400);
     expect(taken.text).toContain('用户名「TAKEN-name」已被使用');
     expect(taken.text).toContain('value="TAKEN-name"');
@@ -97,13 +120,23 @@ describe('accounts', () => {
 
     test('when it creates a school account for its own school, then it works; for another county’s school, then 400 and nothing is created', async () => {
       const { agent, csrf } = await t.browser(county.username);
-      await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'lishi-teacher-2', displayName: '李老师', password: 'first-pass-1', role: 'school', schoolId: lishiSchool.id }).expect(303);
+      await agent
+        .post('/accounts')
+        .type('form')
+        .send({ _csrf: csrf, username: 'lishi-teacher-2', displayName: '李老师', password: 'first-pass-1', role: 'school', schoolId: lishiSchool.id })
+        .expect(303);
       expect((await userRow('lishi-teacher-2'))!.school_id).toBe(lishiSchool.id);
-      const refused = await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'xiaoyi-teacher-2', displayName: '王老师', password: 'first-pass-1', role: 'school', schoolId: xiaoyiSchool.id });
+      const refused = await agent
+        .post('/accounts')
+        .type('form')
+        .send({ _csrf: csrf, username: 'xiaoyi-teacher-2', displayName: '王老师', password: 'first-pass-1', role: 'school', schoolId: xiaoyiSchool.id });
       expect(refused.status).toBe(400);
       expect(refused.text).toContain('所属学校不存在');
       expect(await userRow('xiaoyi-teacher-2')).toBeUndefined();
-      const asAdmin = await agent.post('/accounts').type('form').send({ _csrf: csrf, username: 'sneaky-admin', displayName: '管理员', password: 'first-pass-1', role: 'admin' });
+      const asAdmin = await agent
+        .post('/accounts')
+        .type('form')
+        .send({ _csrf: csrf, username: 'sneaky-admin', displayName: '管理员', password: 'first-pass-1', role: 'admin' });
       expect(asAdmin.status).toBe(403);
       expect(await userRow('sneaky-admin')).toBeUndefined();
     });
@@ -116,7 +149,10 @@ describe('accounts', () => {
         [`/accounts/${otherAccount.id}/password`, { password: 'hijack-pass-1' }],
         [`/accounts/${otherAccount.id}`, { displayName: '被改名' }],
       ] as const) {
-        const res = await agent.post(path).type('form').send({ _csrf: csrf, ...body });
+        const res = await agent
+          .post(path)
+          .type('form')
+          .send({ _csrf: csrf, ...body });
         expect(res.status).toBe(404);
         expect(res.text).toContain('账号不存在，或不在您的管辖范围内。');
       }

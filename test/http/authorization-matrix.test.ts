@@ -47,7 +47,13 @@ const accountBody: Body = (f) => ({ username: uniqueUser(), password: 'matrix-pa
 const periodForm: Body = () => ({ name: '第一期报送', quota: '12', submitBy: '2031-05-20T18:00', forwardBy: '2031-05-27T18:00' });
 
 const page = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({ kind: 'page', method, path, expect, ...extra });
-const api = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({ kind: 'api', method, path: `/api/v1${path}`, expect, ...extra });
+const api = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({
+  kind: 'api',
+  method,
+  path: `/api/v1${path}`,
+  expect,
+  ...extra,
+});
 
 // prettier-ignore
 const MATRIX: Row[] = [

@@ -56,8 +56,16 @@ async function entryWithMaster(
   const db = t.container.database.db;
   const entry = await createEntry(t, schoolToken, opts.title ? { title: opts.title } : {});
   const videoId = await attachReadyVideo(t, entry.id);
-  await db.updateTable('videos').set({ probe: JSON.stringify({ durationS: 60.2 }) }).where('id', '=', videoId).execute();
-  await db.updateTable('entries').set({ status: opts.status ?? 'broadcast_selected', award: 'first' }).where('id', '=', entry.id).execute();
+  await db
+    .updateTable('videos')
+    .set({ probe: JSON.stringify({ durationS: 60.2 }) })
+    .where('id', '=', videoId)
+    .execute();
+  await db
+    .updateTable('entries')
+    .set({ status: opts.status ?? 'broadcast_selected', award: 'first' })
+    .where('id', '=', entry.id)
+    .execute();
   const profile = opts.profile ?? 'xdcam-hd422';
   const masterId = crypto.randomUUID();
   const key = masterKey(masterId, profile);
@@ -66,7 +74,19 @@ async function entryWithMaster(
     await t.container.store.putStream(key, Readable.from([bytes]), { contentType: 'application/mxf' });
     await db
       .insertInto('masters')
-      .values({ id: masterId, entry_id: entry.id, video_id: videoId, profile, pillarbox: 'black', status: 'ready', progress: 100, object_key: key, size_bytes: bytes.length, loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }), ready_at: new Date() })
+      .values({
+        id: masterId,
+        entry_id: entry.id,
+        video_id: videoId,
+        profile,
+        pillarbox: 'black',
+        status: 'ready',
+        progress: 100,
+        object_key: key,
+        size_bytes: bytes.length,
+        loudness: JSON.stringify({ integratedLufs: -24.1, truePeakDbtp: -3.2 }),
+        ready_at: new Date(),
+      })
       .execute();
   }
   return { id: entry.id, code: entry.code, key, bytes };
@@ -108,7 +128,12 @@ describe('master download', () => {
     const first = await downloadBinary(request(t.app).get(url).set(as('tv')).set('Range', `bytes=0-${half}`)).expect(206);
     expect(first.headers['content-range']).toBe(`bytes 0-${half}/${stored.length}`);
     expect(first.headers['accept-ranges']).toBe('bytes');
-    const rest = await downloadBinary(request(t.app).get(url).set(as('tv')).set('Range', `bytes=${half + 1}-`)).expect(206);
+    const rest = await downloadBinary(
+      request(t.app)
+        .get(url)
+        .set(as('tv'))
+        .set('Range', `bytes=${half + 1}-`),
+    ).expect(206);
     expect(rest.headers['content-range']).toBe(`bytes ${half + 1}-${stored.length - 1}/${stored.length}`);
     const joined = Buffer.concat([first.body as Buffer, rest.body as Buffer]);
     expect(joined.length).toBe(stored.length);
@@ -141,7 +166,9 @@ describe('master download', () => {
       });
       const partial = Buffer.concat(got);
       expect(partial.length).toBeLessThan(choir.bytes.length);
-      const rest = await downloadBinary(request(t.app).get(`/api/v1/broadcast/entries/${choir.id}/master`).set(as('tv')).set('Range', `bytes=${partial.length}-`)).expect(206);
+      const rest = await downloadBinary(
+        request(t.app).get(`/api/v1/broadcast/entries/${choir.id}/master`).set(as('tv')).set('Range', `bytes=${partial.length}-`),
+      ).expect(206);
       expect(sha256(Buffer.concat([partial, rest.body as Buffer]))).toBe(sha256(choir.bytes));
     } finally {
       server.closeAllConnections();
@@ -179,7 +206,22 @@ describe('master download', () => {
 });
 
 describe('programme sheet and archive', () => {
-  const HEADER = ['序号', '编号', '作品名称', '歌曲', '表演形式', '学校', '县区', '奖项', '时长', '母版状态', '响度（LUFS）', '真峰值（dBTP）', '母版文件名', '播出日期'];
+  const HEADER = [
+    '序号',
+    '编号',
+    '作品名称',
+    '歌曲',
+    '表演形式',
+    '学校',
+    '县区',
+    '奖项',
+    '时长',
+    '母版状态',
+    '响度（LUFS）',
+    '真峰值（dBTP）',
+    '母版文件名',
+    '播出日期',
+  ];
 
   test('when tv downloads the XLSX, then the header row is right and there is one row per selected entry', async () => {
     const res = await downloadBinary(request(t.app).get('/api/v1/broadcast/programme-sheet.xlsx').set(as('tv'))).expect(200);
@@ -246,7 +288,10 @@ describe('programme sheet and archive', () => {
 
   test('when the client drops the archive download half-way, then the server stops reading the store (no stream left open)', async () => {
     const school = await schoolWithToken(t, 'c-lishi');
-    const big = [await entryWithMaster(school.token, { title: '大文件一', sizeBytes: 24_000_000 }), await entryWithMaster(school.token, { title: '大文件二', sizeBytes: 24_000_000 })];
+    const big = [
+      await entryWithMaster(school.token, { title: '大文件一', sizeBytes: 24_000_000 }),
+      await entryWithMaster(school.token, { title: '大文件二', sizeBytes: 24_000_000 }),
+    ];
     const store = t.container.store;
     const original = store.get.bind(store);
     const opened: NodeJS.ReadableStream[] = [];
@@ -281,7 +326,15 @@ describe('programme sheet and archive', () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       // Keep the other tests' expectations (two selected entries): take the big ones off the desk.
-      await t.container.database.db.updateTable('entries').set({ status: 'awarded' }).where('id', 'in', big.map((b) => b.id)).execute();
+      await t.container.database.db
+        .updateTable('entries')
+        .set({ status: 'awarded' })
+        .where(
+          'id',
+          'in',
+          big.map((b) => b.id),
+        )
+        .execute();
     }
   });
 });
@@ -297,16 +350,25 @@ describe('aired', () => {
     expect(desk.body.find((i: { entry: { id: string } }) => i.entry.id === formula.id)).toMatchObject({ airedOn: '2026-06-01' });
     await downloadBinary(request(t.app).get(`/api/v1/broadcast/entries/${formula.id}/master`).set(as('tv'))).expect(200);
     // The audit log has it.
-    const audit = await t.container.database.db.selectFrom('audit_log').selectAll().where('object_id', '=', formula.id).where('action', '=', 'entry.aired').execute().catch(() => null);
+    const audit = await t.container.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('object_id', '=', formula.id)
+      .where('action', '=', 'entry.aired')
+      .execute()
+      .catch(() => null);
     if (audit) expect(audit).toHaveLength(1);
   });
 
-  test.each([['2026-6-1'], ['2026-02-30'], ['2026-13-01'], ['明天'], [''], [20260601], [null]])('when airedOn is %p, then 400 with a field error and nothing changes', async (airedOn) => {
-    const res = await request(t.app).post(`/api/v1/broadcast/entries/${choir.id}/aired`).set(as('tv')).send({ airedOn }).expect(400);
-    expect(res.body.errors?.[0]?.field).toBe('airedOn');
-    const row = await t.container.database.db.selectFrom('entries').select(['status', 'aired_on']).where('id', '=', choir.id).executeTakeFirstOrThrow();
-    expect(row).toEqual({ status: 'broadcast_selected', aired_on: null });
-  });
+  test.each([['2026-6-1'], ['2026-02-30'], ['2026-13-01'], ['明天'], [''], [20260601], [null]])(
+    'when airedOn is %p, then 400 with a field error and nothing changes',
+    async (airedOn) => {
+      const res = await request(t.app).post(`/api/v1/broadcast/entries/${choir.id}/aired`).set(as('tv')).send({ airedOn }).expect(400);
+      expect(res.body.errors?.[0]?.field).toBe('airedOn');
+      const row = await t.container.database.db.selectFrom('entries').select(['status', 'aired_on']).where('id', '=', choir.id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ status: 'broadcast_selected', aired_on: null });
+    },
+  );
 });
 
 describe('authorization', () => {
@@ -320,7 +382,12 @@ describe('authorization', () => {
     ['GET', '/api/v1/broadcast/archive.zip'],
     ['POST', `/api/v1/entries/${id}/broadcast`, {}],
   ];
-  const send = (method: string, url: string, body?: Record<string, unknown>) => (method === 'GET' ? request(t.app).get(url) : request(t.app).post(url).send(body ?? {}));
+  const send = (method: string, url: string, body?: Record<string, unknown>) =>
+    method === 'GET'
+      ? request(t.app).get(url)
+      : request(t.app)
+          .post(url)
+          .send(body ?? {});
 
   test.each([['school'], ['county'], ['judge']])('when a %s account calls any broadcast API route, then 403 and no attachment is offered', async (role) => {
     for (const [method, url, body] of routes(choir.id)) {
@@ -382,7 +449,11 @@ describe('authorization', () => {
   });
 
   test('when the city selects an awarded entry, then it is broadcast_selected, a queued master and one broadcast job', async () => {
-    const res = await request(t.app).post(`/api/v1/entries/${awardedOnly.id}/broadcast`).set(as('admin')).send({ profile: 'h264-1080p25', pillarbox: 'blur' }).expect(200);
+    const res = await request(t.app)
+      .post(`/api/v1/entries/${awardedOnly.id}/broadcast`)
+      .set(as('admin'))
+      .send({ profile: 'h264-1080p25', pillarbox: 'blur' })
+      .expect(200);
     expect(res.body.status).toBe('broadcast_selected');
     const item = await request(t.app).get(`/api/v1/broadcast/entries/${awardedOnly.id}`).set(as('tv')).expect(200);
     expect(item.body.master).toMatchObject({ status: 'queued', profile: 'h264-1080p25', pillarbox: 'blur', downloadUrl: null });

@@ -88,7 +88,10 @@ describe('campaign, health and the API description', () => {
       expect(refused.status).toBe(403);
       expect(refused.body).toMatchObject({ code: 'forbidden', title: '没有权限' });
       const { agent, csrf } = await t.browser(county.username);
-      const page = await agent.post(`/campaign/periods/${periodId}`).type('form').send({ _csrf: csrf, name: 'x', quota: '99', submitBy: '2031-05-25T18:00', forwardBy: '2031-05-31T12:00' });
+      const page = await agent
+        .post(`/campaign/periods/${periodId}`)
+        .type('form')
+        .send({ _csrf: csrf, name: 'x', quota: '99', submitBy: '2031-05-25T18:00', forwardBy: '2031-05-31T12:00' });
       expect(page.status).toBe(403);
       expect(page.text).toContain('没有权限');
       expect((await db().selectFrom('periods').select('quota').where('id', '=', periodId).executeTakeFirstOrThrow()).quota).toBe(8);
@@ -154,7 +157,12 @@ describe('campaign, health and the API description', () => {
       expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
       expect(doc.servers).toEqual([{ url: '/api/v1' }]);
       for (const [method, p] of API_MD) expect({ path: p, method, op: doc.paths[p]?.[method] }).toMatchObject({ op: { responses: expect.any(Object) } });
-      for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>)) {
+      for (const [p, ops] of Object.entries(
+        doc.paths as Record<
+          string,
+          Record<string, { parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>
+        >,
+      )) {
         const names = [...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
         for (const op of Object.values(ops)) {
           expect((op.parameters ?? []).filter((x) => x.in === 'path').map((x) => x.name)).toEqual(names);

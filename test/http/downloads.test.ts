@@ -14,7 +14,13 @@ describe('exports: refusals are not offered as downloads', () => {
   beforeAll(async () => {
     t = await createTestApp();
     admin = await t.token('admin');
-    roundId = (await request(t.app).post('/api/v1/rounds').set('Authorization', `Bearer ${admin}`).send({ name: '下载检查', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
+    roundId = (
+      await request(t.app)
+        .post('/api/v1/rounds')
+        .set('Authorization', `Bearer ${admin}`)
+        .send({ name: '下载检查', judgesPerEntry: 1, blind: true, aggregation: 'mean' })
+        .expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await t.close();
@@ -28,7 +34,9 @@ describe('exports: refusals are not offered as downloads', () => {
 
   test.each(['ranking.xlsx', 'scores.xlsx'])('when a county reviewer asks for a round’s %s, then the answer is a plain 403, not a file', async (file) => {
     const county = await t.createUser('county', { countyId: 'c-lishi' });
-    const res = await request(t.app).get(`/api/v1/rounds/${roundId}/${file}`).set('Authorization', `Bearer ${await t.token(county.username)}`);
+    const res = await request(t.app)
+      .get(`/api/v1/rounds/${roundId}/${file}`)
+      .set('Authorization', `Bearer ${await t.token(county.username)}`);
     refusedPlainly(res, 403);
   });
 
@@ -41,13 +49,17 @@ describe('exports: refusals are not offered as downloads', () => {
   test('when a school asks for the forwarded-entries export, then the answer is a plain 403', async () => {
     const school = await t.createSchool();
     const user = await t.createUser('school', { schoolId: school.id });
-    const res = await request(t.app).get('/api/v1/exports/forwarded.xlsx').set('Authorization', `Bearer ${await t.token(user.username)}`);
+    const res = await request(t.app)
+      .get('/api/v1/exports/forwarded.xlsx')
+      .set('Authorization', `Bearer ${await t.token(user.username)}`);
     refusedPlainly(res, 403);
   });
 
   test('when a judge asks for the programme sheet, then the answer is a plain 403', async () => {
     const judge = await t.createUser('judge');
-    const res = await request(t.app).get('/api/v1/broadcast/programme-sheet.xlsx').set('Authorization', `Bearer ${await t.token(judge.username)}`);
+    const res = await request(t.app)
+      .get('/api/v1/broadcast/programme-sheet.xlsx')
+      .set('Authorization', `Bearer ${await t.token(judge.username)}`);
     refusedPlainly(res, 403);
   });
 
@@ -58,7 +70,11 @@ describe('exports: refusals are not offered as downloads', () => {
     const rows = await readXlsx(res.body as Buffer);
     expect(rows[0]).toContain('名次');
     const county = await t.createUser('county', { countyId: 'c-lishi' });
-    const fwd = await downloadBinary(request(t.app).get('/api/v1/exports/forwarded.xlsx').set('Authorization', `Bearer ${await t.token(county.username)}`)).expect(200);
+    const fwd = await downloadBinary(
+      request(t.app)
+        .get('/api/v1/exports/forwarded.xlsx')
+        .set('Authorization', `Bearer ${await t.token(county.username)}`),
+    ).expect(200);
     expect(fwd.headers['content-disposition']).toBe(`attachment; filename="forwarded.xlsx"; filename*=UTF-8''${encodeURIComponent('报送作品清单.xlsx')}`);
     expect((await readXlsx(fwd.body as Buffer))[0]).toContain('编号');
   });
@@ -70,7 +86,10 @@ describe('exports: refusals are not offered as downloads', () => {
     await sql`ALTER TABLE videos RENAME TO videos_away`.execute(db); // the forwarded list joins videos
     await sql`ALTER TABLE assignments RENAME TO assignments_away`.execute(db); // the ranking reads scores
     try {
-      for (const [url, token] of [['/api/v1/exports/forwarded.xlsx', countyToken], [`/api/v1/rounds/${roundId}/scores.xlsx`, admin]] as const) {
+      for (const [url, token] of [
+        ['/api/v1/exports/forwarded.xlsx', countyToken],
+        [`/api/v1/rounds/${roundId}/scores.xlsx`, admin],
+      ] as const) {
         const res = await request(t.app).get(url).set('Authorization', `Bearer ${token}`);
         expect({ url, status: res.status >= 500, disposition: res.headers['content-disposition'] }).toEqual({ url, status: true, disposition: undefined });
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

@@ -22,7 +22,15 @@ describe('entries: a school creates, edits, submits and withdraws', () => {
     expect(entry.status).toBe('draft');
     expect(entry.code).toMatch(/^CX-[2-9A-HJKMNP-Z]{5}$/);
     const res = await api(school.token).get(`/api/v1/entries/${entry.id}`).expect(200);
-    expect(res.body).toMatchObject({ title: '三年级二班合唱', form: 'chorus', level: 'primary', performerCount: 40, directorName: '李老师', video: null, county: { id: 'c-lishi', name: '离石区' } });
+    expect(res.body).toMatchObject({
+      title: '三年级二班合唱',
+      form: 'chorus',
+      level: 'primary',
+      performerCount: 40,
+      directorName: '李老师',
+      video: null,
+      county: { id: 'c-lishi', name: '离石区' },
+    });
     expect(res.body.song).toMatchObject({ title: '吕梁颂', designated: true });
   });
 
@@ -35,7 +43,9 @@ describe('entries: a school creates, edits, submits and withdraws', () => {
 
   test('when both or neither of a designated song and a custom title are given, then 400 says to pick one', async () => {
     const school = await schoolWithToken(t);
-    const both = await api(school.token).post('/api/v1/entries', { title: 'x', songId: await songId(t), customSongTitle: 'y', form: 'chorus', level: 'primary', performerCount: 3 }).expect(400);
+    const both = await api(school.token)
+      .post('/api/v1/entries', { title: 'x', songId: await songId(t), customSongTitle: 'y', form: 'chorus', level: 'primary', performerCount: 3 })
+      .expect(400);
     expect(both.body.code).toBe('validation_failed');
     expect(both.body.errors[0].message).toContain('二选一');
     const bad = await api(school.token).post('/api/v1/entries', { title: '', form: 'nope', level: 'primary', performerCount: 0 }).expect(400);
@@ -47,7 +57,17 @@ describe('entries: a school creates, edits, submits and withdraws', () => {
     const school = await schoolWithToken(t);
     const other = await t.createSchool();
     const res = await api(school.token)
-      .post('/api/v1/entries', { title: 'x', songId: await songId(t), form: 'chorus', level: 'primary', performerCount: 3, status: 'awarded', schoolId: other.id, award: 'first', code: 'CX-AAAAA' })
+      .post('/api/v1/entries', {
+        title: 'x',
+        songId: await songId(t),
+        form: 'chorus',
+        level: 'primary',
+        performerCount: 3,
+        status: 'awarded',
+        schoolId: other.id,
+        award: 'first',
+        code: 'CX-AAAAA',
+      })
       .expect(201);
     expect(res.body.status).toBe('draft');
     expect(res.body.school.id).toBe(school.schoolId);
@@ -125,7 +145,10 @@ describe('entries: a school creates, edits, submits and withdraws', () => {
     await attachReadyVideo(t, entry.id);
     const db = t.container.database.db;
     const periods = await db.selectFrom('periods').select(['id', 'submit_by', 'forward_by']).execute();
-    await db.updateTable('periods').set({ submit_by: new Date(Date.now() - 86400_000), forward_by: new Date(Date.now() - 3600_000) }).execute();
+    await db
+      .updateTable('periods')
+      .set({ submit_by: new Date(Date.now() - 86400_000), forward_by: new Date(Date.now() - 3600_000) })
+      .execute();
     try {
       const res = await api(school.token).post(`/api/v1/entries/${entry.id}/submit`).expect(409);
       expect(res.body.detail).toBe('当前没有开放的报送期，不能提交。');
@@ -163,7 +186,9 @@ describe('entries: a school creates, edits, submits and withdraws', () => {
     const county = await t.createUser('county');
     const judge = await t.createUser('judge');
     for (const u of [county, judge]) {
-      const res = await api(await t.token(u.username)).post('/api/v1/entries', { title: 'x' }).expect(403);
+      const res = await api(await t.token(u.username))
+        .post('/api/v1/entries', { title: 'x' })
+        .expect(403);
       expect(res.body.code).toBe('forbidden');
     }
   });

@@ -35,13 +35,50 @@ const rand = mulberry32(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
 
 const NASTY = [
-  '\u0000', '\u0001', '\u001b', '\u007f', '\u0085', '\t', '\n', '\r\n',
-  '\ud800', '\udfff', '\udbff\udbff', // lone surrogates
-  '\u202e', '\u202d', '\u2066', '\u2069', '\u200f', '\u061c', // bidi
-  '\u200b', '\u200d', '\u2060', '\ufeff', '\u00ad', // zero-width, format
-  '\ufffd', '\uffff', '\u{10ffff}', '🎵', '👨‍👩‍👧', '离石区第一小学', 'Ａｄｍｉｎ', '（）：，',
-  '<script>alert(1)</script>', "'; DROP TABLE schools; --", '{{constructor}}', '../../etc/passwd', '%00', '%', '\\',
-  'x', '0', '-1', '1e309', 'null', 'true', ' ',
+  '\u0000',
+  '\u0001',
+  '\u001b',
+  '\u007f',
+  '\u0085',
+  '\t',
+  '\n',
+  '\r\n',
+  '\ud800',
+  '\udfff',
+  '\udbff\udbff', // lone surrogates
+  '\u202e',
+  '\u202d',
+  '\u2066',
+  '\u2069',
+  '\u200f',
+  '\u061c', // bidi
+  '\u200b',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\u00ad', // zero-width, format
+  '\ufffd',
+  '\uffff',
+  '\u{10ffff}',
+  '🎵',
+  '👨‍👩‍👧',
+  '离石区第一小学',
+  'Ａｄｍｉｎ',
+  '（）：，',
+  '<script>alert(1)</script>',
+  "'; DROP TABLE schools; --",
+  '{{constructor}}',
+  '../../etc/passwd',
+  '%00',
+  '%',
+  '\\',
+  'x',
+  '0',
+  '-1',
+  '1e309',
+  'null',
+  'true',
+  ' ',
 ];
 
 /** A random string: nasty pieces and plain text, now and then 10 KB long. */
@@ -74,7 +111,11 @@ function nastyUrlPart(maxLength = 1024): string {
   return rand() < 0.3 ? encoded + pick(['%FF', '%C3%28', '%ED%A0%80', '%F4%90%80%80', '%C0%80']) : encoded;
 }
 
-type Operation = { summary: string; parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: { $ref?: string } }> } };
+type Operation = {
+  summary: string;
+  parameters?: Array<{ name: string; in: string }>;
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+};
 
 /** Body fields of an operation: its schema's properties and the `{ a, b? }` its summary names. */
 function bodyFields(op: Operation, schemas: Record<string, { properties?: Record<string, unknown> }>): string[] {
@@ -137,7 +178,11 @@ describe('property: no input makes any route answer 5xx', () => {
     const victim = await t.createUser('school');
     const entry = await createEntry(t, school.token);
     const campaign = await request(t.app).get('/api/v1/campaign').set('Authorization', `Bearer ${tokens.admin}`).expect(200);
-    const round = await request(t.app).post('/api/v1/rounds').set('Authorization', `Bearer ${tokens.admin}`).send({ name: '模糊测试轮次', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201);
+    const round = await request(t.app)
+      .post('/api/v1/rounds')
+      .set('Authorization', `Bearer ${tokens.admin}`)
+      .send({ name: '模糊测试轮次', judgesPerEntry: 1, blind: true, aggregation: 'mean' })
+      .expect(201);
     ids.id = [entry.id, school.schoolId, victim.id, round.body.id as string, ...(campaign.body.periods as Array<{ id: string }>).map((p) => p.id)];
     ids.countyId = ['c-lishi'];
   });
@@ -163,20 +208,36 @@ describe('property: no input makes any route answer 5xx', () => {
         for (const role of runs) {
           const url =
             '/api/v1' +
-            path.replace(/\{(\w+)\}/g, (_m, name: string) => (rand() < 0.5 && ids[name] ? encodeURIComponent(pick(ids[name]!)) : ids[name] && rand() < 0.3 ? encodeURIComponent(pick(ids[name]!)) : nastyUrlPart(200))) +
-            (query.length ? `?${query.filter(() => rand() < 0.7).map((q) => `${q}=${rand() < 0.2 ? '1' : nastyUrlPart(300)}`).join('&')}` : '');
+            path.replace(/\{(\w+)\}/g, (_m, name: string) =>
+              rand() < 0.5 && ids[name]
+                ? encodeURIComponent(pick(ids[name]!))
+                : ids[name] && rand() < 0.3
+                  ? encodeURIComponent(pick(ids[name]!))
+                  : nastyUrlPart(200),
+            ) +
+            (query.length
+              ? `?${query
+                  .filter(() => rand() < 0.7)
+                  .map((q) => `${q}=${rand() < 0.2 ? '1' : nastyUrlPart(300)}`)
+                  .join('&')}`
+              : '');
           const body = Object.fromEntries(fields.filter(() => rand() < 0.85).map((f) => [f, nastyValue()]));
           let req = request(t.app)[method as 'get'](url);
           if (role !== 'anonymous') req = req.set('Authorization', `Bearer ${tokens[role]}`);
           if (path === '/schools/import' || path === '/entries/{id}/video') {
             const field = path === '/schools/import' ? 'file' : 'video';
-            req = req.field(pick(['note', 'title', 'x']), nastyString(500).replace(/[\ud800-\udfff]/g, '')).attach(field, Buffer.from(`学校名称,所属县区\n${nastyString(2000)},离石区\n`), 'fuzz.csv');
+            req = req
+              .field(pick(['note', 'title', 'x']), nastyString(500).replace(/[\ud800-\udfff]/g, ''))
+              .attach(field, Buffer.from(`学校名称,所属县区\n${nastyString(2000)},离石区\n`), 'fuzz.csv');
           } else if (path === '/uploads') {
             const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
             req = req
               .set('Tus-Resumable', '1.0.0')
               .set('Upload-Length', String(Math.floor(rand() * 1e6)))
-              .set('Upload-Metadata', `filename ${b64(nastyString(300))},entryId ${b64(rand() < 0.5 ? (ids.id?.[0] ?? 'x') : nastyString(50))},filetype ${b64(nastyString(30))}`);
+              .set(
+                'Upload-Metadata',
+                `filename ${b64(nastyString(300))},entryId ${b64(rand() < 0.5 ? (ids.id?.[0] ?? 'x') : nastyString(50))},filetype ${b64(nastyString(30))}`,
+              );
           } else if (method !== 'get' && method !== 'delete' && method !== 'head') {
             req = req.send(body);
           }
@@ -190,7 +251,9 @@ describe('property: no input makes any route answer 5xx', () => {
     }
     // The revoke-token route, anonymously and with a nasty bearer.
     for (let i = 0; i < 4; i += 1) {
-      const res = await request(t.app).delete('/api/v1/auth/token').set('Authorization', `Bearer ${nastyString(100).replace(/[^\x21-\x7e]/g, 'x')}`);
+      const res = await request(t.app)
+        .delete('/api/v1/auth/token')
+        .set('Authorization', `Bearer ${nastyString(100).replace(/[^\x21-\x7e]/g, 'x')}`);
       requests += 1;
       if (res.status >= 500) failures.push(`${res.status} delete /auth/token: ${res.text.slice(0, 200)}`);
     }

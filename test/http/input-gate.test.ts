@@ -56,14 +56,23 @@ describe('the input gate', () => {
   });
 
   test('when a JSON body carries a lone surrogate (\\ud800 escape), then 400', async () => {
-    const res = await request(t.app).post('/api/v1/schools').set(asAdmin()).set('Content-Type', 'application/json').send('{"name":"学校\\ud800","countyId":"c-lishi"}');
+    const res = await request(t.app)
+      .post('/api/v1/schools')
+      .set(asAdmin())
+      .set('Content-Type', 'application/json')
+      .send('{"name":"学校\\ud800","countyId":"c-lishi"}');
     expectGate400(res);
     expect(res.body.errors).toEqual([{ field: 'name', message: '提交的内容包含无效字符' }]);
   });
 
   test('when a JSON body is not valid UTF-8, then 400 (not silently replaced by U+FFFD)', async () => {
     const body = Buffer.concat([Buffer.from('{"name":"学校'), Buffer.from([0xc3, 0x28]), Buffer.from('","countyId":"c-lishi"}')]);
-    const res = await request(t.app).post('/api/v1/schools').set(asAdmin()).set('Content-Type', 'application/json').serialize((b: unknown) => b as string).send(body);
+    const res = await request(t.app)
+      .post('/api/v1/schools')
+      .set(asAdmin())
+      .set('Content-Type', 'application/json')
+      .serialize((b: unknown) => b as string)
+      .send(body);
     expectGate400(res);
     expect(await db().selectFrom('schools').select('id').where('name', 'like', '学校%').execute()).toEqual([]);
   });
@@ -114,7 +123,9 @@ describe('the input gate', () => {
   });
 
   test('when plain Chinese, emoji and the ideographic space are sent, then they pass the gate', async () => {
-    const res = await request(t.app).get(`/api/v1/schools?q=${encodeURIComponent('离石　🎵')}`).set(asAdmin());
+    const res = await request(t.app)
+      .get(`/api/v1/schools?q=${encodeURIComponent('离石　🎵')}`)
+      .set(asAdmin());
     expect(res.status).toBe(200);
   });
 });

@@ -97,7 +97,11 @@ describe('input hygiene', () => {
     test('when a county reviewer posts the edit form with a countyId field, then the field is ignored and the school stays in its county', async () => {
       const county = await t.createUser('county', { countyId: 'c-lishi' });
       const { agent, csrf } = await t.browser(county.username);
-      await agent.post(`/org/schools/${lishiSchool.id}`).type('form').send({ _csrf: csrf, name: lishiSchool.name, countyId: 'c-xiaoyi', level: 'primary' }).expect(303);
+      await agent
+        .post(`/org/schools/${lishiSchool.id}`)
+        .type('form')
+        .send({ _csrf: csrf, name: lishiSchool.name, countyId: 'c-xiaoyi', level: 'primary' })
+        .expect(303);
       const row = await db().selectFrom('schools').select(['county_id', 'level']).where('id', '=', lishiSchool.id).executeTakeFirstOrThrow();
       expect(row).toEqual({ county_id: 'c-lishi', level: 'primary' });
     });
@@ -180,7 +184,10 @@ describe('input hygiene', () => {
 
     test('when hostile text comes back in a form with errors, a search box or an import error, then it is escaped', async () => {
       const { agent, csrf } = await t.browser('admin');
-      const form = await agent.post('/org/schools').type('form').send({ _csrf: csrf, name: `学校${PAYLOADS[3]}`, countyId: 'c-lishi' });
+      const form = await agent
+        .post('/org/schools')
+        .type('form')
+        .send({ _csrf: csrf, name: `学校${PAYLOADS[3]}`, countyId: 'c-lishi' });
       expect(form.status).toBe(400); // duplicate name: the form comes back with the typed value
       expect(form.text).toContain('该县区已有名为「学校&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;」的学校');
       assertSafe(form.text, 'school form with errors');
@@ -226,15 +233,23 @@ describe('input hygiene', () => {
 
     test('when a form body carries __proto__ keys, then Object.prototype is untouched', async () => {
       const { agent, csrf } = await t.browser('admin');
-      await agent.post('/org/schools').type('form').send(`_csrf=${encodeURIComponent(csrf)}&name=%E8%A1%A8%E5%8D%95%E5%8E%9F%E5%9E%8B%E5%B0%8F%E5%AD%A6&countyId=&__proto__[polluted]=1&__proto__=x`).expect(303);
+      await agent
+        .post('/org/schools')
+        .type('form')
+        .send(`_csrf=${encodeURIComponent(csrf)}&name=%E8%A1%A8%E5%8D%95%E5%8E%9F%E5%9E%8B%E5%B0%8F%E5%AD%A6&countyId=&__proto__[polluted]=1&__proto__=x`)
+        .expect(303);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
     test('when a query repeats a= 10,000 times, then the server answers cleanly without parsing it; a few thousand repeats get a normal page', async () => {
-      const huge = await request(t.app).get(`/api/v1/schools?${'a=&'.repeat(10_000)}`).set(asAdmin());
+      const huge = await request(t.app)
+        .get(`/api/v1/schools?${'a=&'.repeat(10_000)}`)
+        .set(asAdmin());
       expect(huge.status).toBe(431); // over Node's header size limit: refused before any parsing
       // pageSize first: Node's query parser keeps only the first 1,000 keys, a bound in itself.
-      const many = await request(t.app).get(`/api/v1/schools?pageSize=5&pageSize=7&${'a=&'.repeat(3_000)}`).set(asAdmin());
+      const many = await request(t.app)
+        .get(`/api/v1/schools?pageSize=5&pageSize=7&${'a=&'.repeat(3_000)}`)
+        .set(asAdmin());
       expect(many.status).toBe(200);
       expect(many.body.pageSize).toBe(5);
       expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'a')).toBe(false);
@@ -312,7 +327,9 @@ describe('input hygiene', () => {
     });
 
     test('when a login form is posted with a non-string username, then it is an ordinary failed login', async () => {
-      const res = await request(t.app).post('/api/v1/auth/token').send({ username: { $ne: null }, password: TEST_PASSWORD });
+      const res = await request(t.app)
+        .post('/api/v1/auth/token')
+        .send({ username: { $ne: null }, password: TEST_PASSWORD });
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('unauthenticated');
     });

@@ -73,7 +73,9 @@ describe('judging authorization matrix', () => {
       return id;
     }
     const assignmentOf = async (roundId: string, judgeId: string) =>
-      ((await adminCall('get', `/api/v1/rounds/${roundId}/assignments`).expect(200)).body as Array<{ id: string; judgeId: string }>).find((a) => a.judgeId === judgeId)!.id;
+      ((await adminCall('get', `/api/v1/rounds/${roundId}/assignments`).expect(200)).body as Array<{ id: string; judgeId: string }>).find(
+        (a) => a.judgeId === judgeId,
+      )!.id;
 
     ids.draftRound = await round('草稿轮', [ja.id], [entryIds[0]]);
     ids.draftA = await assignmentOf(ids.draftRound, ja.id);
@@ -84,7 +86,14 @@ describe('judging authorization matrix', () => {
     ids.closedRound = await round('已结束', [ja.id], [entryIds[0]]);
     await adminCall('post', `/api/v1/rounds/${ids.closedRound}/open`).expect(200);
     ids.closedA = await assignmentOf(ids.closedRound, ja.id);
-    await send({ method: 'put', path: `/api/v1/judging/assignments/${ids.closedA}`, body: { scores: { singing: 40, artistry: 20, spirit: 10, costume: 5 }, submit: true } }, tokens.judgeA).expect(200);
+    await send(
+      {
+        method: 'put',
+        path: `/api/v1/judging/assignments/${ids.closedA}`,
+        body: { scores: { singing: 40, artistry: 20, spirit: 10, costume: 5 }, submit: true },
+      },
+      tokens.judgeA,
+    ).expect(200);
     await adminCall('post', `/api/v1/rounds/${ids.closedRound}/close`).expect(200);
   }, 180_000);
   afterAll(async () => {
@@ -123,7 +132,12 @@ describe('judging authorization matrix', () => {
     { kind: 'read', method: 'get', path: `/api/v1/judging/assignments/${assignmentId}` },
     { kind: 'read', method: 'get', path: `/api/v1/judging/assignments/${assignmentId}/preview` },
     { kind: 'read', method: 'get', path: `/api/v1/judging/assignments/${assignmentId}/poster` },
-    { kind: 'write', method: 'put', path: `/api/v1/judging/assignments/${assignmentId}`, body: { scores: { singing: 1, artistry: 1, spirit: 1, costume: 1 }, submit: true } },
+    {
+      kind: 'write',
+      method: 'put',
+      path: `/api/v1/judging/assignments/${assignmentId}`,
+      body: { scores: { singing: 1, artistry: 1, spirit: 1, costume: 1 }, submit: true },
+    },
     { kind: 'write', method: 'post', path: `/api/v1/judging/assignments/${assignmentId}/conflict`, body: { reason: '越权' } },
   ];
 
@@ -137,17 +151,24 @@ describe('judging authorization matrix', () => {
   });
 
   describe.each(['school', 'county', 'tv', 'judge'])('role %s on the admin round routes', (role) => {
-    test.each(ADMIN_ROUTES.map((c) => [`${c.method.toUpperCase()} ${c.path}`, c] as const))(`when a ${role} calls %s, then 403 forbidden`, async (_name, template) => {
-      const res = await send(resolve(template), tokens[role]);
-      expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'forbidden' });
-    });
+    test.each(ADMIN_ROUTES.map((c) => [`${c.method.toUpperCase()} ${c.path}`, c] as const))(
+      `when a ${role} calls %s, then 403 forbidden`,
+      async (_name, template) => {
+        const res = await send(resolve(template), tokens[role]);
+        expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'forbidden' });
+      },
+    );
   });
 
   describe.each(['school', 'county', 'tv', 'admin'])('role %s on the judge routes', (role) => {
     test(`when a ${role} calls any judge route, then 403 forbidden`, async () => {
       for (const call of [{ method: 'get' as const, path: '/api/v1/judging/assignments' }, ...judgeRoutes(ids.openA)]) {
         const res = await send(call, tokens[role]);
-        expect({ call: `${call.method} ${call.path}`, status: res.status, code: res.body.code }).toEqual({ call: `${call.method} ${call.path}`, status: 403, code: 'forbidden' });
+        expect({ call: `${call.method} ${call.path}`, status: res.status, code: res.body.code }).toEqual({
+          call: `${call.method} ${call.path}`,
+          status: 403,
+          code: 'forbidden',
+        });
       }
     });
   });
@@ -155,7 +176,11 @@ describe('judging authorization matrix', () => {
   test('when nobody is logged in, then every admin and judge route answers 401', async () => {
     for (const call of [...adminRoutes(), { method: 'get' as const, path: '/api/v1/judging/assignments' }, ...judgeRoutes(ids.openA)]) {
       const res = await send(call);
-      expect({ call: `${call.method} ${call.path}`, status: res.status, code: res.body.code }).toEqual({ call: `${call.method} ${call.path}`, status: 401, code: 'unauthenticated' });
+      expect({ call: `${call.method} ${call.path}`, status: res.status, code: res.body.code }).toEqual({
+        call: `${call.method} ${call.path}`,
+        status: 401,
+        code: 'unauthenticated',
+      });
     }
   });
 
@@ -179,7 +204,12 @@ describe('judging authorization matrix', () => {
   test('when all of that was refused, then nothing changed: no conflict, no moved assignment, scores as they were', async () => {
     const db = t.container.database.db;
     expect(await db.selectFrom('judge_conflicts').selectAll().execute()).toEqual([]);
-    const rows = await db.selectFrom('assignments').select(['id', 'status', 'total', 'scores']).where('id', 'in', [ids.openA, ids.openB, ids.draftA, ids.closedA]).orderBy('id').execute();
+    const rows = await db
+      .selectFrom('assignments')
+      .select(['id', 'status', 'total', 'scores'])
+      .where('id', 'in', [ids.openA, ids.openB, ids.draftA, ids.closedA])
+      .orderBy('id')
+      .execute();
     const by = Object.fromEntries(rows.map((r) => [r.id, r]));
     expect(by[ids.openA]).toMatchObject({ status: 'draft', scores: { singing: 30 } });
     expect(by[ids.openB]).toMatchObject({ status: 'pending', scores: null });

@@ -100,7 +100,10 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       const school = await schoolWithToken(t, countyId);
       const reviewer = await t.createUser('county', { countyId });
       const reviewerToken = await t.token(reviewer.username);
-      for (const [name, song] of [[a, songs[0]], [b, songs[1]]] as const) {
+      for (const [name, song] of [
+        [a, songs[0]],
+        [b, songs[1]],
+      ] as const) {
         const e = await createEntry(t, school.token, { title: `${name}号作品`, songId: song });
         await attachReadyVideo(t, e.id);
         await as(school.token).post(`/api/v1/entries/${e.id}/submit`).expect(200);
@@ -132,8 +135,19 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
   });
 
   test('when the admin creates a round without a rubric, then it gets the default rubric (50/25/15/10) as a draft', async () => {
-    const res = await as(admin).post('/api/v1/rounds', { name: '第一轮初评', periodId, judgesPerEntry: 3, blind: true, aggregation: 'trimmed_mean' }).expect(201);
-    expect(res.body).toMatchObject({ name: '第一轮初评', periodId, judgesPerEntry: 3, blind: true, aggregation: 'trimmed_mean', status: 'draft', entryCount: 0, judgeCount: 0 });
+    const res = await as(admin)
+      .post('/api/v1/rounds', { name: '第一轮初评', periodId, judgesPerEntry: 3, blind: true, aggregation: 'trimmed_mean' })
+      .expect(201);
+    expect(res.body).toMatchObject({
+      name: '第一轮初评',
+      periodId,
+      judgesPerEntry: 3,
+      blind: true,
+      aggregation: 'trimmed_mean',
+      status: 'draft',
+      entryCount: 0,
+      judgeCount: 0,
+    });
     expect(res.body.rubric).toEqual([
       { key: 'singing', label: '演唱水平', max: 50 },
       { key: 'artistry', label: '艺术表现', max: 25 },
@@ -146,7 +160,16 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
   test('when a rubric does not sum to 100, then 400 with a Chinese message and no round is created', async () => {
     const before = (await as(admin).get('/api/v1/rounds').expect(200)).body.length;
     const res = await as(admin)
-      .post('/api/v1/rounds', { name: '错误标准', judgesPerEntry: 3, blind: true, aggregation: 'mean', rubric: [{ key: 'a', label: '演唱', max: 60 }, { key: 'b', label: '表现', max: 30 }] })
+      .post('/api/v1/rounds', {
+        name: '错误标准',
+        judgesPerEntry: 3,
+        blind: true,
+        aggregation: 'mean',
+        rubric: [
+          { key: 'a', label: '演唱', max: 60 },
+          { key: 'b', label: '表现', max: 30 },
+        ],
+      })
       .expect(400);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.code).toBe('validation_failed');
@@ -167,15 +190,22 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     const res = await as(admin).post(`/api/v1/rounds/${roundA}/judges`, { userIds: ids }).expect(200);
     expect(res.body.judges.map((j: Json) => j.id).sort()).toEqual([...ids].sort());
     const school = await t.createUser('school');
-    const bad = await as(admin).post(`/api/v1/rounds/${roundA}/judges`, { userIds: [...ids, school.id] }).expect(400);
+    const bad = await as(admin)
+      .post(`/api/v1/rounds/${roundA}/judges`, { userIds: [...ids, school.id] })
+      .expect(400);
     expect(bad.body.errors[0].message).toBe('只能选择未停用的评委账号');
     expect((await as(admin).get(`/api/v1/rounds/${roundA}`).expect(200)).body).toMatchObject({ entryCount: 6, judgeCount: 5 });
   });
 
   test('when the constraints cannot be met (k = 5 but the 离石区 judge may not judge 离石区 entries), then assign → 409 with a Chinese reason and nothing is assigned', async () => {
-    const x = (await as(admin).post('/api/v1/rounds', { name: '不可行的轮次', judgesPerEntry: 5, blind: true, aggregation: 'trimmed_mean' }).expect(201)).body.id;
-    await as(admin).post(`/api/v1/rounds/${x}/entries`, { entryIds: Object.values(entries).map((e) => e.id) }).expect(200);
-    await as(admin).post(`/api/v1/rounds/${x}/judges`, { userIds: ['J1', 'J2', 'J3', 'J4', 'J5'].map((j) => judges[j].id) }).expect(200);
+    const x = (await as(admin).post('/api/v1/rounds', { name: '不可行的轮次', judgesPerEntry: 5, blind: true, aggregation: 'trimmed_mean' }).expect(201)).body
+      .id;
+    await as(admin)
+      .post(`/api/v1/rounds/${x}/entries`, { entryIds: Object.values(entries).map((e) => e.id) })
+      .expect(200);
+    await as(admin)
+      .post(`/api/v1/rounds/${x}/judges`, { userIds: ['J1', 'J2', 'J3', 'J4', 'J5'].map((j) => judges[j].id) })
+      .expect(200);
     const res = await as(admin).post(`/api/v1/rounds/${x}/assign`).expect(409);
     expect(res.body).toMatchObject({ code: 'invalid_state', title: '无法完成分配' });
     expect(res.body.detail).toMatch(/[\u4e00-\u9fff]/);
@@ -216,7 +246,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(res.body).toMatchObject({ status: 'open', scoringOpen: true, assignmentCount: 18 });
     // The structure cannot change any more.
     await as(admin).post(`/api/v1/rounds/${roundA}/assign`).expect(409);
-    await as(admin).post(`/api/v1/rounds/${roundA}/judges`, { userIds: [judges.J3.id] }).expect(409);
+    await as(admin)
+      .post(`/api/v1/rounds/${roundA}/judges`, { userIds: [judges.J3.id] })
+      .expect(409);
   });
 
   test('when a judge lists the queue, then it holds exactly their assignments, blind (no school, county, director or uploader)', async () => {
@@ -232,7 +264,8 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
         expect(a.entry.previewUrl).toBe(`/api/v1/judging/assignments/${a.id}/preview`);
       }
       const keys = allKeys(res.body);
-      for (const k of ['school', 'schoolId', 'county', 'countyId', 'director', 'directorName', 'uploader', 'uploadedBy', 'createdBy', 'entryId']) expect(keys.has(k)).toBe(false);
+      for (const k of ['school', 'schoolId', 'county', 'countyId', 'director', 'directorName', 'uploader', 'uploadedBy', 'createdBy', 'entryId'])
+        expect(keys.has(k)).toBe(false);
     }
   });
 
@@ -245,7 +278,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
 
     test('when a score is out of range, then 400 per criterion with a Chinese message and nothing is stored', async () => {
       const id = mine[0].id;
-      const res = await as(judges.J3.token).put(`/api/v1/judging/assignments/${id}`, { scores: { singing: 51, artistry: -1, spirit: 'abc', costume: 9.55 } }).expect(400);
+      const res = await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${id}`, { scores: { singing: 51, artistry: -1, spirit: 'abc', costume: 9.55 } })
+        .expect(400);
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.errors).toEqual([
         { field: 'scores.singing', message: '「演唱水平」的分数必须在 0 到 50 之间' },
@@ -258,18 +293,28 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
 
     test('when the judge saves a draft, then submits, then edits while the round is open, then each is kept', async () => {
       const a = mine[0];
-      const draft = await as(judges.J3.token).put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40 }, comment: '  音准好  ' }).expect(200);
+      const draft = await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40 }, comment: '  音准好  ' })
+        .expect(200);
       expect(draft.body).toMatchObject({ status: 'draft', scores: { singing: 40 }, comment: '音准好' });
-      const incomplete = await as(judges.J3.token).put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40 }, submit: true }).expect(400);
+      const incomplete = await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40 }, submit: true })
+        .expect(400);
       expect(incomplete.body.errors.map((e: Json) => e.field)).toEqual(['scores.artistry', 'scores.spirit', 'scores.costume']);
-      const submitted = await as(judges.J3.token).put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40, artistry: 20, spirit: 12, costume: 8.5 }, comment: '音准好', submit: true }).expect(200);
+      const submitted = await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 40, artistry: 20, spirit: 12, costume: 8.5 }, comment: '音准好', submit: true })
+        .expect(200);
       expect(submitted.body).toMatchObject({ status: 'submitted', scores: { singing: 40, artistry: 20, spirit: 12, costume: 8.5 }, editable: true });
-      const edited = await as(judges.J3.token).put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 45, artistry: 20, spirit: 12, costume: 8.5 }, comment: '改了一下' }).expect(200);
+      const edited = await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${a.id}`, { scores: { singing: 45, artistry: 20, spirit: 12, costume: 8.5 }, comment: '改了一下' })
+        .expect(200);
       expect(edited.body).toMatchObject({ status: 'submitted', scores: { singing: 45 }, comment: '改了一下' });
       const row = await t.container.database.db.selectFrom('assignments').select(['total', 'status']).where('id', '=', a.id).executeTakeFirstOrThrow();
       expect(row).toEqual({ total: 85.5, status: 'submitted' });
       // A second draft on another assignment, for the progress numbers.
-      await as(judges.J3.token).put(`/api/v1/judging/assignments/${mine[1].id}`, { scores: { artistry: 20 } }).expect(200);
+      await as(judges.J3.token)
+        .put(`/api/v1/judging/assignments/${mine[1].id}`, { scores: { artistry: 20 } })
+        .expect(200);
     });
 
     test('when another judge on the same entry looks, then they never see J3’s scores or comment', async () => {
@@ -340,7 +385,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       const list = (await as(judges[name].token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
       for (const a of list) {
         const e = entryName(rows.find((r) => r.id === a.id)!.entryId);
-        const both = await Promise.all([0, 1].map(() => as(judges[name].token).put(`/api/v1/judging/assignments/${a.id}`, { scores: split(BASE[e]), submit: true })));
+        const both = await Promise.all(
+          [0, 1].map(() => as(judges[name].token).put(`/api/v1/judging/assignments/${a.id}`, { scores: split(BASE[e]), submit: true })),
+        );
         expect(both.map((r) => r.status)).toEqual([200, 200]);
       }
     }
@@ -350,7 +397,11 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       .selectFrom('audit_log')
       .select(['object_id', (eb) => eb.fn.countAll<number>().as('n')])
       .where('action', '=', 'score.submit')
-      .where('object_id', 'in', rows.map((r) => r.id as string))
+      .where(
+        'object_id',
+        'in',
+        rows.map((r) => r.id as string),
+      )
       .groupBy('object_id')
       .execute();
     expect(audits).toHaveLength(rows.length);
@@ -360,9 +411,13 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
   test('when the round is closed, then PUT → 409 round_closed, the queue is empty and the assignment is 404', async () => {
     const mine = (await as(judges.J4.token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
     expect((await as(admin).post(`/api/v1/rounds/${roundA}/close`).expect(200)).body.status).toBe('closed');
-    const res = await as(judges.J4.token).put(`/api/v1/judging/assignments/${mine[0].id}`, { scores: split(50), submit: true }).expect(409);
+    const res = await as(judges.J4.token)
+      .put(`/api/v1/judging/assignments/${mine[0].id}`, { scores: split(50), submit: true })
+      .expect(409);
     expect(res.body).toMatchObject({ code: 'round_closed', detail: '本轮评审已结束，不能再修改评分。' });
-    expect((await as(judges.J4.token).post(`/api/v1/judging/assignments/${mine[0].id}/conflict`, { reason: '迟到的回避' }).expect(409)).body.code).toBe('round_closed');
+    expect((await as(judges.J4.token).post(`/api/v1/judging/assignments/${mine[0].id}/conflict`, { reason: '迟到的回避' }).expect(409)).body.code).toBe(
+      'round_closed',
+    );
     expect((await as(judges.J4.token).get('/api/v1/judging/assignments').expect(200)).body).toEqual([]);
     await as(judges.J4.token).get(`/api/v1/judging/assignments/${mine[0].id}`).expect(404);
     const stored = await t.container.database.db.selectFrom('assignments').select('total').where('id', '=', mine[0].id).executeTakeFirstOrThrow();
@@ -374,22 +429,52 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     const j4 = rows.filter((r) => r.judgeId === judges.J4.id);
     const [reopened, other] = j4;
     await as(admin).post(`/api/v1/assignments/${reopened.id}/reopen`, {}).expect(400); // a reason is required
-    expect((await as(admin).post(`/api/v1/assignments/${reopened.id}/reopen`, { reason: '评委录入错误，申请更正' }).expect(200)).body).toEqual({ id: reopened.id, status: 'draft' });
-    const audit = await t.container.database.db.selectFrom('audit_log').select(['actor_name', 'from_state', 'to_state', 'reason']).where('action', '=', 'score.reopen').where('object_id', '=', reopened.id).execute();
+    expect((await as(admin).post(`/api/v1/assignments/${reopened.id}/reopen`, { reason: '评委录入错误，申请更正' }).expect(200)).body).toEqual({
+      id: reopened.id,
+      status: 'draft',
+    });
+    const audit = await t.container.database.db
+      .selectFrom('audit_log')
+      .select(['actor_name', 'from_state', 'to_state', 'reason'])
+      .where('action', '=', 'score.reopen')
+      .where('object_id', '=', reopened.id)
+      .execute();
     expect(audit).toEqual([{ actor_name: 'admin', from_state: 'submitted', to_state: 'draft', reason: '评委录入错误，申请更正' }]);
 
     const list = (await as(judges.J4.token).get('/api/v1/judging/assignments').expect(200)).body as Json[];
     expect(list.map((a) => a.id)).toEqual([reopened.id]);
     expect(list[0]).toMatchObject({ status: 'draft', editable: true });
     const e = entryName(reopened.entryId);
-    await as(judges.J4.token).put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(BASE[e] - 1) }).expect(200);
-    expect((await as(judges.J4.token).put(`/api/v1/judging/assignments/${other.id}`, { scores: split(10) }).expect(409)).body.code).toBe('round_closed');
+    await as(judges.J4.token)
+      .put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(BASE[e] - 1) })
+      .expect(200);
+    expect(
+      (
+        await as(judges.J4.token)
+          .put(`/api/v1/judging/assignments/${other.id}`, { scores: split(10) })
+          .expect(409)
+      ).body.code,
+    ).toBe('round_closed');
     // Another judge's score is still locked.
     const j5 = rows.find((r) => r.judgeId === judges.J5.id)!;
-    expect((await as(judges.J5.token).put(`/api/v1/judging/assignments/${j5.id}`, { scores: split(10) }).expect(409)).body.code).toBe('round_closed');
+    expect(
+      (
+        await as(judges.J5.token)
+          .put(`/api/v1/judging/assignments/${j5.id}`, { scores: split(10) })
+          .expect(409)
+      ).body.code,
+    ).toBe('round_closed');
     // Submitting locks it again.
-    await as(judges.J4.token).put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(BASE[e]), submit: true }).expect(200);
-    expect((await as(judges.J4.token).put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(10) }).expect(409)).body.code).toBe('round_closed');
+    await as(judges.J4.token)
+      .put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(BASE[e]), submit: true })
+      .expect(200);
+    expect(
+      (
+        await as(judges.J4.token)
+          .put(`/api/v1/judging/assignments/${reopened.id}`, { scores: split(10) })
+          .expect(409)
+      ).body.code,
+    ).toBe('round_closed');
     expect((await as(judges.J4.token).get('/api/v1/judging/assignments').expect(200)).body).toEqual([]);
   });
 
@@ -407,7 +492,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(overall.body.shortlisted.map(entryName)).toEqual(['E1', 'E4', 'E2']);
     const perSong = await as(admin).post(`/api/v1/rounds/${roundA}/shortlist`, { top: 2, per: 'song' }).expect(200);
     expect(perSong.body.shortlisted.map(entryName).sort()).toEqual(['E1', 'E2', 'E4', 'E5']);
-    const statuses = Object.fromEntries(await Promise.all(Object.entries(entries).map(async ([n, e]) => [n, (await as(admin).get(`/api/v1/entries/${e.id}`).expect(200)).body.status])));
+    const statuses = Object.fromEntries(
+      await Promise.all(Object.entries(entries).map(async ([n, e]) => [n, (await as(admin).get(`/api/v1/entries/${e.id}`).expect(200)).body.status])),
+    );
     expect(statuses).toEqual({ E1: 'shortlisted', E2: 'shortlisted', E3: 'not_selected', E4: 'shortlisted', E5: 'shortlisted', E6: 'not_selected' });
     expect((await as(admin).post(`/api/v1/rounds/${roundA}/shortlist`, { top: 0 }).expect(400)).body.code).toBe('validation_failed');
   });
@@ -425,7 +512,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
   test('when a final round is built from the shortlist with 5 judges per entry and scored, then the ranking is the hand-computed trimmed mean with E1 and E4 tied', async () => {
     roundB = (await as(admin).post('/api/v1/rounds', { name: '决赛', judgesPerEntry: 5, blind: true, aggregation: 'trimmed_mean' }).expect(201)).body.id;
     expect((await as(admin).post(`/api/v1/rounds/${roundB}/entries`, { fromRoundShortlist: roundA }).expect(200)).body).toEqual({ added: 4 });
-    await as(admin).post(`/api/v1/rounds/${roundB}/judges`, { userIds: PANEL_B.map((j) => judges[j].id) }).expect(200);
+    await as(admin)
+      .post(`/api/v1/rounds/${roundB}/judges`, { userIds: PANEL_B.map((j) => judges[j].id) })
+      .expect(200);
     const assigned = await as(admin).post(`/api/v1/rounds/${roundB}/assign`).expect(200);
     expect(Object.values(assigned.body.loads)).toEqual([4, 4, 4, 4, 4]);
     expect((await as(admin).get(`/api/v1/rounds/${roundB}`).expect(200)).body.sourceRoundId).toBe(roundA);
@@ -433,15 +522,30 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     const rows = await adminAssignments(roundB);
     for (const [i, j] of PANEL_B.entries()) {
       for (const r of rows.filter((x) => x.judgeId === judges[j].id)) {
-        await as(judges[j].token).put(`/api/v1/judging/assignments/${r.id}`, { scores: split(FINAL[entryName(r.entryId)][i]), submit: true }).expect(200);
+        await as(judges[j].token)
+          .put(`/api/v1/judging/assignments/${r.id}`, { scores: split(FINAL[entryName(r.entryId)][i]), submit: true })
+          .expect(200);
       }
     }
     // Awards are refused while the round is open.
-    await as(admin).post(`/api/v1/rounds/${roundB}/awards`, { tiers: [{ award: 'first', count: 1 }] }).expect(409);
+    await as(admin)
+      .post(`/api/v1/rounds/${roundB}/awards`, { tiers: [{ award: 'first', count: 1 }] })
+      .expect(409);
     await as(admin).post(`/api/v1/rounds/${roundB}/close`).expect(200);
 
     const ranking = (await as(admin).get(`/api/v1/rounds/${roundB}/ranking`).expect(200)).body as Json[];
-    expect(ranking.map((r) => ({ e: entryName(r.entryId), rank: r.rank, score: r.scoreDisplay, raw: r.rawMean, n: r.scoreCount, spread: r.spread, tied: r.tied, flags: r.flags }))).toEqual([
+    expect(
+      ranking.map((r) => ({
+        e: entryName(r.entryId),
+        rank: r.rank,
+        score: r.scoreDisplay,
+        raw: r.rawMean,
+        n: r.scoreCount,
+        spread: r.spread,
+        tied: r.tied,
+        flags: r.flags,
+      })),
+    ).toEqual([
       { e: 'E2', rank: 1, score: '86.00', raw: 83.6, n: 5, spread: 40, tied: false, flags: ['wide_spread'] },
       // E1 and E4 share rank 2, listed by code.
       ...[
@@ -454,16 +558,34 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
   });
 
   test('when award tiers cut through the E1/E4 tie, then 409 telling a person to decide; with a cut that does not, then the awards are made', async () => {
-    const tie = await as(admin).post(`/api/v1/rounds/${roundB}/awards`, { tiers: [{ award: 'first', count: 2 }, { award: 'second', count: 2 }] }).expect(409);
+    const tie = await as(admin)
+      .post(`/api/v1/rounds/${roundB}/awards`, {
+        tiers: [
+          { award: 'first', count: 2 },
+          { award: 'second', count: 2 },
+        ],
+      })
+      .expect(409);
     expect(tie.body.code).toBe('invalid_state');
     expect(tie.body.detail).toBe('第 2 名有并列，奖项分界处需要人工决定，请调整各奖项数量。');
     expect((await as(admin).get(`/api/v1/rounds/${roundB}`).expect(200)).body.awardsConfirmedAt).toBeNull();
     await as(admin).post(`/api/v1/rounds/${roundB}/publish`).expect(409); // nothing to publish yet
 
     const res = await as(admin)
-      .post(`/api/v1/rounds/${roundB}/awards`, { tiers: [{ award: 'third', count: 1 }, { award: 'first', count: 1 }, { award: 'second', count: 2 }] })
+      .post(`/api/v1/rounds/${roundB}/awards`, {
+        tiers: [
+          { award: 'third', count: 1 },
+          { award: 'first', count: 1 },
+          { award: 'second', count: 2 },
+        ],
+      })
       .expect(200);
-    expect(Object.fromEntries(res.body.awarded.map((a: Json) => [entryName(a.entryId), a.award]))).toEqual({ E2: 'first', E1: 'second', E4: 'second', E5: 'third' });
+    expect(Object.fromEntries(res.body.awarded.map((a: Json) => [entryName(a.entryId), a.award]))).toEqual({
+      E2: 'first',
+      E1: 'second',
+      E4: 'second',
+      E5: 'third',
+    });
     const e2 = (await as(admin).get(`/api/v1/entries/${entries.E2.id}`).expect(200)).body;
     expect(e2).toMatchObject({ status: 'awarded', award: 'first' });
   });
@@ -501,14 +623,20 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(r[1].slice(0, 2)).toEqual([1, entries.E2.code]);
     expect(r[1][6]).toBe(86);
     expect(r[1][12]).toBe('一等奖');
-    expect(r.slice(2, 4).map((x) => [x[0], x[10]])).toEqual([[2, '是'], [2, '是']]);
+    expect(r.slice(2, 4).map((x) => [x[0], x[10]])).toEqual([
+      [2, '是'],
+      [2, '是'],
+    ]);
 
     const scores = await as(admin).get(`/api/v1/rounds/${roundB}/scores.xlsx`).buffer(true).parse(binary).expect(200);
     expect(scores.headers['content-disposition']).toMatch(/^attachment; filename="scores\.xlsx"/);
     const s = await sheetRows(scores.body as Buffer);
     expect(s[0]).toEqual(['编号', '作品名称', '评委', '状态', '演唱水平（50）', '艺术表现（25）', '精神面貌（15）', '服装形象（10）', '总分', '评语']);
     expect(s).toHaveLength(1 + 4 * 5);
-    const e2Totals = s.filter((x) => x[0] === entries.E2.code).map((x) => x[8]).sort((a, b) => Number(a) - Number(b));
+    const e2Totals = s
+      .filter((x) => x[0] === entries.E2.code)
+      .map((x) => x[8])
+      .sort((a, b) => Number(a) - Number(b));
     expect(e2Totals).toEqual([60, 84, 86, 88, 100]);
     for (const row of s.slice(1)) {
       expect(row[3]).toBe('已提交');

@@ -27,13 +27,18 @@ describe('login protection', () => {
   });
 
   const db = () => t.container.database.db;
-  const tokenLogin = (ip: string, username: string, password: string) => request(t.app).post('/api/v1/auth/token').set('X-Forwarded-For', ip).send({ username, password });
+  const tokenLogin = (ip: string, username: string, password: string) =>
+    request(t.app).post('/api/v1/auth/token').set('X-Forwarded-For', ip).send({ username, password });
   const fail = async (ip: string, username: string, times: number) => {
     for (let i = 0; i < times; i++) await tokenLogin(ip, username, `wrong-password-${i}`).expect(401);
   };
   /** Time passes for the failures of this account: they all move `seconds` into the past. */
   const passes = (username: string, seconds: number) =>
-    db().updateTable('login_failures').set((eb) => ({ at: eb('at', '-', sqlInterval(seconds)) })).where('username', '=', username.toLowerCase()).execute();
+    db()
+      .updateTable('login_failures')
+      .set((eb) => ({ at: eb('at', '-', sqlInterval(seconds)) }))
+      .where('username', '=', username.toLowerCase())
+      .execute();
   const retryAfter = (res: request.Response) => Number(res.headers['retry-after']);
 
   test('when one address has failed P times, then it waits — even with the right password — while the owner elsewhere logs in at once', async () => {
@@ -75,7 +80,12 @@ describe('login protection', () => {
     await tokenLogin(office, user.username, TEST_PASSWORD).expect(200); // known address: not slowed
     await passes(user.username, 61);
     await tokenLogin(stranger, user.username, TEST_PASSWORD).expect(200); // slowed, not locked
-    const audit = await db().selectFrom('audit_log').select(['detail']).where('action', '=', 'login.lockout').where('object_id', '=', user.username.toLowerCase()).execute();
+    const audit = await db()
+      .selectFrom('audit_log')
+      .select(['detail'])
+      .where('action', '=', 'login.lockout')
+      .where('object_id', '=', user.username.toLowerCase())
+      .execute();
     expect(audit.map((a) => (a.detail as { scope: string }).scope)).toEqual(['account']);
   });
 
@@ -143,7 +153,11 @@ describe('login protection', () => {
     await fail(ip, user.username, P);
     const agent = request.agent(t.app);
     const page = await agent.get('/login').expect(200);
-    const res = await agent.post('/login').set('X-Forwarded-For', ip).type('form').send({ _csrf: csrfOf(page.text), username: user.username, password: TEST_PASSWORD });
+    const res = await agent
+      .post('/login')
+      .set('X-Forwarded-For', ip)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), username: user.username, password: TEST_PASSWORD });
     expect(res.status).toBe(429);
     expect(retryAfter(res)).toBeGreaterThan(0);
     expect(res.text).toContain('尝试次数过多');
@@ -159,7 +173,10 @@ describe('login protection', () => {
     const before = await request(t.app).get(`/api/v1/users/${user.id}`).set('Authorization', `Bearer ${admin}`).expect(200);
     expect(before.body.login).toEqual({ failures: P, addresses: 1, limited: true });
     const county = await t.createUser('county', { countyId: 'c-lishi' });
-    await request(t.app).post(`/api/v1/users/${user.id}/unlock`).set('Authorization', `Bearer ${await t.token(county.username)}`).expect((r) => expect([403, 404]).toContain(r.status));
+    await request(t.app)
+      .post(`/api/v1/users/${user.id}/unlock`)
+      .set('Authorization', `Bearer ${await t.token(county.username)}`)
+      .expect((r) => expect([403, 404]).toContain(r.status));
     expect((await request(t.app).post(`/api/v1/users/${user.id}/unlock`).set('Authorization', `Bearer ${admin}`).expect(200)).body).toEqual({ cleared: P });
     await tokenLogin(ip, user.username, TEST_PASSWORD).expect(200);
 
@@ -175,9 +192,20 @@ describe('login protection', () => {
     expect((await agent.get(done.headers.location).expect(200)).text).toContain('已解除该账号的登录限制。');
     await tokenLogin(ip, other.username, TEST_PASSWORD).expect(200);
 
-    const audit = await db().selectFrom('audit_log').select(['action', 'object_id', 'actor_name', 'detail']).where('action', 'in', ['login.lockout', 'login.unlock']).where((eb) => eb.or([eb('object_id', '=', user.username.toLowerCase()), eb('object_id', '=', user.id)])).orderBy('id').execute();
+    const audit = await db()
+      .selectFrom('audit_log')
+      .select(['action', 'object_id', 'actor_name', 'detail'])
+      .where('action', 'in', ['login.lockout', 'login.unlock'])
+      .where((eb) => eb.or([eb('object_id', '=', user.username.toLowerCase()), eb('object_id', '=', user.id)]))
+      .orderBy('id')
+      .execute();
     expect(audit).toEqual([
-      { action: 'login.lockout', object_id: user.username.toLowerCase(), actor_name: 'system', detail: expect.objectContaining({ scope: 'account_address', ip, failures: P }) },
+      {
+        action: 'login.lockout',
+        object_id: user.username.toLowerCase(),
+        actor_name: 'system',
+        detail: expect.objectContaining({ scope: 'account_address', ip, failures: P }),
+      },
       { action: 'login.unlock', object_id: user.id, actor_name: 'admin', detail: { username: user.username.toLowerCase(), cleared: P } },
     ]);
   });

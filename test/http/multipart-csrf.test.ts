@@ -31,7 +31,12 @@ describe('CSRF on multipart forms', () => {
     school = await schoolWithToken(t);
     const login = await request(t.app).get('/login').expect(200);
     const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(login.text)![1];
-    const done = await request(t.app).post('/login').set('Cookie', sessionOf(login)).type('form').send({ _csrf: loginCsrf, username: school.username, password: TEST_PASSWORD }).expect(303);
+    const done = await request(t.app)
+      .post('/login')
+      .set('Cookie', sessionOf(login))
+      .type('form')
+      .send({ _csrf: loginCsrf, username: school.username, password: TEST_PASSWORD })
+      .expect(303);
     cookie = sessionOf(done);
     const home = await request(t.app).get('/').set('Cookie', cookie).expect(200);
     csrf = /name="_csrf" value="([^"]+)"/.exec(home.text)![1];
@@ -91,11 +96,17 @@ describe('CSRF on multipart forms', () => {
     const server = await listen(t);
     try {
       const boundary = '----cxcsrf';
-      const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n`);
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+      );
       const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
       const req = http.request(`${server.baseUrl}/entries/${entryId}/video`, {
         method: 'POST',
-        headers: { Cookie: cookie, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + clip.length + tail.length) },
+        headers: {
+          Cookie: cookie,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+          'Content-Length': String(head.length + clip.length + tail.length),
+        },
       });
       const answer = new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
       const half = Math.floor(clip.length / 2);
@@ -127,7 +138,11 @@ describe('CSRF on multipart forms', () => {
 
   test('when a script sends the token in the X-CSRF-Token header, then the multipart upload is taken', async () => {
     const entry = await createEntry(t, school.token);
-    const res = await request(t.app).post(`/api/v1/entries/${entry.id}/video`).set('Cookie', cookie).set('X-CSRF-Token', csrf).attach('video', clip, '合唱.mp4');
+    const res = await request(t.app)
+      .post(`/api/v1/entries/${entry.id}/video`)
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrf)
+      .attach('video', clip, '合唱.mp4');
     expect(res.status).toBe(202);
   });
 
@@ -142,7 +157,9 @@ describe('CSRF on multipart forms', () => {
     const csv = (name: string) => Buffer.from(`学校名称,所属县区\n${name},离石区\n`);
     await agent.post('/org/schools/import').attach('file', csv('令牌缺失小学'), 'a.csv').expect(403);
     await agent.post('/org/schools/import').field('_csrf', adminCsrf).attach('file', csv('令牌表单小学'), 'b.csv').expect(303);
-    const names = (await t.container.database.db.selectFrom('schools').select('name').where('name', 'in', ['令牌缺失小学', '令牌表单小学']).execute()).map((r) => r.name);
+    const names = (await t.container.database.db.selectFrom('schools').select('name').where('name', 'in', ['令牌缺失小学', '令牌表单小学']).execute()).map(
+      (r) => r.name,
+    );
     expect(names).toEqual(['令牌表单小学']);
   });
 });

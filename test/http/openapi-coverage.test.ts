@@ -49,8 +49,7 @@ describe('OpenAPI coverage', () => {
     await t.close();
   });
 
-  const documented = () =>
-    new Set(Object.entries(openApiDocument().paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m} ${p}`)));
+  const documented = () => new Set(Object.entries(openApiDocument().paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m} ${p}`)));
 
   test('when the router stack is walked, then every route under /api/v1 is in the OpenAPI document', () => {
     const doc = documented();
@@ -58,7 +57,9 @@ describe('OpenAPI coverage', () => {
     const registered = [...registeredRoutes(t.app)];
     // The walk reaches the routers mounted inside /api/v1 and the app-level tus routes.
     expect(registered.length).toBeGreaterThan(70);
-    expect(registered).toEqual(expect.arrayContaining(['post /rounds/{id}/shortlist', 'put /periods/{id}/quotas/{countyId}', '* /uploads/{id}', 'get /openapi.json']));
+    expect(registered).toEqual(
+      expect.arrayContaining(['post /rounds/{id}/shortlist', 'put /periods/{id}/quotas/{countyId}', '* /uploads/{id}', 'get /openapi.json']),
+    );
     const missing = registered.filter((k) => {
       const [method, p] = k.split(' ') as [string, string];
       return method === '*' ? !docPaths.has(p) : !doc.has(k);

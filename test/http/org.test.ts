@@ -16,7 +16,8 @@ describe('organisation: counties and schools', () => {
   let t: TestApp;
   let adminToken: string;
   const db = () => t.container.database.db;
-  const schoolsNamed = (...names: string[]) => db().selectFrom('schools').select(['name', 'county_id', 'level']).where('name', 'in', names).orderBy('name').execute();
+  const schoolsNamed = (...names: string[]) =>
+    db().selectFrom('schools').select(['name', 'county_id', 'level']).where('name', 'in', names).orderBy('name').execute();
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -63,7 +64,11 @@ describe('organisation: counties and schools', () => {
     expect(form.text).toContain('value="待编辑小学"');
     await agent.post(`/org/schools/${school.id}`).type('form').send({ _csrf: csrf, name: '已编辑中学', countyId: '', level: 'junior' }).expect(303);
     expect(await schoolsNamed('已编辑中学')).toEqual([{ name: '已编辑中学', county_id: null, level: 'junior' }]);
-    const api = await request(t.app).patch(`/api/v1/schools/${school.id}`).set('Authorization', `Bearer ${adminToken}`).send({ countyId: 'c-linxian' }).expect(200);
+    const api = await request(t.app)
+      .patch(`/api/v1/schools/${school.id}`)
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ countyId: 'c-linxian' })
+      .expect(200);
     expect(api.body).toMatchObject({ id: school.id, name: '已编辑中学', countyId: 'c-linxian', countyName: '临县', level: 'junior' });
   });
 
@@ -92,7 +97,10 @@ describe('organisation: counties and schools', () => {
   });
 
   test('when a school is given an unknown county or level, then 400 naming each field', async () => {
-    const res = await request(t.app).post('/api/v1/schools').set('Authorization', `Bearer ${adminToken}`).send({ name: '无效引用小学', countyId: 'c-nowhere', level: 'university' });
+    const res = await request(t.app)
+      .post('/api/v1/schools')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .send({ name: '无效引用小学', countyId: 'c-nowhere', level: 'university' });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { field: 'countyId', message: '所属县区不存在' },
@@ -116,7 +124,8 @@ describe('organisation: counties and schools', () => {
   });
 
   describe('import from CSV and XLSX: all rows or none', () => {
-    const importApi = (buf: Buffer, name: string) => request(t.app).post('/api/v1/schools/import').set('Authorization', `Bearer ${adminToken}`).attach('file', buf, name);
+    const importApi = (buf: Buffer, name: string) =>
+      request(t.app).post('/api/v1/schools/import').set('Authorization', `Bearer ${adminToken}`).attach('file', buf, name);
 
     test('when a UTF-8 CSV is uploaded through the page, then every row is imported and the list says so', async () => {
       const { agent, csrf } = await t.browser('admin');
@@ -138,7 +147,12 @@ describe('organisation: counties and schools', () => {
     });
 
     test('when an XLSX file is uploaded, then its first sheet is imported', async () => {
-      const file = await xlsx([['学校名称', '所属县区', '学段'], ['表格一小学', '交城县', '小学'], ['表格二中学', '市直学校', '初中'], ['表格三中职', '柳林县', '中职']]);
+      const file = await xlsx([
+        ['学校名称', '所属县区', '学段'],
+        ['表格一小学', '交城县', '小学'],
+        ['表格二中学', '市直学校', '初中'],
+        ['表格三中职', '柳林县', '中职'],
+      ]);
       const res = await importApi(file, '学校名单.xlsx').expect(201);
       expect(res.body).toEqual({ imported: 3 });
       expect(await schoolsNamed('表格一小学', '表格二中学', '表格三中职')).toEqual([
@@ -184,7 +198,12 @@ describe('organisation: counties and schools', () => {
 
     test('when a row names a school that already exists in that county, then that row is reported and nothing is imported', async () => {
       await t.createSchool({ name: '已有甲小学', countyId: 'c-lishi' });
-      const file = await xlsx([['学校名称', '所属县区'], ['新来的小学', '离石区'], ['已有甲小学', '离石区'], ['已有甲小学', '孝义市']]);
+      const file = await xlsx([
+        ['学校名称', '所属县区'],
+        ['新来的小学', '离石区'],
+        ['已有甲小学', '离石区'],
+        ['已有甲小学', '孝义市'],
+      ]);
       const res = await importApi(file, 'dup.xlsx');
       expect(res.status).toBe(400);
       expect(res.body.errors).toEqual([{ field: 'row3', message: '第 3 行：「已有甲小学」已存在' }]);
@@ -206,7 +225,11 @@ describe('organisation: counties and schools', () => {
         expect([a.status, b.status].sort()).toEqual([201, 400]);
         const refused = a.status === 400 ? a : b;
         expect(refused.body.errors[0].message).toContain('已存在');
-        const count = await t.container.db.selectFrom('schools').select((eb) => eb.fn.countAll<number>().as('n')).where('name', 'like', `并发导入${round}号%`).executeTakeFirstOrThrow();
+        const count = await t.container.db
+          .selectFrom('schools')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('name', 'like', `并发导入${round}号%`)
+          .executeTakeFirstOrThrow();
         expect(Number(count.n)).toBe(300);
       }
     });

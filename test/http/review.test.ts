@@ -43,7 +43,11 @@ describe('county review: return, forward within the quota, rank', () => {
     expect(seen.body.returnReason).toBe('声音太小，请重新录制');
     await as(school.token).post(`/api/v1/entries/${ids[0]}/submit`).expect(200);
     const history = await as(token).get(`/api/v1/entries/${ids[0]}/history`).expect(200);
-    expect(history.body.find((h: { action: string }) => h.action === 'entry.return')).toMatchObject({ from: 'submitted', to: 'returned', reason: '声音太小，请重新录制' });
+    expect(history.body.find((h: { action: string }) => h.action === 'entry.return')).toMatchObject({
+      from: 'submitted',
+      to: 'returned',
+      reason: '声音太小，请重新录制',
+    });
   });
 
   test('when a return has no reason, then 400 and nothing changes', async () => {
@@ -72,11 +76,19 @@ describe('county review: return, forward within the quota, rank', () => {
     const { token, ids } = await countyWithSubmitted('c-jiaocheng', 6);
     const second = await t.createUser('county', { countyId: 'c-jiaocheng' });
     const token2 = await t.token(second.username);
-    await as(await t.token('admin')).put(`/api/v1/periods/${periodId}/quotas/c-jiaocheng`, { quota: 3 }).expect(200);
+    await as(await t.token('admin'))
+      .put(`/api/v1/periods/${periodId}/quotas/c-jiaocheng`, { quota: 3 })
+      .expect(200);
     const results = await Promise.all(ids.map((id, i) => as(i % 2 ? token2 : token).post(`/api/v1/entries/${id}/forward`, { periodId })));
     expect(results.filter((r) => r.status === 200)).toHaveLength(3);
     expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'quota_exceeded')).toBe(true);
-    const forwarded = await t.container.database.db.selectFrom('entries').select(['forward_rank']).where('county_id', '=', 'c-jiaocheng').where('status', '=', 'forwarded').orderBy('forward_rank').execute();
+    const forwarded = await t.container.database.db
+      .selectFrom('entries')
+      .select(['forward_rank'])
+      .where('county_id', '=', 'c-jiaocheng')
+      .where('status', '=', 'forwarded')
+      .orderBy('forward_rank')
+      .execute();
     expect(forwarded.map((f) => f.forward_rank)).toEqual([1, 2, 3]);
   });
 
@@ -96,7 +108,11 @@ describe('county review: return, forward within the quota, rank', () => {
     await as(token).post(`/api/v1/entries/${ids[0]}/forward`, { periodId }).expect(200);
     const db = t.container.database.db;
     const before = await db.selectFrom('periods').select(['submit_by', 'forward_by']).where('id', '=', periodId).executeTakeFirstOrThrow();
-    await db.updateTable('periods').set({ submit_by: new Date(Date.now() - 7200_000), forward_by: new Date(Date.now() - 3600_000) }).where('id', '=', periodId).execute();
+    await db
+      .updateTable('periods')
+      .set({ submit_by: new Date(Date.now() - 7200_000), forward_by: new Date(Date.now() - 3600_000) })
+      .where('id', '=', periodId)
+      .execute();
     try {
       const late = await as(token).post(`/api/v1/entries/${ids[1]}/forward`, { periodId }).expect(409);
       expect(late.body.detail).toBe('本期县区报送已截止，不能再报送。');
@@ -147,7 +163,9 @@ describe('county review: return, forward within the quota, rank', () => {
     const names = res.body.schoolsWithoutEntries.flatMap((g: { schools: Array<{ name: string }> }) => g.schools.map((s) => s.name));
     expect(names).toContain(idle.name);
     expect(names).not.toContain(active.schoolId);
-    const adminStats = await as(await t.token('admin')).get('/api/v1/stats').expect(200);
+    const adminStats = await as(await t.token('admin'))
+      .get('/api/v1/stats')
+      .expect(200);
     expect(adminStats.body.byCountyStatus.length).toBe(14);
   });
 

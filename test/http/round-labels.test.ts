@@ -46,8 +46,16 @@ describe('round labels', () => {
 
   test('when entries are put in two rounds, then each round numbers them 1…n in an order unrelated to their codes, and the two orders differ', async () => {
     const byCode = [...entries].sort((a, b) => a.code.localeCompare(b.code));
-    const r1 = await roundWith('标签一', true, byCode.map((e) => e.id));
-    const r2 = await roundWith('标签二', true, byCode.map((e) => e.id));
+    const r1 = await roundWith(
+      '标签一',
+      true,
+      byCode.map((e) => e.id),
+    );
+    const r2 = await roundWith(
+      '标签二',
+      true,
+      byCode.map((e) => e.id),
+    );
     for (const r of [r1, r2]) {
       const labels = byCode.map((e) => r.labelOf.get(e.id)!);
       expect(labels.every((l) => /^[A-Z]-\d{3}$/.test(l))).toBe(true);
@@ -58,7 +66,13 @@ describe('round labels', () => {
     expect(r1.labelOf.get(byCode[0].id)!.slice(0, 1)).not.toBe(r2.labelOf.get(byCode[0].id)!.slice(0, 1)); // the letter tells the rounds apart
     expect(byCode.map((e) => r1.labelOf.get(e.id)!.slice(2))).not.toEqual(byCode.map((e) => r2.labelOf.get(e.id)!.slice(2)));
     // Adding again keeps the labels (stable) and adds nothing.
-    expect((await as(admin).post(`/api/v1/rounds/${r1.id}/entries`, { entryIds: byCode.map((e) => e.id) }).expect(200)).body).toEqual({ added: 0 });
+    expect(
+      (
+        await as(admin)
+          .post(`/api/v1/rounds/${r1.id}/entries`, { entryIds: byCode.map((e) => e.id) })
+          .expect(200)
+      ).body,
+    ).toEqual({ added: 0 });
     const again = (await as(admin).get(`/api/v1/rounds/${r1.id}/ranking`).expect(200)).body as Array<{ entryId: string; label: string }>;
     expect(new Map(again.map((r) => [r.entryId, r.label]))).toEqual(r1.labelOf);
   });
@@ -67,7 +81,9 @@ describe('round labels', () => {
     const entry = entries[blind ? 0 : 1];
     const r = await roundWith(blind ? '匿名轮' : '实名轮', blind, [entry.id]);
     const judge = await t.createUser('judge', { countyId: null });
-    await as(admin).post(`/api/v1/rounds/${r.id}/judges`, { userIds: [judge.id] }).expect(200);
+    await as(admin)
+      .post(`/api/v1/rounds/${r.id}/judges`, { userIds: [judge.id] })
+      .expect(200);
     await as(admin).post(`/api/v1/rounds/${r.id}/assign`).expect(200);
     await as(admin).post(`/api/v1/rounds/${r.id}/open`).expect(200);
     const token = await t.token(judge.username);
@@ -93,38 +109,77 @@ describe('round labels', () => {
     const [a, b] = [entries[2], entries[3]];
     const src = await roundWith('已评奖的一轮', true, [a.id, b.id]);
     const judge = await t.createUser('judge', { countyId: null });
-    await as(admin).post(`/api/v1/rounds/${src.id}/judges`, { userIds: [judge.id] }).expect(200);
+    await as(admin)
+      .post(`/api/v1/rounds/${src.id}/judges`, { userIds: [judge.id] })
+      .expect(200);
     await as(admin).post(`/api/v1/rounds/${src.id}/assign`).expect(200);
     await as(admin).post(`/api/v1/rounds/${src.id}/open`).expect(200);
     const token = await t.token(judge.username);
     const queue = (await as(token).get('/api/v1/judging/assignments').expect(200)).body as Array<{ id: string; entry: { label: string } }>;
     for (const item of queue) {
       const total = item.entry.label === src.labelOf.get(a.id) ? 40 : 20; // a wins
-      await request(t.app).put(`/api/v1/judging/assignments/${item.id}`).set('Authorization', `Bearer ${token}`).send({ scores: { singing: total, artistry: 10, spirit: 5, costume: 5 }, submit: true }).expect(200);
+      await request(t.app)
+        .put(`/api/v1/judging/assignments/${item.id}`)
+        .set('Authorization', `Bearer ${token}`)
+        .send({ scores: { singing: total, artistry: 10, spirit: 5, costume: 5 }, submit: true })
+        .expect(200);
     }
     await as(admin).post(`/api/v1/rounds/${src.id}/close`).expect(200);
     await as(admin).post(`/api/v1/rounds/${src.id}/shortlist`, { top: 2 }).expect(200);
-    expect((await as(admin).post(`/api/v1/rounds/${src.id}/awards`, { tiers: [{ award: 'first', count: 1 }] }).expect(200)).body.awarded).toEqual([{ entryId: a.id, award: 'first' }]);
+    expect(
+      (
+        await as(admin)
+          .post(`/api/v1/rounds/${src.id}/awards`, { tiers: [{ award: 'first', count: 1 }] })
+          .expect(200)
+      ).body.awarded,
+    ).toEqual([{ entryId: a.id, award: 'first' }]);
 
     const { agent, csrf } = await t.browser('admin');
-    const next = (await as(admin).post('/api/v1/rounds', { name: '页面复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
+    const next = (await as(admin).post('/api/v1/rounds', { name: '页面复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body
+      .id as string;
     const page = await agent.get(`/rounds/${next}`).expect(200);
     expect(page.text).toContain('也加入已获奖或已选送电视台的作品');
-    const left = await agent.post(`/rounds/${next}/entries`).type('form').send({ _csrf: csrf, source: `round:${src.id}` }).expect(303);
+    const left = await agent
+      .post(`/rounds/${next}/entries`)
+      .type('form')
+      .send({ _csrf: csrf, source: `round:${src.id}` })
+      .expect(303);
     expect(left.headers.location).toBe(`/rounds/${next}?msg=round_entries_awarded_skipped`);
     expect((await agent.get(left.headers.location).expect(200)).text).toContain('已获奖或已选送电视台的作品没有加入本轮');
-    const inRound = async () => ((await as(admin).get(`/api/v1/rounds/${next}/ranking`).expect(200)).body as Array<{ entryId: string }>).map((r) => r.entryId).sort();
+    const inRound = async () =>
+      ((await as(admin).get(`/api/v1/rounds/${next}/ranking`).expect(200)).body as Array<{ entryId: string }>).map((r) => r.entryId).sort();
     expect(await inRound()).toEqual([b.id]);
-    await agent.post(`/rounds/${next}/entries`).type('form').send({ _csrf: csrf, source: `round:${src.id}`, includeAwarded: 'on' }).expect(303);
+    await agent
+      .post(`/rounds/${next}/entries`)
+      .type('form')
+      .send({ _csrf: csrf, source: `round:${src.id}`, includeAwarded: 'on' })
+      .expect(303);
     expect(await inRound()).toEqual([a.id, b.id].sort());
 
     // By id through the API: the same rule.
-    const third = (await as(admin).post('/api/v1/rounds', { name: '按编号添加', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
-    const refused = await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id] }).expect(409);
+    const third = (await as(admin).post('/api/v1/rounds', { name: '按编号添加', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body
+      .id as string;
+    const refused = await as(admin)
+      .post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id] })
+      .expect(409);
     expect(refused.body.detail).toContain(`其中有 1 件作品已获奖或已选送电视台（${a.code}）`);
-    expect((await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id], includeAwarded: false }).expect(200)).body).toEqual({ added: 1, skipped: 1 });
-    expect((await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: true }).expect(200)).body).toEqual({ added: 1 });
-    const bad = await as(admin).post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: 'maybe' }).expect(400);
+    expect(
+      (
+        await as(admin)
+          .post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id, b.id], includeAwarded: false })
+          .expect(200)
+      ).body,
+    ).toEqual({ added: 1, skipped: 1 });
+    expect(
+      (
+        await as(admin)
+          .post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: true })
+          .expect(200)
+      ).body,
+    ).toEqual({ added: 1 });
+    const bad = await as(admin)
+      .post(`/api/v1/rounds/${third}/entries`, { entryIds: [a.id], includeAwarded: 'maybe' })
+      .expect(400);
     expect(bad.body.errors).toEqual([{ field: 'includeAwarded', message: '包含已获奖作品的取值无效' }]);
   });
 });

@@ -23,7 +23,11 @@ describe('sessions, CSRF and tokens', () => {
     return sessionCookie(res)!;
   }
   /** A plain request carrying only this session cookie. */
-  const withSession = (secret: string) => request(t.app).get('/').set('Cookie', `cx_sid=${encodeURIComponent(secret)}`).set('Accept', 'text/html');
+  const withSession = (secret: string) =>
+    request(t.app)
+      .get('/')
+      .set('Cookie', `cx_sid=${encodeURIComponent(secret)}`)
+      .set('Accept', 'text/html');
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -40,7 +44,9 @@ describe('sessions, CSRF and tokens', () => {
       const secret = await formLogin(agent, user.username);
       expect(secret).toBeDefined();
       expect(secret).not.toBe('attacker-chosen-value');
-      await withSession('attacker-chosen-value').expect(303).expect('Location', /^\/login/);
+      await withSession('attacker-chosen-value')
+        .expect(303)
+        .expect('Location', /^\/login/);
     });
 
     test('when a logged-in browser posts the login form again, then the old session id is destroyed and replaced', async () => {
@@ -71,7 +77,9 @@ describe('sessions, CSRF and tokens', () => {
       const res = await agent.post('/logout').type('form').send({ _csrf: csrf }).expect(303);
       expect(res.headers.location).toBe('/login?msg=logged_out');
       expect(await db().selectFrom('sessions').select('id').where('id', '=', sha256(secret)).executeTakeFirst()).toBeUndefined();
-      await withSession(secret).expect(303).expect('Location', /^\/login/);
+      await withSession(secret)
+        .expect(303)
+        .expect('Location', /^\/login/);
       const login = await agent.get('/login?msg=logged_out').expect(200);
       expect(login.text).toContain('您已退出登录。');
     });
@@ -83,17 +91,31 @@ describe('sessions, CSRF and tokens', () => {
       const secret = await formLogin(request.agent(t.app), user.username);
       await withSession(secret).expect(200);
       const idleMinutes = t.config.security.sessionIdleMinutes;
-      await db().updateTable('sessions').set({ last_seen_at: new Date(Date.now() - (idleMinutes + 1) * 60_000) }).where('id', '=', sha256(secret)).execute();
-      await withSession(secret).expect(303).expect('Location', /^\/login/);
+      await db()
+        .updateTable('sessions')
+        .set({ last_seen_at: new Date(Date.now() - (idleMinutes + 1) * 60_000) })
+        .where('id', '=', sha256(secret))
+        .execute();
+      await withSession(secret)
+        .expect(303)
+        .expect('Location', /^\/login/);
       expect(await db().selectFrom('sessions').select('id').where('id', '=', sha256(secret)).executeTakeFirst()).toBeUndefined();
     });
 
     test('when a session is used steadily but is past its absolute expiry, then it is refused', async () => {
       const user = await t.createUser('tv');
       const secret = await formLogin(request.agent(t.app), user.username);
-      await db().updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000), last_seen_at: new Date() }).where('id', '=', sha256(secret)).execute();
-      await withSession(secret).expect(303).expect('Location', /^\/login/);
-      const api = await request(t.app).get('/api/v1/me').set('Cookie', `cx_sid=${encodeURIComponent(secret)}`);
+      await db()
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1000), last_seen_at: new Date() })
+        .where('id', '=', sha256(secret))
+        .execute();
+      await withSession(secret)
+        .expect(303)
+        .expect('Location', /^\/login/);
+      const api = await request(t.app)
+        .get('/api/v1/me')
+        .set('Cookie', `cx_sid=${encodeURIComponent(secret)}`);
       expect(api.status).toBe(401);
       expect(api.body.code).toBe('unauthenticated');
     });
@@ -165,14 +187,35 @@ describe('sessions, CSRF and tokens', () => {
         users: await db().selectFrom('users').select(['id', 'display_name', 'disabled_at', 'password_hash']).orderBy('id').execute(),
         schools: await db().selectFrom('schools').select(['id', 'name', 'county_id']).orderBy('id').execute(),
         periods: await db().selectFrom('periods').select(['id', 'quota', 'submit_by']).orderBy('id').execute(),
-        audit: await db().selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+        audit: await db()
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow(),
       });
       const before = await snapshot();
-      for (const path of [`/accounts/${victim.id}/disable`, `/accounts/${victim.id}/password?password=zzzzzzzz1`, `/campaign/periods/${period.id}?quota=0`, '/logout', '/org/schools/import']) {
+      for (const path of [
+        `/accounts/${victim.id}/disable`,
+        `/accounts/${victim.id}/password?password=zzzzzzzz1`,
+        `/campaign/periods/${period.id}?quota=0`,
+        '/logout',
+        '/org/schools/import',
+      ]) {
         const res = await agent.get(path);
         expect([200, 404]).toContain(res.status);
       }
-      for (const path of ['/', '/campaign', '/org/counties', '/org/schools', '/org/schools/new', '/accounts', '/accounts/new', `/accounts/${victim.id}`, '/api/v1/me', '/api/v1/users', '/api/v1/schools']) {
+      for (const path of [
+        '/',
+        '/campaign',
+        '/org/counties',
+        '/org/schools',
+        '/org/schools/new',
+        '/accounts',
+        '/accounts/new',
+        `/accounts/${victim.id}`,
+        '/api/v1/me',
+        '/api/v1/users',
+        '/api/v1/schools',
+      ]) {
         await agent.get(path).expect(200);
       }
       expect(await snapshot()).toEqual(before);
@@ -220,7 +263,11 @@ describe('sessions, CSRF and tokens', () => {
       const token = await t.token(user.username);
       const adminToken = await t.token('admin');
       await request(t.app).patch(`/api/v1/users/${user.id}`).set('Authorization', `Bearer ${adminToken}`).send({ disabled: true }).expect(200);
-      await agent.get('/').set('Accept', 'text/html').expect(303).expect('Location', /^\/login/);
+      await agent
+        .get('/')
+        .set('Accept', 'text/html')
+        .expect(303)
+        .expect('Location', /^\/login/);
       await request(t.app).get('/api/v1/me').set('Authorization', `Bearer ${token}`).expect(401);
       const login = await request(t.app).post('/api/v1/auth/token').send({ username: user.username, password: TEST_PASSWORD });
       expect(login.status).toBe(401);

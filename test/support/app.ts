@@ -26,7 +26,10 @@ export interface TestApp {
   dataDir: string;
   testDb: TestDatabase;
   /** An account with TEST_PASSWORD (the school/county is created when not given). */
-  createUser(role: Role, opts?: { username?: string; countyId?: string | null; schoolId?: string; displayName?: string }): Promise<{ id: string; username: string; schoolId: string | null; countyId: string | null }>;
+  createUser(
+    role: Role,
+    opts?: { username?: string; countyId?: string | null; schoolId?: string; displayName?: string },
+  ): Promise<{ id: string; username: string; schoolId: string | null; countyId: string | null }>;
   createSchool(opts?: { name?: string; countyId?: string | null }): Promise<{ id: string; name: string; countyId: string | null }>;
   /** A bearer token for the user. */
   token(username: string): Promise<string>;
@@ -42,7 +45,12 @@ export async function createTestApp(opts: { env?: Record<string, string>; store?
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-test-'));
   const testDb = await createTestDatabase();
   const config = loadConfig({ DATA_DIR: dataDir, SCRYPT_LOG_N: '14', IN_PROCESS_WORKER: 'false', ...opts.env });
-  const container = await createContainer(config, { database: testDb.database, store: opts.store, logger: createLogger('silent'), uploadLocks: opts.uploadLocks });
+  const container = await createContainer(config, {
+    database: testDb.database,
+    store: opts.store,
+    logger: createLogger('silent'),
+    uploadLocks: opts.uploadLocks,
+  });
   const app = buildApp(container);
   const admin = container.users;
   await container.users.ensureFirstAdmin(TEST_PASSWORD);
@@ -68,7 +76,9 @@ export async function createTestApp(opts: { env?: Record<string, string>; store?
       if (role === 'school' && !schoolId) schoolId = (await t.createSchool({ countyId: o.countyId === undefined ? 'c-lishi' : o.countyId })).id;
       if (role === 'county' && !countyId) countyId = 'c-lishi';
       const u = await admin.create(system, { username, password: TEST_PASSWORD, displayName: o.displayName ?? username, role, countyId, schoolId });
-      const school = u.schoolId ? await container.database.db.selectFrom('schools').select('county_id').where('id', '=', u.schoolId).executeTakeFirst() : undefined;
+      const school = u.schoolId
+        ? await container.database.db.selectFrom('schools').select('county_id').where('id', '=', u.schoolId).executeTakeFirst()
+        : undefined;
       return { id: u.id, username, schoolId: u.schoolId, countyId: u.countyId ?? school?.county_id ?? null };
     },
     async token(username) {

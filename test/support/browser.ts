@@ -11,7 +11,16 @@ import { createTestApp, TEST_PASSWORD, type TestApp } from './app';
  */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function chromiumAvailable(): boolean {
   try {
@@ -120,11 +129,27 @@ export function see(locator: Locator) {
   };
   const text = () => locator.first().innerText();
   return {
-    toHaveText: (want: string) => poll(async () => (await text()).trim() === want, async () => `expected text "${want}", got "${(await text()).trim()}"`),
-    toContainText: (want: string) => poll(async () => (await text()).includes(want), async () => `expected text to contain "${want}", got "${await text()}"`),
-    toHaveValue: (want: string) => poll(async () => (await locator.inputValue()) === want, async () => `expected value "${want}", got "${await locator.inputValue()}"`),
+    toHaveText: (want: string) =>
+      poll(
+        async () => (await text()).trim() === want,
+        async () => `expected text "${want}", got "${(await text()).trim()}"`,
+      ),
+    toContainText: (want: string) =>
+      poll(
+        async () => (await text()).includes(want),
+        async () => `expected text to contain "${want}", got "${await text()}"`,
+      ),
+    toHaveValue: (want: string) =>
+      poll(
+        async () => (await locator.inputValue()) === want,
+        async () => `expected value "${want}", got "${await locator.inputValue()}"`,
+      ),
     not: {
-      toContainText: (unwanted: string) => poll(async () => !(await text()).includes(unwanted), async () => `expected text not to contain "${unwanted}", got "${await text()}"`),
+      toContainText: (unwanted: string) =>
+        poll(
+          async () => !(await text()).includes(unwanted),
+          async () => `expected text not to contain "${unwanted}", got "${await text()}"`,
+        ),
     },
   };
 }

@@ -28,8 +28,20 @@ import { promisify } from 'node:util';
 import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 
 export const CAMCORDER_KINDS = [
-  'avchd-mts', 'avchd-m2ts', 'hdv-m2t', 'dvd-vob', 'dv-avi', 'dv-raw', 'xdcam-mxf', 'phone-3gp',
-  'one-sided', 'phase-cancel', 'clipped', 'extra-tracks', 'bff-1080i', 'camera-clock',
+  'avchd-mts',
+  'avchd-m2ts',
+  'hdv-m2t',
+  'dvd-vob',
+  'dv-avi',
+  'dv-raw',
+  'xdcam-mxf',
+  'phone-3gp',
+  'one-sided',
+  'phase-cancel',
+  'clipped',
+  'extra-tracks',
+  'bff-1080i',
+  'camera-clock',
 ] as const;
 export type CamcorderKind = (typeof CAMCORDER_KINDS)[number];
 
@@ -73,13 +85,37 @@ export function makeCamcorderClip(kind: CamcorderKind, dir: string): Promise<str
 
 /** 50 moments per second at `size`, woven into 25 interlaced frames (`order` first); then a stereo tone. */
 const fields = (size: string, order: 'tff' | 'bff', extra = ''): string[] => [
-  '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=50:duration=${D}`,
-  '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${D}`,
-  '-vf', `interlace=scan=${order}${extra}`, '-ac', '2',
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc2=size=${size}:rate=50:duration=${D}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=frequency=440:sample_rate=48000:duration=${D}`,
+  '-vf',
+  `interlace=scan=${order}${extra}`,
+  '-ac',
+  '2',
 ];
 const progressive = (size: string, rate = 25): string[] => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${D}`];
 const x264Interlaced = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-flags', '+ildct+ilme', '-x264opts', 'tff=1', '-b:v', '6M'];
-const mpeg2Interlaced = (bitrate: string, pixFmt = 'yuv420p'): string[] => ['-c:v', 'mpeg2video', '-pix_fmt', pixFmt, '-flags', '+ildct+ilme', '-top', '1', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '4M'];
+const mpeg2Interlaced = (bitrate: string, pixFmt = 'yuv420p'): string[] => [
+  '-c:v',
+  'mpeg2video',
+  '-pix_fmt',
+  pixFmt,
+  '-flags',
+  '+ildct+ilme',
+  '-top',
+  '1',
+  '-b:v',
+  bitrate,
+  '-maxrate',
+  bitrate,
+  '-bufsize',
+  '4M',
+];
 const smallH264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const tone = (freq = 440): string => `sine=frequency=${freq}:sample_rate=48000:duration=${D}`;
 
@@ -91,7 +127,19 @@ async function generate(kind: CamcorderKind, dir: string): Promise<string> {
       await ffmpeg([...fields('1920x1080', 'tff'), ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', out]);
       break;
     case 'avchd-m2ts':
-      await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...x264Interlaced, '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', '-mpegts_m2ts_mode', '1', out]);
+      await ffmpeg([
+        ...fields('1440x1080', 'tff', ',setsar=4/3'),
+        ...x264Interlaced,
+        '-c:a',
+        'ac3',
+        '-b:a',
+        '192k',
+        '-f',
+        'mpegts',
+        '-mpegts_m2ts_mode',
+        '1',
+        out,
+      ]);
       break;
     case 'hdv-m2t':
       await ffmpeg([...fields('1440x1080', 'tff', ',setsar=4/3'), ...mpeg2Interlaced('12M'), '-c:a', 'mp2', '-b:a', '192k', '-f', 'mpegts', out]);
@@ -108,45 +156,161 @@ async function generate(kind: CamcorderKind, dir: string): Promise<string> {
     case 'xdcam-mxf':
       // Professional cameras write one mono PCM track per input: the mic is on input 2 here.
       await ffmpeg([
-        '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=50:duration=${D}`,
-        '-f', 'lavfi', '-i', `anullsrc=r=48000:cl=mono:d=${D}`,
-        '-f', 'lavfi', '-i', tone(),
-        '-map', '0:v', '-map', '1:a', '-map', '2:a', '-vf', 'interlace=scan=tff',
-        ...mpeg2Interlaced('15M', 'yuv422p'), '-c:a', 'pcm_s24le', '-f', 'mxf', out,
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=1920x1080:rate=50:duration=${D}`,
+        '-f',
+        'lavfi',
+        '-i',
+        `anullsrc=r=48000:cl=mono:d=${D}`,
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-map',
+        '2:a',
+        '-vf',
+        'interlace=scan=tff',
+        ...mpeg2Interlaced('15M', 'yuv422p'),
+        '-c:a',
+        'pcm_s24le',
+        '-f',
+        'mxf',
+        out,
       ]);
       break;
     case 'phone-3gp':
       await ffmpeg([...progressive('320x240', 15), '-f', 'lavfi', '-i', tone(), ...smallH264, '-c:a', 'aac', '-ac', '1', '-ar', '16000', '-f', '3gp', out]);
       break;
     case 'one-sided':
-      await ffmpeg([...progressive('320x240'), '-f', 'lavfi', '-i', tone(), '-filter_complex', '[1:a]pan=stereo|c0=c0|c1=0*c0[a]', '-map', '0:v', '-map', '[a]', ...smallH264, '-c:a', 'pcm_s16le', out]);
+      await ffmpeg([
+        ...progressive('320x240'),
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        '-filter_complex',
+        '[1:a]pan=stereo|c0=c0|c1=0*c0[a]',
+        '-map',
+        '0:v',
+        '-map',
+        '[a]',
+        ...smallH264,
+        '-c:a',
+        'pcm_s16le',
+        out,
+      ]);
       break;
     case 'phase-cancel':
-      await ffmpeg([...progressive('320x240'), '-f', 'lavfi', '-i', tone(), '-filter_complex', '[1:a]pan=stereo|c0=c0|c1=-1*c0[a]', '-map', '0:v', '-map', '[a]', ...smallH264, '-c:a', 'pcm_s16le', out]);
+      await ffmpeg([
+        ...progressive('320x240'),
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        '-filter_complex',
+        '[1:a]pan=stereo|c0=c0|c1=-1*c0[a]',
+        '-map',
+        '0:v',
+        '-map',
+        '[a]',
+        ...smallH264,
+        '-c:a',
+        'pcm_s16le',
+        out,
+      ]);
       break;
     case 'clipped':
       // 0.5 s clean, then 1.5 s pushed +24 dB into the s16 rails (a singer too close to the mic).
       await ffmpeg([
-        ...progressive('320x240'), '-f', 'lavfi', '-i', tone(),
-        '-filter_complex', "[1:a]volume='if(lt(t,0.5),1,16)':eval=frame,aformat=sample_fmts=s16,pan=stereo|c0=c0|c1=c0[a]",
-        '-map', '0:v', '-map', '[a]', ...smallH264, '-c:a', 'pcm_s16le', out,
+        ...progressive('320x240'),
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        '-filter_complex',
+        "[1:a]volume='if(lt(t,0.5),1,16)':eval=frame,aformat=sample_fmts=s16,pan=stereo|c0=c0|c1=c0[a]",
+        '-map',
+        '0:v',
+        '-map',
+        '[a]',
+        ...smallH264,
+        '-c:a',
+        'pcm_s16le',
+        out,
       ]);
       break;
     case 'extra-tracks':
       await ffmpeg([
         ...progressive('320x240'),
-        '-f', 'lavfi', '-i', `anullsrc=r=48000:cl=stereo:d=${D}`,
-        '-f', 'lavfi', '-i', tone(),
-        '-f', 'srt', '-i', 'data:text/plain;base64,' + Buffer.from('1\n00:00:00,000 --> 00:00:01,500\n字幕 subtitle\n').toString('base64'),
-        '-map', '0:v', '-map', '1:a', '-map', '2:a', '-map', '3:s',
-        ...smallH264, '-c:a', 'aac', '-ac', '2', '-c:s', 'mov_text', '-timecode', '10:00:00:00', out,
+        '-f',
+        'lavfi',
+        '-i',
+        `anullsrc=r=48000:cl=stereo:d=${D}`,
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        '-f',
+        'srt',
+        '-i',
+        'data:text/plain;base64,' + Buffer.from('1\n00:00:00,000 --> 00:00:01,500\n字幕 subtitle\n').toString('base64'),
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-map',
+        '2:a',
+        '-map',
+        '3:s',
+        ...smallH264,
+        '-c:a',
+        'aac',
+        '-ac',
+        '2',
+        '-c:s',
+        'mov_text',
+        '-timecode',
+        '10:00:00:00',
+        out,
       ]);
       break;
     case 'bff-1080i':
-      await ffmpeg([...fields('1920x1080', 'bff'), ...x264Interlaced.map((a) => (a === 'tff=1' ? 'bff=1' : a)), '-c:a', 'ac3', '-b:a', '192k', '-f', 'mpegts', out]);
+      await ffmpeg([
+        ...fields('1920x1080', 'bff'),
+        ...x264Interlaced.map((a) => (a === 'tff=1' ? 'bff=1' : a)),
+        '-c:a',
+        'ac3',
+        '-b:a',
+        '192k',
+        '-f',
+        'mpegts',
+        out,
+      ]);
       break;
     case 'camera-clock':
-      await ffmpeg([...progressive('320x240'), '-f', 'lavfi', '-i', tone(), ...smallH264, '-c:a', 'ac3', '-ac', '2', '-output_ts_offset', '36000', '-f', 'mpegts', out]);
+      await ffmpeg([
+        ...progressive('320x240'),
+        '-f',
+        'lavfi',
+        '-i',
+        tone(),
+        ...smallH264,
+        '-c:a',
+        'ac3',
+        '-ac',
+        '2',
+        '-output_ts_offset',
+        '36000',
+        '-f',
+        'mpegts',
+        out,
+      ]);
       break;
   }
   return out;

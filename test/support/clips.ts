@@ -38,9 +38,26 @@ import { promisify } from 'node:util';
 import { resolveMediaBinaries } from '../../src/platform/media/binaries';
 
 export const CLIP_KINDS = [
-  'landscape', 'portrait', 'rotated', 'hevc10-hlg', 'vfr', 'odd', 'no-audio', 'quiet', 'silent', 'black',
-  'corrupt', 'truncated', 'zero', 'text', 'm3u8', 'avi',
-  'loud-clipping', 'quiet-40', 'fps50', 'peaky',
+  'landscape',
+  'portrait',
+  'rotated',
+  'hevc10-hlg',
+  'vfr',
+  'odd',
+  'no-audio',
+  'quiet',
+  'silent',
+  'black',
+  'corrupt',
+  'truncated',
+  'zero',
+  'text',
+  'm3u8',
+  'avi',
+  'loud-clipping',
+  'quiet-40',
+  'fps50',
+  'peaky',
 ] as const;
 export type ClipKind = (typeof CLIP_KINDS)[number];
 
@@ -63,7 +80,13 @@ export function makeClip(kind: ClipKind, dir: string): Promise<string> {
 }
 
 const D = String(CLIP_DURATION_S);
-const tone = (volumeDb = 0): string[] => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${D}`, ...(volumeDb ? ['-af', `volume=${volumeDb}dB`] : [])];
+const tone = (volumeDb = 0): string[] => [
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=frequency=440:sample_rate=48000:duration=${D}`,
+  ...(volumeDb ? ['-af', `volume=${volumeDb}dB`] : []),
+];
 const picture = (size: string, rate = 30): string[] => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${D}`];
 const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const aac = ['-c:a', 'aac', '-b:a', '96k'];
@@ -94,15 +117,45 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
       break;
     case 'hevc10-hlg':
       await ffmpeg([
-        ...picture('320x240'), ...tone(), '-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le',
-        '-x265-params', 'log-level=error', '-tag:v', 'hvc1',
-        '-color_primaries', 'bt2020', '-color_trc', 'arib-std-b67', '-colorspace', 'bt2020nc',
-        ...aac, ...tagged, '-shortest', out,
+        ...picture('320x240'),
+        ...tone(),
+        '-c:v',
+        'libx265',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p10le',
+        '-x265-params',
+        'log-level=error',
+        '-tag:v',
+        'hvc1',
+        '-color_primaries',
+        'bt2020',
+        '-color_trc',
+        'arib-std-b67',
+        '-colorspace',
+        'bt2020nc',
+        ...aac,
+        ...tagged,
+        '-shortest',
+        out,
       ]);
       break;
     case 'vfr':
       // Drop 4 of every 10 frames and keep the gaps: r_frame_rate 30, avg ≈ 18.
-      await ffmpeg([...picture('320x240'), ...tone(), '-vf', "select='not(between(mod(n\\,10)\\,3\\,6))'", '-vsync', 'vfr', ...h264, ...aac, ...tagged, '-shortest', out]);
+      await ffmpeg([
+        ...picture('320x240'),
+        ...tone(),
+        '-vf',
+        "select='not(between(mod(n\\,10)\\,3\\,6))'",
+        '-vsync',
+        'vfr',
+        ...h264,
+        ...aac,
+        ...tagged,
+        '-shortest',
+        out,
+      ]);
       break;
     case 'odd':
       await ffmpeg([...picture('321x241'), ...tone(), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p', ...aac, ...tagged, '-shortest', out]);
@@ -149,14 +202,33 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
       await writeFile(out, '这不是视频。This is a plain text file pretending to be a video.\n'.repeat(20));
       break;
     case 'm3u8':
-      await writeFile(out, '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXTINF:10.0,\n/etc/passwd\n#EXT-X-ENDLIST\n');
+      await writeFile(
+        out,
+        '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXTINF:10.0,\n/etc/passwd\n#EXT-X-ENDLIST\n',
+      );
       break;
     case 'avi':
       await ffmpeg([...picture('320x240'), ...tone(), '-c:v', 'mpeg4', '-c:a', 'pcm_s16le', '-shortest', out]);
       break;
     case 'loud-clipping':
       // sine is at −18 dBFS; +24 dB → +6 dBFS, and the float → s16 conversion clips it hard.
-      await ffmpeg([...picture('320x240'), '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${D}`, '-af', 'volume=24dB,aformat=sample_fmts=s16', ...h264, '-c:a', 'aac', '-b:a', '192k', ...tagged, '-shortest', out]);
+      await ffmpeg([
+        ...picture('320x240'),
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=frequency=440:sample_rate=48000:duration=${D}`,
+        '-af',
+        'volume=24dB,aformat=sample_fmts=s16',
+        ...h264,
+        '-c:a',
+        'aac',
+        '-b:a',
+        '192k',
+        ...tagged,
+        '-shortest',
+        out,
+      ]);
       break;
     case 'quiet-40':
       await ffmpeg([...picture('320x240'), ...tone(-18), ...h264, ...aac, ...tagged, '-shortest', out]);
@@ -167,8 +239,18 @@ async function generate(kind: ClipKind, dir: string): Promise<string> {
     case 'peaky':
       await ffmpeg([
         ...picture('320x240'),
-        '-f', 'lavfi', '-i', `aevalsrc='0.03*sin(2*PI*440*t)+if(lt(mod(n\\,24000)\\,2)\\,0.6\\,0)':s=48000:d=${D}`,
-        ...h264, '-c:a', 'aac', '-b:a', '192k', ...tagged, '-shortest', out,
+        '-f',
+        'lavfi',
+        '-i',
+        `aevalsrc='0.03*sin(2*PI*440*t)+if(lt(mod(n\\,24000)\\,2)\\,0.6\\,0)':s=48000:d=${D}`,
+        ...h264,
+        '-c:a',
+        'aac',
+        '-b:a',
+        '192k',
+        ...tagged,
+        '-shortest',
+        out,
       ]);
       break;
   }

@@ -40,7 +40,11 @@ export async function schoolWithToken(t: TestApp, opts: { countyId?: string | nu
 }
 
 /** POST /api/v1/entries with a designated song; returns the Entry body. */
-export async function createEntry(t: TestApp, token: string, overrides: Record<string, unknown> = {}): Promise<{ id: string; code: string; status: string; [k: string]: unknown }> {
+export async function createEntry(
+  t: TestApp,
+  token: string,
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string; code: string; status: string; [k: string]: unknown }> {
   const campaign = await request(t.app).get('/api/v1/campaign').set('Authorization', `Bearer ${token}`).expect(200);
   const song = (campaign.body.songs as Array<{ id: string; designated: boolean }>).find((s) => s.designated)!;
   const res = await request(t.app)
@@ -96,7 +100,13 @@ export async function jobCounts(t: TestApp): Promise<Record<string, number>> {
 export async function drainQueue(t: TestApp, opts: { timeoutMs?: number } = {}): Promise<void> {
   const worker = createWorker({
     queue: t.container.queue,
-    handlers: buildJobHandlers({ config: t.config, db: t.container.database.db, queue: t.container.queue, store: t.container.store, logger: t.container.logger }),
+    handlers: buildJobHandlers({
+      config: t.config,
+      db: t.container.database.db,
+      queue: t.container.queue,
+      store: t.container.store,
+      logger: t.container.logger,
+    }),
     pollMs: 50,
     logger: t.container.logger,
   });
@@ -104,11 +114,7 @@ export async function drainQueue(t: TestApp, opts: { timeoutMs?: number } = {}):
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     for (;;) {
-      const pending = await t.container.database.db
-        .selectFrom('jobs')
-        .select('id')
-        .where('status', 'in', ['queued', 'running'])
-        .execute();
+      const pending = await t.container.database.db.selectFrom('jobs').select('id').where('status', 'in', ['queued', 'running']).execute();
       if (pending.length === 0) return;
       if (Date.now() > deadline) throw new Error(`jobs still pending after ${opts.timeoutMs ?? 30_000} ms: ${pending.map((p) => p.id).join(', ')}`);
       await sleep(50);
@@ -203,7 +209,7 @@ export async function ffprobe(file: string): Promise<FfprobeOutput> {
 /** Top-level ISO-BMFF box types in file order (faststart: moov before mdat). */
 export function topLevelBoxes(bytes: Buffer): string[] {
   const boxes: string[] = [];
-  for (let at = 0; at + 8 <= bytes.length; ) {
+  for (let at = 0; at + 8 <= bytes.length;) {
     let size = bytes.readUInt32BE(at);
     const type = bytes.toString('latin1', at + 4, at + 8);
     if (size === 1) size = Number(bytes.readBigUInt64BE(at + 8));

@@ -28,7 +28,8 @@ const u16le = (n: number): Buffer => {
   b.writeUInt16LE(n, 0);
   return b;
 };
-const chunk = (id: string, body: Buffer): Buffer => Buffer.concat([Buffer.from(id, 'latin1'), u32le(body.length), body, body.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+const chunk = (id: string, body: Buffer): Buffer =>
+  Buffer.concat([Buffer.from(id, 'latin1'), u32le(body.length), body, body.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
 const list = (type: string, ...children: Buffer[]): Buffer => chunk('LIST', Buffer.concat([Buffer.from(type, 'latin1'), ...children]));
 
 /** The GAB2 block as avidec.c reads it: "GAB2\0", u16 2, u32 name length, UTF-16 name, u16, u32 size, payload. */
@@ -40,11 +41,61 @@ export function gab2Block(payload: Buffer, name = 'subtitle'): Buffer {
 /** An MJPEG AVI (`frames` copies of `jpeg`) with a `txts` stream whose first chunk is GAB2 `payload`. */
 export function gab2Avi(options: { jpeg: Buffer; width: number; height: number; frames: number; payload: Buffer }): Buffer {
   const { jpeg, width, height, frames } = options;
-  const avih = Buffer.concat([u32le(40000), u32le(0), u32le(0), u32le(0), u32le(frames), u32le(0), u32le(2), u32le(0), u32le(width), u32le(height), Buffer.alloc(16)]);
+  const avih = Buffer.concat([
+    u32le(40000),
+    u32le(0),
+    u32le(0),
+    u32le(0),
+    u32le(frames),
+    u32le(0),
+    u32le(2),
+    u32le(0),
+    u32le(width),
+    u32le(height),
+    Buffer.alloc(16),
+  ]);
   const strh = (type: string, handler: Buffer, length: number): Buffer =>
-    chunk('strh', Buffer.concat([Buffer.from(type, 'latin1'), handler, u32le(0), u16le(0), u16le(0), u32le(0), u32le(1), u32le(25), u32le(0), u32le(length), u32le(0), u32le(0xffffffff), u32le(0), u16le(0), u16le(0), u16le(width), u16le(height)]));
-  const bih = Buffer.concat([u32le(40), u32le(width), u32le(height), u16le(1), u16le(24), Buffer.from('MJPG', 'latin1'), u32le(width * height * 3), u32le(0), u32le(0), u32le(0), u32le(0)]);
-  const hdrl = list('hdrl', chunk('avih', avih), list('strl', strh('vids', Buffer.from('MJPG', 'latin1'), frames), chunk('strf', bih)), list('strl', strh('txts', Buffer.alloc(4), 1), chunk('strf', Buffer.alloc(4))));
+    chunk(
+      'strh',
+      Buffer.concat([
+        Buffer.from(type, 'latin1'),
+        handler,
+        u32le(0),
+        u16le(0),
+        u16le(0),
+        u32le(0),
+        u32le(1),
+        u32le(25),
+        u32le(0),
+        u32le(length),
+        u32le(0),
+        u32le(0xffffffff),
+        u32le(0),
+        u16le(0),
+        u16le(0),
+        u16le(width),
+        u16le(height),
+      ]),
+    );
+  const bih = Buffer.concat([
+    u32le(40),
+    u32le(width),
+    u32le(height),
+    u16le(1),
+    u16le(24),
+    Buffer.from('MJPG', 'latin1'),
+    u32le(width * height * 3),
+    u32le(0),
+    u32le(0),
+    u32le(0),
+    u32le(0),
+  ]);
+  const hdrl = list(
+    'hdrl',
+    chunk('avih', avih),
+    list('strl', strh('vids', Buffer.from('MJPG', 'latin1'), frames), chunk('strf', bih)),
+    list('strl', strh('txts', Buffer.alloc(4), 1), chunk('strf', Buffer.alloc(4))),
+  );
   const movi: Buffer[] = [];
   for (let i = 0; i < frames; i += 1) {
     movi.push(chunk('00dc', jpeg));

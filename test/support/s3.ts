@@ -66,7 +66,12 @@ export async function startS3rver(bucket = 'changxiang-test'): Promise<S3rverHan
 
 /** Every key in the handle's bucket, sorted (what an operator would see with `mc ls -r`). */
 export async function bucketKeys(s3: S3rverHandle): Promise<string[]> {
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   try {
     const out = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
     return (out.Contents ?? []).map((o) => o.Key!).sort();

@@ -12,14 +12,28 @@ import request from 'supertest';
 
 export const TUS = { 'Tus-Resumable': '1.0.0' };
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
-export const tusMetadata = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+export const tusMetadata = (m: Record<string, string>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${b64(v)}`)
+    .join(',');
 export const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 export function tusCreate(app: Express, token: string, entryId: string, length: number, filename = '合唱.mp4') {
-  return request(app).post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${token}`).set('Upload-Length', String(length)).set('Upload-Metadata', tusMetadata({ entryId, filename }));
+  return request(app)
+    .post('/api/v1/uploads')
+    .set(TUS)
+    .set('Authorization', `Bearer ${token}`)
+    .set('Upload-Length', String(length))
+    .set('Upload-Metadata', tusMetadata({ entryId, filename }));
 }
 export function tusPatch(app: Express, token: string, location: string, offset: number, body: Buffer) {
-  return request(app).patch(location).set(TUS).set('Authorization', `Bearer ${token}`).set('Upload-Offset', String(offset)).set('Content-Type', 'application/offset+octet-stream').send(body);
+  return request(app)
+    .patch(location)
+    .set(TUS)
+    .set('Authorization', `Bearer ${token}`)
+    .set('Upload-Offset', String(offset))
+    .set('Content-Type', 'application/offset+octet-stream')
+    .send(body);
 }
 export function tusHead(app: Express, token: string, location: string) {
   return request(app).head(location).set(TUS).set('Authorization', `Bearer ${token}`);
@@ -44,7 +58,13 @@ export interface RawPatch {
 export function rawPatch(baseUrl: string, token: string, location: string, offset: number, contentLength: number): RawPatch {
   const req = http.request(`${baseUrl}${location}`, {
     method: 'PATCH',
-    headers: { ...TUS, Authorization: `Bearer ${token}`, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(contentLength) },
+    headers: {
+      ...TUS,
+      Authorization: `Bearer ${token}`,
+      'Upload-Offset': String(offset),
+      'Content-Type': 'application/offset+octet-stream',
+      'Content-Length': String(contentLength),
+    },
   });
   const done = new Promise<number>((resolve) => {
     let answered = false;

@@ -98,16 +98,21 @@ const SHEET_CLOSE = '</sheetData></worksheet>';
 
 /** An XLSX with the given sheet XML rows (inside <sheetData>) and shared strings. */
 export function buildXlsx(opts: { sheetRows?: string; sheet?: ZipPart['deflated']; sharedStrings?: string[]; shared?: ZipPart['deflated'] }): Buffer {
-  const sst = (opts.sharedStrings ?? ['学校名称', '所属县区'])
-    .map((s) => `<si><t>${s.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</t></si>`)
-    .join('');
+  const sst = (opts.sharedStrings ?? ['学校名称', '所属县区']).map((s) => `<si><t>${s.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</t></si>`).join('');
   return buildZip([
     { name: '[Content_Types].xml', data: CONTENT_TYPES },
     { name: '_rels/.rels', data: ROOT_RELS },
     { name: 'xl/workbook.xml', data: WORKBOOK },
     { name: 'xl/_rels/workbook.xml.rels', data: WORKBOOK_RELS },
-    opts.shared ? { name: 'xl/sharedStrings.xml', deflated: opts.shared } : { name: 'xl/sharedStrings.xml', data: `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${sst}</sst>` },
-    opts.sheet ? { name: 'xl/worksheets/sheet1.xml', deflated: opts.sheet } : { name: 'xl/worksheets/sheet1.xml', data: `${SHEET_OPEN}${opts.sheetRows ?? ''}${SHEET_CLOSE}` },
+    opts.shared
+      ? { name: 'xl/sharedStrings.xml', deflated: opts.shared }
+      : {
+          name: 'xl/sharedStrings.xml',
+          data: `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${sst}</sst>`,
+        },
+    opts.sheet
+      ? { name: 'xl/worksheets/sheet1.xml', deflated: opts.sheet }
+      : { name: 'xl/worksheets/sheet1.xml', data: `${SHEET_OPEN}${opts.sheetRows ?? ''}${SHEET_CLOSE}` },
   ]);
 }
 

@@ -80,7 +80,8 @@ export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIM
       if (result && typeof (result as Promise<unknown>).catch === 'function') {
         (result as Promise<unknown>).catch((err: unknown) => {
           // pg answered the caller but the statement is still pending on this socket: drop the socket.
-          if (err instanceof Error && err.message === 'Query read timeout') (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+          if (err instanceof Error && err.message === 'Query read timeout')
+            (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
         });
       }
       return result;

@@ -61,11 +61,7 @@ function npmBinary(pkg: '@ffmpeg-installer/ffmpeg' | '@ffprobe-installer/ffprobe
   }
 }
 
-function resolveOne(
-  name: 'ffmpeg' | 'ffprobe',
-  explicit: string | undefined,
-  searchPath: string,
-): { path: string; source: MediaBinarySource } {
+function resolveOne(name: 'ffmpeg' | 'ffprobe', explicit: string | undefined, searchPath: string): { path: string; source: MediaBinarySource } {
   if (explicit !== undefined && explicit !== '') {
     if (!path.isAbsolute(explicit) || !isExecutableFile(explicit)) {
       throw new Error(`${name} path ${JSON.stringify(explicit)} is not an absolute path to an executable file`);

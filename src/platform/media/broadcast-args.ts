@@ -165,7 +165,13 @@ function tonemapChain(probe: ProbeResult): string {
   const tin = probe.colorTransfer ?? 'arib-std-b67';
   const pin = probe.colorPrimaries && probe.colorPrimaries !== 'unknown' ? probe.colorPrimaries : 'bt2020';
   const min = probe.colorSpace && probe.colorSpace !== 'unknown' ? probe.colorSpace : 'bt2020nc';
-  return [`zscale=tin=${tin}:pin=${pin}:min=${min}:t=linear:npl=100`, 'format=gbrpf32le', 'zscale=p=bt709', 'tonemap=tonemap=hable:desat=0', 'zscale=t=bt709:m=bt709:r=tv'].join(',');
+  return [
+    `zscale=tin=${tin}:pin=${pin}:min=${min}:t=linear:npl=100`,
+    'format=gbrpf32le',
+    'zscale=p=bt709',
+    'tonemap=tonemap=hable:desat=0',
+    'zscale=t=bt709:m=bt709:r=tv',
+  ].join(',');
 }
 
 /** Duration the master's audio is padded/trimmed to: the video's. */
@@ -199,9 +205,7 @@ export function buildMasterVideoGraph(probe: ProbeResult, plan: MasterPicturePla
     return [`${input}${head},${scale(MASTER_WIDTH, MASTER_HEIGHT)},${tail}[vout]`];
   }
   if (plan.pillarbox === 'black') {
-    return [
-      `${input}${head},${scale(plan.contentWidth, plan.contentHeight)},pad=${MASTER_WIDTH}:${MASTER_HEIGHT}:(ow-iw)/2:(oh-ih)/2:black,${tail}[vout]`,
-    ];
+    return [`${input}${head},${scale(plan.contentWidth, plan.contentHeight)},pad=${MASTER_WIDTH}:${MASTER_HEIGHT}:(ow-iw)/2:(oh-ih)/2:black,${tail}[vout]`];
   }
   // Blurred background (MEDIA.md): the picture scaled to cover the frame, cropped, blurred; the
   // fitted picture overlaid in the middle.
@@ -259,7 +263,9 @@ export interface MasterArgsOptions {
 
 export function buildMasterFilterGraph(probe: ProbeResult, options: Omit<MasterArgsOptions, 'inputPath' | 'outputPath'>): string {
   const plan = planMasterPicture(probe, options);
-  return [...buildMasterVideoGraph(probe, plan, options.profile), buildMasterAudioGraph(probe, options.loudness, masterDurationS(probe), options.audio)].join(';');
+  return [...buildMasterVideoGraph(probe, plan, options.profile), buildMasterAudioGraph(probe, options.loudness, masterDurationS(probe), options.audio)].join(
+    ';',
+  );
 }
 
 /** argv (without the binary) of the ONE encode that makes the master. */
@@ -267,32 +273,100 @@ export function buildMasterArgs(probe: ProbeResult, options: MasterArgsOptions):
   const codec =
     options.profile === 'xdcam-hd422'
       ? [
-          '-c:v', 'mpeg2video', '-b:v', '50M', '-minrate', '50M', '-maxrate', '50M',
-          '-bufsize', '17825792', '-rc_init_occupancy', '17825792',
-          '-g', '12', '-bf', '2', '-flags', '+ildct+ilme', '-top', '1',
-          '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
-          '-c:a', 'pcm_s24le', '-ar', '48000', '-ac', '2',
-          '-f', 'mxf',
+          '-c:v',
+          'mpeg2video',
+          '-b:v',
+          '50M',
+          '-minrate',
+          '50M',
+          '-maxrate',
+          '50M',
+          '-bufsize',
+          '17825792',
+          '-rc_init_occupancy',
+          '17825792',
+          '-g',
+          '12',
+          '-bf',
+          '2',
+          '-flags',
+          '+ildct+ilme',
+          '-top',
+          '1',
+          '-color_primaries',
+          'bt709',
+          '-color_trc',
+          'bt709',
+          '-colorspace',
+          'bt709',
+          '-c:a',
+          'pcm_s24le',
+          '-ar',
+          '48000',
+          '-ac',
+          '2',
+          '-f',
+          'mxf',
         ]
       : [
-          '-c:v', 'libx264', '-preset', 'medium', '-crf', '16', '-maxrate', '25M', '-bufsize', '50M',
-          '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-          '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
-          '-c:a', 'aac', '-b:a', '320k', '-ar', '48000', '-ac', '2',
-          '-movflags', '+faststart', '-f', 'mp4',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'medium',
+          '-crf',
+          '16',
+          '-maxrate',
+          '25M',
+          '-bufsize',
+          '50M',
+          '-profile:v',
+          'high',
+          '-pix_fmt',
+          'yuv420p',
+          '-color_primaries',
+          'bt709',
+          '-color_trc',
+          'bt709',
+          '-colorspace',
+          'bt709',
+          '-c:a',
+          'aac',
+          '-b:a',
+          '320k',
+          '-ar',
+          '48000',
+          '-ac',
+          '2',
+          '-movflags',
+          '+faststart',
+          '-f',
+          'mp4',
         ];
   return [
-    '-hide_banner', '-nostdin', '-y', '-nostats',
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-nostats',
     // info: loudnorm prints its JSON there (read back to confirm it stayed linear).
-    '-loglevel', 'level+info',
-    '-progress', 'pipe:1',
+    '-loglevel',
+    'level+info',
+    '-progress',
+    'pipe:1',
     ...guardedInputArgs(options.inputPath, probe.demuxer),
-    '-filter_complex', buildMasterFilterGraph(probe, options),
-    '-map', '[vout]', '-map', '[aout]',
+    '-filter_complex',
+    buildMasterFilterGraph(probe, options),
+    '-map',
+    '[vout]',
+    '-map',
+    '[aout]',
     ...codec,
     '-shortest',
-    '-map_metadata', '-1', '-map_chapters', '-1',
-    '-max_muxing_queue_size', '1024',
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-max_muxing_queue_size',
+    '1024',
     fileUrl(options.outputPath),
   ];
 }
@@ -304,12 +378,24 @@ export function buildMasterArgs(probe: ProbeResult, options: MasterArgsOptions):
 export function buildLoudnessMeasureArgs(probe: ProbeResult, inputPath: string, targets = BROADCAST_LOUDNESS, audio?: AudioPlan | null): string[] {
   if (!probe.hasAudio || probe.audioStreamIndex === null) throw new Error('no audio stream to measure');
   return [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-    '-progress', 'pipe:1',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'level+info',
+    '-progress',
+    'pipe:1',
     ...guardedInputArgs(inputPath, probe.demuxer),
-    '-map', `0:${audio?.streamIndex ?? probe.audioStreamIndex}`, '-vn', '-sn', '-dn',
-    '-af', `${channelFixFilter(audio?.fix ?? 'none')}${MASTER_AUDIO_PREP},loudnorm=I=${targets.targetI}:TP=${targets.targetTP}:LRA=${targets.maxLRA}:print_format=json`,
-    '-f', 'null', '-',
+    '-map',
+    `0:${audio?.streamIndex ?? probe.audioStreamIndex}`,
+    '-vn',
+    '-sn',
+    '-dn',
+    '-af',
+    `${channelFixFilter(audio?.fix ?? 'none')}${MASTER_AUDIO_PREP},loudnorm=I=${targets.targetI}:TP=${targets.targetTP}:LRA=${targets.maxLRA}:print_format=json`,
+    '-f',
+    'null',
+    '-',
   ];
 }
 
@@ -320,21 +406,44 @@ export function buildLoudnessMeasureArgs(probe: ProbeResult, inputPath: string, 
  */
 export function buildMasterMeasureArgs(masterPath: string, profile: BroadcastProfile): string[] {
   return [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-    '-protocol_whitelist', 'file', '-format_whitelist', BROADCAST_PROFILE_SPECS[profile].formatWhitelist,
-    '-i', fileUrl(masterPath),
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
-    '-af', EBUR128_PEAK_FILTER,
-    '-f', 'null', '-',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'level+info',
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    BROADCAST_PROFILE_SPECS[profile].formatWhitelist,
+    '-i',
+    fileUrl(masterPath),
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    '-af',
+    EBUR128_PEAK_FILTER,
+    '-f',
+    'null',
+    '-',
   ];
 }
 
 /** ffprobe argv for reading back a master (same one-format whitelist). */
 export function buildMasterProbeArgs(masterPath: string, profile: BroadcastProfile): string[] {
   return [
-    '-hide_banner', '-v', 'error',
-    '-protocol_whitelist', 'file', '-format_whitelist', BROADCAST_PROFILE_SPECS[profile].formatWhitelist,
-    '-print_format', 'json', '-show_format', '-show_streams',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    BROADCAST_PROFILE_SPECS[profile].formatWhitelist,
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
     fileUrl(masterPath),
   ];
 }

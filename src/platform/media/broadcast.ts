@@ -162,19 +162,25 @@ export function evaluateMaster(
   if (!video) {
     failures.push('没有视频轨');
   } else {
-    if (measured.width !== MASTER_WIDTH || measured.height !== MASTER_HEIGHT) failures.push(`分辨率 ${measured.width ?? '?'}×${measured.height ?? '?'}（应为 1920×1080）`);
+    if (measured.width !== MASTER_WIDTH || measured.height !== MASTER_HEIGHT)
+      failures.push(`分辨率 ${measured.width ?? '?'}×${measured.height ?? '?'}（应为 1920×1080）`);
     if (measured.videoCodec !== spec.videoCodec || measured.videoProfile !== spec.videoProfile) {
-      failures.push(`视频编码 ${measured.videoCodec ?? '?'} ${measured.videoProfile ?? ''}（应为 ${spec.videoCodec === 'mpeg2video' ? 'MPEG-2 4:2:2' : 'H.264 High'}）`);
+      failures.push(
+        `视频编码 ${measured.videoCodec ?? '?'} ${measured.videoProfile ?? ''}（应为 ${spec.videoCodec === 'mpeg2video' ? 'MPEG-2 4:2:2' : 'H.264 High'}）`,
+      );
     }
     if (measured.pixFmt !== spec.pixFmt) failures.push(`像素格式 ${measured.pixFmt ?? '?'}（应为 ${spec.pixFmt}）`);
     if (measured.frameRate === null || Math.abs(measured.frameRate - MASTER_FPS) > 0.01) failures.push(`帧率 ${measured.frameRate ?? '?'}（应为 25）`);
-    if (measured.fieldOrder !== spec.fieldOrder) failures.push(`场序 ${measured.fieldOrder ?? '?'}（应为${spec.fieldOrder === 'tt' ? '上场优先 50i' : '逐行'}）`);
+    if (measured.fieldOrder !== spec.fieldOrder)
+      failures.push(`场序 ${measured.fieldOrder ?? '?'}（应为${spec.fieldOrder === 'tt' ? '上场优先 50i' : '逐行'}）`);
     if (measured.sampleAspectRatio !== null && measured.sampleAspectRatio !== '1:1') failures.push(`像素宽高比 ${measured.sampleAspectRatio}（应为 1:1）`);
   }
   if (!audio) {
     failures.push('没有音轨');
   } else if (measured.audioCodec !== spec.audioCodec || measured.audioSampleRate !== 48000 || measured.audioChannels !== 2) {
-    failures.push(`音频 ${measured.audioCodec ?? '?'} ${measured.audioSampleRate ?? '?'} Hz ${measured.audioChannels ?? '?'} 声道（应为 ${spec.audioCodec} 48000 Hz 立体声）`);
+    failures.push(
+      `音频 ${measured.audioCodec ?? '?'} ${measured.audioSampleRate ?? '?'} Hz ${measured.audioChannels ?? '?'} 声道（应为 ${spec.audioCodec} 48000 Hz 立体声）`,
+    );
   }
   if (!(measured.durationS !== null && measured.durationS > 0)) failures.push('母版时长为 0');
   const structural = failures.length;
@@ -310,7 +316,12 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
   const headroom = { truePeakHeadroomDb: spec.truePeakHeadroomDb };
   let plan = planLoudness(firstPass, headroom);
   if (plan.mode === 'too_quiet') {
-    throw new BroadcastMasterError('too_quiet', plan.message, `gain ${String(plan.gainDb)} dB over the ${BROADCAST_LOUDNESS.gainCapDb} dB cap (measured ${String(plan.measuredI)} LUFS)`, plan);
+    throw new BroadcastMasterError(
+      'too_quiet',
+      plan.message,
+      `gain ${String(plan.gainDb)} dB over the ${BROADCAST_LOUDNESS.gainCapDb} dB cap (measured ${String(plan.measuredI)} LUFS)`,
+      plan,
+    );
   }
 
   await mkdir(workDir, { recursive: true });
@@ -329,13 +340,24 @@ export async function makeBroadcastMaster(options: MakeBroadcastMasterOptions): 
       const encodePlan = plan;
       const result = await timed('encode', attempt, () =>
         runOrFail(() =>
-          runner.run(buildMasterArgs(probe, { inputPath: sourcePath, outputPath: partialPath, profile, pillarbox: options.pillarbox, loudness: encodePlan, caps: options.caps, audio }), {
-            timeoutMs,
-            durationS,
-            signal,
-            onProgress: (p) => progress(base + (p * span) / 100),
-            keepLine: isLoudnormJsonLine,
-          }),
+          runner.run(
+            buildMasterArgs(probe, {
+              inputPath: sourcePath,
+              outputPath: partialPath,
+              profile,
+              pillarbox: options.pillarbox,
+              loudness: encodePlan,
+              caps: options.caps,
+              audio,
+            }),
+            {
+              timeoutMs,
+              durationS,
+              signal,
+              onProgress: (p) => progress(base + (p * span) / 100),
+              keepLine: isLoudnormJsonLine,
+            },
+          ),
         ),
       );
       if (encodePlan.mode === 'linear') {
@@ -423,8 +445,16 @@ async function probeSource(runner: MediaRunner, file: string, timeoutMs: number,
 }
 
 /** ffprobe of the finished master (its own one-format whitelist; see the header). */
-async function probeMaster(runner: MediaRunner, file: string, profile: BroadcastProfile, timeoutMs: number, signal: AbortSignal | undefined): Promise<RawProbe> {
-  const result = await runOrFail(() => execMediaTool(runner.binaries.ffprobe, buildMasterProbeArgs(file, profile), { timeoutMs, signal, captureStdoutBytes: 4 * 1024 * 1024 }));
+async function probeMaster(
+  runner: MediaRunner,
+  file: string,
+  profile: BroadcastProfile,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<RawProbe> {
+  const result = await runOrFail(() =>
+    execMediaTool(runner.binaries.ffprobe, buildMasterProbeArgs(file, profile), { timeoutMs, signal, captureStdoutBytes: 4 * 1024 * 1024 }),
+  );
   try {
     const parsed = JSON.parse(result.stdout) as Partial<RawProbe>;
     return { streams: Array.isArray(parsed.streams) ? parsed.streams : [], format: parsed.format ?? {} };
@@ -434,9 +464,17 @@ async function probeMaster(runner: MediaRunner, file: string, profile: Broadcast
 }
 
 /** ebur128 over the master's audio; null when no summary was printed. */
-async function measureMaster(runner: MediaRunner, file: string, profile: BroadcastProfile, timeoutMs: number, signal: AbortSignal | undefined): Promise<LoudnessMeasurement | null> {
+async function measureMaster(
+  runner: MediaRunner,
+  file: string,
+  profile: BroadcastProfile,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<LoudnessMeasurement | null> {
   const capture = createMeasurementCapture();
-  const result = await runOrFail(() => execMediaTool(runner.binaries.ffmpeg, buildMasterMeasureArgs(file, profile), { timeoutMs, signal, keepLine: (line) => capture.keepLine(line) }));
+  const result = await runOrFail(() =>
+    execMediaTool(runner.binaries.ffmpeg, buildMasterMeasureArgs(file, profile), { timeoutMs, signal, keepLine: (line) => capture.keepLine(line) }),
+  );
   return parseEbur128Summary(result.keptLines);
 }
 
@@ -445,7 +483,8 @@ async function runOrFail<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (error) {
     if (error instanceof MediaTimeoutError) throw new BroadcastMasterError('timeout', BROADCAST_MESSAGES.timeout, error.message, null, { cause: error });
-    if (error instanceof MediaRunError) throw new BroadcastMasterError('encode_failed', BROADCAST_MESSAGES.encodeFailed, `${error.message}\n${error.stderrTail}`, null, { cause: error });
+    if (error instanceof MediaRunError)
+      throw new BroadcastMasterError('encode_failed', BROADCAST_MESSAGES.encodeFailed, `${error.message}\n${error.stderrTail}`, null, { cause: error });
     throw error; // MediaAbortedError: a cancelled job is not a verdict on the file
   }
 }

@@ -16,7 +16,18 @@ import path from 'node:path';
 import type { MediaCapabilities } from './binaries';
 import { MediaAbortedError, MediaRejectedError, MediaRunError, MediaTimeoutError } from './errors';
 import { buildIngestArgs, buildPosterFallbackArgs, planPreview, type PreviewPlan } from './ingest-args';
-import { DEFAULT_MEDIA_LIMITS, PLAYED_DURATION_TOLERANCE_S, ProbeUnreadableError, checkLimits, needsFrameScanCheck, normalizeProbe, withAudioStream, withPlayedDurations, type MediaLimits, type ProbeResult } from './probe';
+import {
+  DEFAULT_MEDIA_LIMITS,
+  PLAYED_DURATION_TOLERANCE_S,
+  ProbeUnreadableError,
+  checkLimits,
+  needsFrameScanCheck,
+  normalizeProbe,
+  withAudioStream,
+  withPlayedDurations,
+  type MediaLimits,
+  type ProbeResult,
+} from './probe';
 import { createMeasurementCapture, evaluateQc, parseMeasurements, type LoudnessMeasurement, type QcMeasurements, type QcReport } from './qc';
 import type { MediaRunner } from './runner';
 import { ACCEPTED_FORMATS_TEXT, CONTAINER_LABEL, sniffVideoFile, type Demuxer, type SniffedContainer } from './sniff';
@@ -111,10 +122,12 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
   // An audio stream this pass cannot decode is not a verdict on the upload (the main run decides):
   // the first track is then used as it is. A timeout or an abort still ends the ingest.
   const audio = await runOrReject(() =>
-    analyseAudio(runner, probe, sourcePath, { timeoutMs: ingestTimeoutMs(analysisDurationS), signal: options.signal, maxDurationS: limits.maxDurationS }).catch((error: unknown) => {
-      if (error instanceof MediaRunError) return null;
-      throw error;
-    }),
+    analyseAudio(runner, probe, sourcePath, { timeoutMs: ingestTimeoutMs(analysisDurationS), signal: options.signal, maxDurationS: limits.maxDurationS }).catch(
+      (error: unknown) => {
+        if (error instanceof MediaRunError) return null;
+        throw error;
+      },
+    ),
   );
   if (audio && audio.streamIndex !== probe.audioStreamIndex) probe = withPlayedDurations(withAudioStream(headerProbe, audio.streamIndex), ends);
 
@@ -132,12 +145,23 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
     const durationS = probe.durationS ?? probe.videoDurationS ?? limits.maxDurationS;
     const timeoutMs = ingestTimeoutMs(durationS);
     const capture = createMeasurementCapture();
-    const args = buildIngestArgs(probe, { inputPath: sourcePath, previewPath: partialPreview, posterPath: partialPoster, caps, maxDurationS: limits.maxDurationS, audio });
+    const args = buildIngestArgs(probe, {
+      inputPath: sourcePath,
+      previewPath: partialPreview,
+      posterPath: partialPoster,
+      caps,
+      maxDurationS: limits.maxDurationS,
+      audio,
+    });
     // The decoded timeline (what the preview's encoder was fed) is the last word on the duration:
     // timestamps that jump ahead (e.g. composition offsets) can still hide length from the probes.
     let outTimeS = 0;
     const tooLong = (seen: number) =>
-      new MediaRejectedError('exceeds_limits', playsTooLongMessage(limits.maxDurationS), `decoded timeline reached ${seen.toFixed(1)} s (probe said ${durationS.toFixed(1)} s, limit ${limits.maxDurationS} s)`);
+      new MediaRejectedError(
+        'exceeds_limits',
+        playsTooLongMessage(limits.maxDurationS),
+        `decoded timeline reached ${seen.toFixed(1)} s (probe said ${durationS.toFixed(1)} s, limit ${limits.maxDurationS} s)`,
+      );
     const result = await runOrReject(() =>
       runner.run(args, {
         timeoutMs,
@@ -161,7 +185,10 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
       posterSource = 'fallback-run';
       const atS = Math.min(1, Math.max(0, (probe.videoDurationS ?? durationS) / 2));
       await runOrReject(() =>
-        runner.run(buildPosterFallbackArgs(probe, { inputPath: sourcePath, posterPath: partialPoster, atS, caps }), { timeoutMs: 60_000, signal: options.signal }),
+        runner.run(buildPosterFallbackArgs(probe, { inputPath: sourcePath, posterPath: partialPoster, atS, caps }), {
+          timeoutMs: 60_000,
+          signal: options.signal,
+        }),
       );
       if (!(await nonEmpty(partialPoster))) {
         throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, 'no poster frame could be extracted');
@@ -179,7 +206,11 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
       throw error;
     });
     if (previewProbe.videoCodec !== 'h264' || !((previewProbe.durationS ?? 0) > 0) || (probe.hasAudio && !previewProbe.hasAudio)) {
-      throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `preview failed verification: codec=${previewProbe.videoCodec} duration=${String(previewProbe.durationS)} audio=${String(previewProbe.hasAudio)}`);
+      throw new MediaRejectedError(
+        'transcode_failed',
+        INGEST_MESSAGES.transcodeFailed,
+        `preview failed verification: codec=${previewProbe.videoCodec} duration=${String(previewProbe.durationS)} audio=${String(previewProbe.hasAudio)}`,
+      );
     }
 
     const previewS = previewProbe.durationS ?? 0;
@@ -213,31 +244,50 @@ export async function ingestVideo(options: IngestVideoOptions): Promise<IngestRe
   }
 }
 
-async function probeOrReject(runner: MediaRunner, file: string, demuxer: Demuxer, timeoutMs: number, signal: AbortSignal | undefined, what: string, label?: string): Promise<ProbeResult> {
+async function probeOrReject(
+  runner: MediaRunner,
+  file: string,
+  demuxer: Demuxer,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  what: string,
+  label?: string,
+): Promise<ProbeResult> {
   let raw;
   try {
     raw = await runner.probe(file, { timeoutMs, signal, demuxer });
   } catch (error) {
-    if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe of ${what} timed out after ${timeoutMs} ms`, { cause: error });
+    if (error instanceof MediaTimeoutError)
+      throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe of ${what} timed out after ${timeoutMs} ms`, { cause: error });
     // ISO-BMFF keeps the old wording (phones: "re-export"); camera containers are named, with how to convert.
     const message = label && demuxer !== 'mov' ? unreadableContainerMessage(label) : INGEST_MESSAGES.unreadable;
-    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', message, `ffprobe of ${what} (${demuxer}) failed: ${error.message}`, { cause: error });
+    if (error instanceof MediaRunError)
+      throw new MediaRejectedError('unreadable', message, `ffprobe of ${what} (${demuxer}) failed: ${error.message}`, { cause: error });
     throw error;
   }
   try {
     return normalizeProbe(raw, demuxer);
   } catch (error) {
-    if (error instanceof ProbeUnreadableError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.noVideo, `${what}: ${error.message}`, { cause: error });
+    if (error instanceof ProbeUnreadableError)
+      throw new MediaRejectedError('unreadable', INGEST_MESSAGES.noVideo, `${what}: ${error.message}`, { cause: error });
     throw error;
   }
 }
 
-async function packetEndsOrReject(runner: MediaRunner, file: string, demuxer: Demuxer, timeoutMs: number, signal: AbortSignal | undefined): Promise<Map<number, number>> {
+async function packetEndsOrReject(
+  runner: MediaRunner,
+  file: string,
+  demuxer: Demuxer,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Map<number, number>> {
   try {
     return await runner.packetEnds(file, { timeoutMs, signal, demuxer });
   } catch (error) {
-    if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe packet scan timed out after ${timeoutMs} ms`, { cause: error });
-    if (error instanceof MediaRunError) throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe packet scan failed: ${error.message}`, { cause: error });
+    if (error instanceof MediaTimeoutError)
+      throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, `ffprobe packet scan timed out after ${timeoutMs} ms`, { cause: error });
+    if (error instanceof MediaRunError)
+      throw new MediaRejectedError('unreadable', INGEST_MESSAGES.unreadable, `ffprobe packet scan failed: ${error.message}`, { cause: error });
     throw error;
   }
 }
@@ -247,7 +297,8 @@ async function runOrReject<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (error) {
     if (error instanceof MediaTimeoutError) throw new MediaRejectedError('timeout', INGEST_MESSAGES.timeout, error.message, { cause: error });
-    if (error instanceof MediaRunError) throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `${error.message}\n${error.stderrTail}`, { cause: error });
+    if (error instanceof MediaRunError)
+      throw new MediaRejectedError('transcode_failed', INGEST_MESSAGES.transcodeFailed, `${error.message}\n${error.stderrTail}`, { cause: error });
     if (error instanceof MediaAbortedError) throw error; // a cancelled job is not a verdict on the file
     throw error;
   }

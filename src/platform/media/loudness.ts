@@ -173,7 +173,13 @@ export function loudnormParams(firstPass: LoudnessFirstPass): LoudnormMeasuredPa
   let measuredThresh = clamp(firstPass.measuredThresh, -99, 0);
   if (measuredThresh === -70) measuredThresh = -70.01;
   const offset = clamp(firstPass.offset, -99, 99);
-  return { measuredI: round2(measuredI), measuredTP: round2(measuredTP), measuredLRA: round2(measuredLRA), measuredThresh: round2(measuredThresh), offset: round2(offset) };
+  return {
+    measuredI: round2(measuredI),
+    measuredTP: round2(measuredTP),
+    measuredLRA: round2(measuredLRA),
+    measuredThresh: round2(measuredThresh),
+    offset: round2(offset),
+  };
 }
 
 /**

@@ -107,7 +107,20 @@ export class ProbeUnreadableError extends Error {
 const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
 /** Codecs whose streams can carry interlaced pictures (field_order "unknown" is then worth a look at the frames). */
-const MAYBE_INTERLACED_CODECS = new Set(['mpeg2video', 'mpeg1video', 'h264', 'dvvideo', 'mjpeg', 'vc1', 'wmv3', 'mpeg4', 'prores', 'dnxhd', 'rawvideo', 'v210']);
+const MAYBE_INTERLACED_CODECS = new Set([
+  'mpeg2video',
+  'mpeg1video',
+  'h264',
+  'dvvideo',
+  'mjpeg',
+  'vc1',
+  'wmv3',
+  'mpeg4',
+  'prores',
+  'dnxhd',
+  'rawvideo',
+  'v210',
+]);
 
 /** Scan as the stream header says (tb → bff and bt → tff: the DISPLAYED order is what counts). */
 export function scanFromFieldOrder(fieldOrder: string | undefined): ScanInfo | null {
@@ -221,7 +234,14 @@ export function withAudioStream(probe: ProbeResult, index: number): ProbeResult 
   const chosen = probe.audioStreams.find((a) => a.index === index);
   if (!chosen) throw new Error(`no audio stream ${index}`);
   if (probe.audioStreamIndex === index) return probe;
-  return { ...probe, audioStreamIndex: index, audioCodec: chosen.codec, audioChannels: chosen.channels, audioSampleRate: chosen.sampleRate, audioDurationS: chosen.durationS };
+  return {
+    ...probe,
+    audioStreamIndex: index,
+    audioCodec: chosen.codec,
+    audioChannels: chosen.channels,
+    audioSampleRate: chosen.sampleRate,
+    audioDurationS: chosen.durationS,
+  };
 }
 
 /** How far past its header a stream may play before the header counts as wrong (s). */
@@ -265,20 +285,29 @@ export function checkLimits(probe: ProbeResult, limits: Partial<MediaLimits> = {
   const maxLong = Math.max(l.maxWidth, l.maxHeight);
   const maxShort = Math.min(l.maxWidth, l.maxHeight);
   if (longSide > maxLong || shortSide > maxShort || probe.width * probe.height > l.maxPixels) {
-    return violation(`视频分辨率过大（${probe.width}×${probe.height}），请用手机常规设置重新录制或导出（最高 8K）`, `resolution ${probe.width}x${probe.height} over limits`);
+    return violation(
+      `视频分辨率过大（${probe.width}×${probe.height}），请用手机常规设置重新录制或导出（最高 8K）`,
+      `resolution ${probe.width}x${probe.height} over limits`,
+    );
   }
   if (probe.fps > l.maxFps) {
     return violation(`视频帧率过高（${Math.round(probe.fps)} 帧/秒），请用常规帧率重新导出`, `fps ${probe.fps} > ${l.maxFps}`);
   }
   if (probe.width * probe.height * probe.fps > l.maxPixelsPerSecond) {
-    return violation('视频分辨率和帧率同时过高，请用 4K 30 帧或更低的设置重新导出', `pixel rate ${Math.round(probe.width * probe.height * probe.fps)} > ${l.maxPixelsPerSecond}`);
+    return violation(
+      '视频分辨率和帧率同时过高，请用 4K 30 帧或更低的设置重新导出',
+      `pixel rate ${Math.round(probe.width * probe.height * probe.fps)} > ${l.maxPixelsPerSecond}`,
+    );
   }
   if (probe.streamCount > l.maxStreams) {
     return violation('视频文件结构异常（轨道过多），请重新导出后上传', `${probe.streamCount} streams > ${l.maxStreams}`);
   }
   const longest = Math.max(probe.durationS ?? 0, probe.videoDurationS ?? 0, probe.audioDurationS ?? 0);
   if (longest > l.maxDurationS) {
-    return violation(`视频时长超过限制（${formatMinutes(longest)}，最长 ${formatMinutes(l.maxDurationS)}），请剪辑后再上传`, `duration ${longest}s > ${l.maxDurationS}s`);
+    return violation(
+      `视频时长超过限制（${formatMinutes(longest)}，最长 ${formatMinutes(l.maxDurationS)}），请剪辑后再上传`,
+      `duration ${longest}s > ${l.maxDurationS}s`,
+    );
   }
   return null;
 }

@@ -44,10 +44,23 @@ export type QcStatus = 'pass' | 'warn' | 'fail';
 
 export interface QcCheck {
   name:
-    | 'decode' | 'duration' | 'resolution' | 'frame_rate' | 'rotation' | 'hdr' | 'audio' | 'loudness' | 'silence' | 'black'
+    | 'decode'
+    | 'duration'
+    | 'resolution'
+    | 'frame_rate'
+    | 'rotation'
+    | 'hdr'
+    | 'audio'
+    | 'loudness'
+    | 'silence'
+    | 'black'
     // Listed only when they apply (camcorder footage): interlace, non-square pixels, several audio
     // tracks, one-sided / phase-cancelling stereo, clipped passages.
-    | 'scan' | 'aspect' | 'audio_track' | 'channels' | 'clipping';
+    | 'scan'
+    | 'aspect'
+    | 'audio_track'
+    | 'channels'
+    | 'clipping';
   status: QcStatus;
   value: string;
   message: string;
@@ -183,8 +196,7 @@ export const QC_THRESHOLDS = {
 } as const;
 
 const seconds = (value: number): string => `${Math.round(value * 10) / 10} 秒`;
-const sum = (intervals: Interval[], total: number): number =>
-  intervals.reduce((acc, i) => acc + (i.durationS ?? Math.max(0, total - i.startS)), 0);
+const sum = (intervals: Interval[], total: number): number => intervals.reduce((acc, i) => acc + (i.durationS ?? Math.max(0, total - i.startS)), 0);
 
 const channelName = (fix: AudioPlan['fix']): string => (fix === 'right-to-both' ? '右' : '左');
 
@@ -194,13 +206,23 @@ function audioPlanChecks(plan: AudioPlan | null | undefined): QcCheck[] {
   const checks: QcCheck[] = [];
   if (plan.trackCount > 1) {
     const skipped = plan.skippedSilentTracks > 0 ? `（前 ${plan.skippedSilentTracks} 条没有声音）` : '';
-    checks.push({ name: 'audio_track', status: 'pass', value: `track ${plan.trackNumber} of ${plan.trackCount} (stream ${plan.streamIndex})`, message: `视频有 ${plan.trackCount} 条音轨，使用第 ${plan.trackNumber} 条${skipped}` });
+    checks.push({
+      name: 'audio_track',
+      status: 'pass',
+      value: `track ${plan.trackNumber} of ${plan.trackCount} (stream ${plan.streamIndex})`,
+      message: `视频有 ${plan.trackCount} 条音轨，使用第 ${plan.trackNumber} 条${skipped}`,
+    });
   }
   const levels = plan.stats ? plan.stats.channels.map((c) => (c.rmsDb === null ? '-inf' : c.rmsDb.toFixed(1))).join(' / ') : '';
   if (plan.issue === 'one_sided') {
     const live = channelName(plan.fix);
     const dead = live === '左' ? '右' : '左';
-    checks.push({ name: 'channels', status: 'warn', value: `one-sided; RMS L/R ${levels} dBFS`, message: `只有${live}声道有声音（${dead}声道没有声音），预览和播出母版已让两个声道都播放${live}声道的声音；下次录制请检查麦克风接线` });
+    checks.push({
+      name: 'channels',
+      status: 'warn',
+      value: `one-sided; RMS L/R ${levels} dBFS`,
+      message: `只有${live}声道有声音（${dead}声道没有声音），预览和播出母版已让两个声道都播放${live}声道的声音；下次录制请检查麦克风接线`,
+    });
   } else if (plan.issue === 'phase_cancel') {
     const sum = plan.stats?.monoSumRmsDb;
     checks.push({
@@ -211,7 +233,12 @@ function audioPlanChecks(plan: AudioPlan | null | undefined): QcCheck[] {
     });
   }
   if (plan.clipped) {
-    checks.push({ name: 'clipping', status: 'warn', value: `${plan.clipped.seconds} s at full scale (channel ${plan.clipped.channel})`, message: `有约 ${Math.max(0.1, Math.round(plan.clipped.seconds * 10) / 10)} 秒的声音削波（录音音量过大，声音失真），建议录制时调低录音电平` });
+    checks.push({
+      name: 'clipping',
+      status: 'warn',
+      value: `${plan.clipped.seconds} s at full scale (channel ${plan.clipped.channel})`,
+      message: `有约 ${Math.max(0.1, Math.round(plan.clipped.seconds * 10) / 10)} 秒的声音削波（录音音量过大，声音失真），建议录制时调低录音电平`,
+    });
   }
   return checks;
 }
@@ -224,7 +251,12 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
 
   // decode
   if (m.decodeErrors.count > 0) {
-    checks.push({ name: 'decode', status: 'warn', value: `${m.decodeErrors.count} errors`, message: `视频文件有部分损坏（解码出错 ${m.decodeErrors.count} 处），可能出现花屏或卡顿，建议重新导出后上传` });
+    checks.push({
+      name: 'decode',
+      status: 'warn',
+      value: `${m.decodeErrors.count} errors`,
+      message: `视频文件有部分损坏（解码出错 ${m.decodeErrors.count} 处），可能出现花屏或卡顿，建议重新导出后上传`,
+    });
   } else {
     checks.push({ name: 'decode', status: 'pass', value: '0 errors', message: '视频可以正常播放' });
   }
@@ -232,9 +264,19 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
   // duration, incl. audio/video mismatch
   const mismatch = probe.hasAudio && probe.videoDurationS !== null && probe.audioDurationS !== null ? Math.abs(probe.videoDurationS - probe.audioDurationS) : 0;
   if (duration > options.maxDurationS) {
-    checks.push({ name: 'duration', status: 'fail', value: `${duration.toFixed(2)} s`, message: `视频时长（${seconds(duration)}）超过活动规定的 ${seconds(options.maxDurationS)}，请剪辑后重新上传` });
+    checks.push({
+      name: 'duration',
+      status: 'fail',
+      value: `${duration.toFixed(2)} s`,
+      message: `视频时长（${seconds(duration)}）超过活动规定的 ${seconds(options.maxDurationS)}，请剪辑后重新上传`,
+    });
   } else if (mismatch > t.avMismatchS) {
-    checks.push({ name: 'duration', status: 'warn', value: `${duration.toFixed(2)} s; audio/video differ ${mismatch.toFixed(3)} s`, message: `声音和画面长度不一致（相差 ${mismatch.toFixed(2)} 秒），可能出现音画不同步` });
+    checks.push({
+      name: 'duration',
+      status: 'warn',
+      value: `${duration.toFixed(2)} s; audio/video differ ${mismatch.toFixed(3)} s`,
+      message: `声音和画面长度不一致（相差 ${mismatch.toFixed(2)} 秒），可能出现音画不同步`,
+    });
   } else {
     checks.push({ name: 'duration', status: 'pass', value: `${duration.toFixed(2)} s`, message: `视频时长 ${seconds(duration)}` });
   }
@@ -259,18 +301,33 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
   );
 
   // rotation (informational)
-  checks.push({ name: 'rotation', status: 'pass', value: `${probe.rotation}°`, message: probe.rotation ? '视频带有旋转标记，预览已按正确方向显示' : '画面方向正常' });
+  checks.push({
+    name: 'rotation',
+    status: 'pass',
+    value: `${probe.rotation}°`,
+    message: probe.rotation ? '视频带有旋转标记，预览已按正确方向显示' : '画面方向正常',
+  });
 
   // interlace (informational: the preview is deinterlaced, the master keeps the fields)
   if (probe.scan.interlaced) {
     const rate = Math.round(probe.fps * 2 * 100) / 100;
     const order = probe.scan.order === 'bff' ? '下场优先' : '上场优先';
-    checks.push({ name: 'scan', status: 'pass', value: `interlaced ${probe.scan.order ?? '?'} (${probe.scan.source}), ${rate} fields/s`, message: `隔行扫描视频（${rate}i，${order}），预览已去隔行，播出母版保留隔行` });
+    checks.push({
+      name: 'scan',
+      status: 'pass',
+      value: `interlaced ${probe.scan.order ?? '?'} (${probe.scan.source}), ${rate} fields/s`,
+      message: `隔行扫描视频（${rate}i，${order}），预览已去隔行，播出母版保留隔行`,
+    });
   }
 
   // non-square pixels (informational: shown at the true shape)
   if (Math.abs(probe.sampleAspectRatio - 1) > 0.01) {
-    checks.push({ name: 'aspect', status: 'pass', value: `${probe.width}×${probe.height} SAR ${Math.round(probe.sampleAspectRatio * 1000) / 1000} → ${probe.displayWidth}×${probe.displayHeight}`, message: `画面按实际比例显示（${probe.displayWidth}×${probe.displayHeight}）` });
+    checks.push({
+      name: 'aspect',
+      status: 'pass',
+      value: `${probe.width}×${probe.height} SAR ${Math.round(probe.sampleAspectRatio * 1000) / 1000} → ${probe.displayWidth}×${probe.displayHeight}`,
+      message: `画面按实际比例显示（${probe.displayWidth}×${probe.displayHeight}）`,
+    });
   }
 
   if (probe.isHdr) {
@@ -290,7 +347,12 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
         : '视频没有声音，演唱作品需要有声音，请检查录制设置';
     checks.push({ name: 'audio', status: 'warn', value: 'none', message });
   } else {
-    checks.push({ name: 'audio', status: 'pass', value: `${probe.audioCodec ?? '?'} ${probe.audioChannels ?? '?'}ch ${probe.audioSampleRate ?? '?'} Hz`, message: '有声音' });
+    checks.push({
+      name: 'audio',
+      status: 'pass',
+      value: `${probe.audioCodec ?? '?'} ${probe.audioChannels ?? '?'}ch ${probe.audioSampleRate ?? '?'} Hz`,
+      message: '有声音',
+    });
     checks.push(...audioPlanChecks(options.audio));
     const audioDuration = probe.audioDurationS ?? duration;
     const silentTotal = sum(m.silence, audioDuration);
@@ -315,7 +377,12 @@ export function evaluateQc(probe: ProbeResult, m: QcMeasurements, options: QcOpt
     }
 
     if (wholeSilent) {
-      checks.push({ name: 'silence', status: 'fail', value: `${silentTotal.toFixed(1)} s silent`, message: '整段视频都没有声音（静音），请检查录音后重新上传' });
+      checks.push({
+        name: 'silence',
+        status: 'fail',
+        value: `${silentTotal.toFixed(1)} s silent`,
+        message: '整段视频都没有声音（静音），请检查录音后重新上传',
+      });
     } else {
       const longest = m.silence.reduce((acc, i) => Math.max(acc, i.durationS ?? Math.max(0, audioDuration - i.startS)), 0);
       checks.push(

@@ -114,9 +114,14 @@ export function createMediaRunner(binaries: MediaBinaries): MediaRunner {
     binaries,
     async probe(absolutePath, options) {
       const args = [
-        '-hide_banner', '-v', 'error',
+        '-hide_banner',
+        '-v',
+        'error',
         ...demuxerGuardArgs(options.demuxer),
-        '-print_format', 'json', '-show_format', '-show_streams',
+        '-print_format',
+        'json',
+        '-show_format',
+        '-show_streams',
         fileUrl(absolutePath),
       ];
       const result = await execMediaTool(binaries.ffprobe, args, {
@@ -131,11 +136,16 @@ export function createMediaRunner(binaries: MediaBinaries): MediaRunner {
       // lists every packet from there to the end of the file. Measured: 245 packets for a 20 s
       // clip with 250-frame GOPs, 0.1 s. The lines are folded as they arrive (no buffer).
       const args = [
-        '-hide_banner', '-v', 'error',
+        '-hide_banner',
+        '-v',
+        'error',
         ...demuxerGuardArgs(options.demuxer),
-        '-read_intervals', '999999999%',
-        '-show_entries', 'packet=stream_index,pts_time,dts_time,duration_time',
-        '-of', 'csv=p=0',
+        '-read_intervals',
+        '999999999%',
+        '-show_entries',
+        'packet=stream_index,pts_time,dts_time,duration_time',
+        '-of',
+        'csv=p=0',
         fileUrl(absolutePath),
       ];
       const ends = new Map<number, number>();

@@ -53,8 +53,7 @@ export const CONTAINER_LABEL: Readonly<Record<SniffedContainer, string>> = Objec
 });
 
 export type SniffResult =
-  | { ok: true; container: SniffedContainer; demuxer: Demuxer }
-  | { ok: false; code: 'not_video' | 'unreadable'; message: string; detail: string };
+  { ok: true; container: SniffedContainer; demuxer: Demuxer } | { ok: false; code: 'not_video' | 'unreadable'; message: string; detail: string };
 
 /**
  * The upload field's `accept`: file pickers filter on it (camcorder files often have no video/*
@@ -126,8 +125,13 @@ export function sniffVideoHead(head: Buffer): SniffResult {
   if (head.length >= MXF_PARTITION_KEY.length && head.subarray(0, MXF_PARTITION_KEY.length).equals(MXF_PARTITION_KEY)) return accepted('mxf');
 
   // Recognised, but not taken: name it and say how to convert.
-  if (['MPLS', 'HDMV', 'INDX', 'MOBJ'].includes(ascii(0, 4)) && /^0[12]00$/.test(ascii(4, 8))) return refused(SNIFF_MESSAGES.avchdIndex, 'AVCHD/BDMV index or playlist file');
-  if (ascii(0, 4) === 'PK\x03\x04' || ascii(0, 4) === 'Rar!' || (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])))) {
+  if (['MPLS', 'HDMV', 'INDX', 'MOBJ'].includes(ascii(0, 4)) && /^0[12]00$/.test(ascii(4, 8)))
+    return refused(SNIFF_MESSAGES.avchdIndex, 'AVCHD/BDMV index or playlist file');
+  if (
+    ascii(0, 4) === 'PK\x03\x04' ||
+    ascii(0, 4) === 'Rar!' ||
+    (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])))
+  ) {
     return refused(SNIFF_MESSAGES.archive, 'archive');
   }
   if (head.length >= 8 && head.subarray(0, 8).equals(ASF_GUID)) return refused(SNIFF_MESSAGES.wmv, 'ASF/WMV container');
@@ -137,10 +141,22 @@ export function sniffVideoHead(head: Buffer): SniffResult {
   if (head.length >= 4 && (head.readUInt32BE(0) === 0x00000001 || (head[0] === 0 && head[1] === 0 && head[2] === 1 && (head[3] ?? 0) < 0x80))) {
     return refused(SNIFF_MESSAGES.rawVideo, 'Annex B elementary stream');
   }
-  if (ascii(0, 3) === 'ID3' || (head.length >= 2 && head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0) || ascii(0, 4) === 'fLaC' || ascii(0, 4) === 'OggS' || (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') || ascii(0, 6) === '#!AMR') {
+  if (
+    ascii(0, 3) === 'ID3' ||
+    (head.length >= 2 && head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0) ||
+    ascii(0, 4) === 'fLaC' ||
+    ascii(0, 4) === 'OggS' ||
+    (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') ||
+    ascii(0, 6) === '#!AMR'
+  ) {
     return refused(SNIFF_MESSAGES.audioOnly, 'audio file');
   }
-  if ((head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) || ascii(1, 4) === 'PNG' || ascii(0, 3) === 'GIF' || (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP')) {
+  if (
+    (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) ||
+    ascii(1, 4) === 'PNG' ||
+    ascii(0, 3) === 'GIF' ||
+    (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP')
+  ) {
     return refused(SNIFF_MESSAGES.image, 'image file');
   }
   return refused(SNIFF_MESSAGES.notVideo, `not a video container: ${describeHead(head)}`);
@@ -148,7 +164,10 @@ export function sniffVideoHead(head: Buffer): SniffResult {
 
 /** A short English description of what the head looks like, for logs. */
 function describeHead(head: Buffer): string {
-  const text = head.toString('utf8', 0, Math.min(head.length, 512)).replace(/^\uFEFF/, '').trimStart();
+  const text = head
+    .toString('utf8', 0, Math.min(head.length, 512))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   const lower = text.toLowerCase();
   if (text.startsWith('#EXTM3U')) return 'HLS playlist';
   if (lower.startsWith('ffconcat')) return 'ffconcat script';

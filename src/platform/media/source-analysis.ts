@@ -102,12 +102,18 @@ export function channelFixFilter(fix: ChannelFix): string {
 /** ffprobe argv: the first 6 frames' interlace flags of the video stream. */
 export function buildFrameScanArgs(probe: ProbeResult, inputPath: string): string[] {
   return [
-    '-hide_banner', '-v', 'error',
+    '-hide_banner',
+    '-v',
+    'error',
     ...demuxerGuardArgs(probe.demuxer),
-    '-select_streams', String(probe.videoStreamIndex),
-    '-read_intervals', '%+#6',
-    '-show_entries', 'frame=interlaced_frame,top_field_first',
-    '-of', 'csv=p=0',
+    '-select_streams',
+    String(probe.videoStreamIndex),
+    '-read_intervals',
+    '%+#6',
+    '-show_entries',
+    'frame=interlaced_frame,top_field_first',
+    '-of',
+    'csv=p=0',
     fileUrl(inputPath),
   ];
 }
@@ -126,9 +132,18 @@ export function parseFrameScan(stdout: string): Array<{ interlaced: boolean; top
  * The scan from the frames; falls back to the probe's (progressive assumed) when nothing decodes —
  * the main run is where an undecodable video is judged. Timeouts and aborts propagate.
  */
-export async function detectScanFromFrames(runner: MediaRunner, probe: ProbeResult, inputPath: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ScanInfo> {
+export async function detectScanFromFrames(
+  runner: MediaRunner,
+  probe: ProbeResult,
+  inputPath: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<ScanInfo> {
   try {
-    const result = await execMediaTool(runner.binaries.ffprobe, buildFrameScanArgs(probe, inputPath), { timeoutMs: options.timeoutMs, signal: options.signal, captureStdoutBytes: 64 * 1024 });
+    const result = await execMediaTool(runner.binaries.ffprobe, buildFrameScanArgs(probe, inputPath), {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      captureStdoutBytes: 64 * 1024,
+    });
     return scanFromFrameFlags(parseFrameScan(result.stdout)) ?? probe.scan;
   } catch (error) {
     if (error instanceof MediaRunError) return probe.scan;
@@ -163,13 +178,24 @@ export function buildAudioAnalysisArgs(probe: ProbeResult, inputPath: string, ma
   if (tracks.length === 0) throw new Error('no audio stream to analyse');
   const maps = tracks.flatMap((track, k) => ['-map', `[a${k}]`, ...(track.channels >= 2 ? ['-map', `[s${k}]`] : [])]);
   return [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-loglevel',
+    'level+info',
     ...guardedInputArgs(inputPath, probe.demuxer),
-    '-vn', '-sn', '-dn',
-    '-filter_complex', buildAudioAnalysisGraph(probe),
+    '-vn',
+    '-sn',
+    '-dn',
+    '-filter_complex',
+    buildAudioAnalysisGraph(probe),
     ...maps,
     ...(maxDurationS !== undefined ? ['-t', String(maxDurationS)] : []),
-    '-c:a', 'pcm_s16le', '-f', 'null', '-',
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    'null',
+    '-',
   ];
 }
 
@@ -227,14 +253,20 @@ export function parseAudioAnalysis(lines: readonly string[], probe: ProbeResult)
     for (let c = 1; c <= track.channels; c += 1) {
       const e = ch?.get(c);
       const fullScale = e !== undefined && e.peakDb !== null && e.peakDb >= AUDIO_THRESHOLDS.fullScaleDb;
-      channels.push({ rmsDb: e?.rmsDb ?? null, peakDb: e?.peakDb ?? null, fullScaleSamples: fullScale ? (e?.fullScaleSamples ?? 0) : 0, flatFactorDb: e?.flatFactorDb ?? null });
+      channels.push({
+        rmsDb: e?.rmsDb ?? null,
+        peakDb: e?.peakDb ?? null,
+        fullScaleSamples: fullScale ? (e?.fullScaleSamples ?? 0) : 0,
+        flatFactorDb: e?.flatFactorDb ?? null,
+      });
     }
     const sum = blocks.get(`sum${k}`)?.get(1);
     return track.channels >= 2 ? { index: track.index, channels, monoSumRmsDb: sum?.rmsDb ?? null } : { index: track.index, channels };
   });
 }
 
-const loudest = (stats: TrackStats): number | null => stats.channels.reduce<number | null>((acc, c) => (c.rmsDb === null ? acc : acc === null ? c.rmsDb : Math.max(acc, c.rmsDb)), null);
+const loudest = (stats: TrackStats): number | null =>
+  stats.channels.reduce<number | null>((acc, c) => (c.rmsDb === null ? acc : acc === null ? c.rmsDb : Math.max(acc, c.rmsDb)), null);
 
 /** The decision (pure): which track, which channel fix, clipping. */
 export function planAudio(probe: ProbeResult, stats: readonly TrackStats[]): AudioPlan | null {
@@ -295,7 +327,11 @@ export async function analyseAudio(
   options: { timeoutMs: number; signal?: AbortSignal; maxDurationS?: number },
 ): Promise<AudioPlan | null> {
   if (probe.audioStreams.length === 0) return null;
-  const result = await runner.run(buildAudioAnalysisArgs(probe, inputPath, options.maxDurationS), { timeoutMs: options.timeoutMs, signal: options.signal, keepLine: isAstatsLine });
+  const result = await runner.run(buildAudioAnalysisArgs(probe, inputPath, options.maxDurationS), {
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    keepLine: isAstatsLine,
+  });
   const stats = parseAudioAnalysis(result.keptLines, probe);
   if (stats.every((s) => s.channels.every((c) => c.rmsDb === null && c.peakDb === null)) && result.keptLines.length === 0) {
     throw new MediaRunError('ffmpeg', 0, null, 'audio analysis printed no astats summary');

@@ -101,10 +101,7 @@ export type FailOutcome =
   /** The attempt no longer held the lease: nothing was changed. */
   | { outcome: 'lost' };
 
-export type DeferOutcome =
-  | { outcome: 'deferred'; runAt: Date; reason: string }
-  | { outcome: 'failed'; reason: string }
-  | { outcome: 'lost' };
+export type DeferOutcome = { outcome: 'deferred'; runAt: Date; reason: string } | { outcome: 'failed'; reason: string } | { outcome: 'lost' };
 
 export type JobStats = Record<JobStatus, number>;
 
@@ -271,7 +268,9 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
 
     async heartbeat(job) {
       const now = clock.now();
-      const result = await ownedBy(job).set({ lease_expires_at: later(now, leaseMs), updated_at: now }).executeTakeFirst();
+      const result = await ownedBy(job)
+        .set({ lease_expires_at: later(now, leaseMs), updated_at: now })
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
 
@@ -306,7 +305,16 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
           const runAt = later(now, backoffMs(row.attempts));
           await trx
             .updateTable('jobs')
-            .set({ status: 'queued', run_at: runAt, lease_owner: null, lease_expires_at: null, last_error: truncate(reason), infra_retries: 0, infra_retry_since: null, updated_at: now })
+            .set({
+              status: 'queued',
+              run_at: runAt,
+              lease_owner: null,
+              lease_expires_at: null,
+              last_error: truncate(reason),
+              infra_retries: 0,
+              infra_retry_since: null,
+              updated_at: now,
+            })
             .where('id', '=', job.id)
             .execute();
           return { outcome: 'retry', runAt, reason };

@@ -50,10 +50,7 @@ export const DEFAULT_GRACE_MS = 25_000;
  * SIGTERM/SIGINT stop it gracefully and exit 0; a second signal exits at once with 1
  * (leases then expire and other workers reclaim the jobs).
  */
-export async function runWorkerProcess(
-  buildHandlers: (deps: WorkerProcessDeps) => JobHandlers,
-  options: WorkerProcessOptions = {},
-): Promise<WorkerProcess> {
+export async function runWorkerProcess(buildHandlers: (deps: WorkerProcessDeps) => JobHandlers, options: WorkerProcessOptions = {}): Promise<WorkerProcess> {
   const logger = options.logger ?? consoleLogger();
   const config = loadConfig(options.env);
   if (config.database.kind === 'pglite') {
@@ -66,7 +63,11 @@ export async function runWorkerProcess(
   if (swept.length) logger.info('removed work files of stopped processes', { count: swept.length, names: swept.slice(0, 20) });
   const database = await openDatabase(config.database);
   await migrateToLatest(database.db);
-  const queue = createJobQueue(database.db, { leaseMs: options.leaseMs ?? config.worker.leaseMs, backoff: options.backoff, infraRetryMs: config.worker.infraRetryHours * 3600_000 });
+  const queue = createJobQueue(database.db, {
+    leaseMs: options.leaseMs ?? config.worker.leaseMs,
+    backoff: options.backoff,
+    infraRetryMs: config.worker.infraRetryHours * 3600_000,
+  });
   const worker = createWorker({
     queue,
     handlers: buildHandlers({ config, db: database.db, queue, store: createObjectStore(config.storage), logger: createLogger() }),

@@ -2,14 +2,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema';
-import {
-  LeaseLostError,
-  PermanentJobError,
-  WorkerStoppingError,
-  type JobContext,
-  type JobHandler,
-  type JobHandlers,
-} from './job-handler';
+import { LeaseLostError, PermanentJobError, WorkerStoppingError, type JobContext, type JobHandler, type JobHandlers } from './job-handler';
 import { describeError, type ClaimedJob, type DeferOutcome, type FinalFailureHook, type JobRunQueue } from './queue';
 import { outageOf } from '../outage';
 
@@ -245,7 +238,12 @@ export function createWorker(options: WorkerOptions): Worker {
         if (outage && !(err instanceof PermanentJobError)) {
           const outcome = await deferWhenPossible(entry, err);
           if (outcome?.outcome === 'deferred') {
-            logger.warn('job deferred: a dependency is unavailable (attempt not counted)', { ...log, outage, reason: outcome.reason, runAt: outcome.runAt.toISOString() });
+            logger.warn('job deferred: a dependency is unavailable (attempt not counted)', {
+              ...log,
+              outage,
+              reason: outcome.reason,
+              runAt: outcome.runAt.toISOString(),
+            });
           }
           return;
         }

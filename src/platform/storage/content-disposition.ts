@@ -30,17 +30,12 @@ export function sanitizeFileName(fileName: string): string {
 function asciiFallback(name: string): string {
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 && /^\.[A-Za-z0-9]{1,8}$/.test(name.slice(dot)) ? name.slice(dot) : '';
-  const stem = (ext ? name.slice(0, dot) : name)
-    .replace(/[^\x20-\x7e]+/g, '_')
-    .replace(/[%'*]/g, '_');
+  const stem = (ext ? name.slice(0, dot) : name).replace(/[^\x20-\x7e]+/g, '_').replace(/[%'*]/g, '_');
   // A stem that was all Chinese reads as "_" — name it plainly instead.
   return (/[A-Za-z0-9]/.test(stem) ? stem : 'download') + ext;
 }
 
 /** RFC 5987 attr-char encoding: encodeURIComponent leaves ' ( ) * unescaped, which are not attr-chars. */
 function encodeRfc5987(value: string): string {
-  return encodeURIComponent(value).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  return encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }

@@ -31,13 +31,4 @@ export {
   RangeNotSatisfiableError,
   StoreUnavailableError,
 } from './object-store';
-export type {
-  ByteRange,
-  Disposition,
-  GetResult,
-  ObjectInfo,
-  ObjectStore,
-  PresignGetOptions,
-  PutOptions,
-  PutResult,
-} from './object-store';
+export type { ByteRange, Disposition, GetResult, ObjectInfo, ObjectStore, PresignGetOptions, PutOptions, PutResult } from './object-store';

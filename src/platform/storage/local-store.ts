@@ -7,21 +7,8 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { clampRange } from './byte-range';
-import {
-  assertValidKey,
-  assertValidPrefix,
-  ObjectNotFoundError,
-  RangeNotSatisfiableError,
-  StoreUnavailableError,
-} from './object-store';
-import type {
-  ByteRange,
-  GetResult,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-} from './object-store';
+import { assertValidKey, assertValidPrefix, ObjectNotFoundError, RangeNotSatisfiableError, StoreUnavailableError } from './object-store';
+import type { ByteRange, GetResult, ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store';
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const META_DIR = '.meta';
@@ -317,11 +304,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 function isSidecar(value: unknown): value is Sidecar {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { contentType?: unknown }).contentType === 'string'
-  );
+  return typeof value === 'object' && value !== null && typeof (value as { contentType?: unknown }).contentType === 'string';
 }
 
 function isErrno(err: unknown, code: string): boolean {

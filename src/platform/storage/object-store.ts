@@ -118,7 +118,10 @@ export class RangeNotSatisfiableError extends ObjectStoreError {
   override readonly name = 'RangeNotSatisfiableError';
   readonly code = 'range_not_satisfiable';
   readonly status = 416;
-  constructor(readonly key: string, readonly sizeBytes: number) {
+  constructor(
+    readonly key: string,
+    readonly sizeBytes: number,
+  ) {
     super(`range not satisfiable for ${key} (size ${sizeBytes})`);
   }
 }
@@ -133,13 +136,7 @@ const KEY_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9_.
  * segment starting with a dot (the local store keeps its own files under `.meta/` and `.tmp/`).
  */
 export function isValidKey(key: string): boolean {
-  return (
-    typeof key === 'string' &&
-    key.length > 0 &&
-    key.length <= MAX_KEY_LENGTH &&
-    !key.includes('..') &&
-    KEY_PATTERN.test(key)
-  );
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && !key.includes('..') && KEY_PATTERN.test(key);
 }
 
 export function assertValidKey(key: string): void {

@@ -18,22 +18,8 @@ import { type BucketLocationConstraint, CreateBucketCommand } from '@aws-sdk/cli
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { contentDisposition } from './content-disposition';
-import {
-  assertValidKey,
-  assertValidPrefix,
-  ObjectNotFoundError,
-  RangeNotSatisfiableError,
-  StoreUnavailableError,
-} from './object-store';
-import type {
-  ByteRange,
-  GetResult,
-  ObjectInfo,
-  ObjectStore,
-  PresignGetOptions,
-  PutOptions,
-  PutResult,
-} from './object-store';
+import { assertValidKey, assertValidPrefix, ObjectNotFoundError, RangeNotSatisfiableError, StoreUnavailableError } from './object-store';
+import type { ByteRange, GetResult, ObjectInfo, ObjectStore, PresignGetOptions, PutOptions, PutResult } from './object-store';
 
 export interface S3StoreConfig {
   /** Omit for AWS; set for MinIO, Ceph, s3rver… (`http://host:port`). */
@@ -73,10 +59,7 @@ const DELETE_BATCH = 1_000;
  */
 export function createS3Store(config: S3StoreConfig): ObjectStore {
   const client = makeClient(config, config.endpoint);
-  const presignClient =
-    config.publicEndpoint && config.publicEndpoint !== config.endpoint
-      ? makeClient(config, config.publicEndpoint)
-      : client;
+  const presignClient = config.publicEndpoint && config.publicEndpoint !== config.endpoint ? makeClient(config, config.publicEndpoint) : client;
   const Bucket = config.bucket;
 
   async function upload(key: string, body: Readable, opts: PutOptions, knownSize?: number): Promise<PutResult> {
@@ -190,19 +173,13 @@ export function createS3Store(config: S3StoreConfig): ObjectStore {
     let ContinuationToken: string | undefined;
     try {
       do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken, MaxKeys: DELETE_BATCH }),
-        );
+        const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken, MaxKeys: DELETE_BATCH }));
         const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
         if (keys.length > 0) {
-          const out = await client.send(
-            new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }),
-          );
+          const out = await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
           const failed = out.Errors ?? [];
           if (failed.length > 0) {
-            throw new StoreUnavailableError(
-              `could not delete ${failed.length} objects under ${prefix}: ${failed[0]?.Code ?? ''} ${failed[0]?.Message ?? ''}`,
-            );
+            throw new StoreUnavailableError(`could not delete ${failed.length} objects under ${prefix}: ${failed[0]?.Code ?? ''} ${failed[0]?.Message ?? ''}`);
           }
           count += keys.length;
         }
@@ -231,9 +208,7 @@ export function createS3Store(config: S3StoreConfig): ObjectStore {
       await client.send(new HeadBucketCommand({ Bucket }), { abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) });
     } catch (err) {
       const mapped = mapError(err, Bucket);
-      throw mapped instanceof StoreUnavailableError
-        ? mapped
-        : new StoreUnavailableError(`object store bucket not usable: ${Bucket}`, { cause: err });
+      throw mapped instanceof StoreUnavailableError ? mapped : new StoreUnavailableError(`object store bucket not usable: ${Bucket}`, { cause: err });
     }
   }
 
@@ -286,10 +261,7 @@ export function createS3Store(config: S3StoreConfig): ObjectStore {
 }
 
 function makeClient(config: S3StoreConfig, endpoint: string | undefined): S3Client {
-  const credentials =
-    config.accessKeyId && config.secretAccessKey
-      ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }
-      : undefined;
+  const credentials = config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined;
   return new S3Client({
     endpoint,
     region: config.region,
@@ -321,8 +293,18 @@ interface SdkErrorShape {
 
 /** Error codes of a request that got no HTTP answer (or lost it half-way). */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 const NETWORK_NAMES = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'RequestTimeoutException']);
 
@@ -345,10 +327,7 @@ function mapError(err: unknown, key: string): unknown {
   }
   const noAnswer = e.$metadata !== undefined && status === undefined;
   if (noAnswer || NETWORK_NAMES.has(e.name ?? '') || NETWORK_CODES.has(e.code ?? '')) {
-    return new StoreUnavailableError(
-      `object store did not answer for ${key}: ${e.code ?? e.name ?? 'error'}`,
-      { cause: err },
-    );
+    return new StoreUnavailableError(`object store did not answer for ${key}: ${e.code ?? e.name ?? 'error'}`, { cause: err });
   }
   return err;
 }

@@ -32,7 +32,16 @@ const started = Date.now();
 
 interface DeskItem {
   entry: { id: string; status: string };
-  master: { status: string; profile: string; pillarbox: string; error: string | null; needsPerson: boolean; loudness: { integratedLufs: number | null; truePeakDbtp: number | null } | null; downloadUrl: string | null; fileName: string } | null;
+  master: {
+    status: string;
+    profile: string;
+    pillarbox: string;
+    error: string | null;
+    needsPerson: boolean;
+    loudness: { integratedLufs: number | null; truePeakDbtp: number | null } | null;
+    downloadUrl: string | null;
+    fileName: string;
+  } | null;
 }
 
 /** kind → entry id, all uploaded and ingested in beforeAll (in parallel). */
@@ -63,9 +72,17 @@ beforeAll(async () => {
     if (video.status !== 'ready') throw new Error(`ingest of ${kind}: ${video.status} ${video.error ?? ''}`);
   }
   // Judging is tested elsewhere: put every entry at `awarded` directly.
-  await t.container.database.db.updateTable('entries').set({ status: 'awarded', award: 'first' }).where('id', 'in', [...entries.values()]).execute();
+  await t.container.database.db
+    .updateTable('entries')
+    .set({ status: 'awarded', award: 'first' })
+    .where('id', 'in', [...entries.values()])
+    .execute();
   for (const { kind, body } of CASES) {
-    const res = await request(t.app).post(`/api/v1/entries/${entries.get(kind)}/broadcast`).set(admin).send(body).expect(200);
+    const res = await request(t.app)
+      .post(`/api/v1/entries/${entries.get(kind)}/broadcast`)
+      .set(admin)
+      .send(body)
+      .expect(200);
     expect(res.body.status).toBe('broadcast_selected');
   }
 });
@@ -109,13 +126,22 @@ async function probe(file: string): Promise<Probed> {
   const { stdout } = await exec(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file], { maxBuffer: 8 * 1024 * 1024 });
   const json = JSON.parse(stdout) as { format: { format_name: string }; streams: Array<Record<string, unknown>> };
   const audios = json.streams.filter((s) => s.codec_type === 'audio');
-  return { format: json.format.format_name, video: json.streams.find((s) => s.codec_type === 'video') as never, audio: audios[0] as never, audioCount: audios.length };
+  return {
+    format: json.format.format_name,
+    video: json.streams.find((s) => s.codec_type === 'video') as never,
+    audio: audios[0] as never,
+    audioCount: audios.length,
+  };
 }
 
 /** The test's own ebur128 with true peak, on the first audio stream. */
 async function loudness(file: string): Promise<{ i: number | null; tp: number | null }> {
   const { ffmpeg } = resolveMediaBinaries();
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:a:0', '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'], { maxBuffer: 32 * 1024 * 1024 });
+  const { stderr } = await exec(
+    ffmpeg,
+    ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:a:0', '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'],
+    { maxBuffer: 32 * 1024 * 1024 },
+  );
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
   const i = /I:\s+(-?[\d.]+|-inf)\s+LUFS/.exec(summary)?.[1];
   const peak = /Peak:\s+(-?[\d.]+|-inf)\s+dBFS/.exec(summary)?.[1];
@@ -126,7 +152,15 @@ async function loudness(file: string): Promise<{ i: number | null; tp: number | 
 
 function expectXdcam(p: Probed) {
   expect(p.format).toBe('mxf');
-  expect(p.video).toMatchObject({ codec_name: 'mpeg2video', profile: '4:2:2', pix_fmt: 'yuv422p', width: 1920, height: 1080, r_frame_rate: '25/1', field_order: 'tt' });
+  expect(p.video).toMatchObject({
+    codec_name: 'mpeg2video',
+    profile: '4:2:2',
+    pix_fmt: 'yuv422p',
+    width: 1920,
+    height: 1080,
+    r_frame_rate: '25/1',
+    field_order: 'tt',
+  });
   expect(p.audio).toMatchObject({ codec_name: 'pcm_s24le', sample_rate: '48000', channels: 2 });
 }
 
@@ -159,7 +193,11 @@ test('when a portrait phone clip is selected with a blurred pillarbox, then the 
   expectOnTarget(await loudness(file));
   // Blurred sides are not black: the average luma of the left 200 columns is well above black (16).
   const { ffmpeg } = resolveMediaBinaries();
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-nostdin', '-i', file, '-frames:v', '1', '-vf', 'crop=200:1080:0:0,signalstats,metadata=print', '-f', 'null', '-'], { maxBuffer: 8 * 1024 * 1024 });
+  const { stderr } = await exec(
+    ffmpeg,
+    ['-hide_banner', '-nostdin', '-i', file, '-frames:v', '1', '-vf', 'crop=200:1080:0:0,signalstats,metadata=print', '-f', 'null', '-'],
+    { maxBuffer: 8 * 1024 * 1024 },
+  );
   const yavg = Number(/lavfi\.signalstats\.YAVG=([\d.]+)/.exec(stderr)?.[1]);
   expect(yavg).toBeGreaterThan(25);
 });
@@ -197,7 +235,11 @@ test('when a source is too quiet to rescue (≈ −50 LUFS, +26 dB over the +20 
   await request(t.app).get(`/api/v1/broadcast/entries/${id}/master`).set(admin).expect(404);
   // Give the worker a moment: a retry would have re-queued it.
   await sleep(500);
-  const all = await t.container.database.db.selectFrom('jobs').select(['status', 'attempts', 'last_error', 'payload']).where('type', '=', 'broadcast.master').execute();
+  const all = await t.container.database.db
+    .selectFrom('jobs')
+    .select(['status', 'attempts', 'last_error', 'payload'])
+    .where('type', '=', 'broadcast.master')
+    .execute();
   const jobs = all.filter((j) => (j.payload as { entryId?: string }).entryId === id);
   expect(jobs).toHaveLength(1);
   expect(jobs[0]).toMatchObject({ status: 'failed', attempts: 1 });

@@ -55,7 +55,10 @@ describe('when the camcorder file comes through the resumable (tus) upload the p
     const entry = await createEntry(t, school.token, { title: '断点续传的 M2TS' });
     const bytes = await readFile(await makeCamcorderClip('avchd-m2ts', path.join(dir, 'clips')));
     const created = await request(t.app)
-      .post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${school.token}`).set('Upload-Length', String(bytes.length))
+      .post('/api/v1/uploads')
+      .set(TUS)
+      .set('Authorization', `Bearer ${school.token}`)
+      .set('Upload-Length', String(bytes.length))
       .set('Upload-Metadata', tusMetadata({ entryId: entry.id, filename: '00000.M2TS', filetype: 'application/octet-stream' }))
       .expect(201);
     const half = Math.floor(bytes.length / 2);

@@ -16,7 +16,17 @@ import { createJobQueue } from '../../../src/platform/queue/queue';
 import { createWorker } from '../../../src/platform/queue/worker';
 import { makeClip } from '../../support/clips';
 import { createTestApp, type TestApp } from '../../support/app';
-import { createEntry, currentVideo, schoolWithToken, sleep, storedObjects, uploadFile, waitForEmptyTemp, waitForVideo, type SchoolAccount } from '../../support/entries';
+import {
+  createEntry,
+  currentVideo,
+  schoolWithToken,
+  sleep,
+  storedObjects,
+  uploadFile,
+  waitForEmptyTemp,
+  waitForVideo,
+  type SchoolAccount,
+} from '../../support/entries';
 
 jest.setTimeout(60_000);
 
@@ -35,7 +45,13 @@ interface S3rverInstance {
   httpServer?: { closeAllConnections(): void };
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (o: { address: string; port: number; silent: boolean; directory: string; configureBuckets: { name: string }[] }) => S3rverInstance;
+const S3rver = require('s3rver') as new (o: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
+}) => S3rverInstance;
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -77,7 +93,15 @@ describe('when the object store is down during an upload', () => {
     const port = await freePort();
     s3 = restartableS3(port, s3dir, bucket);
     await s3.start();
-    store = createObjectStore({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+    store = createObjectStore({
+      kind: 's3',
+      endpoint: `http://127.0.0.1:${port}`,
+      bucket,
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
     t = await createTestApp({ store });
     school = await schoolWithToken(t);
     entryId = (await createEntry(t, school.token)).id;
@@ -180,7 +204,11 @@ describe('when a worker dies holding the ingest job (its lease expires)', () => 
     expect(await deadQueue.complete(dead!)).toBe(false);
     expect((await jobOf(video.id)).status).toBe('succeeded');
     // one set of outputs
-    expect((await storedObjects(t)).filter((k) => k.includes(video.id)).sort()).toEqual([`originals/${entryId}/${video.id}`, `posters/${video.id}.jpg`, `previews/${video.id}.mp4`]);
+    expect((await storedObjects(t)).filter((k) => k.includes(video.id)).sort()).toEqual([
+      `originals/${entryId}/${video.id}`,
+      `posters/${video.id}.jpg`,
+      `previews/${video.id}.mp4`,
+    ]);
     const shown = await request(t.app).get(`/api/v1/entries/${entryId}`).set(school.auth).expect(200);
     expect(shown.body.video).toMatchObject({ id: video.id, status: 'ready', progress: 100 });
   });

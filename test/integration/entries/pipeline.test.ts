@@ -63,7 +63,13 @@ function processClip(kind: ClipKind): Promise<Processed> {
       const previewFile = path.join(dir, `preview-${kind}.mp4`);
       await writeFile(previewFile, previewRes.body as Buffer);
       const posterRes = await request(t.app).get(`/api/v1/entries/${entry.id}/poster`).set(school.auth).responseType('blob').expect(200);
-      return { entryId: entry.id, entry: shown.body, preview: previewRes.body as Buffer, previewProbe: await ffprobe(previewFile), poster: posterRes.body as Buffer };
+      return {
+        entryId: entry.id,
+        entry: shown.body,
+        preview: previewRes.body as Buffer,
+        previewProbe: await ffprobe(previewFile),
+        poster: posterRes.body as Buffer,
+      };
     });
     processed.set(kind, pending);
   }
@@ -85,7 +91,8 @@ afterAll(async () => {
 const videoStream = (p: FfprobeOutput) => p.streams.find((s) => s.codec_type === 'video')!;
 const audioStream = (p: FfprobeOutput) => p.streams.find((s) => s.codec_type === 'audio');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
-const check = (entry: Record<string, any>, name: string) => (entry.video.qc.checks as Array<{ name: string; status: string; value: string; message: string }>).find((c) => c.name === name);
+const check = (entry: Record<string, any>, name: string) =>
+  (entry.video.qc.checks as Array<{ name: string; status: string; value: string; message: string }>).find((c) => c.name === name);
 
 const READY_KINDS: Array<{ kind: ClipKind; orientation: 'landscape' | 'portrait'; audio: boolean }> = [
   { kind: 'landscape', orientation: 'landscape', audio: true },
@@ -102,7 +109,13 @@ describe.each(READY_KINDS)('when a school uploads the $kind clip', ({ kind, orie
   test('then the video ends ready with a preview URL, a poster URL and a QC report', async () => {
     const { entry } = await processClip(kind);
     expect(entry.status).toBe('draft');
-    expect(entry.video).toMatchObject({ status: 'ready', progress: 100, error: null, previewUrl: `/api/v1/entries/${entry.id}/preview`, posterUrl: `/api/v1/entries/${entry.id}/poster` });
+    expect(entry.video).toMatchObject({
+      status: 'ready',
+      progress: 100,
+      error: null,
+      previewUrl: `/api/v1/entries/${entry.id}/preview`,
+      posterUrl: `/api/v1/entries/${entry.id}/poster`,
+    });
     expect(['pass', 'warn']).toContain(entry.video.qc.verdict);
     for (const c of entry.video.qc.checks) {
       expect(c.message).toMatch(/[\u4e00-\u9fff]/); // every check explains itself in Chinese
@@ -160,7 +173,15 @@ describe('what the QC report tells the teacher', () => {
     expect(check(entry, 'resolution')).toMatchObject({ status: 'warn', value: expect.stringContaining('320'), message: expect.stringContaining('分辨率较低') });
     const others = (entry.video.qc.checks as Array<{ name: string; status: string }>).filter((c) => c.name !== 'resolution');
     expect(others.filter((c) => c.status !== 'pass')).toEqual([]);
-    expect(entry.video.probe).toMatchObject({ rotation: 0, variableFrameRate: false, hasAudio: true, videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 240 });
+    expect(entry.video.probe).toMatchObject({
+      rotation: 0,
+      variableFrameRate: false,
+      hasAudio: true,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      width: 320,
+      height: 240,
+    });
     expect(entry.video.loudness.integratedLufs).toEqual(expect.any(Number));
   });
 
@@ -223,7 +244,8 @@ describe('when the upload is a truncated file (moov lost)', () => {
     const shown = await request(t.app).get(`/api/v1/entries/${entryId}`).set(school.auth).expect(200);
     expect(shown.body.video).toMatchObject({ status: 'failed', previewUrl: null, posterUrl: null, error: expect.stringMatching(/无法读取/) });
     // the video row is marked failed by the handler just before the worker records the job's failure
-    const jobOf = () => t.container.database.db.selectFrom('jobs').select(['status', 'attempts']).where('dedupe_key', '=', `ingest:${video.id}`).executeTakeFirstOrThrow();
+    const jobOf = () =>
+      t.container.database.db.selectFrom('jobs').select(['status', 'attempts']).where('dedupe_key', '=', `ingest:${video.id}`).executeTakeFirstOrThrow();
     let job = await jobOf();
     for (const until = Date.now() + 5000; job.status === 'running' && Date.now() < until; job = await jobOf()) await sleep(50);
     expect(job.status).toBe('failed');

@@ -78,7 +78,9 @@ describe('resumable uploads served by two web processes', () => {
     const entry = await createEntry(t, capped.token);
     const size = 60 * 1024 ** 2; // two of these exceed the 100 MiB cap
     for (let round = 0; round < 3; round++) {
-      const statuses = (await Promise.all([tusCreate(t.app, capped.token, entry.id, size), tusCreate(appB, capped.token, entry.id, size)])).map((r) => r.status);
+      const statuses = (await Promise.all([tusCreate(t.app, capped.token, entry.id, size), tusCreate(appB, capped.token, entry.id, size)])).map(
+        (r) => r.status,
+      );
       expect(statuses.sort()).toEqual(round === 0 ? [201, 413] : [413, 413]);
     }
     expect(await t.container.resumableUploads.reservedBytes(capped.schoolId)).toBe(size);
@@ -152,7 +154,9 @@ describe('an upload whose lock another process keeps', () => {
     expect(busy.headers['retry-after']).toBe('5');
     expect(busy.text).toContain('这个上传正由另一个连接写入，请稍后重试');
     // the waiter asked the holder to let go, and left its row alone
-    expect(await t.container.db.selectFrom('upload_locks').select(['holder', 'release_requested']).where('upload_id', '=', id).execute()).toEqual([{ holder: 'another-process', release_requested: true }]);
+    expect(await t.container.db.selectFrom('upload_locks').select(['holder', 'release_requested']).where('upload_id', '=', id).execute()).toEqual([
+      { holder: 'another-process', release_requested: true },
+    ]);
     await t.container.db.deleteFrom('upload_locks').where('upload_id', '=', id).execute();
     expect(await tusOffset(t.app, school.token, location)).toBe(0);
 

@@ -16,7 +16,17 @@ import { createObjectStore } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage/object-store';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
-import { createEntry, currentVideo, drainQueue, listFiles, listen, objectBytes, schoolWithToken, storedOriginal, type SchoolAccount } from '../../support/entries';
+import {
+  createEntry,
+  currentVideo,
+  drainQueue,
+  listFiles,
+  listen,
+  objectBytes,
+  schoolWithToken,
+  storedOriginal,
+  type SchoolAccount,
+} from '../../support/entries';
 import { bucketKeys, startS3rver, type S3rverHandle } from '../../support/s3';
 import { cutPatch, sha256, TUS, tusCreate as create, tusHead as head, tusOffset as offsetOf, tusPatch as patch } from '../../support/tus';
 
@@ -33,7 +43,15 @@ describe('resumable uploads with the S3 object store', () => {
   beforeAll(async () => {
     clips = fs.mkdtempSync(path.join(os.tmpdir(), 'cx-tus-s3-'));
     s3 = await startS3rver();
-    store = createObjectStore({ kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true });
+    store = createObjectStore({
+      kind: 's3',
+      endpoint: s3.endpoint,
+      bucket: s3.bucket,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      forcePathStyle: true,
+    });
     t = await createTestApp({ store, env: { MAX_VIDEO_BYTES: String(50 * 1024 ** 2) } });
     clip = fs.readFileSync(await makeClip('landscape', clips));
     school = await schoolWithToken(t);
@@ -65,14 +83,22 @@ describe('resumable uploads with the S3 object store', () => {
       await first.close();
     }
     // the bytes so far are in the bucket, in parts, listed in the database
-    const parts = await t.container.db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
+    const parts = await t.container.db
+      .selectFrom('resumable_upload_parts')
+      .select(['start_byte', 'size_bytes'])
+      .where('upload_id', '=', id)
+      .orderBy('start_byte')
+      .execute();
     expect(parts.map((p) => Number(p.start_byte))[0]).toBe(0);
     expect(parts.reduce((n, p) => n + Number(p.size_bytes), 0)).toBe(offset);
     expect(await tusKeys()).toEqual(parts.map((p) => `tus/${id}/${String(p.start_byte).padStart(16, '0')}`));
     expect(await listFiles(t.config.uploads.tusDir)).toEqual([]);
 
     // another web process (same database and bucket, its own empty disk) continues from the stored offset
-    const other = await createContainer({ ...t.config, uploads: { ...t.config.uploads, tusDir: path.join(clips, 'elsewhere') } }, { database: t.testDb.database, store, logger: createLogger('silent') });
+    const other = await createContainer(
+      { ...t.config, uploads: { ...t.config.uploads, tusDir: path.join(clips, 'elsewhere') } },
+      { database: t.testDb.database, store, logger: createLogger('silent') },
+    );
     const app2 = buildApp(other);
     expect(await offsetOf(app2, school.token, location)).toBe(offset);
     await patch(app2, school.token, location, Math.max(0, offset - 10), clip.subarray(Math.max(0, offset - 10))).expect(409);
@@ -96,7 +122,12 @@ describe('resumable uploads with the S3 object store', () => {
     const location = (await create(t.app, school.token, entry.id, body.length + 1).expect(201)).headers.location as string;
     await patch(t.app, school.token, location, 0, body).expect(204);
     const id = location.split('/').pop()!;
-    const parts = await t.container.db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
+    const parts = await t.container.db
+      .selectFrom('resumable_upload_parts')
+      .select(['start_byte', 'size_bytes'])
+      .where('upload_id', '=', id)
+      .orderBy('start_byte')
+      .execute();
     expect(parts.map((p) => Number(p.size_bytes))).toEqual([PART_BYTES, PART_BYTES, PART_BYTES, 12345]);
     const stored = Buffer.concat(await Promise.all(parts.map((p) => objectBytes(store, `tus/${id}/${String(p.start_byte).padStart(16, '0')}`))));
     expect(sha256(stored)).toBe(sha256(body));
@@ -121,7 +152,10 @@ describe('resumable uploads with the S3 object store', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    await t.container.db.updateTable('resumable_uploads').set({ expires_at: new Date(Date.now() - 3600_000) }).execute();
+    await t.container.db
+      .updateTable('resumable_uploads')
+      .set({ expires_at: new Date(Date.now() - 3600_000) })
+      .execute();
     expect(await t.container.resumableUploads.sweep()).toBe(1);
     expect(await tusKeys()).toEqual([]);
     expect(await t.container.db.selectFrom('resumable_uploads').selectAll().execute()).toEqual([]);

@@ -8,7 +8,17 @@ import { createLogger } from '../../../src/platform/logger';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
 import { createEntry, currentVideo, drainQueue, listFiles, listen, schoolWithToken, sleep, storedOriginal, type SchoolAccount } from '../../support/entries';
-import { b64, cutPatch, sha256, TUS, tusCreate as create, tusHead as head, tusMetadata as meta, tusOffset as offsetOf, tusPatch as patch } from '../../support/tus';
+import {
+  b64,
+  cutPatch,
+  sha256,
+  TUS,
+  tusCreate as create,
+  tusHead as head,
+  tusMetadata as meta,
+  tusOffset as offsetOf,
+  tusPatch as patch,
+} from '../../support/tus';
 
 /**
  * Resumable uploads (tus 1.0 at /api/v1/uploads): interrupted uploads end byte-identical and
@@ -116,7 +126,13 @@ describe('resumable uploads (tus)', () => {
     const refused = await create(t.app, school.token, otherEntry.id, clip.length);
     expect([403, 404]).toContain(refused.status);
     // owner fields sent by the client are ignored: the server writes its own
-    const forged = await request(t.app).post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${other.token}`).set('Upload-Length', '10').set('Upload-Metadata', meta({ entryId: otherEntry.id, filename: 'a.mp4', ownerId: school.id, schoolId: school.schoolId })).expect(201);
+    const forged = await request(t.app)
+      .post('/api/v1/uploads')
+      .set(TUS)
+      .set('Authorization', `Bearer ${other.token}`)
+      .set('Upload-Length', '10')
+      .set('Upload-Metadata', meta({ entryId: otherEntry.id, filename: 'a.mp4', ownerId: school.id, schoolId: school.schoolId }))
+      .expect(201);
     await head(t.app, school.token, forged.headers.location as string).expect(404);
     const h = await head(t.app, other.token, forged.headers.location as string).expect(200);
     expect(h.headers['upload-metadata']).toContain(`ownerId ${b64(other.id)}`);
@@ -134,17 +150,49 @@ describe('resumable uploads (tus)', () => {
     }
     const tooBig = await create(t.app, school.token, entry.id, 50 * 1024 ** 2 + 1).expect(413);
     expect(tooBig.text).toContain('视频文件太大');
-    const noEntry = await request(t.app).post('/api/v1/uploads').set(TUS).set('Authorization', `Bearer ${school.token}`).set('Upload-Length', '10').set('Upload-Metadata', meta({ filename: 'a.mp4' })).expect(400);
+    const noEntry = await request(t.app)
+      .post('/api/v1/uploads')
+      .set(TUS)
+      .set('Authorization', `Bearer ${school.token}`)
+      .set('Upload-Length', '10')
+      .set('Upload-Metadata', meta({ filename: 'a.mp4' }))
+      .expect(400);
     expect(noEntry.text).toContain('entryId');
-    await request(t.app).post('/api/v1/uploads').set('Authorization', `Bearer ${school.token}`).set('Upload-Length', '10').set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' })).expect(412);
-    await request(t.app).get(`/api/v1/uploads/${'0'.repeat(32)}`).set('Authorization', `Bearer ${school.token}`).expect(404);
+    await request(t.app)
+      .post('/api/v1/uploads')
+      .set('Authorization', `Bearer ${school.token}`)
+      .set('Upload-Length', '10')
+      .set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' }))
+      .expect(412);
+    await request(t.app)
+      .get(`/api/v1/uploads/${'0'.repeat(32)}`)
+      .set('Authorization', `Bearer ${school.token}`)
+      .expect(404);
 
     // a cookie session needs the CSRF header, like every other state-changing request
     const { agent, csrf } = await t.browser(school.username);
-    await agent.post('/api/v1/uploads').set(TUS).set('Upload-Length', '10').set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' })).expect(403);
-    const viaSession = await agent.post('/api/v1/uploads').set(TUS).set('X-CSRF-Token', csrf).set('Upload-Length', '10').set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' })).expect(201);
+    await agent
+      .post('/api/v1/uploads')
+      .set(TUS)
+      .set('Upload-Length', '10')
+      .set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' }))
+      .expect(403);
+    const viaSession = await agent
+      .post('/api/v1/uploads')
+      .set(TUS)
+      .set('X-CSRF-Token', csrf)
+      .set('Upload-Length', '10')
+      .set('Upload-Metadata', meta({ entryId: entry.id, filename: 'a.mp4' }))
+      .expect(201);
     // a body past the declared length
-    await agent.patch(viaSession.headers.location as string).set(TUS).set('X-CSRF-Token', csrf).set('Upload-Offset', '0').set('Content-Type', 'application/offset+octet-stream').send(Buffer.alloc(11)).expect(413);
+    await agent
+      .patch(viaSession.headers.location as string)
+      .set(TUS)
+      .set('X-CSRF-Token', csrf)
+      .set('Upload-Offset', '0')
+      .set('Content-Type', 'application/offset+octet-stream')
+      .send(Buffer.alloc(11))
+      .expect(413);
     // no Access-Control-Allow-Origin for a foreign origin
     const cors = await head(t.app, school.token, viaSession.headers.location as string).set('Origin', 'https://evil.example');
     expect(cors.headers['access-control-allow-origin']).toBeUndefined();
@@ -178,7 +226,11 @@ describe('resumable uploads (tus)', () => {
     const info = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
     info.creation_date = new Date(Date.now() - 25 * 3600_000).toISOString();
     fs.writeFileSync(jsonPath, JSON.stringify(info));
-    await t.container.db.updateTable('resumable_uploads').set({ expires_at: new Date(Date.now() - 3600_000) }).where('id', '=', id).execute();
+    await t.container.db
+      .updateTable('resumable_uploads')
+      .set({ expires_at: new Date(Date.now() - 3600_000) })
+      .where('id', '=', id)
+      .execute();
     await head(t.app, school.token, location).expect(410);
     const expired = await patch(t.app, school.token, location, 5000, clip.subarray(5000, 6000)).expect(410);
     expect(expired.text).toContain('24 小时');

@@ -26,7 +26,15 @@ let entryId: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cx-s3-pipeline-'));
   s3 = await startS3rver();
-  store = createObjectStore({ kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true });
+  store = createObjectStore({
+    kind: 's3',
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    forcePathStyle: true,
+  });
   t = await createTestApp({ store });
   school = await schoolWithToken(t);
   t.container.startWorker();

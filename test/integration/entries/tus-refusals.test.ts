@@ -51,7 +51,14 @@ describe('tus refusals say their real reason', () => {
     const entry = await createEntry(t, school.token);
     const location = (await tusCreate(t.app, school.token, entry.id, 10).expect(201)).headers.location as string;
     await tusPatch(t.app, school.token, location, 0, Buffer.alloc(4)).expect(204);
-    const res = await request(t.app).patch(location).set(TUS).set('Authorization', `Bearer ${school.token}`).set('Upload-Offset', '0').set('Content-Type', 'application/offset+octet-stream').send(Buffer.alloc(2)).expect(409);
+    const res = await request(t.app)
+      .patch(location)
+      .set(TUS)
+      .set('Authorization', `Bearer ${school.token}`)
+      .set('Upload-Offset', '0')
+      .set('Content-Type', 'application/offset+octet-stream')
+      .send(Buffer.alloc(2))
+      .expect(409);
     expect(res.text).toContain('上传进度与服务器不一致');
   });
 });

@@ -80,16 +80,19 @@ interface RawResponse {
 function raw(opts: { path: string; headers: Record<string, string | number>; chunks: Buffer[]; chunked?: boolean }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let answered: RawResponse | undefined;
-    const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: opts.path, headers: { ...opts.headers, Connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        answered = { status: res.statusCode!, headers: res.headers, body };
-        resolve(answered);
-      });
-      res.on('error', () => answered ?? resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: server.port, method: 'POST', path: opts.path, headers: { ...opts.headers, Connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          answered = { status: res.statusCode!, headers: res.headers, body };
+          resolve(answered);
+        });
+        res.on('error', () => answered ?? resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', (err) => {
       // the server answered and hung up while we were still writing
       setTimeout(() => (answered ? resolve(answered) : reject(err)), 200);
@@ -109,7 +112,11 @@ function raw(opts: { path: string; headers: Record<string, string | number>; chu
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer's JSON, read field by field
 async function rawUpload(entryId: string, file: Buffer, auth: { Authorization: string }, filename = 'clip.mp4'): Promise<RawResponse & { json: any }> {
   const { body, contentType } = multipart(file, filename);
-  const res = await raw({ path: `/api/v1/entries/${entryId}/video`, headers: { ...auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
+  const res = await raw({
+    path: `/api/v1/entries/${entryId}/video`,
+    headers: { ...auth, 'Content-Type': contentType, 'Content-Length': body.length },
+    chunks: [body],
+  });
   return { ...res, json: res.body ? JSON.parse(res.body) : undefined };
 }
 
@@ -124,7 +131,11 @@ describe('size limits (docs/security.md Uploads 1)', () => {
   test('when the file is one byte over MAX_VIDEO_BYTES, then the answer is 413 payload_too_large in Chinese, and no temp file or row is left', async () => {
     const entry = await createEntry(t, school.token);
     const { body, contentType } = multipart(fakeMp4(MAX_BYTES + 1));
-    const res = await raw({ path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
+    const res = await raw({
+      path: `/api/v1/entries/${entry.id}/video`,
+      headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length },
+      chunks: [body],
+    });
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(JSON.parse(res.body)).toMatchObject({ code: 'payload_too_large', status: 413, detail: expect.stringMatching(/视频文件不能超过/) });
@@ -134,7 +145,11 @@ describe('size limits (docs/security.md Uploads 1)', () => {
   test('when the file is exactly MAX_VIDEO_BYTES, then it gets past the size limit (and is judged by its content)', async () => {
     const entry = await createEntry(t, school.token);
     const { body, contentType } = multipart(Buffer.concat([landscape, Buffer.alloc(MAX_BYTES - landscape.length)]));
-    const res = await raw({ path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
+    const res = await raw({
+      path: `/api/v1/entries/${entry.id}/video`,
+      headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length },
+      chunks: [body],
+    });
     expect(res.status).toBe(202);
     expect(JSON.parse(res.body).video.sizeBytes).toBe(MAX_BYTES);
   });
@@ -144,14 +159,23 @@ describe('size limits (docs/security.md Uploads 1)', () => {
     const { body, contentType } = multipart(fakeMp4(1000));
     // the declared length is a lie: the client only has a small body and waits for the answer
     const res = await new Promise<RawResponse>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': 50 * 1024 ** 3 } }, (r) => {
-        let text = '';
-        r.on('data', (c) => (text += c));
-        r.on('end', () => {
-          resolve({ status: r.statusCode!, headers: r.headers, body: text });
-          req.destroy();
-        });
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: `/api/v1/entries/${entry.id}/video`,
+          headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': 50 * 1024 ** 3 },
+        },
+        (r) => {
+          let text = '';
+          r.on('data', (c) => (text += c));
+          r.on('end', () => {
+            resolve({ status: r.statusCode!, headers: r.headers, body: text });
+            req.destroy();
+          });
+        },
+      );
       req.on('error', reject);
       req.write(body);
     });
@@ -178,13 +202,21 @@ describe('clients that go away (docs/security.md Uploads 2)', () => {
     const { body, contentType } = multipart(landscape);
     const half = body.subarray(0, Math.floor(body.length / 2));
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<void>((resolve) => {
-          const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length } });
-          req.on('error', () => resolve());
-          req.on('close', () => resolve());
-          req.write(half, () => setTimeout(() => req.destroy(), 100));
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>((resolve) => {
+            const req = http.request({
+              host: '127.0.0.1',
+              port: server.port,
+              method: 'POST',
+              path: `/api/v1/entries/${entry.id}/video`,
+              headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length },
+            });
+            req.on('error', () => resolve());
+            req.on('close', () => resolve());
+            req.write(half, () => setTimeout(() => req.destroy(), 100));
+          }),
       ),
     );
     expect(await waitForEmptyTemp(t, 10_000)).toEqual([]);
@@ -201,17 +233,42 @@ describe('malformed multipart (docs/security.md Uploads 3)', () => {
   beforeAll(async () => {
     entryId = (await createEntry(t, school.token)).id;
   });
-  const send = (contentType: string, body: Buffer | string) => raw({ path: `/api/v1/entries/${entryId}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) }, chunks: [Buffer.from(body)] });
+  const send = (contentType: string, body: Buffer | string) =>
+    raw({
+      path: `/api/v1/entries/${entryId}/video`,
+      headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) },
+      chunks: [Buffer.from(body)],
+    });
 
   test.each([
     ['no boundary', 'multipart/form-data', '--x\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\n\r\nabc\r\n--x--\r\n'],
-    ['a broken part header', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition form-data name video\r\nthis is not a header\r\n\r\nabc\r\n--x--\r\n'],
+    [
+      'a broken part header',
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition form-data name video\r\nthis is not a header\r\n\r\nabc\r\n--x--\r\n',
+    ],
     ['an end inside a part', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\n\r\nabc'],
-    ['a NUL byte in the file name', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="video"; filename="a\u0000.mp4"\r\n\r\nabc\r\n--x--\r\n'],
+    [
+      'a NUL byte in the file name',
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="video"; filename="a\u0000.mp4"\r\n\r\nabc\r\n--x--\r\n',
+    ],
     ['an empty field name', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name=""; filename="a.mp4"\r\n\r\nabc\r\n--x--\r\n'],
-    ['the file under another field name', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc\r\n--x--\r\n'],
-    ['10,000 tiny fields', 'multipart/form-data; boundary=x', Array.from({ length: 10_000 }, (_, i) => `--x\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n1\r\n`).join('') + '--x--\r\n'],
-    ['a deeply nested field name', 'multipart/form-data; boundary=x', `--x\r\nContent-Disposition: form-data; name="a${'[b]'.repeat(10_000)}"\r\n\r\n1\r\n--x--\r\n`],
+    [
+      'the file under another field name',
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc\r\n--x--\r\n',
+    ],
+    [
+      '10,000 tiny fields',
+      'multipart/form-data; boundary=x',
+      Array.from({ length: 10_000 }, (_, i) => `--x\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n1\r\n`).join('') + '--x--\r\n',
+    ],
+    [
+      'a deeply nested field name',
+      'multipart/form-data; boundary=x',
+      `--x\r\nContent-Disposition: form-data; name="a${'[b]'.repeat(10_000)}"\r\n\r\n1\r\n--x--\r\n`,
+    ],
     ['not multipart at all', 'application/octet-stream', 'just bytes'],
   ])('when the body has %s, then the answer is 400 (not a crash), and nothing is kept', async (_label, contentType, body) => {
     const res = await send(contentType, body);
@@ -240,7 +297,11 @@ describe('hostile file names (docs/security.md Uploads 4)', () => {
   ])('when the file is named %j, then it is stored under a server-generated key and shown cleaned as %j', async (name, shown) => {
     const entry = await createEntry(t, school.token);
     const { body, contentType } = multipart(landscape, name);
-    const res = await raw({ path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
+    const res = await raw({
+      path: `/api/v1/entries/${entry.id}/video`,
+      headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length },
+      chunks: [body],
+    });
     expect({ status: res.status, body: res.status === 202 ? '' : res.body }).toEqual({ status: 202, body: '' });
     const video = JSON.parse(res.body).video;
     expect(video.originalName).toBe(shown);
@@ -261,7 +322,11 @@ describe('hostile file names (docs/security.md Uploads 4)', () => {
     const entry = await createEntry(t, school.token);
     const name = `${'长'.repeat(996)}.mp4`;
     const { body, contentType } = multipart(landscape, name);
-    const res = await raw({ path: `/api/v1/entries/${entry.id}/video`, headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length }, chunks: [body] });
+    const res = await raw({
+      path: `/api/v1/entries/${entry.id}/video`,
+      headers: { ...school.auth, 'Content-Type': contentType, 'Content-Length': body.length },
+      chunks: [body],
+    });
     expect(res.status).toBe(202);
     const shown: string = JSON.parse(res.body).video.originalName;
     expect([...shown].length).toBeLessThanOrEqual(120);

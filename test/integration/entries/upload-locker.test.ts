@@ -76,7 +76,9 @@ describe('upload locker', () => {
     const holder = locker().newLock(ID);
     await holder.lock(never, () => undefined);
     const abort = new AbortController();
-    const waiting = locker().newLock(ID).lock(abort.signal, () => undefined);
+    const waiting = locker()
+      .newLock(ID)
+      .lock(abort.signal, () => undefined);
     await sleep(100);
     const started = Date.now();
     abort.abort();

@@ -66,14 +66,43 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     const clip = path.join(dir, FILE_NAME);
     const { ffmpeg } = resolveMediaBinaries();
     await run(ffmpeg, [
-      '-hide_banner', '-nostdin', '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=2',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k',
-      '-metadata', `title=${SCHOOL}`, '-metadata', `artist=${DIRECTOR}`, '-metadata', `comment=${UPLOADER_NAME} ${COUNTY_NAME}`,
-      '-metadata', `album=${FILE_NAME}`,
-      '-metadata:s:v:0', `handler_name=${SCHOOL}`, '-metadata:s:a:0', `handler_name=${DIRECTOR}`,
-      '-shortest', clip,
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=2',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000:duration=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      '-metadata',
+      `title=${SCHOOL}`,
+      '-metadata',
+      `artist=${DIRECTOR}`,
+      '-metadata',
+      `comment=${UPLOADER_NAME} ${COUNTY_NAME}`,
+      '-metadata',
+      `album=${FILE_NAME}`,
+      '-metadata:s:v:0',
+      `handler_name=${SCHOOL}`,
+      '-metadata:s:a:0',
+      `handler_name=${DIRECTOR}`,
+      '-shortest',
+      clip,
     ]);
     const probeIn = await ffprobeText(clip);
     expect(probeIn).toContain(SCHOOL); // the upload really carries them
@@ -93,15 +122,34 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     });
     await as(schoolToken).post(`/api/v1/entries/${entry.id}/submit`).expect(200);
     await as(reviewerToken).post(`/api/v1/entries/${entry.id}/forward`, { periodId }).expect(200);
-    const round = (round1 = (await as(admin).post('/api/v1/rounds', { name: '匿名初评', periodId, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id);
+    const round = (round1 = (
+      await as(admin).post('/api/v1/rounds', { name: '匿名初评', periodId, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)
+    ).body.id);
     expect((await as(admin).post(`/api/v1/rounds/${round}/entries`, {}).expect(200)).body).toEqual({ added: 1 });
-    await as(admin).post(`/api/v1/rounds/${round}/judges`, { userIds: [judge.id] }).expect(200);
+    await as(admin)
+      .post(`/api/v1/rounds/${round}/judges`, { userIds: [judge.id] })
+      .expect(200);
     await as(admin).post(`/api/v1/rounds/${round}/assign`).expect(200);
     await as(admin).post(`/api/v1/rounds/${round}/open`).expect(200);
 
     // The entry's code is public (公示) and its ids are seen by the school, county and TV: a blind
     // judge must get none of them — nor the school's own title.
-    secrets = [SCHOOL, DIRECTOR, UPLOADER_NAME, UPLOADER_USERNAME, COUNTY_NAME, FILE_NAME, '原始录像', 'c-lishi', school.id, uploader.id, entry.id, entry.code, video.id, '我们的歌'];
+    secrets = [
+      SCHOOL,
+      DIRECTOR,
+      UPLOADER_NAME,
+      UPLOADER_USERNAME,
+      COUNTY_NAME,
+      FILE_NAME,
+      '原始录像',
+      'c-lishi',
+      school.id,
+      uploader.id,
+      entry.id,
+      entry.code,
+      video.id,
+      '我们的歌',
+    ];
   }, 120_000);
 
   afterAll(async () => {
@@ -143,10 +191,16 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
   test('when the judge fetches the queue, the assignment, a save, the preview and the poster, then no response carries an identifying string', async () => {
     // The detector itself finds each secret in UTF-8, UTF-16 and URL-encoded form.
     expect(leaks({ headers: {}, body: Buffer.from(`x${DIRECTOR}y`, 'utf16le') })).toEqual([`body:${DIRECTOR}`]);
-    expect(leaks({ headers: { 'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(SCHOOL)}` }, body: Buffer.alloc(0) })).toEqual([`header:${SCHOOL}`]);
+    expect(leaks({ headers: { 'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(SCHOOL)}` }, body: Buffer.alloc(0) })).toEqual([
+      `header:${SCHOOL}`,
+    ]);
     const bearer = (r: request.Test) => raw(r.set('Authorization', `Bearer ${judgeToken}`));
     const queue = await bearer(request(t.app).get('/api/v1/judging/assignments')).expect(200);
-    const list = JSON.parse((queue.body as Buffer).toString('utf8')) as Array<{ id: string; blind: boolean; entry: { previewUrl: string; posterUrl: string; title: string } }>;
+    const list = JSON.parse((queue.body as Buffer).toString('utf8')) as Array<{
+      id: string;
+      blind: boolean;
+      entry: { previewUrl: string; posterUrl: string; title: string };
+    }>;
     expect(list).toHaveLength(1);
     expect(list[0].blind).toBe(true);
     assignmentId = list[0].id;
@@ -154,7 +208,16 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
 
     const all: Fetched[] = [fetched('GET queue', queue)];
     all.push(fetched('GET assignment', await bearer(request(t.app).get(`/api/v1/judging/assignments/${assignmentId}`)).expect(200)));
-    all.push(fetched('PUT draft', await bearer(request(t.app).put(`/api/v1/judging/assignments/${assignmentId}`).send({ scores: { singing: 40 }, comment: '好' })).expect(200)));
+    all.push(
+      fetched(
+        'PUT draft',
+        await bearer(
+          request(t.app)
+            .put(`/api/v1/judging/assignments/${assignmentId}`)
+            .send({ scores: { singing: 40 }, comment: '好' }),
+        ).expect(200),
+      ),
+    );
     const preview = await bearer(request(t.app).get(a.entry.previewUrl)).expect(200);
     all.push(fetched('GET preview', preview));
     all.push(fetched('GET preview (range)', await bearer(request(t.app).get(a.entry.previewUrl).set('Range', 'bytes=0-1023')).expect(206)));
@@ -249,9 +312,14 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     };
 
     // Round 1: the judge scores; the round closes, shortlists, awards and is published (公示).
-    const r1 = (await seen(await judge.get('/api/v1/judging/assignments').expect(200))).body as Array<{ id: string; entry: { label: string; code: string; previewUrl: string; posterUrl: string } }>;
+    const r1 = (await seen(await judge.get('/api/v1/judging/assignments').expect(200))).body as Array<{
+      id: string;
+      entry: { label: string; code: string; previewUrl: string; posterUrl: string };
+    }>;
     expect(r1).toHaveLength(1);
-    await seen(await judge.put(`/api/v1/judging/assignments/${r1[0].id}`, { scores: { singing: 45, artistry: 20, spirit: 12, costume: 8 }, submit: true }).expect(200));
+    await seen(
+      await judge.put(`/api/v1/judging/assignments/${r1[0].id}`, { scores: { singing: 45, artistry: 20, spirit: 12, costume: 8 }, submit: true }).expect(200),
+    );
     await seen(await judge.get(r1[0].entry.previewUrl).set('Range', 'bytes=0-99').expect(206));
     await staff.post(`/api/v1/rounds/${round1}/close`).expect(200);
     await staff.post(`/api/v1/rounds/${round1}/shortlist`, { top: 1 }).expect(200);
@@ -259,17 +327,28 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     await staff.post(`/api/v1/rounds/${round1}/publish`).expect(200);
 
     // Round 2 from round 1's shortlist: the awarded entry is not taken without a word.
-    const round2 = (await staff.post('/api/v1/rounds', { name: '匿名复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id as string;
+    const round2 = (await staff.post('/api/v1/rounds', { name: '匿名复评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body
+      .id as string;
     const self = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round2 }).expect(400);
-    expect(self.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }] });
+    expect(self.body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }],
+    });
     const unknown = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: 'no-such-round' }).expect(400);
     expect(unknown.body.errors).toEqual([{ field: 'fromRoundShortlist', message: '所选的上一轮评审不存在' }]);
     const refused = await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1 }).expect(409);
     expect(refused.body.detail).toBe(`其中有 1 件作品已获奖或已选送电视台（${entryCode}），不会自动加入新一轮。请明确选择：也加入这些作品，或不加入它们。`);
     expect((await staff.get(`/api/v1/rounds/${round2}`).expect(200)).body.entryCount).toBe(0);
-    expect((await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1, includeAwarded: false }).expect(200)).body).toEqual({ added: 0, skipped: 1 });
+    expect((await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1, includeAwarded: false }).expect(200)).body).toEqual({
+      added: 0,
+      skipped: 1,
+    });
     expect((await staff.post(`/api/v1/rounds/${round2}/entries`, { fromRoundShortlist: round1, includeAwarded: true }).expect(200)).body).toEqual({ added: 1 });
-    await staff.post(`/api/v1/rounds/${round2}/judges`, { userIds: [(await t.container.database.db.selectFrom('users').select('id').where('username', '=', judgeUsername).executeTakeFirstOrThrow()).id] }).expect(200);
+    await staff
+      .post(`/api/v1/rounds/${round2}/judges`, {
+        userIds: [(await t.container.database.db.selectFrom('users').select('id').where('username', '=', judgeUsername).executeTakeFirstOrThrow()).id],
+      })
+      .expect(200);
     await staff.post(`/api/v1/rounds/${round2}/assign`).expect(200);
     await staff.post(`/api/v1/rounds/${round2}/open`).expect(200);
 

@@ -22,7 +22,15 @@ describe('judge media with the S3 store', () => {
 
   beforeAll(async () => {
     s3 = await startS3rver();
-    store = createObjectStore({ kind: 's3', endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true });
+    store = createObjectStore({
+      kind: 's3',
+      endpoint: s3.endpoint,
+      bucket: s3.bucket,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      forcePathStyle: true,
+    });
     t = await createTestApp({ store });
     admin = await t.token('admin');
     periodId = (await t.container.campaign.listPeriods())[0].id;
@@ -54,11 +62,15 @@ describe('judge media with the S3 store', () => {
 
   test('when a blind round’s judge fetches the preview, then the bytes come from the app under the label, with no redirect naming the video', async () => {
     const { token, a, videoId, entry, bytes } = await judgeOf(true);
-    const res = await request(t.app).get(a.entry.previewUrl).set('Authorization', `Bearer ${token}`).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const res = await request(t.app)
+      .get(a.entry.previewUrl)
+      .set('Authorization', `Bearer ${token}`)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     expect(res.status).toBe(200);
     expect(res.headers.location).toBeUndefined();
     expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);

@@ -39,11 +39,20 @@ afterAll(async () => {
 
 const clip = (kind: ClipKind): Promise<string> => makeClip(kind, path.join(dir, 'clips'));
 
-async function master(kind: ClipKind, profile: BroadcastProfile, options: { pillarbox?: PillarboxStyle; ingest?: boolean } = {}): Promise<BroadcastMasterResult> {
+async function master(
+  kind: ClipKind,
+  profile: BroadcastProfile,
+  options: { pillarbox?: PillarboxStyle; ingest?: boolean } = {},
+): Promise<BroadcastMasterResult> {
   const sourcePath = await clip(kind);
   const ingestLoudness = options.ingest ? await measureSourceLikeIngest(sourcePath) : undefined;
   const result = await makeBroadcastMaster({
-    runner, caps, sourcePath, profile, pillarbox: options.pillarbox ?? 'black', ingestLoudness,
+    runner,
+    caps,
+    sourcePath,
+    profile,
+    pillarbox: options.pillarbox ?? 'black',
+    ingestLoudness,
     workDir: path.join(dir, 'work', `${kind}-${profile}-${options.pillarbox ?? 'black'}`),
   });
   timings.push(
@@ -56,7 +65,21 @@ async function master(kind: ClipKind, profile: BroadcastProfile, options: { pill
 
 /** The ingest's measurement chain (ingest-args.ts): stereo 48 kHz mix, ebur128=peak=true. */
 async function measureSourceLikeIngest(file: string): Promise<LoudnessMeasurement> {
-  const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:a:0', '-vn', '-af', 'aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true', '-f', 'null', '-']);
+  const { stderr } = await exec(bins.ffmpeg, [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-i',
+    file,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-af',
+    'aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true',
+    '-f',
+    'null',
+    '-',
+  ]);
   const m = ebur128(stderr);
   if (m.integratedLufs === null) throw new Error('source is silent');
   return { integratedLufs: m.integratedLufs, truePeakDbtp: m.truePeakDbtp, lra: m.lra };
@@ -70,7 +93,11 @@ function ebur128(stderr: string): { integratedLufs: number | null; truePeakDbtp:
   const peak = /Peak:\s+(-?[\d.]+|-inf)\s+dBFS/.exec(summary)?.[1];
   if (i === undefined || lra === undefined) throw new Error(`no ebur128 summary:\n${stderr.slice(-2000)}`);
   const integrated = i === '-inf' ? null : Number(i);
-  return { integratedLufs: integrated !== null && integrated <= -69.5 ? null : integrated, truePeakDbtp: peak === undefined || peak === '-inf' ? null : Number(peak), lra: Number(lra) };
+  return {
+    integratedLufs: integrated !== null && integrated <= -69.5 ? null : integrated,
+    truePeakDbtp: peak === undefined || peak === '-inf' ? null : Number(peak),
+    lra: Number(lra),
+  };
 }
 
 interface Measured {
@@ -86,13 +113,37 @@ async function measure(file: string): Promise<Measured> {
   const probe = JSON.parse(stdout) as { streams: Array<Record<string, string | number>>; format: Record<string, string> };
   const video = probe.streams.find((s) => s.codec_type === 'video');
   if (!video) throw new Error('no video');
-  const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:a:0', '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-']);
-  return { format: probe.format.format_name ?? '', video, audio: probe.streams.find((s) => s.codec_type === 'audio'), durationS: Number(probe.format.duration), loudness: ebur128(stderr) };
+  const { stderr } = await exec(bins.ffmpeg, [
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-i',
+    file,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-af',
+    'ebur128=peak=true',
+    '-f',
+    'null',
+    '-',
+  ]);
+  return {
+    format: probe.format.format_name ?? '',
+    video,
+    audio: probe.streams.find((s) => s.codec_type === 'audio'),
+    durationS: Number(probe.format.duration),
+    loudness: ebur128(stderr),
+  };
 }
 
 /** Luma bytes of a region of the frame at 1 s (gray8). */
 async function lumaOf(file: string, crop: string): Promise<Buffer> {
-  const { stdout } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-ss', '1', '-i', file, '-frames:v', '1', '-vf', `crop=${crop},format=gray`, '-f', 'rawvideo', '-'], { encoding: 'buffer', maxBuffer: 8 * 1024 * 1024 });
+  const { stdout } = await exec(
+    bins.ffmpeg,
+    ['-hide_banner', '-nostdin', '-v', 'error', '-ss', '1', '-i', file, '-frames:v', '1', '-vf', `crop=${crop},format=gray`, '-f', 'rawvideo', '-'],
+    { encoding: 'buffer', maxBuffer: 8 * 1024 * 1024 },
+  );
   return stdout;
 }
 const max = (b: Buffer): number => b.reduce((m, v) => Math.max(m, v), 0);
@@ -184,15 +235,18 @@ describe('makeBroadcastMaster with the real ffmpeg', () => {
     expectBroadcastLoudness(m);
   });
 
-  it.each(['xdcam-hd422', 'h264-1080p25'] as const)('when a clip without audio is mastered as %s, then the master carries a silent 48 kHz stereo track', async (profile) => {
-    const result = await master('no-audio', profile);
-    expect(result.loudnessPlan).toEqual({ mode: 'silence' });
-    expect(result.loudness).toEqual({ integratedLufs: null, truePeakDbtp: null });
-    const m = await measure(result.outputPath);
-    expectProfile(m, profile);
-    expect(m.loudness.integratedLufs).toBeNull();
-    expect(m.loudness.truePeakDbtp).toBeNull();
-  });
+  it.each(['xdcam-hd422', 'h264-1080p25'] as const)(
+    'when a clip without audio is mastered as %s, then the master carries a silent 48 kHz stereo track',
+    async (profile) => {
+      const result = await master('no-audio', profile);
+      expect(result.loudnessPlan).toEqual({ mode: 'silence' });
+      expect(result.loudness).toEqual({ integratedLufs: null, truePeakDbtp: null });
+      const m = await measure(result.outputPath);
+      expectProfile(m, profile);
+      expect(m.loudness.integratedLufs).toBeNull();
+      expect(m.loudness.truePeakDbtp).toBeNull();
+    },
+  );
 
   it('when a 50 fps clip is mastered as xdcam, then it becomes 50i TFF (25 frames of two fields) at 1920×1080', async () => {
     const result = await master('fps50', 'xdcam-hd422');
@@ -209,15 +263,26 @@ describe('makeBroadcastMaster with the real ffmpeg', () => {
 
   it('when a clip is too quiet to rescue (≈ −50 LUFS), then it is flagged for a person with a Chinese message and no file is written', async () => {
     const workDir = path.join(dir, 'work', 'quiet');
-    const error = await makeBroadcastMaster({ runner, caps, sourcePath: await clip('quiet'), workDir, profile: 'xdcam-hd422', pillarbox: 'black' }).catch((e: unknown) => e);
+    const error = await makeBroadcastMaster({ runner, caps, sourcePath: await clip('quiet'), workDir, profile: 'xdcam-hd422', pillarbox: 'black' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BroadcastMasterError);
     expect(error).toMatchObject({ code: 'too_quiet', plan: { mode: 'too_quiet' } });
-    expect((error as Error).message).toMatch(/^源视频音量过低（−(49|50|51)(\.\d)? LUFS），需要提升 2\d(\.\d)? dB，超过上限 20 dB，请人工处理或要求学校重新录制$/);
+    expect((error as Error).message).toMatch(
+      /^源视频音量过低（−(49|50|51)(\.\d)? LUFS），需要提升 2\d(\.\d)? dB，超过上限 20 dB，请人工处理或要求学校重新录制$/,
+    );
     expect(existsSync(workDir) ? await readdir(workDir) : []).toEqual([]);
   });
 
   it('when the audio track is digital silence, then it is flagged (静音), not boosted', async () => {
-    const error = await makeBroadcastMaster({ runner, caps, sourcePath: await clip('silent'), workDir: path.join(dir, 'work', 'silent'), profile: 'xdcam-hd422', pillarbox: 'black' }).catch((e: unknown) => e);
+    const error = await makeBroadcastMaster({
+      runner,
+      caps,
+      sourcePath: await clip('silent'),
+      workDir: path.join(dir, 'work', 'silent'),
+      profile: 'xdcam-hd422',
+      pillarbox: 'black',
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'too_quiet' });
     expect((error as Error).message).toContain('静音');
   });

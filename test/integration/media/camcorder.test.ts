@@ -37,7 +37,9 @@ afterAll(async () => {
 function ingest(kind: CamcorderKind): Promise<IngestResult> {
   let pending = ingests.get(kind);
   if (!pending) {
-    pending = makeCamcorderClip(kind, path.join(dir, 'clips')).then((sourcePath) => ingestVideo({ runner, caps, sourcePath, workDir: path.join(dir, 'work', kind) }));
+    pending = makeCamcorderClip(kind, path.join(dir, 'clips')).then((sourcePath) =>
+      ingestVideo({ runner, caps, sourcePath, workDir: path.join(dir, 'work', kind) }),
+    );
     ingests.set(kind, pending);
   }
   return pending;
@@ -49,7 +51,15 @@ function master(kind: CamcorderKind): Promise<BroadcastMasterResult> {
     pending = (async () => {
       const ingested = await ingest(kind);
       const sourcePath = await makeCamcorderClip(kind, path.join(dir, 'clips'));
-      return makeBroadcastMaster({ runner, caps, sourcePath, workDir: path.join(dir, 'master', kind), profile: 'xdcam-hd422', pillarbox: 'black', ingestLoudness: ingested.loudness });
+      return makeBroadcastMaster({
+        runner,
+        caps,
+        sourcePath,
+        workDir: path.join(dir, 'master', kind),
+        profile: 'xdcam-hd422',
+        pillarbox: 'black',
+        ingestLoudness: ingested.loudness,
+      });
     })();
     masters.set(kind, pending);
   }
@@ -66,10 +76,26 @@ interface Shape {
   rate: number;
 }
 async function videoShape(file: string): Promise<Shape> {
-  const { stdout } = await exec(bins.ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,field_order,avg_frame_rate', '-of', 'json', file]);
+  const { stdout } = await exec(bins.ffprobe, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,sample_aspect_ratio,field_order,avg_frame_rate',
+    '-of',
+    'json',
+    file,
+  ]);
   const s = (JSON.parse(stdout) as { streams: Array<Record<string, string | number>> }).streams[0] ?? {};
   const [n, d] = String(s.avg_frame_rate).split('/').map(Number);
-  return { width: Number(s.width), height: Number(s.height), sar: String(s.sample_aspect_ratio ?? '1:1'), fieldOrder: String(s.field_order ?? 'unknown'), rate: (n ?? 0) / (d || 1) };
+  return {
+    width: Number(s.width),
+    height: Number(s.height),
+    sar: String(s.sample_aspect_ratio ?? '1:1'),
+    fieldOrder: String(s.field_order ?? 'unknown'),
+    rate: (n ?? 0) / (d || 1),
+  };
 }
 
 /** idet's multi-frame counts over the whole file. */
@@ -103,7 +129,19 @@ async function channelRms(file: string): Promise<number[]> {
  * (ghosts where things move) and matches it less.
  */
 async function fieldSsimDb(video: string, source: string, field: 'top' | 'bottom', w: number, h: number): Promise<number> {
-  const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-i', video, '-i', source, '-filter_complex', `[1:v]field=${field},scale=${w}:${h},format=yuv420p[ref];[0:v]format=yuv420p,setsar=1[v];[v][ref]ssim`, '-f', 'null', '-']);
+  const { stderr } = await exec(bins.ffmpeg, [
+    '-hide_banner',
+    '-nostdin',
+    '-i',
+    video,
+    '-i',
+    source,
+    '-filter_complex',
+    `[1:v]field=${field},scale=${w}:${h},format=yuv420p[ref];[0:v]format=yuv420p,setsar=1[v];[v][ref]ssim`,
+    '-f',
+    'null',
+    '-',
+  ]);
   const m = /All:[\d.]+ \(([\d.]+)\)/.exec(stderr);
   if (!m) throw new Error(`no SSIM:\n${stderr.slice(-500)}`);
   return Number(m[1]);
@@ -112,7 +150,26 @@ async function fieldSsimDb(video: string, source: string, field: 'top' | 'bottom
 /** What the pipeline did before: the woven frames scaled as they are (no deinterlacer). */
 async function naivePreview(source: string, w: number, h: number): Promise<string> {
   const out = `${source}.naive-${w}x${h}.mp4`;
-  await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', source, '-map', '0:v:0', '-vf', `scale=${w}:${h},setsar=1`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', out]);
+  await exec(bins.ffmpeg, [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    source,
+    '-map',
+    '0:v:0',
+    '-vf',
+    `scale=${w}:${h},setsar=1`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '23',
+    out,
+  ]);
   return out;
 }
 
@@ -228,7 +285,19 @@ describe('school-hall sound', () => {
     const r = await ingest('phase-cancel');
     expect(r.audio).toMatchObject({ issue: 'phase_cancel' });
     expect(check(r, 'channels')).toMatchObject({ status: 'warn', message: expect.stringContaining('相位相反') });
-    const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-i', r.previewPath, '-map', '0:a:0', '-af', 'pan=mono|c0=0.5*c0+0.5*c1,astats', '-f', 'null', '-']);
+    const { stderr } = await exec(bins.ffmpeg, [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      r.previewPath,
+      '-map',
+      '0:a:0',
+      '-af',
+      'pan=mono|c0=0.5*c0+0.5*c1,astats',
+      '-f',
+      'null',
+      '-',
+    ]);
     const sum = Number(/RMS level dB: (-?[\d.]+)/.exec(stderr)?.[1]);
     expect(sum).toBeGreaterThan(-30);
   });
@@ -250,7 +319,15 @@ describe('school-hall sound', () => {
 
   it('when a MOV also carries timecode and subtitle tracks and a silent first audio track, then they are ignored and the second track is heard', async () => {
     const r = await ingest('extra-tracks');
-    const { stdout } = await exec(bins.ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', await makeCamcorderClip('extra-tracks', path.join(dir, 'clips'))]);
+    const { stdout } = await exec(bins.ffprobe, [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_type',
+      '-of',
+      'csv=p=0',
+      await makeCamcorderClip('extra-tracks', path.join(dir, 'clips')),
+    ]);
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['audio', 'audio', 'data', 'subtitle', 'video']); // the control
     expect(r.audio).toMatchObject({ trackNumber: 2, trackCount: 2 });
     const { stdout: preview } = await exec(bins.ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', r.previewPath]);
@@ -265,9 +342,17 @@ describe('when the audio analysis pass itself fails', () => {
     // The real runner, except that the audio-only analysis run fails as ffmpeg would on an undecodable track.
     const failing: MediaRunner = {
       ...runner,
-      run: (args, options) => (args.includes('-vn') && args.join(' ').includes('astats@') ? Promise.reject(new MediaRunError('ffmpeg', 1, null, 'Error while decoding stream #0:1')) : runner.run(args, options)),
+      run: (args, options) =>
+        args.includes('-vn') && args.join(' ').includes('astats@')
+          ? Promise.reject(new MediaRunError('ffmpeg', 1, null, 'Error while decoding stream #0:1'))
+          : runner.run(args, options),
     };
-    const r = await ingestVideo({ runner: failing, caps, sourcePath: await makeCamcorderClip('one-sided', path.join(dir, 'clips')), workDir: path.join(dir, 'work', 'analysis-failed') });
+    const r = await ingestVideo({
+      runner: failing,
+      caps,
+      sourcePath: await makeCamcorderClip('one-sided', path.join(dir, 'clips')),
+      workDir: path.join(dir, 'work', 'analysis-failed'),
+    });
     expect(r.audio).toBeNull();
     expect(check(r, 'channels')).toBeUndefined();
     const [left, right] = await channelRms(r.previewPath);

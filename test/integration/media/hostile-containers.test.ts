@@ -18,7 +18,15 @@ import { MediaRejectedError } from '../../../src/platform/media/errors';
 import { ingestVideo, type IngestResult } from '../../../src/platform/media/ingest';
 import { DEMUXERS } from '../../../src/platform/media/input-guard';
 import { createMediaRunner, type MediaRunner } from '../../../src/platform/media/runner';
-import { gab2Avi, listenOnLoopback, textAsTransportStream, watchFifo, withAliasDref, type FifoWitness, type LoopbackListener } from '../../support/hostile-media';
+import {
+  gab2Avi,
+  listenOnLoopback,
+  textAsTransportStream,
+  watchFifo,
+  withAliasDref,
+  type FifoWitness,
+  type LoopbackListener,
+} from '../../support/hostile-media';
 
 const exec = promisify(execFile);
 const CHINESE = /[\u4e00-\u9fff]/;
@@ -37,7 +45,22 @@ beforeAll(async () => {
   caps = await mediaCapabilities(bins);
   listener = await listenOnLoopback();
   const frame = path.join(dir, 'frame.jpg');
-  await exec(bins.ffmpeg, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1', '-frames:v', '1', '-c:v', 'mjpeg', '-f', 'image2', frame]);
+  await exec(bins.ffmpeg, [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25:duration=1',
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-f',
+    'image2',
+    frame,
+  ]);
   jpeg = await readFile(frame);
 });
 afterAll(async () => {
@@ -52,11 +75,18 @@ async function scene(): Promise<{ where: string; fifo: FifoWitness; playlist: st
   await exec('mkdir', ['-p', where]);
   const fifo = await watchFifo(path.join(where, 'canary.fifo'));
   const playlist = [
-    '#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0',
-    '#EXTINF:1.0,', `http://127.0.0.1:${listener.port}/leak.ts`,
-    '#EXTINF:1.0,', `file:${fifo.path}`,
-    '#EXTINF:1.0,', 'canary.fifo',
-    '#EXT-X-ENDLIST', '',
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    '#EXT-X-TARGETDURATION:1',
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXTINF:1.0,',
+    `http://127.0.0.1:${listener.port}/leak.ts`,
+    '#EXTINF:1.0,',
+    `file:${fifo.path}`,
+    '#EXTINF:1.0,',
+    'canary.fifo',
+    '#EXT-X-ENDLIST',
+    '',
   ].join('\n');
   return { where, fifo, playlist };
 }
@@ -99,7 +129,22 @@ describe('AVI with an embedded HLS playlist (GAB2 subtitle chunk)', () => {
 describe('MOV/MP4 with an external data reference (dref alias to a file next to the upload)', () => {
   const make = async (where: string): Promise<string> => {
     const plain = path.join(where, 'plain.mp4');
-    await exec(bins.ffmpeg, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', plain]);
+    await exec(bins.ffmpeg, [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=1',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      plain,
+    ]);
     const file = path.join(where, 'upload.mp4');
     await writeFile(file, withAliasDref(await readFile(plain), 'canary.fifo'));
     return file;
@@ -108,7 +153,9 @@ describe('MOV/MP4 with an external data reference (dref alias to a file next to 
   it('when ffprobe is allowed to follow drefs, then it opens the referenced file (control: the shape and the witness work)', async () => {
     const { where, fifo } = await scene();
     const file = await make(where);
-    await exec(bins.ffprobe, ['-v', 'error', '-f', 'mov', '-enable_drefs', '1', '-show_entries', 'stream=index', '-of', 'csv=p=0', `file:${file}`]).catch(() => undefined);
+    await exec(bins.ffprobe, ['-v', 'error', '-f', 'mov', '-enable_drefs', '1', '-show_entries', 'stream=index', '-of', 'csv=p=0', `file:${file}`]).catch(
+      () => undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     fifo.stop();
     expect(fifo.opened).toBe(true);
@@ -137,7 +184,11 @@ describe('MPEG-TS carrying nothing but text', () => {
 
 describe('playlists and concat scripts under a camera file name', () => {
   it.each([
-    ['an ffconcat script', '00001.MTS', (_playlist: string, port: number, fifo: string) => `ffconcat version 1.0\nfile 'http://127.0.0.1:${port}/a.mp4'\nfile '${fifo}'\nfile canary.fifo\n`],
+    [
+      'an ffconcat script',
+      '00001.MTS',
+      (_playlist: string, port: number, fifo: string) => `ffconcat version 1.0\nfile 'http://127.0.0.1:${port}/a.mp4'\nfile '${fifo}'\nfile canary.fifo\n`,
+    ],
     ['an HLS playlist', 'C0001.MXF', (playlist: string) => playlist],
   ])('when %s named %s is uploaded, then the sniff refuses it in Chinese before any ffmpeg runs, nothing opened', async (_label, name, content) => {
     const { where, fifo, playlist } = await scene();

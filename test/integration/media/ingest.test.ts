@@ -31,9 +31,7 @@ afterAll(async () => {
 function ingest(kind: ClipKind): Promise<IngestResult> {
   let pending = results.get(kind);
   if (!pending) {
-    pending = makeClip(kind, path.join(dir, 'clips')).then((sourcePath) =>
-      ingestVideo({ runner, caps, sourcePath, workDir: path.join(dir, 'work', kind) }),
-    );
+    pending = makeClip(kind, path.join(dir, 'clips')).then((sourcePath) => ingestVideo({ runner, caps, sourcePath, workDir: path.join(dir, 'work', kind) }));
     results.set(kind, pending);
   }
   return pending;
@@ -51,7 +49,7 @@ async function topLevelBoxes(file: string): Promise<string[]> {
 /** Width/height from a JPEG's SOF marker (ffprobe refuses JPEGs: they are not on the format whitelist). */
 async function jpegSize(file: string): Promise<{ width: number; height: number }> {
   const bytes = await readFile(file);
-  for (let at = 2; at + 9 < bytes.length; ) {
+  for (let at = 2; at + 9 < bytes.length;) {
     const marker = bytes.readUInt16BE(at);
     const length = bytes.readUInt16BE(at + 2);
     if (marker >= 0xffc0 && marker <= 0xffc3) return { height: bytes.readUInt16BE(at + 5), width: bytes.readUInt16BE(at + 7) };
@@ -226,7 +224,10 @@ describe('ingestVideo with the real ffmpeg', () => {
       expect(Number(raw.format.duration)).toBeCloseTo(1, 1); // the lie the header tells
       const workDir = path.join(dir, 'work', 'header-lies');
       const started = Date.now();
-      const error = await ingestVideo({ runner, caps, sourcePath, workDir }).then(() => null, (e: unknown) => e);
+      const error = await ingestVideo({ runner, caps, sourcePath, workDir }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(MediaRejectedError);
       expect(error).toMatchObject({ code: 'exceeds_limits', message: expect.stringContaining('时长超过限制') });
       expect((error as MediaRejectedError).message).toMatch(/\d+ 分钟/);
@@ -258,7 +259,10 @@ describe('ingestVideo with the real ffmpeg', () => {
       // packets; simulate it by giving the ingest a runner whose packet scan sees nothing.
       const blindRunner: MediaRunner = { ...runner, packetEnds: async () => new Map() };
       const workDir = path.join(dir, 'work', 'header-lies-hard-stop');
-      const error = await ingestVideo({ runner: blindRunner, caps, sourcePath, workDir, limits: { maxDurationS: 20 } }).then(() => null, (e: unknown) => e);
+      const error = await ingestVideo({ runner: blindRunner, caps, sourcePath, workDir, limits: { maxDurationS: 20 } }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(MediaRejectedError);
       expect(error).toMatchObject({ code: 'exceeds_limits', message: expect.stringContaining('实际播放时长超过限制') });
       expect((error as MediaRejectedError).detail).toMatch(/decoded timeline reached (19|20)\.\d s/);

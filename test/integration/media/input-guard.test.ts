@@ -27,7 +27,21 @@ const builds: Array<[string, () => MediaBinaries]> = [
 ];
 
 describe.each(builds)('input guard on the %s', (_label, bins) => {
-  const copyArgs = (input: string, output: string, demuxer: Demuxer = 'mov'): string[] => ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', ...guardedInputArgs(input, demuxer), '-map', '0', '-c', 'copy', '-f', 'matroska', `file:${output}`];
+  const copyArgs = (input: string, output: string, demuxer: Demuxer = 'mov'): string[] => [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-loglevel',
+    'error',
+    ...guardedInputArgs(input, demuxer),
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-f',
+    'matroska',
+    `file:${output}`,
+  ];
 
   it('when ffprobe is given an m3u8 renamed .mp4, then it refuses it (format not on whitelist / no moov), never reading /etc/passwd', async () => {
     const runner = createMediaRunner(bins());
@@ -102,9 +116,26 @@ describe('runner process handling', () => {
     for (const [, bins] of builds) {
       const caps = await mediaCapabilities(bins());
       for (const filter of [
-        'thumbnail', 'ebur128', 'blackdetect', 'silencedetect', 'blackframe', 'metadata', 'select', 'split', 'fps', 'scale',
+        'thumbnail',
+        'ebur128',
+        'blackdetect',
+        'silencedetect',
+        'blackframe',
+        'metadata',
+        'select',
+        'split',
+        'fps',
+        'scale',
         // camcorder footage: deinterlace, field order, and the audio analysis (issue 15)
-        'bwdif', 'fieldorder', 'setfield', 'interlace', 'astats', 'asplit', 'pan', 'volume', 'aformat',
+        'bwdif',
+        'fieldorder',
+        'setfield',
+        'interlace',
+        'astats',
+        'asplit',
+        'pan',
+        'volume',
+        'aformat',
       ]) {
         expect(caps.filters.has(filter)).toBe(true);
       }

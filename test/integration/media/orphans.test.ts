@@ -39,7 +39,7 @@ test('when the worker is killed with SIGKILL, then its media process is gone wit
   expect(alive(pid)).toBe(false);
 });
 
-test('when the worker\'s whole process group gets SIGTERM, then its media process keeps running (the worker decides)', async () => {
+test("when the worker's whole process group gets SIGTERM, then its media process keeps running (the worker decides)", async () => {
   const { child, mediaPid, out } = startChild();
   const pid = await mediaPid;
   process.kill(-child.pid!, 'SIGTERM'); // the child ignores it (prints SIGTERM); its media process is not in that group

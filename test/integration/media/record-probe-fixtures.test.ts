@@ -13,9 +13,27 @@ import { makeClip, type ClipKind } from '../../support/clips';
 
 const RECORDED: ClipKind[] = ['landscape', 'portrait', 'rotated', 'hevc10-hlg', 'vfr', 'odd', 'no-audio', 'black'];
 const STREAM_FIELDS = [
-  'index', 'codec_type', 'codec_name', 'profile', 'width', 'height', 'sample_aspect_ratio', 'pix_fmt',
-  'bits_per_raw_sample', 'color_transfer', 'color_primaries', 'color_space', 'r_frame_rate', 'avg_frame_rate',
-  'duration', 'start_time', 'nb_frames', 'sample_rate', 'channels', 'channel_layout', 'side_data_list',
+  'index',
+  'codec_type',
+  'codec_name',
+  'profile',
+  'width',
+  'height',
+  'sample_aspect_ratio',
+  'pix_fmt',
+  'bits_per_raw_sample',
+  'color_transfer',
+  'color_primaries',
+  'color_space',
+  'r_frame_rate',
+  'avg_frame_rate',
+  'duration',
+  'start_time',
+  'nb_frames',
+  'sample_rate',
+  'channels',
+  'channel_layout',
+  'side_data_list',
 ] as const;
 
 function trim(raw: RawProbe): RawProbe {

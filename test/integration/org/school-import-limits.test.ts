@@ -44,7 +44,10 @@ beforeAll(async () => {
 
   // The red team's shape: 840,000 rows of two shared strings, deflated for real.
   // (No `r` attributes: a reader numbers rows and cells in order, and the XML compresses ~500:1.)
-  await put('redteam-840k-rows.xlsx', buildXlsx({ sheetRows: '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'.repeat(840_000), sharedStrings: ['某某小学', '离石区'] }));
+  await put(
+    'redteam-840k-rows.xlsx',
+    buildXlsx({ sheetRows: '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'.repeat(840_000), sharedStrings: ['某某小学', '离石区'] }),
+  );
 
   // Worst case within 5 MB, shared strings: 500-character strings (the cell cap) over and over.
   const longText = '学'.repeat(IMPORT_LIMITS.maxCellChars);
@@ -54,12 +57,24 @@ beforeAll(async () => {
     buildXlsx({ shared: repeatedDeflate(sstHead, `<si><t>${longText}</t></si>`.repeat(2000), '</sst>', UPLOAD_CAP - 8192), sheetRows: header }),
   );
   // Worst case within 5 MB, sheet: empty rows (no cell, so no row cap) until the inflate cap.
-  await put('worst-empty-rows.xlsx', buildXlsx({ sheet: repeatedDeflate(XLSX_SHEET_OPEN + header, '<row/>'.repeat(200_000), XLSX_SHEET_CLOSE, UPLOAD_CAP - 8192) }));
+  await put(
+    'worst-empty-rows.xlsx',
+    buildXlsx({ sheet: repeatedDeflate(XLSX_SHEET_OPEN + header, '<row/>'.repeat(200_000), XLSX_SHEET_CLOSE, UPLOAD_CAP - 8192) }),
+  );
   // Cells: one row of short numeric cells, far right of the kept columns.
-  await put('many-cells.xlsx', buildXlsx({ sheet: repeatedDeflate(`${XLSX_SHEET_OPEN}${header}<row r="2">`, '<c><v>1</v></c>'.repeat(10_000), `</row>${XLSX_SHEET_CLOSE}`, 200_000) }));
+  await put(
+    'many-cells.xlsx',
+    buildXlsx({ sheet: repeatedDeflate(`${XLSX_SHEET_OPEN}${header}<row r="2">`, '<c><v>1</v></c>'.repeat(10_000), `</row>${XLSX_SHEET_CLOSE}`, 200_000) }),
+  );
   await put('long-cell.xlsx', buildXlsx({ sheetRows: header + schoolRow(2, '正常小学') + schoolRow(3, '长'.repeat(IMPORT_LIMITS.maxCellChars + 1)) }));
-  await put('too-many-rows.xlsx', buildXlsx({ sheetRows: header + Array.from({ length: IMPORT_LIMITS.maxRows + 1 }, (_, i) => schoolRow(i + 2, `超额${i}小学`)).join('') }));
-  await put('at-the-cap.xlsx', buildXlsx({ sheetRows: header + Array.from({ length: IMPORT_LIMITS.maxRows }, (_, i) => schoolRow(i + 2, `满额${i}小学`)).join('') }));
+  await put(
+    'too-many-rows.xlsx',
+    buildXlsx({ sheetRows: header + Array.from({ length: IMPORT_LIMITS.maxRows + 1 }, (_, i) => schoolRow(i + 2, `超额${i}小学`)).join('') }),
+  );
+  await put(
+    'at-the-cap.xlsx',
+    buildXlsx({ sheetRows: header + Array.from({ length: IMPORT_LIMITS.maxRows }, (_, i) => schoolRow(i + 2, `满额${i}小学`)).join('') }),
+  );
 
   // CSV: the whole 5 MB as rows, and as one huge cell.
   const csvLine = '某某小学,离石区\n';
@@ -120,7 +135,15 @@ describe('through the API', () => {
   let adminToken: string;
   const importFile = (name: string) =>
     request(t.app).post('/api/v1/schools/import').set('Authorization', `Bearer ${adminToken}`).attach('file', files[name]!, name);
-  const schoolCount = async () => Number((await t.container.database.db.selectFrom('schools').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const schoolCount = async () =>
+    Number(
+      (
+        await t.container.database.db
+          .selectFrom('schools')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -32,7 +32,13 @@ describe('migration 0011: labels for existing rounds', () => {
     }
     const rounds: string[] = [];
     for (const name of ['旧轮一', '旧轮二']) {
-      const id = (await request(t.app).post('/api/v1/rounds').set('Authorization', `Bearer ${admin}`).send({ name, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
+      const id = (
+        await request(t.app)
+          .post('/api/v1/rounds')
+          .set('Authorization', `Bearer ${admin}`)
+          .send({ name, judgesPerEntry: 1, blind: true, aggregation: 'mean' })
+          .expect(201)
+      ).body.id;
       await request(t.app).post(`/api/v1/rounds/${id}/entries`).set('Authorization', `Bearer ${admin}`).send({ entryIds: ids }).expect(200);
       rounds.push(id);
     }
@@ -48,7 +54,9 @@ describe('migration 0011: labels for existing rounds', () => {
       expect(labels.every((l) => new RegExp(`^${'AB'[i]}-\\d{3}$`).test(l))).toBe(true);
       expect(labels.map((l) => Number(l.slice(2))).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     }
-    const { rows: column } = await sql<{ is_nullable: string }>`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'round_entries' AND column_name = 'label'`.execute(db);
+    const { rows: column } = await sql<{
+      is_nullable: string;
+    }>`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'round_entries' AND column_name = 'label'`.execute(db);
     expect(column).toEqual([{ is_nullable: 'NO' }]);
     await expect(sql`UPDATE round_entries SET label = 'A-001' WHERE round_id = ${rounds[0]}`.execute(db)).rejects.toThrow(/unique|duplicate/i);
   });

@@ -4,11 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  InvalidObjectKeyError,
-  ObjectNotFoundError,
-  RangeNotSatisfiableError,
-} from '../../../src/platform/storage';
+import { InvalidObjectKeyError, ObjectNotFoundError, RangeNotSatisfiableError } from '../../../src/platform/storage';
 import type { ObjectStore } from '../../../src/platform/storage';
 
 export interface ContractContext {
@@ -104,7 +100,7 @@ export function describeObjectStoreContract(name: string, setup: () => Promise<C
         const result = await store.get(key, { start: FILE_SIZE - 10, end: FILE_SIZE + 1000 });
 
         expect(result.range).toEqual({ start: FILE_SIZE - 10, end: FILE_SIZE - 1 });
-        expect((await sha256(result.body))).toBe(await sha256OfFileSlice(sourceFile, FILE_SIZE - 10, FILE_SIZE - 1));
+        expect(await sha256(result.body)).toBe(await sha256OfFileSlice(sourceFile, FILE_SIZE - 10, FILE_SIZE - 1));
       });
 
       it('then a range starting past the object is unsatisfiable', async () => {
@@ -142,9 +138,7 @@ export function describeObjectStoreContract(name: string, setup: () => Promise<C
       const info = await store.head('posters/empty.jpg');
 
       expect(info).toMatchObject({ sizeBytes: 0, contentType: 'image/jpeg' });
-      expect(await sha256((await store.get('posters/empty.jpg')).body)).toBe(
-        createHash('sha256').digest('hex'),
-      );
+      expect(await sha256((await store.get('posters/empty.jpg')).body)).toBe(createHash('sha256').digest('hex'));
     });
 
     it('when a key is put again, then the new bytes and content type replace the old', async () => {
@@ -163,9 +157,7 @@ export function describeObjectStoreContract(name: string, setup: () => Promise<C
         throw new Error('client went away');
       }
 
-      await expect(
-        store.putStream('previews/v-broken.mp4', Readable.from(failing()), { contentType: 'video/mp4' }),
-      ).rejects.toThrow();
+      await expect(store.putStream('previews/v-broken.mp4', Readable.from(failing()), { contentType: 'video/mp4' })).rejects.toThrow();
 
       expect(await store.head('previews/v-broken.mp4')).toBeNull();
     });
@@ -198,9 +190,7 @@ export function describeObjectStoreContract(name: string, setup: () => Promise<C
       expect(await store.head('previews/missing.mp4')).toBeNull();
       await expect(store.get('previews/missing.mp4')).rejects.toBeInstanceOf(ObjectNotFoundError);
       await expect(store.get('previews/missing.mp4', { start: 0 })).rejects.toBeInstanceOf(ObjectNotFoundError);
-      await expect(store.downloadToFile('previews/missing.mp4', path.join(workDir, 'nope'))).rejects.toBeInstanceOf(
-        ObjectNotFoundError,
-      );
+      await expect(store.downloadToFile('previews/missing.mp4', path.join(workDir, 'nope'))).rejects.toBeInstanceOf(ObjectNotFoundError);
     });
 
     it.each([

@@ -78,9 +78,9 @@ describe('S3 store specifics', () => {
 
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.head('previews/v1.mp4')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(
-      store.putStream('previews/v1.mp4', Readable.from([Buffer.from('x')]), { contentType: 'video/mp4' }),
-    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.putStream('previews/v1.mp4', Readable.from([Buffer.from('x')]), { contentType: 'video/mp4' })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
   });
 
   it('when the bucket does not exist, then ping throws StoreUnavailableError', async () => {

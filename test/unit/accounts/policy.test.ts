@@ -2,7 +2,15 @@ import type { CurrentUser, Role } from '../../../src/accounts/account.types';
 import { assertArea, assertManageSchool, canManageAccount, canUse, schoolScope } from '../../../src/accounts/policy';
 
 /** The one authorization policy, without HTTP: who may use which area, and whose objects. */
-const user = (role: Role, o: Partial<CurrentUser> = {}): CurrentUser => ({ id: `u-${role}`, username: role, displayName: role, role, countyId: null, schoolId: null, ...o });
+const user = (role: Role, o: Partial<CurrentUser> = {}): CurrentUser => ({
+  id: `u-${role}`,
+  username: role,
+  displayName: role,
+  role,
+  countyId: null,
+  schoolId: null,
+  ...o,
+});
 const lishiCounty = user('county', { countyId: 'c-lishi' });
 
 describe('policy', () => {
@@ -36,7 +44,8 @@ describe('policy', () => {
     expect(canManageAccount(lishiCounty, { role: 'school', countyId: 'c-lishi', schoolId: 's1' })).toBe(true);
     expect(canManageAccount(lishiCounty, { role: 'school', countyId: 'c-xiaoyi', schoolId: 's2' })).toBe(false);
     expect(canManageAccount(lishiCounty, { role: 'school', countyId: null, schoolId: 's3' })).toBe(false);
-    for (const role of ['county', 'judge', 'admin', 'tv'] as Role[]) expect(canManageAccount(lishiCounty, { role, countyId: 'c-lishi', schoolId: null })).toBe(false);
+    for (const role of ['county', 'judge', 'admin', 'tv'] as Role[])
+      expect(canManageAccount(lishiCounty, { role, countyId: 'c-lishi', schoolId: null })).toBe(false);
     expect(canManageAccount(user('admin'), { role: 'admin', countyId: null, schoolId: null })).toBe(true);
     expect(canManageAccount(user('judge'), { role: 'school', countyId: 'c-lishi', schoolId: 's1' })).toBe(false);
   });

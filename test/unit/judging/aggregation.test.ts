@@ -24,7 +24,16 @@ describe('rankRound — methods', () => {
     // rawMean = (90 + 85 + 80 + 70 + 60) / 5 = 385 / 5 = 77; spread = 90 − 60 = 30 > 20 → wide_spread
     const r = rank({ scores: totals('id-A', [90, 85, 80, 70, 60]), entries: entries('A') });
     expect(row(r, 'A')).toEqual({
-      entryId: 'id-A', code: 'A', rank: 1, score: 235 / 3, scoreDisplay: '78.33', rawMean: 77, scoreCount: 5, spread: 30, tied: false, flags: ['wide_spread'],
+      entryId: 'id-A',
+      code: 'A',
+      rank: 1,
+      score: 235 / 3,
+      scoreDisplay: '78.33',
+      rawMean: 77,
+      scoreCount: 5,
+      spread: 30,
+      tied: false,
+      flags: ['wide_spread'],
     });
   });
 
@@ -44,9 +53,15 @@ describe('rankRound — methods', () => {
     // B: 79 78 78 78 77 → mean 390 / 5 = 78;  trimmed (78 + 78 + 78) / 3 = 78
     const scores = [...totals('id-A', [90, 80, 80, 80, 50]), ...totals('id-B', [79, 78, 78, 78, 77])];
     const mean = rank({ method: 'mean', scores, entries: entries('A', 'B') });
-    expect(mean.ranking.map((x) => [x.code, x.rank, x.score])).toEqual([['B', 1, 78], ['A', 2, 76]]);
+    expect(mean.ranking.map((x) => [x.code, x.rank, x.score])).toEqual([
+      ['B', 1, 78],
+      ['A', 2, 76],
+    ]);
     const trimmed = rank({ method: 'trimmed_mean', scores, entries: entries('A', 'B') });
-    expect(trimmed.ranking.map((x) => [x.code, x.rank, x.score])).toEqual([['A', 1, 80], ['B', 2, 78]]);
+    expect(trimmed.ranking.map((x) => [x.code, x.rank, x.score])).toEqual([
+      ['A', 1, 80],
+      ['B', 2, 78],
+    ]);
   });
 
   test('when a score is shown, then it has two decimals rounded half-up, while ranking keeps full precision', () => {
@@ -54,9 +69,19 @@ describe('rankRound — methods', () => {
     expect(formatScore(200 / 3)).toBe('66.67');
     expect(formatScore(80)).toBe('80.00');
     // A: 80.004 and B: 80.001 both show "80.00" but A ranks first, not tied.
-    const r = rankRound({ method: 'mean', criteria: [{ key: 't', max: 100 }], entries: entries('A', 'B'),
-      scores: [{ entryId: 'id-A', judgeId: 'j1', values: { t: 80.004 } }, { entryId: 'id-B', judgeId: 'j1', values: { t: 80.001 } }] });
-    expect(r.ranking.map((x) => [x.code, x.rank, x.scoreDisplay, x.tied])).toEqual([['A', 1, '80.00', false], ['B', 2, '80.00', false]]);
+    const r = rankRound({
+      method: 'mean',
+      criteria: [{ key: 't', max: 100 }],
+      entries: entries('A', 'B'),
+      scores: [
+        { entryId: 'id-A', judgeId: 'j1', values: { t: 80.004 } },
+        { entryId: 'id-B', judgeId: 'j1', values: { t: 80.001 } },
+      ],
+    });
+    expect(r.ranking.map((x) => [x.code, x.rank, x.scoreDisplay, x.tied])).toEqual([
+      ['A', 1, '80.00', false],
+      ['B', 2, '80.00', false],
+    ]);
   });
 });
 
@@ -66,7 +91,10 @@ describe('rankRound — ties', () => {
     // B: (40 + 40 = 80), (42 + 38 = 80) → mean 80; sing mean (40 + 42) / 2 = 41  → A before B, not tied
     const scores = [s('id-A', 'j1', 45, 35), s('id-A', 'j2', 43, 37), s('id-B', 'j1', 40, 40), s('id-B', 'j2', 42, 38)];
     const r = rank({ method: 'mean', scores, entries: entries('B', 'A') });
-    expect(r.ranking.map((x) => [x.code, x.rank, x.score, x.tied])).toEqual([['A', 1, 80, false], ['B', 2, 80, false]]);
+    expect(r.ranking.map((x) => [x.code, x.rank, x.score, x.tied])).toEqual([
+      ['A', 1, 80, false],
+      ['B', 2, 80, false],
+    ]);
   });
 
   test('when score and first criterion are equal, then the higher untrimmed mean ranks first', () => {
@@ -75,27 +103,50 @@ describe('rankRound — ties', () => {
     // B: 90 80 80 80 80 → trimmed (80 + 80 + 80) / 3 = 80; raw 410 / 5 = 82 → B before A
     const scores = [...totals('id-A', [90, 80, 80, 80, 70]), ...totals('id-B', [90, 80, 80, 80, 80])];
     const r = rank({ scores, entries: entries('A', 'B') });
-    expect(r.ranking.map((x) => [x.code, x.rank, x.score, x.rawMean, x.tied])).toEqual([['B', 1, 80, 82, false], ['A', 2, 80, 80, false]]);
+    expect(r.ranking.map((x) => [x.code, x.rank, x.score, x.rawMean, x.tied])).toEqual([
+      ['B', 1, 80, 82, false],
+      ['A', 2, 80, 80, false],
+    ]);
   });
 
   test('when entries are equal on score, first criterion and untrimmed mean, then they share a rank (1, 2, 2, 4) and are marked tied', () => {
     // W: 90 90 → 90.  X and Y: (40 + 45 = 85), (42 + 43 = 85) → 85, sing 41, raw 85 — identical.  Z: 70 70 → 70.
     const scores = [
       ...totals('id-W', [90, 90]),
-      s('id-X', 'j1', 40, 45), s('id-X', 'j2', 42, 43),
-      s('id-Y', 'j2', 40, 45), s('id-Y', 'j3', 42, 43),
+      s('id-X', 'j1', 40, 45),
+      s('id-X', 'j2', 42, 43),
+      s('id-Y', 'j2', 40, 45),
+      s('id-Y', 'j3', 42, 43),
       ...totals('id-Z', [70, 70]),
     ];
     const r = rank({ scores, entries: entries('Z', 'Y', 'X', 'W') });
-    expect(r.ranking.map((x) => [x.code, x.rank, x.tied])).toEqual([['W', 1, false], ['X', 2, true], ['Y', 2, true], ['Z', 4, false]]);
+    expect(r.ranking.map((x) => [x.code, x.rank, x.tied])).toEqual([
+      ['W', 1, false],
+      ['X', 2, true],
+      ['Y', 2, true],
+      ['Z', 4, false],
+    ]);
   });
 
   test('when two scores differ only by floating-point noise (< 1e-9), then they count as equal and the next key decides', () => {
     // A: 0.1 + 0.2 = 0.30000000000000004; B: 0.3. Equal within 1e-9 → the first criterion decides: A 0.2 vs B 0.3 → B first.
-    const c2: Criterion[] = [{ key: 'p', max: 1 }, { key: 'q', max: 1 }];
-    const r = rankRound({ method: 'mean', criteria: c2, entries: entries('A', 'B'),
-      scores: [{ entryId: 'id-A', judgeId: 'j1', values: { p: 0.2, q: 0.1 } }, { entryId: 'id-B', judgeId: 'j1', values: { p: 0.3, q: 0 } }] });
-    expect(r.ranking.map((x) => [x.code, x.rank, x.tied])).toEqual([['B', 1, false], ['A', 2, false]]);
+    const c2: Criterion[] = [
+      { key: 'p', max: 1 },
+      { key: 'q', max: 1 },
+    ];
+    const r = rankRound({
+      method: 'mean',
+      criteria: c2,
+      entries: entries('A', 'B'),
+      scores: [
+        { entryId: 'id-A', judgeId: 'j1', values: { p: 0.2, q: 0.1 } },
+        { entryId: 'id-B', judgeId: 'j1', values: { p: 0.3, q: 0 } },
+      ],
+    });
+    expect(r.ranking.map((x) => [x.code, x.rank, x.tied])).toEqual([
+      ['B', 1, false],
+      ['A', 2, false],
+    ]);
   });
 });
 
@@ -110,9 +161,15 @@ describe('rankRound — zscore', () => {
   const c1: Criterion[] = [{ key: 't', max: 100 }];
   const sc = (entryId: string, judgeId: string, t: number): ScoreRow => ({ entryId: `id-${entryId}`, judgeId, values: { t } });
   const panel = (hDelta: number) => [
-    sc('A', 'P', 90), sc('B', 'P', 80), sc('C', 'P', 70),
-    sc('B', 'Q', 88), sc('C', 'Q', 84), sc('D', 'Q', 80),
-    sc('A', 'H', 90 + hDelta), sc('C', 'H', 80 + hDelta), sc('D', 'H', 70 + hDelta),
+    sc('A', 'P', 90),
+    sc('B', 'P', 80),
+    sc('C', 'P', 70),
+    sc('B', 'Q', 88),
+    sc('C', 'Q', 84),
+    sc('D', 'Q', 80),
+    sc('A', 'H', 90 + hDelta),
+    sc('C', 'H', 80 + hDelta),
+    sc('D', 'H', 70 + hDelta),
   ];
   const run = (method: RankInput['method'], hDelta: number) => rankRound({ method, criteria: c1, entries: entries('A', 'B', 'C', 'D'), scores: panel(hDelta) });
 
@@ -135,17 +192,29 @@ describe('rankRound — zscore', () => {
     // Mean, fair:  A (90 + 90)/2 = 90, B (80 + 88)/2 = 84, C (70 + 84 + 80)/3 = 78, D (80 + 70)/2 = 75 → A B C D
     expect(run('mean', 0).ranking.map((x) => x.code)).toEqual(['A', 'B', 'C', 'D']);
     // Mean, harsh: A (90 + 70)/2 = 80, B 84, C (70 + 84 + 60)/3 = 71.33, D (80 + 50)/2 = 65 → B A C D
-    expect(run('mean', -20).ranking.map((x) => [x.code, x.score])).toEqual([['B', 84], ['A', 80], ['C', 214 / 3], ['D', 65]]);
+    expect(run('mean', -20).ranking.map((x) => [x.code, x.score])).toEqual([
+      ['B', 84],
+      ['A', 80],
+      ['C', 214 / 3],
+      ['D', 65],
+    ]);
   });
 
   test('when a judge gave one score, or all their scores are equal, then their z is 0; when all entries are equal, then every score is 50', () => {
     // J1 scores only A (one score → z 0); J2 scores B and C with 70 and 70 (σ = 0 → z 0). All Z = 0 → 50.
-    const r = rankRound({ method: 'zscore', criteria: c1, entries: entries('A', 'B', 'C'),
-      scores: [sc('A', 'J1', 95), sc('B', 'J2', 70), sc('C', 'J2', 70)] });
+    const r = rankRound({ method: 'zscore', criteria: c1, entries: entries('A', 'B', 'C'), scores: [sc('A', 'J1', 95), sc('B', 'J2', 70), sc('C', 'J2', 70)] });
     // Equal scores, so the tie-breaks apply: first criterion (= the total here) 95 > 70 → A first, not tied;
     // B and C are equal on everything → both rank 2, tied.
-    expect(r.ranking.map((x) => [x.score, x.tied])).toEqual([[50, false], [50, true], [50, true]]);
-    expect(r.ranking.map((x) => [x.code, x.rank])).toEqual([['A', 1], ['B', 2], ['C', 2]]);
+    expect(r.ranking.map((x) => [x.score, x.tied])).toEqual([
+      [50, false],
+      [50, true],
+      [50, true],
+    ]);
+    expect(r.ranking.map((x) => [x.code, x.rank])).toEqual([
+      ['A', 1],
+      ['B', 2],
+      ['C', 2],
+    ]);
   });
 });
 
@@ -172,7 +241,8 @@ describe('rankRound — missing scores and flags', () => {
   // Five judges score the same two entries X and Y.
   const panelOf = (j5: [number, number]) => [
     ...['j1', 'j2', 'j3', 'j4'].flatMap((j) => [s('id-X', j, 40, 40), s('id-Y', j, 35, 35)]), // totals 80, 70
-    s('id-X', 'j5', j5[0] / 2, j5[0] / 2), s('id-Y', 'j5', j5[1] / 2, j5[1] / 2),
+    s('id-X', 'j5', j5[0] / 2, j5[0] / 2),
+    s('id-Y', 'j5', j5[1] / 2, j5[1] / 2),
   ];
   test('when one judge averages 2 panel SDs below the panel, then they are flagged harsh; 2 above, lenient', () => {
     // j1–j4 mean (80 + 70)/2 = 75, SD 5.  j5 gives 60, 50 → mean 55.

@@ -21,7 +21,10 @@ const pad = (n: number, w = 5) => String(n).padStart(w, '0');
 function makeRound(nEntries: number, nJudges: number, seed: number) {
   const rnd = prng(seed);
   const counties = Array.from({ length: 13 }, (_, i) => `county-${pad(i, 2)}`);
-  const schools = Array.from({ length: Math.max(5, Math.round(nEntries / 20)) }, (_, i) => ({ id: `school-${pad(i)}`, countyId: i % 20 === 0 ? null : counties[i % 13] }));
+  const schools = Array.from({ length: Math.max(5, Math.round(nEntries / 20)) }, (_, i) => ({
+    id: `school-${pad(i)}`,
+    countyId: i % 20 === 0 ? null : counties[i % 13],
+  }));
   const entries: AssignEntry[] = Array.from({ length: nEntries }, (_, i) => {
     const sc = schools[Math.floor(rnd() * schools.length)];
     return { id: `entry-${pad(i)}`, code: `CX-${pad(i, 4)}`, schoolId: sc.id, countyId: sc.countyId };
@@ -92,19 +95,22 @@ describe('assignJudges — balance and hard conflicts', () => {
     [101, 7, 5, 3],
     [1000, 13, 5, 4],
     [2500, 31, 3, 5],
-  ])('when %i entries go to %i judges with k = %i (seed %i), then every entry has k distinct judges, no own school/county, and loads differ by at most one', (nE, nJ, k, seed) => {
-    const { entries, judges } = makeRound(nE, nJ, seed);
-    // Small panels: drop school/county of judges so the case is surely feasible; larger ones keep them.
-    const panel = nJ < 10 ? judges.map((j) => ({ ...j, schoolId: null, countyId: null })) : judges;
-    const input = { entries, judges: panel, judgesPerEntry: k };
-    const r = ok(input);
-    checkValid(input, r);
-    expect(r.assignments).toHaveLength(nE * k);
-    expect(r.balance.maxLoad - r.balance.minLoad).toBeLessThanOrEqual(1);
-    expect(r.balance).toMatchObject({ balanced: true, note: null, underloadedJudgeIds: [] });
-    // Σ loads = nE·k, so the loads are ⌊nE·k/nJ⌋ and ⌈nE·k/nJ⌉.
-    expect(r.balance.minLoad).toBe(Math.floor((nE * k) / nJ));
-  });
+  ])(
+    'when %i entries go to %i judges with k = %i (seed %i), then every entry has k distinct judges, no own school/county, and loads differ by at most one',
+    (nE, nJ, k, seed) => {
+      const { entries, judges } = makeRound(nE, nJ, seed);
+      // Small panels: drop school/county of judges so the case is surely feasible; larger ones keep them.
+      const panel = nJ < 10 ? judges.map((j) => ({ ...j, schoolId: null, countyId: null })) : judges;
+      const input = { entries, judges: panel, judgesPerEntry: k };
+      const r = ok(input);
+      checkValid(input, r);
+      expect(r.assignments).toHaveLength(nE * k);
+      expect(r.balance.maxLoad - r.balance.minLoad).toBeLessThanOrEqual(1);
+      expect(r.balance).toMatchObject({ balanced: true, note: null, underloadedJudgeIds: [] });
+      // Σ loads = nE·k, so the loads are ⌊nE·k/nJ⌋ and ⌈nE·k/nJ⌉.
+      expect(r.balance.minLoad).toBe(Math.floor((nE * k) / nJ));
+    },
+  );
 
   test('when a judge is from the same school or the same county, then they never get that entry; a null county matches nothing', () => {
     // E1 (school s1, county c1), E2 (s2, c1), E3 (s3, 市直: county null).
@@ -201,8 +207,17 @@ describe('assignJudges — declared conflicts and kept pairs', () => {
   test('when a kept pair matches a declared conflict, then the conflict wins: the pair is dropped, re-assigned and reported', () => {
     const entries2 = [{ id: 'E1', code: 'CX-0001', schoolId: 's1', countyId: null }];
     const judges3 = ['J1', 'J2', 'J3'].map((id) => ({ id, schoolId: null, countyId: null }));
-    const r = ok({ entries: entries2, judges: judges3, judgesPerEntry: 2, existing: [{ judgeId: 'J1', entryId: 'E1' }], conflicts: [{ judgeId: 'J1', entryId: 'E1' }] });
-    expect(r.assignments).toEqual([{ judgeId: 'J2', entryId: 'E1' }, { judgeId: 'J3', entryId: 'E1' }]);
+    const r = ok({
+      entries: entries2,
+      judges: judges3,
+      judgesPerEntry: 2,
+      existing: [{ judgeId: 'J1', entryId: 'E1' }],
+      conflicts: [{ judgeId: 'J1', entryId: 'E1' }],
+    });
+    expect(r.assignments).toEqual([
+      { judgeId: 'J2', entryId: 'E1' },
+      { judgeId: 'J3', entryId: 'E1' },
+    ]);
     expect(r.warnings).toEqual([expect.objectContaining({ code: 'existing_declared_conflict_dropped', judgeId: 'J1', entryId: 'E1' })]);
     expect(r.warnings[0].message).toContain('CX-0001');
   });
@@ -210,16 +225,27 @@ describe('assignJudges — declared conflicts and kept pairs', () => {
   test('when a kept pair breaks a hard conflict, then it is kept (a staff decision) with a warning', () => {
     const r = ok({
       entries: [{ id: 'E1', schoolId: 's1', countyId: 'c1' }],
-      judges: [{ id: 'J1', schoolId: null, countyId: 'c1' }, { id: 'J2', schoolId: null, countyId: null }],
+      judges: [
+        { id: 'J1', schoolId: null, countyId: 'c1' },
+        { id: 'J2', schoolId: null, countyId: null },
+      ],
       judgesPerEntry: 2,
       existing: [{ judgeId: 'J1', entryId: 'E1' }],
     });
-    expect(r.assignments).toEqual([{ judgeId: 'J1', entryId: 'E1' }, { judgeId: 'J2', entryId: 'E1' }]);
+    expect(r.assignments).toEqual([
+      { judgeId: 'J1', entryId: 'E1' },
+      { judgeId: 'J2', entryId: 'E1' },
+    ]);
     expect(r.warnings.map((w) => w.code)).toEqual(['existing_hard_conflict_kept']);
   });
 
   test('when a kept pair names a judge or entry outside the round, then ok is false and the pair is listed', () => {
-    const r = assignJudges({ entries: [{ id: 'E1', schoolId: 's1', countyId: null }], judges: [{ id: 'J1', schoolId: null, countyId: null }], judgesPerEntry: 1, existing: [{ judgeId: 'J9', entryId: 'E1' }] });
+    const r = assignJudges({
+      entries: [{ id: 'E1', schoolId: 's1', countyId: null }],
+      judges: [{ id: 'J1', schoolId: null, countyId: null }],
+      judgesPerEntry: 1,
+      existing: [{ judgeId: 'J9', entryId: 'E1' }],
+    });
     expect(r).toMatchObject({ ok: false, details: { code: 'unknown_ids_in_existing', pairs: [{ judgeId: 'J9', entryId: 'E1' }] } });
   });
 });
@@ -231,7 +257,13 @@ describe('assignJudges — determinism', () => {
     const eligibleFor = (e: AssignEntry) => judges.find((j) => !isHardConflict(j, e) && !conflicts.some((c) => c.judgeId === j.id && c.entryId === e.id))!;
     const existing = entries.slice(100, 120).map((e) => ({ judgeId: eligibleFor(e).id, entryId: e.id }));
     const a = assignJudges({ entries, judges, judgesPerEntry: 5, conflicts, existing });
-    const b = assignJudges({ entries: shuffle(entries, 1), judges: shuffle(judges, 2), judgesPerEntry: 5, conflicts: shuffle(conflicts, 3), existing: shuffle(existing, 4) });
+    const b = assignJudges({
+      entries: shuffle(entries, 1),
+      judges: shuffle(judges, 2),
+      judgesPerEntry: 5,
+      conflicts: shuffle(conflicts, 3),
+      existing: shuffle(existing, 4),
+    });
     expect(a.ok).toBe(true);
     expect(b).toEqual(a);
   });
@@ -258,7 +290,11 @@ describe('assignJudges — infeasible', () => {
         { id: 'E1', code: 'CX-0001', schoolId: 's1', countyId: 'c1' },
         { id: 'E2', code: 'CX-0002', schoolId: 's2', countyId: 'c1' },
       ],
-      judges: [{ id: 'J1', schoolId: 's2', countyId: null }, { id: 'J2', schoolId: null, countyId: null }, { id: 'J3', schoolId: null, countyId: null }],
+      judges: [
+        { id: 'J1', schoolId: 's2', countyId: null },
+        { id: 'J2', schoolId: null, countyId: null },
+        { id: 'J3', schoolId: null, countyId: null },
+      ],
       judgesPerEntry: 3,
     });
     expect(r.ok).toBe(false);
@@ -281,7 +317,9 @@ describe('assignJudges — infeasible', () => {
     const r = assignJudges({ entries, judges, judgesPerEntry: 2 });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.reason).toBe('评委人数不足：每件作品需要 2 位评委，但有 2 件作品的可用评委不够：作品 CX-0001 只有 0 位评委没有回避关系（同县 3 位）；作品 CX-0002 只有 0 位评委没有回避关系（同县 3 位）');
+    expect(r.reason).toBe(
+      '评委人数不足：每件作品需要 2 位评委，但有 2 件作品的可用评委不够：作品 CX-0001 只有 0 位评委没有回避关系（同县 3 位）；作品 CX-0002 只有 0 位评委没有回避关系（同县 3 位）',
+    );
     expect(r.details.code).toBe('not_enough_eligible_judges');
   });
 
@@ -293,19 +331,33 @@ describe('assignJudges — infeasible', () => {
       existing: [{ judgeId: 'J1', entryId: 'E1' }],
       conflicts: [{ judgeId: 'J2', entryId: 'E1' }],
     });
-    expect(r).toMatchObject({ ok: false, reason: '评委人数不足：每件作品需要 3 位评委，但作品 CX-0001 还需 2 位，但只有 1 位评委可以加入（申报回避 1 位、已分配 1 位）' });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: '评委人数不足：每件作品需要 3 位评委，但作品 CX-0001 还需 2 位，但只有 1 位评委可以加入（申报回避 1 位、已分配 1 位）',
+    });
   });
 
   test('when the panel is smaller than k, then ok is false with the panel size', () => {
-    const r = assignJudges({ entries: [{ id: 'E1', schoolId: 's1', countyId: null }], judges: [{ id: 'J1', schoolId: null, countyId: null }], judgesPerEntry: 5 });
-    expect(r).toEqual({ ok: false, reason: '评委人数不足：每件作品需要 5 位评委，但评委名单只有 1 位', details: { code: 'panel_too_small', judgesPerEntry: 5, panelSize: 1 } });
+    const r = assignJudges({
+      entries: [{ id: 'E1', schoolId: 's1', countyId: null }],
+      judges: [{ id: 'J1', schoolId: null, countyId: null }],
+      judgesPerEntry: 5,
+    });
+    expect(r).toEqual({
+      ok: false,
+      reason: '评委人数不足：每件作品需要 5 位评委，但评委名单只有 1 位',
+      details: { code: 'panel_too_small', judgesPerEntry: 5, panelSize: 1 },
+    });
   });
 
   test('when a per-judge load cap is below the least possible max load, then ok is false with the minimum', () => {
     // 10 entries × 3 = 30 units over 4 judges → best max load ⌈30/4⌉ = 8 > cap 7.
     const entries = Array.from({ length: 10 }, (_, i) => ({ id: `E${i}`, schoolId: `s${i}`, countyId: null }));
     const judges = ['J1', 'J2', 'J3', 'J4'].map((id) => ({ id, schoolId: null, countyId: null }));
-    expect(assignJudges({ entries, judges, judgesPerEntry: 3, maxLoadPerJudge: 7 })).toMatchObject({ ok: false, details: { code: 'max_load_too_low', minimumPossibleMaxLoad: 8, totalAssignments: 30 } });
+    expect(assignJudges({ entries, judges, judgesPerEntry: 3, maxLoadPerJudge: 7 })).toMatchObject({
+      ok: false,
+      details: { code: 'max_load_too_low', minimumPossibleMaxLoad: 8, totalAssignments: 30 },
+    });
     expect(assignJudges({ entries, judges, judgesPerEntry: 3, maxLoadPerJudge: 8 }).ok).toBe(true);
   });
 
@@ -338,7 +390,10 @@ describe('assignJudges — performance', () => {
 });
 
 describe('reassignAfterConflict', () => {
-  const entries = [{ id: 'E1', code: 'CX-0001', schoolId: 's1', countyId: 'c1' }, { id: 'E2', schoolId: 's2', countyId: 'c2' }];
+  const entries = [
+    { id: 'E1', code: 'CX-0001', schoolId: 's1', countyId: 'c1' },
+    { id: 'E2', schoolId: 's2', countyId: 'c2' },
+  ];
   const judges = [
     { id: 'J1', schoolId: null, countyId: null },
     { id: 'J2', schoolId: null, countyId: 'c1' }, // own county of E1
@@ -348,8 +403,11 @@ describe('reassignAfterConflict', () => {
   ];
   // Loads before: J1 E1+E2 (2), J3 E1+E2 (2), J4 E2 (1), J5 none (0) — but J5 declared a conflict on E1 earlier.
   const current: JudgeEntryPair[] = [
-    { judgeId: 'J1', entryId: 'E1' }, { judgeId: 'J3', entryId: 'E1' },
-    { judgeId: 'J1', entryId: 'E2' }, { judgeId: 'J3', entryId: 'E2' }, { judgeId: 'J4', entryId: 'E2' },
+    { judgeId: 'J1', entryId: 'E1' },
+    { judgeId: 'J3', entryId: 'E1' },
+    { judgeId: 'J1', entryId: 'E2' },
+    { judgeId: 'J3', entryId: 'E2' },
+    { judgeId: 'J4', entryId: 'E2' },
   ];
 
   test('when a judge declares a conflict, then the eligible judge with the lowest load who is not on the entry replaces them', () => {

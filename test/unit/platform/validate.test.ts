@@ -46,7 +46,15 @@ describe('input schemas: zod with the Chinese messages of the API', () => {
   });
 
   test('when a form sends strings, then they are trimmed, normalised, counted in characters and converted', () => {
-    const out = parse(shape, { title: ' ＡＢ\u200bc ', count: ' 7 ', role: 'county', at: '2026-06-01T08:00:00+08:00', blind: 'on', note: '  ', extra: 'dropped' });
+    const out = parse(shape, {
+      title: ' ＡＢ\u200bc ',
+      count: ' 7 ',
+      role: 'county',
+      at: '2026-06-01T08:00:00+08:00',
+      blind: 'on',
+      note: '  ',
+      extra: 'dropped',
+    });
     expect(out).toEqual({ title: 'ABc', count: 7, role: 'county', at: new Date('2026-06-01T00:00:00Z'), blind: true, note: null });
     // 🎵 is one character (two UTF-16 units): five of them fit a limit of five.
     expect(parse({ title: name('作品名称', { max: 5 }) }, { title: '🎵🎵🎵🎵🎵' }).title).toBe('🎵🎵🎵🎵🎵');
@@ -83,14 +91,33 @@ describe('the judging and broadcast inputs that used to be parsed by hand', () =
   test('when a rubric is absent, then the default one applies; when it is wrong, then each criterion says why', () => {
     expect(parseRubric(undefined).map((c) => c.max)).toEqual([50, 25, 15, 10]);
     expect(errorsOf(() => parseRubric([]))).toEqual([{ field: 'rubric', message: '评分标准需要 1 到 10 项' }]);
-    expect(errorsOf(() => parseRubric([{ key: 'a', label: '', max: 50 }, { key: 'b', label: '表现', max: 'x' }]))).toEqual([
+    expect(
+      errorsOf(() =>
+        parseRubric([
+          { key: 'a', label: '', max: 50 },
+          { key: 'b', label: '表现', max: 'x' },
+        ]),
+      ),
+    ).toEqual([
       { field: 'rubric[0].label', message: '第 1 项评分标准缺少名称' },
       { field: 'rubric[1].max', message: '第 2 项的满分必须是 1–100 的整数' },
     ]);
-    expect(errorsOf(() => parseRubric([{ key: 'a', label: '演唱', max: 60 }, { key: 'a', label: '表现', max: 40 }]))).toEqual([
-      { field: 'rubric[1].key', message: '第 2 项的标识重复' },
-    ]);
-    expect(errorsOf(() => parseRubric([{ label: '演唱', max: 60 }, { label: '表现', max: 30 }]))).toEqual([{ field: 'rubric', message: '各项满分之和必须是 100，现在是 90' }]);
+    expect(
+      errorsOf(() =>
+        parseRubric([
+          { key: 'a', label: '演唱', max: 60 },
+          { key: 'a', label: '表现', max: 40 },
+        ]),
+      ),
+    ).toEqual([{ field: 'rubric[1].key', message: '第 2 项的标识重复' }]);
+    expect(
+      errorsOf(() =>
+        parseRubric([
+          { label: '演唱', max: 60 },
+          { label: '表现', max: 30 },
+        ]),
+      ),
+    ).toEqual([{ field: 'rubric', message: '各项满分之和必须是 100，现在是 90' }]);
   });
 
   test('when scores are saved, then each is checked against its criterion; a submission needs all of them', () => {
@@ -114,12 +141,21 @@ describe('the judging and broadcast inputs that used to be parsed by hand', () =
   });
 
   test('when award tiers come in any order, then they are sorted 一等奖 first; a bad tier is refused', () => {
-    expect(parse(tiersInput, { tiers: [{ award: 'third', count: '2' }, { award: 'first', count: 1 }] }).tiers).toEqual([
+    expect(
+      parse(tiersInput, {
+        tiers: [
+          { award: 'third', count: '2' },
+          { award: 'first', count: 1 },
+        ],
+      }).tiers,
+    ).toEqual([
       { award: 'first', count: 1 },
       { award: 'third', count: 2 },
     ]);
     expect(errorsOf(() => parse(tiersInput, { tiers: [] }))).toEqual([{ field: 'tiers', message: '请填写各奖项的数量' }]);
-    expect(errorsOf(() => parse(tiersInput, { tiers: [{ award: 'gold', count: 1 }] }))[0]?.message).toBe('奖项只能是一等奖、二等奖、三等奖、优秀奖，数量为非负整数');
+    expect(errorsOf(() => parse(tiersInput, { tiers: [{ award: 'gold', count: 1 }] }))[0]?.message).toBe(
+      '奖项只能是一等奖、二等奖、三等奖、优秀奖，数量为非负整数',
+    );
   });
 
   test('when a master is ordered or an airing date given, then defaults apply and wrong values say the format', () => {

@@ -10,7 +10,13 @@ import {
 } from '../../../../src/platform/media/loudness';
 
 const pass = (over: Partial<LoudnessFirstPass> = {}): LoudnessFirstPass => ({
-  measuredI: -30, measuredTP: -20, measuredLRA: 5, measuredThresh: -40.5, offset: 0.3, source: 'loudnorm', ...over,
+  measuredI: -30,
+  measuredTP: -20,
+  measuredLRA: 5,
+  measuredThresh: -40.5,
+  offset: 0.3,
+  source: 'loudnorm',
+  ...over,
 });
 
 // As ffmpeg 5.1 prints it with -loglevel level+info (the first block is from the unused first
@@ -46,9 +52,16 @@ const STDERR = `[Parsed_loudnorm_2 @ 0x55d0] [info]
 describe('parseLoudnormJson', () => {
   it('when stderr holds two blocks, then the last one is read', () => {
     expect(parseLoudnormJson(STDERR)).toEqual({
-      inputI: -21.75, inputTP: -19.09, inputLRA: 0, inputThresh: -31.75,
-      outputI: -23.95, outputTP: -21.29, outputLRA: 0, outputThresh: -33.95,
-      normalizationType: 'linear', targetOffset: -0.05,
+      inputI: -21.75,
+      inputTP: -19.09,
+      inputLRA: 0,
+      inputThresh: -31.75,
+      outputI: -23.95,
+      outputTP: -21.29,
+      outputLRA: 0,
+      outputThresh: -33.95,
+      normalizationType: 'linear',
+      targetOffset: -0.05,
     });
   });
   it('when only the kept lines are given, then the result is the same', () => {
@@ -81,7 +94,13 @@ describe('planLoudness', () => {
   });
   it('when the predicted peak passes the ceiling (target − headroom), then limited (true_peak)', () => {
     // −30 + 6 → TP −4 + 6 = +2 dBTP
-    expect(planLoudness(pass({ measuredTP: -4 }))).toMatchObject({ mode: 'limited', reason: 'true_peak', gainDb: 6, ceilingDbtp: -2.5, predictedTruePeakDbtp: 2 });
+    expect(planLoudness(pass({ measuredTP: -4 }))).toMatchObject({
+      mode: 'limited',
+      reason: 'true_peak',
+      gainDb: 6,
+      ceilingDbtp: -2.5,
+      predictedTruePeakDbtp: 2,
+    });
     // −8.3 + 6 = −2.3: within loudnorm's own −2, but not within the 0.5 dB headroom
     expect(planLoudness(pass({ measuredTP: -8.3 })).mode).toBe('limited');
     expect(planLoudness(pass({ measuredTP: -8.6 })).mode).toBe('linear');
@@ -103,7 +122,11 @@ describe('planLoudness', () => {
     expect(planLoudness(pass({ measuredI: -40 }), { gainCapDb: 12 }).mode).toBe('too_quiet');
   });
   it('when the audio track is digital silence, then too_quiet without a gain', () => {
-    expect(planLoudness(pass({ measuredI: null, measuredTP: null }))).toMatchObject({ mode: 'too_quiet', gainDb: null, message: expect.stringContaining('静音') });
+    expect(planLoudness(pass({ measuredI: null, measuredTP: null }))).toMatchObject({
+      mode: 'too_quiet',
+      gainDb: null,
+      message: expect.stringContaining('静音'),
+    });
     expect(planLoudness(pass({ measuredI: -70 })).mode).toBe('too_quiet');
   });
 });
@@ -112,18 +135,29 @@ describe('loudnormParams', () => {
   it('when values sit on loudnorm\'s "not measured" defaults, then they are nudged so linear mode is allowed', () => {
     expect(loudnormParams(pass({ measuredLRA: 0, measuredThresh: -70 }))).toMatchObject({ measuredLRA: 0.01, measuredThresh: -70.01 });
   });
-  it('when values are outside loudnorm\'s option ranges, then they are clamped', () => {
-    expect(loudnormParams(pass({ measuredI: -120, measuredTP: null, measuredThresh: -130, offset: 150 }))).toEqual({ measuredI: -99, measuredTP: -99, measuredLRA: 5, measuredThresh: -99, offset: 99 });
+  it("when values are outside loudnorm's option ranges, then they are clamped", () => {
+    expect(loudnormParams(pass({ measuredI: -120, measuredTP: null, measuredThresh: -130, offset: 150 }))).toEqual({
+      measuredI: -99,
+      measuredTP: -99,
+      measuredLRA: 5,
+      measuredThresh: -99,
+      offset: 99,
+    });
   });
 });
 
 describe('first passes', () => {
   it('when the ingest measured the source, then it becomes a first pass with thresh = I − 10', () => {
     expect(firstPassFromIngest({ integratedLufs: -31.2, truePeakDbtp: -12.4, lra: 4.1 })).toEqual({
-      measuredI: -31.2, measuredTP: -12.4, measuredLRA: 4.1, measuredThresh: -41.2, offset: 0, source: 'ingest-ebur128',
+      measuredI: -31.2,
+      measuredTP: -12.4,
+      measuredLRA: 4.1,
+      measuredThresh: -41.2,
+      offset: 0,
+      source: 'ingest-ebur128',
     });
   });
-  it('when the ingest measurement is missing or unusable, then null (run loudnorm\'s first pass)', () => {
+  it("when the ingest measurement is missing or unusable, then null (run loudnorm's first pass)", () => {
     expect(firstPassFromIngest(null)).toBeNull();
     expect(firstPassFromIngest(undefined)).toBeNull();
     expect(firstPassFromIngest({ integratedLufs: NaN, truePeakDbtp: -3, lra: 1 })).toBeNull();
@@ -135,12 +169,25 @@ describe('first passes', () => {
   it('when loudnorm measured the source, then its input_* values are the first pass', () => {
     const json = parseLoudnormJson(STDERR);
     if (!json) throw new Error('no json');
-    expect(firstPassFromLoudnorm(json)).toEqual({ measuredI: -21.75, measuredTP: -19.09, measuredLRA: 0, measuredThresh: -31.75, offset: -0.05, source: 'loudnorm' });
+    expect(firstPassFromLoudnorm(json)).toEqual({
+      measuredI: -21.75,
+      measuredTP: -19.09,
+      measuredLRA: 0,
+      measuredThresh: -31.75,
+      offset: -0.05,
+      source: 'loudnorm',
+    });
   });
 });
 
 describe('formatDb', () => {
-  it.each([[-52, '−52'], [-23.96, '−24'], [28.04, '28'], [-1.26, '−1.3'], [0, '0']])('%s → %s', (value, text) => {
+  it.each([
+    [-52, '−52'],
+    [-23.96, '−24'],
+    [28.04, '28'],
+    [-1.26, '−1.3'],
+    [0, '0'],
+  ])('%s → %s', (value, text) => {
     expect(formatDb(value)).toBe(text);
   });
 });

@@ -29,7 +29,7 @@ describe('planPreview', () => {
   it('when the dimensions are odd, then the output is even', () => {
     expect(planPreview(probeOf('odd'), caps)).toMatchObject({ width: 320, height: 240 });
     const p = planPreview({ ...probeOf('odd'), displayWidth: 1081, displayHeight: 1921 }, caps);
-    expect(p.width % 2 + p.height % 2).toBe(0);
+    expect((p.width % 2) + (p.height % 2)).toBe(0);
   });
   it('when the source is HDR, then tone-mapping is planned only if the build has zscale+tonemap', () => {
     expect(planPreview(probeOf('hevc10-hlg'), { hdrTonemap: true })).toMatchObject({ tonemap: true, tonemapSkipped: false });
@@ -71,11 +71,15 @@ describe('buildIngestArgs', () => {
     expect(Object.values(DEMUXER_WHITELIST).join(',')).not.toMatch(/hls|concat|image2|tty|lavfi|data/);
     const graph = valueAfter(args, '-filter_complex') ?? '';
     expect(graph).toContain('[0:0]fps=30/1,scale=320:240,format=yuv420p,setsar=1,blackdetect=d=0.5:pix_th=0.10:pic_th=0.98,split=2[vout][vposter]');
-    expect(graph).toContain('[vposter]trim=start=1:end=11,blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi.blackframe.pblack:value=98:function=less,thumbnail=n=30[poster]');
+    expect(graph).toContain(
+      '[vposter]trim=start=1:end=11,blackframe=amount=0:threshold=32,metadata=mode=select:key=lavfi.blackframe.pblack:value=98:function=less,thumbnail=n=30[poster]',
+    );
     expect(graph).toContain('thumbnail=');
     expect(graph).toContain('[0:1]aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true,silencedetect=n=-60dB:d=3[aout]');
     expect(args.join(' ')).toContain('-c:v libx264 -preset veryfast -crf 23 -maxrate 3M -bufsize 6M -profile:v high -pix_fmt yuv420p -g 60');
-    expect(args.join(' ')).toContain('-c:a aac -b:a 128k -ac 2 -ar 48000 -map_metadata -1 -map_chapters -1 -movflags +faststart -max_muxing_queue_size 1024 -f mp4 file:/work/out/preview.mp4');
+    expect(args.join(' ')).toContain(
+      '-c:a aac -b:a 128k -ac 2 -ar 48000 -map_metadata -1 -map_chapters -1 -movflags +faststart -max_muxing_queue_size 1024 -f mp4 file:/work/out/preview.mp4',
+    );
     expect(args.slice(-2)).toEqual(['1', 'file:/work/out/poster.jpg']);
     expect(valueAfter(args, '-progress')).toBe('pipe:1');
     expect(args).toContain('-nostdin');
@@ -93,7 +97,9 @@ describe('buildIngestArgs', () => {
   it('when the source is HLG, then the zscale/tonemap chain runs after scaling and BT.709 is tagged', () => {
     const args = buildIngestArgs(probeOf('hevc10-hlg'), { ...paths, caps });
     const graph = valueAfter(args, '-filter_complex') ?? '';
-    expect(graph).toMatch(/scale=320:240,zscale=tin=arib-std-b67:pin=bt2020:min=bt2020nc:t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p/);
+    expect(graph).toMatch(
+      /scale=320:240,zscale=tin=arib-std-b67:pin=bt2020:min=bt2020nc:t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p/,
+    );
     expect(args.join(' ')).toContain('-color_trc bt709');
     expect(buildIngestFilterGraph(probeOf('hevc10-hlg'), { hdrTonemap: false })).not.toContain('zscale');
   });
@@ -114,11 +120,17 @@ describe('assertGuardedFfmpegArgs', () => {
     ['no -nostdin', ['-i', 'file:/a']],
     ['a bare path', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', '/a']],
     ['no whitelist', ['-nostdin', '-i', 'file:/a']],
-    ['an unguarded second input', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'file:/a', '-i', 'file:/b']],
+    [
+      'an unguarded second input',
+      ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'file:/a', '-i', 'file:/b'],
+    ],
     ['an http input', ['-nostdin', '-f', 'mov', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'http://x/a']],
     ['no forced demuxer', ['-nostdin', '-protocol_whitelist', 'file', '-format_whitelist', DEMUXER_WHITELIST.mov, '-i', 'file:/a']],
     ['a forced demuxer that is not allowed', ['-nostdin', '-f', 'hls', '-protocol_whitelist', 'file', '-format_whitelist', 'hls', '-i', 'file:/a']],
-    ['a whitelist wider than the forced demuxer', ['-nostdin', '-f', 'avi', '-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2', '-i', 'file:/a']],
+    [
+      'a whitelist wider than the forced demuxer',
+      ['-nostdin', '-f', 'avi', '-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2', '-i', 'file:/a'],
+    ],
     ['a whitelist of several demuxers', ['-nostdin', '-f', 'mpegts', '-protocol_whitelist', 'file', '-format_whitelist', 'mpegts,hls', '-i', 'file:/a']],
   ])('when the argv has %s, then it is refused', (_label, args) => {
     expect(() => assertGuardedFfmpegArgs(args)).toThrow();
@@ -127,8 +139,16 @@ describe('assertGuardedFfmpegArgs', () => {
 
 describe('camcorder sources in the preview', () => {
   const dv = (): ProbeResult => ({
-    ...probeOf('landscape'), demuxer: 'avi', width: 720, height: 576, displayWidth: 1024, displayHeight: 576, sampleAspectRatio: 64 / 45,
-    fps: 25, fpsFraction: '25/1', scan: { interlaced: true, order: 'bff', source: 'frames' },
+    ...probeOf('landscape'),
+    demuxer: 'avi',
+    width: 720,
+    height: 576,
+    displayWidth: 1024,
+    displayHeight: 576,
+    sampleAspectRatio: 64 / 45,
+    fps: 25,
+    fpsFraction: '25/1',
+    scan: { interlaced: true, order: 'bff', source: 'frames' },
   });
   it('when the source is 50i DV (BFF, 16:9 anamorphic), then it is deinterlaced first (bwdif, one frame per frame, bottom first), then scaled to its display shape with square pixels', () => {
     const graph = buildIngestFilterGraph(dv(), caps);
@@ -145,8 +165,25 @@ describe('camcorder sources in the preview', () => {
     expect(buildIngestFilterGraph(probeOf('landscape'), caps)).not.toContain('bwdif');
   });
   it('when the audio plan chose the second track and the left channel only, then the preview maps that track through the pan', () => {
-    const probe = { ...probeOf('landscape'), audioStreams: [{ index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 }, { index: 2, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 }] };
-    const audio = { streamIndex: 2, trackNumber: 2, trackCount: 2, skippedSilentTracks: 1, fix: 'left-to-both' as const, issue: 'one_sided' as const, clipped: null, stats: null };
-    expect(buildIngestFilterGraph(probe, caps, audio)).toContain('[0:2]pan=stereo|c0=c0|c1=c0,aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true');
+    const probe = {
+      ...probeOf('landscape'),
+      audioStreams: [
+        { index: 1, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 },
+        { index: 2, codec: 'aac', channels: 2, sampleRate: 48000, language: null, durationS: 3 },
+      ],
+    };
+    const audio = {
+      streamIndex: 2,
+      trackNumber: 2,
+      trackCount: 2,
+      skippedSilentTracks: 1,
+      fix: 'left-to-both' as const,
+      issue: 'one_sided' as const,
+      clipped: null,
+      stats: null,
+    };
+    expect(buildIngestFilterGraph(probe, caps, audio)).toContain(
+      '[0:2]pan=stereo|c0=c0|c1=c0,aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true',
+    );
   });
 });

@@ -1,6 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_MEDIA_LIMITS, ProbeUnreadableError, checkLimits, needsFrameScanCheck, normalizeProbe, parseRatio, scanFromFieldOrder, scanFromFrameFlags, withAudioStream, withPlayedDurations, type ProbeResult } from '../../../../src/platform/media/probe';
+import {
+  DEFAULT_MEDIA_LIMITS,
+  ProbeUnreadableError,
+  checkLimits,
+  needsFrameScanCheck,
+  normalizeProbe,
+  parseRatio,
+  scanFromFieldOrder,
+  scanFromFrameFlags,
+  withAudioStream,
+  withPlayedDurations,
+  type ProbeResult,
+} from '../../../../src/platform/media/probe';
 import type { RawProbe } from '../../../../src/platform/media/runner';
 
 const fixtures = path.join(__dirname, '../../../fixtures/probe');
@@ -9,9 +21,24 @@ const raw = (name: string): RawProbe => JSON.parse(readFileSync(path.join(fixtur
 describe('normalizeProbe', () => {
   it('when the clip is plain landscape H.264 + AAC, then the facts are read', () => {
     expect(normalizeProbe(raw('landscape'))).toMatchObject({
-      durationS: 3, width: 320, height: 240, displayWidth: 320, displayHeight: 240, rotation: 0, fps: 30,
-      variableFrameRate: false, videoCodec: 'h264', audioCodec: 'aac', hasAudio: true, audioChannels: 1,
-      audioSampleRate: 48000, pixFmt: 'yuv420p', bitDepth: 8, isHdr: false, streamCount: 2, videoDurationS: 3,
+      durationS: 3,
+      width: 320,
+      height: 240,
+      displayWidth: 320,
+      displayHeight: 240,
+      rotation: 0,
+      fps: 30,
+      variableFrameRate: false,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      hasAudio: true,
+      audioChannels: 1,
+      audioSampleRate: 48000,
+      pixFmt: 'yuv420p',
+      bitDepth: 8,
+      isHdr: false,
+      streamCount: 2,
+      videoDurationS: 3,
     });
   });
   it('when a landscape frame has a display matrix rotation, then the display size is portrait', () => {
@@ -77,10 +104,24 @@ describe('withPlayedDurations', () => {
   const base = (): ProbeResult => normalizeProbe(raw('landscape'));
   it('when the last packets end where the header says, then the probe is unchanged', () => {
     const probe = base();
-    expect(withPlayedDurations(probe, new Map([[0, (probe.videoDurationS ?? 0) + 0.03], [1, probe.audioDurationS ?? 0]]))).toBe(probe);
+    expect(
+      withPlayedDurations(
+        probe,
+        new Map([
+          [0, (probe.videoDurationS ?? 0) + 0.03],
+          [1, probe.audioDurationS ?? 0],
+        ]),
+      ),
+    ).toBe(probe);
   });
   it('when the video packets run 10 h past a 3 s header, then the durations are the played ones and the limit check refuses it', () => {
-    const played = withPlayedDurations(base(), new Map([[0, 36_000], [1, 3]]));
+    const played = withPlayedDurations(
+      base(),
+      new Map([
+        [0, 36_000],
+        [1, 3],
+      ]),
+    );
     expect(played).toMatchObject({ durationS: 36_000, videoDurationS: 36_000 });
     expect(checkLimits(played)?.message).toContain('时长超过限制');
   });
@@ -90,7 +131,15 @@ describe('withPlayedDurations', () => {
   });
   it("when a camcorder's transport stream starts at its 10 h clock, then packet times are measured from the start and a 3 s clip stays 3 s", () => {
     const probe = { ...base(), startTimeS: 36_001.4 };
-    expect(withPlayedDurations(probe, new Map([[0, 36_004.43], [1, 36_004.4]]))).toBe(probe);
+    expect(
+      withPlayedDurations(
+        probe,
+        new Map([
+          [0, 36_004.43],
+          [1, 36_004.4],
+        ]),
+      ),
+    ).toBe(probe);
     expect(withPlayedDurations(probe, new Map([[0, 36_001.4 + 600]])).durationS).toBeCloseTo(600, 3);
   });
 });
@@ -107,7 +156,11 @@ describe('scan (interlace) and audio tracks', () => {
     expect(scanFromFieldOrder(fieldOrder)).toEqual(scan);
   });
   it('when the header says unknown, then a DV/MPEG-2/H.264 stream gets its frames looked at, and HEVC does not', () => {
-    const unknown = (codec: string): ProbeResult => ({ ...normalizeProbe(raw('landscape')), videoCodec: codec, scan: { interlaced: false, order: null, source: 'assumed' } });
+    const unknown = (codec: string): ProbeResult => ({
+      ...normalizeProbe(raw('landscape')),
+      videoCodec: codec,
+      scan: { interlaced: false, order: null, source: 'assumed' },
+    });
     expect(scanFromFieldOrder('unknown')).toBeNull();
     expect(needsFrameScanCheck(unknown('dvvideo'))).toBe(true);
     expect(needsFrameScanCheck(unknown('h264'))).toBe(true);
@@ -117,7 +170,11 @@ describe('scan (interlace) and audio tracks', () => {
   it('when the first frames are flagged interlaced bottom-first (DV), then the scan is BFF from the frames; mostly progressive frames make it progressive', () => {
     const dv = Array.from({ length: 6 }, () => ({ interlaced: true, topFieldFirst: false }));
     expect(scanFromFrameFlags(dv)).toEqual({ interlaced: true, order: 'bff', source: 'frames' });
-    expect(scanFromFrameFlags([...dv.slice(0, 2), ...Array.from({ length: 4 }, () => ({ interlaced: false, topFieldFirst: false }))])).toEqual({ interlaced: false, order: null, source: 'frames' });
+    expect(scanFromFrameFlags([...dv.slice(0, 2), ...Array.from({ length: 4 }, () => ({ interlaced: false, topFieldFirst: false }))])).toEqual({
+      interlaced: false,
+      order: null,
+      source: 'frames',
+    });
     expect(scanFromFrameFlags([])).toBeNull();
   });
   it('when a file has two audio tracks and a timecode track, then both audio tracks are listed and another can be chosen, with its own duration', () => {

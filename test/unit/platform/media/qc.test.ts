@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { normalizeProbe, type ProbeResult } from '../../../../src/platform/media/probe';
 import {
-  createMeasurementCapture, evaluateQc, parseBlack, parseDecodeErrors, parseEbur128Summary, parseMeasurements, parseSilence,
+  createMeasurementCapture,
+  evaluateQc,
+  parseBlack,
+  parseDecodeErrors,
+  parseEbur128Summary,
+  parseMeasurements,
+  parseSilence,
   type QcMeasurements,
 } from '../../../../src/platform/media/qc';
 import type { RawProbe } from '../../../../src/platform/media/runner';
@@ -114,12 +120,34 @@ describe('evaluateQc', () => {
 
 describe('evaluateQc on camcorder footage', () => {
   const plan = (over: Record<string, unknown> = {}) => ({
-    streamIndex: 1, trackNumber: 1, trackCount: 1, skippedSilentTracks: 0, fix: 'none' as const, issue: 'none' as const, clipped: null,
-    stats: { index: 1, channels: [{ rmsDb: -20, peakDb: -17, fullScaleSamples: 0, flatFactorDb: 0 }, { rmsDb: null, peakDb: null, fullScaleSamples: 0, flatFactorDb: null }], monoSumRmsDb: -26 },
+    streamIndex: 1,
+    trackNumber: 1,
+    trackCount: 1,
+    skippedSilentTracks: 0,
+    fix: 'none' as const,
+    issue: 'none' as const,
+    clipped: null,
+    stats: {
+      index: 1,
+      channels: [
+        { rmsDb: -20, peakDb: -17, fullScaleSamples: 0, flatFactorDb: 0 },
+        { rmsDb: null, peakDb: null, fullScaleSamples: 0, flatFactorDb: null },
+      ],
+      monoSumRmsDb: -26,
+    },
     ...over,
   });
   it('when the source is 50i BFF anamorphic DV, then QC says it was deinterlaced and shown at its true shape (informational, pass)', () => {
-    const dv = { ...probeOf('landscape'), width: 720, height: 576, displayWidth: 1024, displayHeight: 576, sampleAspectRatio: 64 / 45, fps: 25, scan: { interlaced: true, order: 'bff' as const, source: 'frames' as const } };
+    const dv = {
+      ...probeOf('landscape'),
+      width: 720,
+      height: 576,
+      displayWidth: 1024,
+      displayHeight: 576,
+      sampleAspectRatio: 64 / 45,
+      fps: 25,
+      scan: { interlaced: true, order: 'bff' as const, source: 'frames' as const },
+    };
     const report = evaluateQc(dv, clean, { maxDurationS: 900 });
     expect(statusOf(report, 'scan')).toMatchObject({ status: 'pass', message: '隔行扫描视频（50i，下场优先），预览已去隔行，播出母版保留隔行' });
     expect(statusOf(report, 'aspect')).toMatchObject({ status: 'pass', message: '画面按实际比例显示（1024×576）' });
@@ -127,7 +155,9 @@ describe('evaluateQc on camcorder footage', () => {
   it('when an MXF has no audio (P2 cameras keep sound in separate files), then the warning says so and how to export', () => {
     const report = evaluateQc({ ...hd(probeOf('no-audio')), demuxer: 'mxf' }, { ...clean, loudness: null }, { maxDurationS: 900 });
     expect(statusOf(report, 'audio')).toMatchObject({ status: 'warn', message: expect.stringContaining('单独的 MXF 文件') });
-    expect(statusOf(evaluateQc(hd(probeOf('no-audio')), { ...clean, loudness: null }, { maxDurationS: 900 }), 'audio')?.message).toBe('视频没有声音，演唱作品需要有声音，请检查录制设置');
+    expect(statusOf(evaluateQc(hd(probeOf('no-audio')), { ...clean, loudness: null }, { maxDurationS: 900 }), 'audio')?.message).toBe(
+      '视频没有声音，演唱作品需要有声音，请检查录制设置',
+    );
   });
   it('when a phone clip is progressive with square pixels and one track, then none of the camcorder checks is listed', () => {
     const report = evaluateQc(hd(probeOf('landscape')), clean, { maxDurationS: 900, audio: plan({ stats: null }) });
@@ -137,12 +167,23 @@ describe('evaluateQc on camcorder footage', () => {
   });
   it('when only the left channel had sound, then QC warns in Chinese with both channel levels', () => {
     const report = evaluateQc(hd(probeOf('landscape')), clean, { maxDurationS: 900, audio: plan({ issue: 'one_sided', fix: 'left-to-both' }) });
-    expect(statusOf(report, 'channels')).toMatchObject({ status: 'warn', value: 'one-sided; RMS L/R -20.0 / -inf dBFS', message: expect.stringContaining('只有左声道有声音（右声道没有声音）') });
+    expect(statusOf(report, 'channels')).toMatchObject({
+      status: 'warn',
+      value: 'one-sided; RMS L/R -20.0 / -inf dBFS',
+      message: expect.stringContaining('只有左声道有声音（右声道没有声音）'),
+    });
     expect(report.verdict).toBe('warn');
   });
   it('when the channels cancel, then QC says so and which channel is used; when clipped, it gives the length', () => {
-    const report = evaluateQc(hd(probeOf('landscape')), clean, { maxDurationS: 900, audio: plan({ issue: 'phase_cancel', fix: 'right-to-both', clipped: { seconds: 1.48, channel: 2 } }) });
+    const report = evaluateQc(hd(probeOf('landscape')), clean, {
+      maxDurationS: 900,
+      audio: plan({ issue: 'phase_cancel', fix: 'right-to-both', clipped: { seconds: 1.48, channel: 2 } }),
+    });
     expect(statusOf(report, 'channels')?.message).toContain('已只用右声道的声音');
-    expect(statusOf(report, 'clipping')).toMatchObject({ status: 'warn', value: '1.48 s at full scale (channel 2)', message: expect.stringContaining('约 1.5 秒的声音削波') });
+    expect(statusOf(report, 'clipping')).toMatchObject({
+      status: 'warn',
+      value: '1.48 s at full scale (channel 2)',
+      message: expect.stringContaining('约 1.5 秒的声音削波'),
+    });
   });
 });

@@ -45,8 +45,8 @@ describe('sniffVideoHead', () => {
     ['a JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]), '图片', '视频'],
     ['a raw H.264 stream', Buffer.from([0, 0, 0, 1, 0x67, 0x64, 0, 0x28]), '没有封装', 'MP4'],
     ['a ZIP of the camera folder', Buffer.from('PK\x03\x04\x14\0\0\0', 'latin1'), '压缩包', '解压'],
-    ["the AVCHD playlist 00000.MPL instead of the clip", Buffer.from('MPLS0100\0\0\0\x3a', 'latin1'), '播放列表', '.MTS'],
-    ["the AVCHD clip info 00000.CPI", Buffer.from('HDMV0200\0\0\0\x3a', 'latin1'), 'STREAM', '.MTS'],
+    ['the AVCHD playlist 00000.MPL instead of the clip', Buffer.from('MPLS0100\0\0\0\x3a', 'latin1'), '播放列表', '.MTS'],
+    ['the AVCHD clip info 00000.CPI', Buffer.from('HDMV0200\0\0\0\x3a', 'latin1'), 'STREAM', '.MTS'],
   ])('when the file is %s (a format still refused), then the message names it and how to go on, and never says 「不是视频」', (_label, head, named, how) => {
     const result = sniffVideoHead(head);
     expect(result).toMatchObject({ ok: false, code: 'not_video' });
@@ -87,7 +87,8 @@ describe('parseProgressLine', () => {
 
 describe('capabilitiesFromFilterList', () => {
   it('when the listing has zscale and tonemap, then HDR tone-mapping is available', () => {
-    const listing = ' .SC zscale            V->V       Apply resizing\n .S. tonemap           V->V       Conversion\n T.. thumbnail         V->V       Select\n ... ebur128           A->N       EBU R128 scanner.\n';
+    const listing =
+      ' .SC zscale            V->V       Apply resizing\n .S. tonemap           V->V       Conversion\n T.. thumbnail         V->V       Select\n ... ebur128           A->N       EBU R128 scanner.\n';
     const caps = capabilitiesFromFilterList(listing);
     expect(caps).toMatchObject({ zscale: true, tonemap: true, hdrTonemap: true });
     expect(caps.filters.has('ebur128')).toBe(true);

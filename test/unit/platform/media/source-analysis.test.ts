@@ -26,7 +26,13 @@ function probeWith(channels: number[], demuxer: 'mov' | 'mxf' = 'mov'): ProbeRes
   const audio = r.streams[1] as RawProbe['streams'][number];
   return normalizeProbe({ ...r, streams: [video, ...channels.map((c, i) => ({ ...audio, index: i + 1, channels: c }))] }, demuxer);
 }
-const ch = (rmsDb: number | null, extra: Partial<ChannelStats> = {}): ChannelStats => ({ rmsDb, peakDb: rmsDb === null ? null : rmsDb + 3, fullScaleSamples: 0, flatFactorDb: 0, ...extra });
+const ch = (rmsDb: number | null, extra: Partial<ChannelStats> = {}): ChannelStats => ({
+  rmsDb,
+  peakDb: rmsDb === null ? null : rmsDb + 3,
+  fullScaleSamples: 0,
+  flatFactorDb: 0,
+  ...extra,
+});
 const stereo = (l: number | null, r: number | null, sum: number | null, index = 1): TrackStats => ({ index, channels: [ch(l), ch(r)], monoSumRmsDb: sum });
 
 // Recorded from ffmpeg 5.1 on a tone on the left input only (the lines isAstatsLine keeps).
@@ -66,7 +72,9 @@ describe('audio analysis argv', () => {
   });
   it('when the field order must come from the frames, then ffprobe reads 6 frames of the video stream with the same guard', () => {
     const args = buildFrameScanArgs({ ...probeWith([2]), demuxer: 'avi' }, '/work/in/source');
-    expect(args.join(' ')).toContain('-f avi -protocol_whitelist file -format_whitelist avi -select_streams 0 -read_intervals %+#6 -show_entries frame=interlaced_frame,top_field_first');
+    expect(args.join(' ')).toContain(
+      '-f avi -protocol_whitelist file -format_whitelist avi -select_streams 0 -read_intervals %+#6 -show_entries frame=interlaced_frame,top_field_first',
+    );
     expect(parseFrameScan('1,0\n1,0\n\n1,1,\n0,0\nnoise\n')).toEqual([
       { interlaced: true, topFieldFirst: false },
       { interlaced: true, topFieldFirst: false },
@@ -113,13 +121,22 @@ describe('planAudio', () => {
   });
   it('when the first track is silent and the second has sound, then the second is used and the skip is counted', () => {
     const probe = probeWith([1, 1]);
-    expect(planAudio(probe, [{ index: 1, channels: [ch(null)] }, { index: 2, channels: [ch(-24)] }])).toMatchObject({ streamIndex: 2, trackNumber: 2, trackCount: 2, skippedSilentTracks: 1, fix: 'none' });
+    expect(
+      planAudio(probe, [
+        { index: 1, channels: [ch(null)] },
+        { index: 2, channels: [ch(-24)] },
+      ]),
+    ).toMatchObject({ streamIndex: 2, trackNumber: 2, trackCount: 2, skippedSilentTracks: 1, fix: 'none' });
   });
   it('when no track has sound, then the first is used (QC then reports the silence)', () => {
     expect(planAudio(probeWith([2, 2]), [stereo(null, null, null, 1), stereo(-80, -80, -80, 2)])).toMatchObject({ streamIndex: 1, skippedSilentTracks: 0 });
   });
   it('when a channel has ≥ 0.25 s at full scale in runs of ≥ 3 samples, then it is flagged clipped; short or single-sample peaks are not', () => {
-    const clipped = (samples: number, flat: number): TrackStats => ({ index: 1, channels: [ch(-8, { fullScaleSamples: samples, flatFactorDb: flat }), ch(-8)], monoSumRmsDb: -8 });
+    const clipped = (samples: number, flat: number): TrackStats => ({
+      index: 1,
+      channels: [ch(-8, { fullScaleSamples: samples, flatFactorDb: flat }), ch(-8)],
+      monoSumRmsDb: -8,
+    });
     expect(planAudio(probeWith([2]), [clipped(96_000, 31)])?.clipped).toEqual({ seconds: 2, channel: 1 });
     expect(planAudio(probeWith([2]), [clipped(4_800, 31)])?.clipped).toBeNull(); // 0.1 s
     expect(planAudio(probeWith([2]), [clipped(96_000, 0)])?.clipped).toBeNull(); // isolated peaks

@@ -6,15 +6,11 @@ describe('contentDisposition', () => {
   });
 
   it('when the name is ASCII, then both parameters carry it', () => {
-    expect(contentDisposition('attachment', 'final-cut_v2.mp4')).toBe(
-      `attachment; filename="final-cut_v2.mp4"; filename*=UTF-8''final-cut_v2.mp4`,
-    );
+    expect(contentDisposition('attachment', 'final-cut_v2.mp4')).toBe(`attachment; filename="final-cut_v2.mp4"; filename*=UTF-8''final-cut_v2.mp4`);
   });
 
   it('when the name is Chinese, then the fallback is plain ASCII and filename* is UTF-8 encoded', () => {
-    expect(contentDisposition('attachment', '校歌.mp4')).toBe(
-      `attachment; filename="download.mp4"; filename*=UTF-8''%E6%A0%A1%E6%AD%8C.mp4`,
-    );
+    expect(contentDisposition('attachment', '校歌.mp4')).toBe(`attachment; filename="download.mp4"; filename*=UTF-8''%E6%A0%A1%E6%AD%8C.mp4`);
   });
 
   it('when the name mixes Chinese and ASCII, then the fallback keeps the ASCII', () => {
@@ -26,15 +22,11 @@ describe('contentDisposition', () => {
   it('when the name carries quotes, CR/LF, backslashes or slashes, then they are dropped', () => {
     const value = contentDisposition('attachment', 'a"b\r\nSet-Cookie: x=1\\..\\/c.mp4');
 
-    expect(value).toBe(
-      `attachment; filename="abSet-Cookie: x=1..c.mp4"; filename*=UTF-8''abSet-Cookie%3A%20x%3D1..c.mp4`,
-    );
+    expect(value).toBe(`attachment; filename="abSet-Cookie: x=1..c.mp4"; filename*=UTF-8''abSet-Cookie%3A%20x%3D1..c.mp4`);
   });
 
   it("when the name holds RFC 5987 specials ' ( ) *, then filename* percent-encodes them", () => {
-    expect(contentDisposition('attachment', "it's (1)*.mp4")).toBe(
-      `attachment; filename="it_s (1)_.mp4"; filename*=UTF-8''it%27s%20%281%29%2A.mp4`,
-    );
+    expect(contentDisposition('attachment', "it's (1)*.mp4")).toBe(`attachment; filename="it_s (1)_.mp4"; filename*=UTF-8''it%27s%20%281%29%2A.mp4`);
   });
 
   it('when the name holds a lone surrogate, then it is dropped instead of throwing', () => {

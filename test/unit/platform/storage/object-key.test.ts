@@ -12,27 +12,12 @@ describe('object keys', () => {
     expect(isValidKey(key)).toBe(true);
   });
 
-  it.each([
-    '',
-    '..',
-    'a/../b',
-    'a/..',
-    '/a',
-    'a/',
-    'a//b',
-    'a\\b',
-    'a\0b',
-    'a b',
-    'a\nb',
-    '.hidden',
-    'a/.meta/b',
-    'a?b',
-    'a%2Fb',
-    '视频.mp4',
-    'x'.repeat(513),
-  ])('when the key is %j, then it is rejected', (key) => {
-    expect(isValidKey(key)).toBe(false);
-  });
+  it.each(['', '..', 'a/../b', 'a/..', '/a', 'a/', 'a//b', 'a\\b', 'a\0b', 'a b', 'a\nb', '.hidden', 'a/.meta/b', 'a?b', 'a%2Fb', '视频.mp4', 'x'.repeat(513)])(
+    'when the key is %j, then it is rejected',
+    (key) => {
+      expect(isValidKey(key)).toBe(false);
+    },
+  );
 
   it('when a prefix ends with a slash, then it is accepted; an empty one is not', () => {
     expect(() => assertValidPrefix('originals/42/')).not.toThrow();
