@@ -151,6 +151,16 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
       .where('attempts', '=', job.attempt)
       .where('status', '=', 'running');
 
+  /** The job's row, locked, while this attempt still holds its lease (else no row: the attempt was lost). */
+  const lockOwned = (trx: Transaction<DB>, job: ClaimedJob) =>
+    trx
+      .selectFrom('jobs')
+      .where('id', '=', job.id)
+      .where('lease_owner', '=', job.leaseToken)
+      .where('attempts', '=', job.attempt)
+      .where('status', '=', 'running')
+      .forUpdate();
+
   /** Moves a locked row to failed and runs the hook in the same transaction. */
   async function finalize(trx: Transaction<DB>, job: JobRef, reason: string, hook: FinalFailureHook | undefined, now: Date, cause?: unknown) {
     let finalReason = reason;
@@ -291,15 +301,7 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
       const reason = describeError(error);
       return db.transaction().execute(async (trx): Promise<FailOutcome> => {
         const now = clock.now();
-        const row = await trx
-          .selectFrom('jobs')
-          .select(['attempts', 'max_attempts'])
-          .where('id', '=', job.id)
-          .where('lease_owner', '=', job.leaseToken)
-          .where('attempts', '=', job.attempt)
-          .where('status', '=', 'running')
-          .forUpdate()
-          .executeTakeFirst();
+        const row = await lockOwned(trx, job).select(['attempts', 'max_attempts']).executeTakeFirst();
         if (!row) return { outcome: 'lost' };
         if (failOptions.retryable && row.attempts < row.max_attempts) {
           const runAt = later(now, backoffMs(row.attempts));
@@ -342,15 +344,7 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
       const reason = describeError(error);
       return db.transaction().execute(async (trx): Promise<DeferOutcome> => {
         const now = clock.now();
-        const row = await trx
-          .selectFrom('jobs')
-          .select(['infra_retries', 'infra_retry_since'])
-          .where('id', '=', job.id)
-          .where('lease_owner', '=', job.leaseToken)
-          .where('attempts', '=', job.attempt)
-          .where('status', '=', 'running')
-          .forUpdate()
-          .executeTakeFirst();
+        const row = await lockOwned(trx, job).select(['infra_retries', 'infra_retry_since']).executeTakeFirst();
         if (!row) return { outcome: 'lost' };
         const since = row.infra_retry_since ? new Date(row.infra_retry_since) : now;
         if (now.getTime() - since.getTime() >= infraRetryMs) {
