@@ -15,12 +15,14 @@ import type { S3rverHandle } from '../../support/s3';
  * Timing on the 2-core dev machine, idle: local ≈ 1.6 s, S3 ≈ 5 s (upload + s3rver's multipart
  * concatenation + download, all in this process). Under heavy parallel load the S3 case reached
  * ~12 s once; it is kept because it is the only proof that the multipart path streams.
- * Measured peak growth: local 35–39 MiB, S3 55–80 MiB (lib-storage holds up to 4 × 8 MiB parts,
- * and s3rver's own buffers count too, as it runs in-process).
+ * Measured peak growth: local 35–39 MiB alone, once 67.6 MiB inside a full CI run (RSS in a shared
+ * jest worker carries other files' uncollected garbage); S3 55–80 MiB (lib-storage holds up to
+ * 4 × 8 MiB parts, and s3rver's own buffers count too, as it runs in-process). Both bounds stay
+ * under half the file: a store that buffered the object would grow by at least its 200 MiB.
  */
 const MIB = 1024 * 1024;
 const FILE_SIZE = 200 * MIB;
-const MAX_LOCAL_RSS_GROWTH = 64 * MIB;
+const MAX_LOCAL_RSS_GROWTH = 96 * MIB;
 const MAX_S3_RSS_GROWTH = 100 * MIB;
 
 async function peakRssGrowth(work: () => Promise<void>): Promise<number> {
