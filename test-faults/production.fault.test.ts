@@ -297,6 +297,42 @@ function expectAllAlive(procs: AppProcess[]) {
   expect(dead).toEqual([]);
 }
 
+/**
+ * A school's resumable upload of `file`, created on `baseUrl`, and a PATCH that declares the whole
+ * file but sends only its first `sent` bytes, then stalls (a slow uplink). Resolves once those bytes
+ * are written to the socket.
+ */
+async function startStalledTusPatch(
+  baseUrl: string,
+  file: Buffer,
+  sent: number,
+  filename: string,
+): Promise<{ entryId: string; location: string; patchReq: http.ClientRequest }> {
+  const entryId = await newEntry(baseUrl);
+  const meta = [`entryId ${Buffer.from(entryId).toString('base64')}`, `filename ${Buffer.from(filename).toString('base64')}`].join(',');
+  const created = await call(baseUrl, 'POST', '/api/v1/uploads', {
+    token: schoolToken,
+    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta },
+  });
+  expect(created.status).toBe(201);
+  const location = String(created.headers.location);
+  const patchReq = http.request(`${baseUrl}${location}`, {
+    method: 'PATCH',
+    agent: false,
+    headers: {
+      Authorization: `Bearer ${schoolToken}`,
+      'Tus-Resumable': '1.0.0',
+      'Upload-Offset': '0',
+      'Content-Type': 'application/offset+octet-stream',
+      'Content-Length': String(file.length),
+    },
+  });
+  patchReq.on('error', () => undefined);
+  patchReq.on('response', (r) => r.resume());
+  await new Promise<void>((resolve) => patchReq.write(file.subarray(0, sent), () => resolve()));
+  return { entryId, location, patchReq };
+}
+
 function expectOutage503(answers: HttpAnswer[], detail: RegExp) {
   const bad = answers.filter(
     (a) =>
@@ -538,29 +574,8 @@ test('(d) when a web process gets SIGTERM mid-multipart and mid-tus, then it fin
   multiReq.write(Buffer.concat([m.head, file.subarray(0, file.length >> 1)]));
 
   // tus: created, then a PATCH that sends 5 MiB + 12345 bytes and stalls
-  const tusEntry = await newEntry(web2.baseUrl);
-  const meta = [`entryId ${Buffer.from(tusEntry).toString('base64')}`, `filename ${Buffer.from('tus.mp4').toString('base64')}`].join(',');
-  const created = await call(web2.baseUrl, 'POST', '/api/v1/uploads', {
-    token: schoolToken,
-    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta },
-  });
-  expect(created.status).toBe(201);
-  const location = String(created.headers.location);
   const sent = 5 * 1024 * 1024 + 12345;
-  const patchReq = http.request(`${web2.baseUrl}${location}`, {
-    method: 'PATCH',
-    agent: false,
-    headers: {
-      Authorization: `Bearer ${schoolToken}`,
-      'Tus-Resumable': '1.0.0',
-      'Upload-Offset': '0',
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(file.length),
-    },
-  });
-  patchReq.on('error', () => undefined);
-  patchReq.on('response', (r) => r.resume());
-  await new Promise<void>((resolve) => patchReq.write(file.subarray(0, sent), () => resolve()));
+  const { entryId: tusEntry, location, patchReq } = await startStalledTusPatch(web2.baseUrl, file, sent, 'tus.mp4');
   await sleep(1_500);
 
   const signalAt = Date.now();
@@ -710,28 +725,8 @@ test("(f) when the worker's whole process group gets SIGTERM mid-ingest, then th
 test("(g) when a web process is killed with SIGKILL mid-tus, then the other one answers HEAD within seconds (the dead holder's lock lapses) with the bytes committed before the crash, and the upload resumes", async () => {
   const victim = webs[1];
   const file = fs.readFileSync(longClip);
-  const entryId = await newEntry(victim.baseUrl);
-  const meta = [`entryId ${Buffer.from(entryId).toString('base64')}`, `filename ${Buffer.from('crash.mp4').toString('base64')}`].join(',');
-  const created = await call(victim.baseUrl, 'POST', '/api/v1/uploads', {
-    token: schoolToken,
-    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(file.length), 'Upload-Metadata': meta },
-  });
-  expect(created.status).toBe(201);
-  const location = String(created.headers.location);
   const sent = 10 * 1024 * 1024 + 777;
-  const patchReq = http.request(`${victim.baseUrl}${location}`, {
-    method: 'PATCH',
-    agent: false,
-    headers: {
-      Authorization: `Bearer ${schoolToken}`,
-      'Tus-Resumable': '1.0.0',
-      'Upload-Offset': '0',
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(file.length),
-    },
-  });
-  patchReq.on('error', () => undefined);
-  await new Promise<void>((resolve) => patchReq.write(file.subarray(0, sent), () => resolve()));
+  const { entryId, location, patchReq } = await startStalledTusPatch(victim.baseUrl, file, sent, 'crash.mp4');
   await sleep(1_500);
   process.kill(victim.pid, 'SIGKILL');
   await victim.exited;
