@@ -15,6 +15,7 @@ import { startS3rver, type S3rverHandle } from '../../support/s3';
  * database (or, without DATABASE_URL, an empty DATA_DIR) and an S3 service without the bucket.
  */
 const serverUrl = process.env.DATABASE_URL;
+// Creating a database needs a PostgreSQL server; PGlite has none to create it on, so that case runs only with DATABASE_URL.
 const onPostgres = serverUrl ? it : it.skip;
 
 describe('npm run setup', () => {
