@@ -2,7 +2,7 @@ import type { Role } from '../platform/db/schema';
 
 export type { Role };
 
-export const ROLES: readonly Role[] = ['school', 'county', 'judge', 'admin', 'tv'];
+export const ROLES: readonly Role[] = ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'];
 
 export const ROLE_LABELS: Record<Role, string> = {
   school: '学校',
@@ -10,6 +10,8 @@ export const ROLE_LABELS: Record<Role, string> = {
   judge: '评委',
   admin: '市教育局管理员',
   tv: '电视台',
+  supervisor: '监督',
+  newmedia: '新媒体编辑',
 };
 
 /** The signed-in user, as every service and the policy see it. */

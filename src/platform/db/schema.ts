@@ -31,7 +31,7 @@ export interface SchoolsTable {
   updated_at: DefaultTimestamp;
 }
 
-export type Role = 'school' | 'county' | 'judge' | 'admin' | 'tv';
+export type Role = 'school' | 'county' | 'judge' | 'admin' | 'tv' | 'supervisor' | 'newmedia';
 
 export interface UsersTable {
   id: Generated<string>;
