@@ -1,0 +1,57 @@
+/**
+ * The one way any component tells people something (消息). Call it inside the transaction of the
+ * change that causes it — `await notify(trx, { … })` — so the message exists exactly when the cause
+ * committed and never for a rolled-back one. Recipients are resolved to active accounts in one
+ * INSERT … SELECT (no query per person); a `dedupeKey` makes a repeated cause one message per person.
+ *
+ * This writes the in-app message centre. Delivery beyond the app (email, WeCom/DingTalk robots,
+ * digests) hangs off the same call, queued as jobs — never sent inside a request.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB, Role } from '../platform/db/schema';
+
+type Q = Kysely<DB> | Transaction<DB>;
+
+/** Who should hear of it: any mix of explicit accounts, a school's, a county's, and whole city roles. */
+export interface Recipients {
+  userIds?: readonly string[];
+  /** every active school account of this school */
+  schoolId?: string;
+  /** every active county account of this county (a 市直 school's entry has none: pass roles ['admin']) */
+  countyId?: string;
+  /** every active account with one of these city-level roles (admin, tv, supervisor, newmedia) */
+  roles?: readonly Role[];
+}
+
+export interface NotificationEvent {
+  /** a stable code for what happened, e.g. 'entry.returned', 'round.assigned' (labels live with the kinds) */
+  kind: string;
+  recipients: Recipients;
+  /** one Chinese line, e.g. 「《歌唱祖国》被退回：画面不完整」 */
+  title: string;
+  body?: string;
+  /** the page that lets the person act, e.g. /entries/<id> */
+  link?: string | null;
+  entryId?: string | null;
+  /** the same key for the same cause: sent once per person however often notify() runs for it */
+  dedupeKey?: string | null;
+}
+
+/** Records the message for every recipient; returns how many people got it. */
+export async function notify(q: Q, event: NotificationEvent): Promise<number> {
+  const { userIds, schoolId, countyId, roles } = event.recipients;
+  const who = [
+    userIds?.length ? sql`u.id IN (${sql.join(userIds.map((id) => sql`${id}`))})` : null,
+    schoolId ? sql`(u.role = 'school' AND u.school_id = ${schoolId})` : null,
+    countyId ? sql`(u.role = 'county' AND u.county_id = ${countyId})` : null,
+    roles?.length ? sql`u.role IN (${sql.join(roles.map((r) => sql`${r}`))})` : null,
+  ].filter((part) => part !== null);
+  if (who.length === 0) return 0;
+  const result = await sql`
+    INSERT INTO notifications (user_id, kind, title, body, link, entry_id, dedupe_key)
+    SELECT u.id, ${event.kind}, ${event.title}, ${event.body ?? ''}, ${event.link ?? null}, ${event.entryId ?? null}, ${event.dedupeKey ?? null}
+    FROM users u
+    WHERE u.disabled_at IS NULL AND (${sql.join(who, sql` OR `)})
+    ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`.execute(q);
+  return Number(result.numAffectedRows ?? 0);
+}
