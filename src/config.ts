@@ -78,6 +78,22 @@ export interface Config {
     readonly allowedOrigins: readonly string[];
   };
   readonly trustProxy: boolean;
+  /** Delivery of notifications beyond the app (README「消息与通知」). */
+  readonly notifications: {
+    /** SMTP_URL (smtp://user:pass@host:587) or SMTP_HOST/SMTP_PORT/SMTP_USER/SMTP_PASS/SMTP_SECURE; undefined: no email. */
+    readonly smtp?: {
+      readonly url?: string;
+      readonly host?: string;
+      readonly port?: number;
+      readonly secure?: boolean;
+      readonly user?: string;
+      readonly pass?: string;
+    };
+    /** The sender, e.g. "唱响 <noreply@example.cn>" (SMTP_FROM). */
+    readonly from: string;
+    /** The site's address in links sent out (PUBLIC_URL), e.g. https://changxiang.example.cn */
+    readonly publicUrl: string;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -169,6 +185,21 @@ export function loadConfig(env: Env = process.env): Config {
         .filter(Boolean),
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    notifications: {
+      smtp: env.SMTP_URL
+        ? { url: env.SMTP_URL }
+        : env.SMTP_HOST
+          ? {
+              host: env.SMTP_HOST,
+              port: int(env, 'SMTP_PORT', 587, 1),
+              secure: bool(env, 'SMTP_SECURE', false),
+              user: env.SMTP_USER || undefined,
+              pass: env.SMTP_PASS || undefined,
+            }
+          : undefined,
+      from: env.SMTP_FROM || '唱响 <noreply@localhost>',
+      publicUrl: (env.PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, ''),
+    },
   };
   return deepFreeze(config);
 }

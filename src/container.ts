@@ -24,6 +24,8 @@ import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
+import { createNotificationService } from './notifications/notification.service';
+import { createTodoService } from './todo/todo.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -67,6 +69,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const rounds = createRoundService(db);
   const scoring = createScoringService(db);
   const results = createResultsService(db);
+  const notifications = createNotificationService(db, { emailEnabled: Boolean(config.notifications.smtp) });
+  const todo = createTodoService(db);
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
@@ -109,6 +113,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     scoring,
     results,
     broadcast,
+    notifications,
+    todo,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

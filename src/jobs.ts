@@ -1,5 +1,8 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
+import { createDeliveryJob } from './notifications/delivery.job';
+import { NOTIFY_DELIVER_JOB, type NotifyDeliverPayload } from './notifications/notify';
+import { createReminderJob, ROUND_REMINDER_JOB, type RoundReminderPayload } from './judging/reminder.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
@@ -12,6 +15,8 @@ import type { WorkerProcessDeps } from './platform/queue/worker-process';
 export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
+  [NOTIFY_DELIVER_JOB]: NotifyDeliverPayload;
+  [ROUND_REMINDER_JOB]: RoundReminderPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -43,5 +48,7 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
     }),
+    [NOTIFY_DELIVER_JOB]: createDeliveryJob({ db: deps.db, config: deps.config.notifications, logger: deps.logger.child({ job: NOTIFY_DELIVER_JOB }) }),
+    [ROUND_REMINDER_JOB]: createReminderJob({ db: deps.db }),
   };
 }

@@ -46,6 +46,10 @@ export const AREAS = {
   audit: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
+  /** one's own messages (消息), email settings and to-do list */
+  messages: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'],
+  /** group robots (企业微信 / 钉钉) and the delivery log */
+  notificationSettings: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Area = keyof typeof AREAS;

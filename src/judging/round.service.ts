@@ -11,6 +11,11 @@ import { parse, parsePartial } from '../platform/validate';
 import { addEntriesInput, assignmentInput, judgesInput, roundInput } from './judging.contract';
 import { ROUND_NOT_FOUND } from './judging.messages';
 import { assignJudges } from './assignment';
+import { notify } from '../notifications/notify';
+import { formatDateTime } from '../platform/format';
+import { ROUND_OPENED_BODY, ROUND_OPENED_TITLE } from './judging.messages';
+import { judgesBehind } from './reminder.repository';
+import { scheduleRoundReminder } from './reminder.job';
 import * as repo from './round.repository';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { RoundStatus } from './judging.schema';
@@ -184,6 +189,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
           updated_at: now(),
         });
         await recordAudit(trx, { actor, action: 'round.update', objectType: 'round', objectId: id });
+        if (r.status === 'open' && patch.closesAt !== undefined) await scheduleRoundReminder(trx, id, patch.closesAt, now());
       });
       return view(db, id);
     },
@@ -383,6 +389,21 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         if (short) throw invalidState(`还有 ${short} 件作品的评委不足 ${r.judges_per_entry} 位，请先完成分配。`);
         await repo.setRoundStatus(trx, id, 'open', now());
         await recordAudit(trx, { actor, action: 'round.open', objectType: 'round', objectId: id, from: 'draft', to: 'open' });
+        // Every judge with assignments hears it opened (their 待评 count is on their home), and those
+        // still behind are reminded before it closes.
+        const byCount = new Map<number, string[]>();
+        for (const j of await judgesBehind(trx, id)) byCount.set(Number(j.left), [...(byCount.get(Number(j.left)) ?? []), j.judge_id]);
+        for (const [count, judgeIds] of byCount) {
+          await notify(trx, {
+            kind: 'round.assigned',
+            recipients: { userIds: judgeIds },
+            title: ROUND_OPENED_TITLE(r.name, count),
+            body: ROUND_OPENED_BODY(r.closes_at ? formatDateTime(r.closes_at) : null),
+            link: '/judging',
+            dedupeKey: `round.opened:${id}`,
+          });
+        }
+        await scheduleRoundReminder(trx, id, r.closes_at, now());
       });
       return view(db, id);
     },

@@ -35,3 +35,55 @@ export async function markRead(q: Q, userId: string, ids: readonly number[] | nu
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+export function listForUserFiltered(q: Q, userId: string, page: { limit: number; beforeId?: number | null; unreadOnly?: boolean }) {
+  let query = q
+    .selectFrom('notifications')
+    .select(['id', 'kind', 'title', 'body', 'link', 'entry_id', 'created_at', 'read_at'])
+    .where('user_id', '=', userId)
+    .orderBy('id', 'desc')
+    .limit(page.limit);
+  if (page.beforeId) query = query.where('id', '<', page.beforeId);
+  if (page.unreadOnly) query = query.where('read_at', 'is', null);
+  return query.execute();
+}
+
+export function preferencesOf(q: Q, userId: string) {
+  return q.selectFrom('notification_preferences').select(['email', 'email_notify']).where('user_id', '=', userId).executeTakeFirst();
+}
+
+export async function savePreferences(q: Q, userId: string, prefs: { email: string | null; emailNotify: boolean }, at: Date) {
+  await q
+    .insertInto('notification_preferences')
+    .values({ user_id: userId, email: prefs.email, email_notify: prefs.emailNotify, updated_at: at })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ email: prefs.email, email_notify: prefs.emailNotify, updated_at: at }))
+    .execute();
+}
+
+export function listRobots(q: Q) {
+  return q
+    .selectFrom('notification_robots as r')
+    .leftJoin('counties as c', 'c.id', 'r.county_id')
+    .select(['r.id', 'r.name', 'r.kind', 'r.county_id', 'c.name as county_name', 'r.url', 'r.secret', 'r.enabled', 'r.created_at'])
+    .orderBy('c.sort')
+    .orderBy('r.created_at')
+    .limit(500)
+    .execute();
+}
+
+export async function insertRobot(
+  q: Q,
+  robot: { name: string; kind: 'wecom' | 'dingtalk'; county_id: string | null; url: string; secret: string | null; enabled: boolean },
+): Promise<string> {
+  const { id } = await q.insertInto('notification_robots').values(robot).returning('id').executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function deleteRobot(q: Q, id: string): Promise<boolean> {
+  const r = await q.deleteFrom('notification_robots').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function countyExists(q: Q, id: string): Promise<boolean> {
+  return (await q.selectFrom('counties').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}

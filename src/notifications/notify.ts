@@ -7,8 +7,20 @@
  * This writes the in-app message centre. Delivery beyond the app (email, WeCom/DingTalk robots,
  * digests) hangs off the same call, queued as jobs — never sent inside a request.
  */
+import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, Role } from '../platform/db/schema';
+import { enqueueJob } from '../platform/queue/queue';
+
+/** The delivery job (email, robots): typed in JobPayloads (src/jobs.ts). */
+export const NOTIFY_DELIVER_JOB = 'notifications.deliver';
+export type NotifyDeliverPayload = Record<string, never>;
+
+/**
+ * Messages written within one window go out together: one delivery job per window, run when it
+ * ends, so a burst (20 entries returned in a minute) becomes one digest per person and channel.
+ */
+export const DELIVERY_WINDOW_MS = 60_000;
 
 type Q = Kysely<DB> | Transaction<DB>;
 
@@ -37,8 +49,11 @@ export interface NotificationEvent {
   dedupeKey?: string | null;
 }
 
-/** Records the message for every recipient; returns how many people got it. */
-export async function notify(q: Q, event: NotificationEvent): Promise<number> {
+/**
+ * Records the message for every recipient and schedules its delivery (email, robots) in the same
+ * transaction; returns how many people got it.
+ */
+export async function notify(q: Q, event: NotificationEvent, now: Date = new Date()): Promise<number> {
   const { userIds, schoolId, countyId, roles } = event.recipients;
   const who = [
     userIds?.length ? sql`u.id IN (${sql.join(userIds.map((id) => sql`${id}`))})` : null,
@@ -48,10 +63,22 @@ export async function notify(q: Q, event: NotificationEvent): Promise<number> {
   ].filter((part) => part !== null);
   if (who.length === 0) return 0;
   const result = await sql`
-    INSERT INTO notifications (user_id, kind, title, body, link, entry_id, dedupe_key)
-    SELECT u.id, ${event.kind}, ${event.title}, ${event.body ?? ''}, ${event.link ?? null}, ${event.entryId ?? null}, ${event.dedupeKey ?? null}
+    INSERT INTO notifications (user_id, kind, title, body, link, entry_id, dedupe_key, event_id)
+    SELECT u.id, ${event.kind}, ${event.title}, ${event.body ?? ''}, ${event.link ?? null}, ${event.entryId ?? null}, ${event.dedupeKey ?? null}, ${crypto.randomUUID()}
     FROM users u
     WHERE u.disabled_at IS NULL AND (${sql.join(who, sql` OR `)})
     ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`.execute(q);
-  return Number(result.numAffectedRows ?? 0);
+  const count = Number(result.numAffectedRows ?? 0);
+  if (count > 0) await scheduleDelivery(q, now);
+  return count;
+}
+
+/** One delivery job per window (dedupe key = the window), run when the window ends. */
+export function scheduleDelivery(q: Q, now: Date) {
+  const windowEnd = Math.floor(now.getTime() / DELIVERY_WINDOW_MS + 1) * DELIVERY_WINDOW_MS;
+  return enqueueJob(
+    q,
+    { type: NOTIFY_DELIVER_JOB, payload: {}, runAt: new Date(windowEnd), maxAttempts: 8, dedupeKey: `${NOTIFY_DELIVER_JOB}:${windowEnd}` },
+    now,
+  );
 }

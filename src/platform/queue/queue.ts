@@ -134,6 +134,37 @@ const MAX_REASON_CHARS = 2000;
 /** Exhausted-lease jobs one claim call will clean up before giving up until the next poll. */
 const MAX_REAPS_PER_CLAIM = 20;
 
+/**
+ * Adds a job in the caller's transaction (what `queue.enqueue` does). For writers that have a
+ * transaction but no queue object, e.g. notify() scheduling its delivery; prefer `queue.enqueue`.
+ */
+export async function enqueueJob(executor: Executor, input: EnqueueInput, now: Date = new Date()): Promise<EnqueueResult> {
+  if (!input.type) throw new Error('job type is required');
+  const maxAttempts = input.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);
+  const inserted = await executor
+    .insertInto('jobs')
+    .values({
+      type: input.type,
+      payload: JSON.stringify(input.payload ?? {}),
+      max_attempts: maxAttempts,
+      run_at: input.runAt ?? now,
+      dedupe_key: input.dedupeKey ?? null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id, created: true };
+  const existing = await executor
+    .selectFrom('jobs')
+    .select('id')
+    .where('dedupe_key', '=', input.dedupeKey ?? null)
+    .executeTakeFirstOrThrow();
+  return { id: existing.id, created: false };
+}
+
 export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, options: JobQueueOptions = {}): JobQueue<P> {
   const clock = options.clock ?? { now: () => new Date() };
   const leaseMs = options.leaseMs ?? 60_000;
@@ -194,33 +225,8 @@ export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, opti
   return {
     leaseMs,
 
-    async enqueue(executor, typed) {
-      const input = typed as EnqueueInput;
-      if (!input.type) throw new Error('job type is required');
-      const maxAttempts = input.maxAttempts ?? 3;
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);
-      const now = clock.now();
-      const inserted = await executor
-        .insertInto('jobs')
-        .values({
-          type: input.type,
-          payload: JSON.stringify(input.payload ?? {}),
-          max_attempts: maxAttempts,
-          run_at: input.runAt ?? now,
-          dedupe_key: input.dedupeKey ?? null,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (inserted) return { id: inserted.id, created: true };
-      const existing = await executor
-        .selectFrom('jobs')
-        .select('id')
-        .where('dedupe_key', '=', input.dedupeKey ?? null)
-        .executeTakeFirstOrThrow();
-      return { id: existing.id, created: false };
+    enqueue(executor, typed) {
+      return enqueueJob(executor, typed as EnqueueInput, clock.now());
     },
 
     async claim(workerId, types, claimOptions = {}) {
