@@ -22,6 +22,9 @@ import { homePages } from './web/home.routes';
 import { FLASH, navFor } from './web/navigation';
 import { openApiDocument } from './web/openapi';
 import { createViewEngine, resolveViewsDir } from './web/views';
+import { notificationApi, notificationPages } from './notifications/notification.routes';
+import { todoApi } from './todo/todo.routes';
+import { isApiRequest } from './web/request-context';
 
 /** Builds the Express app from the container. Never listens: main.ts and the tests do that. */
 export function buildApp(c: Container): express.Express {
@@ -68,10 +71,17 @@ export function buildApp(c: Container): express.Express {
   app.use(bodyGate);
   app.use(authenticate(c.sessions));
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === '/login' ? next() : csrfProtection(req, res, next)));
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
     res.locals.currentUser = req.auth.user;
     res.locals.csrfToken = req.auth.csrfToken;
-    res.locals.nav = navFor(req.auth.user, req.path);
+    try {
+      // The unread badge on 消息: one indexed count per page (not for the API, not for POSTs that redirect).
+      const unread = req.auth.user && req.method === 'GET' && !isApiRequest(req) ? await c.notifications.unreadCount(req.auth.user) : 0;
+      res.locals.nav = navFor(req.auth.user, req.path, unread);
+    } catch (err) {
+      next(err);
+      return;
+    }
     const msg = typeof req.query.msg === 'string' ? FLASH[req.query.msg] : undefined;
     if (msg) res.locals.flash = msg;
     next();
@@ -100,6 +110,8 @@ export function buildApp(c: Container): express.Express {
   api.use(reviewApi(c));
   api.use(judgingApi(c));
   api.use(broadcastApi(c));
+  api.use(notificationApi(c));
+  api.use(todoApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -111,6 +123,7 @@ export function buildApp(c: Container): express.Express {
   app.use(reviewPages(c));
   app.use(judgingPages(c));
   app.use(broadcastPages(c));
+  app.use(notificationPages(c));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -10,6 +10,9 @@ import { objectKeys } from '../platform/storage/object-keys';
 import { tempName } from '../platform/temp-files';
 import * as repo from './broadcast.repository';
 import type { MasterProfile } from './broadcast.schema';
+import { notify } from '../notifications/notify';
+import { entryHeadline } from '../entries/entry.repository';
+import { MASTER_READY_MESSAGE } from './broadcast.messages';
 
 /**
  * The broadcast job: from the original upload, one encode to the profile (pillarboxed, loudness
@@ -114,6 +117,17 @@ export function createBroadcastJob(deps: {
             ready_at: new Date(),
             updated_at: new Date(),
           });
+          const entry = await entryHeadline(trx, job.payload.entryId);
+          if (entry) {
+            await notify(trx, {
+              kind: 'master.ready',
+              recipients: { roles: ['tv'] },
+              ...MASTER_READY_MESSAGE(entry.title),
+              link: '/broadcast',
+              entryId: entry.id,
+              dedupeKey: `master.ready:${master.id}`,
+            });
+          }
           await ctx.complete(trx);
           return false;
         });

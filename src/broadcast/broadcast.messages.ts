@@ -10,3 +10,6 @@ export const PROFILE_LABELS: Record<MasterProfile, string> = {
 export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
 /** The desk's and the programme sheet's word for an entry whose master is not made yet. */
 export const NO_MASTER = '未制作';
+
+/** The TV desk's message when a master is made and verified. */
+export const MASTER_READY_MESSAGE = (title: string) => ({ title: `《${title}》的播出母版已就绪`, body: '母版已制作并通过校验，可以在电视台展播页下载。' });

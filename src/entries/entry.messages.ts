@@ -65,3 +65,13 @@ export const QC_CHECK_LABELS: Record<string, string> = {
 
 /** The entry is past draft/returned: its video cannot be replaced (the page's gate, both upload paths). */
 export const VIDEO_LOCKED = '作品已提交，不能更换视频。如需更换，请先撤回。';
+
+/** Messages to the school about its video (消息, email). */
+export const VIDEO_FAILED_MESSAGE = (title: string, why: string | null) => ({
+  title: `《${title}》的视频处理失败`,
+  body: why ?? '请打开作品页查看原因，重新上传视频。',
+});
+export const VIDEO_WARN_MESSAGE = (title: string) => ({
+  title: `《${title}》的视频有质量提醒`,
+  body: '视频已处理完成，可以提交；技术检查有提醒项，建议打开作品页查看后决定是否重新上传。',
+});

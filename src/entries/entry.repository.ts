@@ -162,3 +162,8 @@ export async function entryHistory(db: Q, entryId: string) {
     .orderBy('id')
     .execute();
 }
+
+/** What a message about an entry names: its title and school (notify()). */
+export function entryHeadline(q: Q, id: string) {
+  return q.selectFrom('entries').select(['id', 'title', 'school_id', 'county_id']).where('id', '=', id).executeTakeFirst();
+}

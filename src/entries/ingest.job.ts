@@ -16,6 +16,7 @@ import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { findVideo, updateVideo } from './entry.repository';
+import { notifyVideoOutcome } from './entry.notify';
 import { tempName } from '../platform/temp-files';
 
 /**
@@ -152,6 +153,7 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             .where('id', '!=', videoId)
             .where('created_at', '<=', createdAt)
             .execute();
+          if (result.qc.verdict === 'warn') await notifyVideoOutcome(trx, video.entry_id, videoId, 'warn', null);
           if (older.length)
             await trx
               .deleteFrom('videos')
@@ -193,7 +195,7 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
 
     /** Attempts exhausted (or the worker died on the last one): the teacher sees why, in Chinese. */
     async onFinalFailure(job, reason, trx) {
-      const video = await trx.selectFrom('videos').select(['status', 'error']).where('id', '=', job.payload.videoId).executeTakeFirst();
+      const video = await trx.selectFrom('videos').select(['status', 'error', 'entry_id']).where('id', '=', job.payload.videoId).executeTakeFirst();
       if (!video || video.status === 'ready') return;
       const known = (Object.values(INGEST_MESSAGES) as string[]).includes(reason) || reason === INFRA_FAILURE_REASON;
       const message = video.status === 'failed' && video.error ? video.error : known ? reason : GENERIC_FAILURE;
@@ -208,6 +210,7 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
         })
         .where('id', '=', job.payload.videoId)
         .execute();
+      await notifyVideoOutcome(trx, video.entry_id, job.payload.videoId, 'failed', message);
     },
   };
 }

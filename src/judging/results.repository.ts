@@ -155,3 +155,14 @@ export function scoreSheet(q: Q, roundId: string) {
     .orderBy('u.display_name')
     .execute();
 }
+
+/** The round's awarded entries with their school (to tell each school its award). */
+export function awardedEntriesOf(q: Kysely<DB> | Transaction<DB>, roundId: string) {
+  return q
+    .selectFrom('round_entries as re')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .select(['e.id', 'e.title', 'e.school_id', 're.award'])
+    .where('re.round_id', '=', roundId)
+    .where('re.award', 'is not', null)
+    .execute();
+}

@@ -7,7 +7,8 @@ import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
 import { rankRound } from './aggregation';
 import * as repo from './results.repository';
-import { AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { AWARDED_TITLE, AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { notify } from '../notifications/notify';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
 import { shortlistInput, tiersInput, TIERS } from './judging.contract';
@@ -221,8 +222,24 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       if (publish && !round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
-      await repo.updateRound(db, id, { published_at: publish ? now() : null, updated_at: now() });
-      await recordAudit(db, { actor, action: publish ? 'round.publish' : 'round.unpublish', objectType: 'round', objectId: id });
+      await db.transaction().execute(async (trx) => {
+        await repo.updateRound(trx, id, { published_at: publish ? now() : null, updated_at: now() });
+        await recordAudit(trx, { actor, action: publish ? 'round.publish' : 'round.unpublish', objectType: 'round', objectId: id });
+        if (!publish) return;
+        // Each school learns its award when the list is public (once per entry and tier, however often it is republished).
+        for (const e of await repo.awardedEntriesOf(trx, id)) {
+          const tier = AWARD_LABELS[e.award as AwardTier];
+          await notify(trx, {
+            kind: 'entry.awarded',
+            recipients: { schoolId: e.school_id },
+            title: AWARDED_TITLE(e.title, tier),
+            body: `「${round.name}」获奖名单已公示。`,
+            link: `/entries/${e.id}`,
+            entryId: e.id,
+            dedupeKey: `entry.awarded:${id}:${e.id}:${e.award}`,
+          });
+        }
+      });
     },
 
     /** The public list (no login): awarded entries of published rounds, without scores. */

@@ -87,3 +87,8 @@ export async function deleteRobot(q: Q, id: string): Promise<boolean> {
 export async function countyExists(q: Q, id: string): Promise<boolean> {
   return (await q.selectFrom('counties').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 }
+
+export async function linkOf(q: Q, userId: string, id: number): Promise<string | null> {
+  const row = await q.selectFrom('notifications').select('link').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  return row?.link ?? null;
+}

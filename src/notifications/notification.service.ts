@@ -71,6 +71,15 @@ export function createNotificationService(db: Db, deps: { now?: () => Date; emai
       return { unread: await repo.countUnread(db, actor.id) };
     },
 
+    /** Opens one of my messages: marks it read and returns the page it links to (null: none, or not mine). */
+    async open(actor: CurrentUser, id: string): Promise<string | null> {
+      assertArea(actor, 'messages');
+      const n = Number(id);
+      if (!Number.isSafeInteger(n) || n <= 0) return null;
+      await repo.markRead(db, actor.id, [n]);
+      return repo.linkOf(db, actor.id, n);
+    },
+
     async preferences(actor: CurrentUser) {
       assertArea(actor, 'messages');
       const p = await repo.preferencesOf(db, actor.id);

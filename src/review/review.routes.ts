@@ -1,3 +1,4 @@
+import type { TodoService } from '../todo/todo.service';
 import { Router, type Request, type Response } from 'express';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
@@ -23,6 +24,7 @@ export interface ReviewDeps {
   stats: StatsService;
   entries: EntryService;
   campaign: CampaignService;
+  todo: TodoService;
 }
 
 const TABS: Record<string, { label: string; statuses: readonly EntryStatus[] }> = {
@@ -104,12 +106,14 @@ export function reviewPages(deps: ReviewDeps): Router {
     const filter = { ...query, status: undefined, statuses: tab.statuses, periodId, sort: query.sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
     const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
     const quotas = periodId ? await deps.review.quotaOverview(user, periodId) : [];
+    const counts = await deps.todo.worklistCounts(user, Object.fromEntries(Object.entries(TABS).map(([key, t]) => [key, t.statuses])), periodId);
     const { schools, counties } = await deps.review.worklistChoices(user);
     res.render('review/worklist', {
       title: user.role === 'admin' ? '报送作品（市级）' : '作品审核',
       tabs: Object.entries(TABS).map(([key, t]) => ({
         key,
         label: t.label,
+        count: counts[key] ?? 0,
         active: key === tabKey,
         href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}`,
       })),

@@ -16,6 +16,8 @@ import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { EntryView } from '../entries/entry.types';
 import { PERIOD_NOT_FOUND } from '../campaign/campaign.messages';
+import { notify } from '../notifications/notify';
+import { FORWARDED_MESSAGE, RETURNED_MESSAGE } from './review.messages';
 
 /**
  * County review: a county bureau returns its schools' submitted entries with a reason, or
@@ -106,6 +108,14 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
         },
         after: async (trx, e) => {
           if (e.status === 'forwarded' && e.county_id && e.period_id) await writeRanks(trx, await rankedIds(trx, e.period_id, e.county_id, e.id));
+          // The school is told why; when the city returns a forwarded entry, its county hears too.
+          await notify(trx, {
+            kind: 'entry.returned',
+            recipients: { schoolId: e.school_id, ...(actor.role === 'admin' && e.county_id && { countyId: e.county_id }) },
+            ...RETURNED_MESSAGE(e.title, reason),
+            link: `/entries/${e.id}`,
+            entryId: e.id,
+          });
         },
       });
       return deps.entries.view(id);
@@ -138,6 +148,13 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
           const at = Math.min(Math.max(1, input.rank ?? ids.length + 1), ids.length + 1);
           ids.splice(at - 1, 0, e.id);
           await writeRanks(trx, ids);
+          await notify(trx, {
+            kind: 'entry.forwarded',
+            recipients: { schoolId: e.school_id, roles: ['admin'] },
+            ...FORWARDED_MESSAGE(e.title),
+            link: `/entries/${e.id}`,
+            entryId: e.id,
+          });
         },
       });
       return deps.entries.view(id);

@@ -5,7 +5,7 @@ import { todoItems as entriesTodo } from '../entries/entries.todo';
 import { todoItems as judgingTodo } from '../judging/judging.todo';
 import { countUnread } from '../notifications/notification.repository';
 import type { Db } from '../platform/db/database';
-import { todoItems as reviewTodo } from '../review/review.todo';
+import { todoItems as reviewTodo, worklistCounts } from '../review/review.todo';
 import type { TodoItem, TodoProvider } from './todo.types';
 
 /** Every component's provider (`<component>.todo.ts`); a new one is one more line here. */
@@ -27,6 +27,12 @@ export function createTodoService(db: Db, providers: readonly TodoProvider[] = T
           (a, b) => Number(b.item.count > 0) - Number(a.item.count > 0) || TONE_ORDER[a.item.tone ?? 'info'] - TONE_ORDER[b.item.tone ?? 'info'] || a.i - b.i,
         )
         .map((x) => x.item);
+    },
+
+    /** How many entries each worklist tab holds for this reviewer (the tabs show the counts). */
+    worklistCounts(actor: CurrentUser, tabs: Record<string, readonly string[]>, periodId?: string): Promise<Record<string, number>> {
+      assertArea(actor, 'review');
+      return worklistCounts(db, actor, tabs, periodId);
     },
   };
 }

@@ -8,7 +8,7 @@ interface NavItem {
 }
 
 const ITEMS: NavItem[] = [
-  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'] },
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
@@ -20,13 +20,16 @@ const ITEMS: NavItem[] = [
   { href: '/rounds', label: '评审轮次', roles: ['admin'] },
   { href: '/judging', label: '我的评审', roles: ['judge'] },
   { href: '/audit', label: '操作日志', roles: ['admin'] },
+  { href: '/notifications', label: '消息', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'] },
 ];
 
-export function navFor(user: CurrentUser | null, currentPath: string) {
+/** `unread`: the person's unread messages, shown as a badge on 消息. */
+export function navFor(user: CurrentUser | null, currentPath: string, unread = 0) {
   if (!user) return [];
   return ITEMS.filter((i) => i.roles.includes(user.role)).map((i) => ({
     ...i,
     active: i.href === '/' ? currentPath === '/' : currentPath.startsWith(i.href),
+    badge: i.href === '/notifications' && unread > 0 ? (unread > 99 ? '99+' : String(unread)) : null,
   }));
 }
 

@@ -6,6 +6,7 @@ import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
+import { notificationOperations } from '../notifications/notification.contract';
 import type { ErrorCode } from '../platform/errors';
 import { z } from '../platform/validate';
 
@@ -93,6 +94,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...reviewOperations,
   ...judgingOperations,
   ...broadcastOperations,
+  ...notificationOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

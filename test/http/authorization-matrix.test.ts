@@ -25,11 +25,13 @@ interface Fixtures {
   admin: string;
   period: string;
   cityDirectSchool: string;
+  robot: string;
+  robot2: string;
 }
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
   kind: 'page' | 'api';
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   path: string;
   body?: Body;
   /** multipart upload of a one-school CSV instead of a body */
@@ -45,6 +47,14 @@ const schoolBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi' });
 const renameBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi', level: 'primary' });
 const accountBody: Body = (f) => ({ username: uniqueUser(), password: 'matrix-pass-1', displayName: '矩阵账号', role: 'school', schoolId: f.school });
 const periodForm: Body = () => ({ name: '第一期报送', quota: '12', submitBy: '2031-05-20T18:00', forwardBy: '2031-05-27T18:00' });
+
+const robotBody: Body = () => ({
+  name: '矩阵机器人',
+  kind: 'wecom',
+  countyId: 'c-lishi',
+  url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=matrix',
+  enabled: 'on',
+});
 
 const page = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({ kind: 'page', method, path, expect, ...extra });
 const api = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({
@@ -83,6 +93,15 @@ const MATRIX: Row[] = [
   page('POST', '/accounts/:account/password',         [303, 403,  303,   404,  403, 403, 303], { body: () => ({ password: 'reset-pass-1' }) }),
   // Unlocking a login is the admin's alone (a county reviewer manages its schools' accounts, but not this).
   page('POST', '/accounts/:account/unlock',           [303, 403,  403,   404,  403, 403, 303]),
+  // 消息: everyone's own messages and settings (someone else's message id changes nothing); robots: the city's.
+  page('GET',  '/notifications',                      [303, 200,  200,   200,  200, 200, 200]),
+  page('POST', '/notifications/read',                 [303, 303,  303,   303,  303, 303, 303], { body: () => ({ all: '1' }) }),
+  page('POST', '/notifications/1/open',               [303, 303,  303,   303,  303, 303, 303]),
+  page('GET',  '/notifications/settings',             [303, 200,  200,   200,  200, 200, 200]),
+  page('POST', '/notifications/settings',             [303, 303,  303,   303,  303, 303, 303], { body: () => ({ email: 'matrix@example.cn', emailNotify: 'on' }) }),
+  page('GET',  '/notifications/robots',               [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/notifications/robots',               [303, 403,  403,   403,  403, 403, 303], { body: robotBody }),
+  page('POST', '/notifications/robots/:robot/delete', [303, 403,  403,   403,  403, 403, 303]),
 
   api('GET',   '/openapi.json',                       [200, 200,  200,   200,  200, 200, 200]),
   api('GET',   '/me',                                 [401, 200,  200,   200,  200, 200, 200]),
@@ -103,6 +122,15 @@ const MATRIX: Row[] = [
   api('GET',   '/users/no-such-user',                 [401, 403,  404,   404,  403, 403, 404]),
   api('PATCH', '/users/:account',                     [401, 403,  200,   404,  403, 403, 200], { body: () => ({ displayName: '接口改名' }) }),
   api('POST',  '/users/:account/unlock',              [401, 403,  403,   404,  403, 403, 200]),
+  api('GET',   '/todo',                               [401, 200,  200,   200,  200, 200, 200]),
+  api('GET',   '/notifications',                      [401, 200,  200,   200,  200, 200, 200]),
+  api('POST',  '/notifications/read',                 [401, 200,  200,   200,  200, 200, 200], { body: () => ({ all: true }) }),
+  api('GET',   '/notifications/preferences',          [401, 200,  200,   200,  200, 200, 200]),
+  api('PUT',   '/notifications/preferences',          [401, 200,  200,   200,  200, 200, 200], { body: () => ({ email: 'api@example.cn', emailNotify: true }) }),
+  api('GET',   '/notifications/robots',               [401, 403,  403,   403,  403, 403, 200]),
+  api('POST',  '/notifications/robots',               [401, 403,  403,   403,  403, 403, 201], { body: robotBody }),
+  api('DELETE','/notifications/robots/:robot2',       [401, 403,  403,   403,  403, 403, 204]),
+  api('DELETE','/notifications/robots/no-such-robot', [401, 403,  403,   403,  403, 403, 404]),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
@@ -123,7 +151,10 @@ describe('authorization matrix: every route × every caller', () => {
     const account = await t.createUser('school', { schoolId: school.id });
     const admin = await t.container.database.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow();
     const period = await t.container.database.db.selectFrom('periods').select('id').executeTakeFirstOrThrow();
-    f = { school: school.id, account: account.id, admin: admin.id, period: period.id, cityDirectSchool: cityDirect.id };
+    const adminUser = { id: admin.id, username: 'admin', displayName: 'admin', role: 'admin' as const, countyId: null, schoolId: null };
+    const robot = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
+    const robot2 = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
+    f = { school: school.id, account: account.id, admin: admin.id, period: period.id, cityDirectSchool: cityDirect.id, robot: robot.id, robot2: robot2.id };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
       school: (await t.createUser('school', { schoolId: school.id })).username,
@@ -162,7 +193,16 @@ describe('authorization matrix: every route × every caller', () => {
       else if (row.method !== 'GET') req = req.type('form').send({ ...body, _csrf: csrf });
     } else {
       const agent = request(t.app);
-      req = row.method === 'GET' ? agent.get(path) : row.method === 'PATCH' ? agent.patch(path) : agent.post(path);
+      req =
+        row.method === 'GET'
+          ? agent.get(path)
+          : row.method === 'PATCH'
+            ? agent.patch(path)
+            : row.method === 'PUT'
+              ? agent.put(path)
+              : row.method === 'DELETE'
+                ? agent.delete(path)
+                : agent.post(path);
       const token = tokens.get(caller);
       if (token) req = req.set('Authorization', `Bearer ${token}`);
       if (row.upload) req = req.attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');
