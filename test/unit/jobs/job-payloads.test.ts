@@ -6,6 +6,8 @@
 import type { Transaction } from 'kysely';
 import { BROADCAST_JOB } from '../../../src/broadcast/broadcast.job';
 import { INGEST_JOB } from '../../../src/entries/ingest.job';
+import { ROUND_REMINDER_JOB } from '../../../src/judging/reminder.job';
+import { NOTIFY_DELIVER_JOB } from '../../../src/notifications/notify';
 import { buildJobHandlers, type AppJobQueue, type JobPayloads } from '../../../src/jobs';
 import { loadConfig } from '../../../src/config';
 import { createLogger } from '../../../src/platform/logger';
@@ -19,6 +21,9 @@ export function enqueueIsTyped(queue: AppJobQueue, trx: Transaction<DB>) {
   void queue.enqueue(trx, { type: INGEST_JOB, payload: { entryId: 'e1' } });
   // @ts-expect-error a job type that has no handler
   void queue.enqueue(trx, { type: 'video.transcode', payload: {} });
+  void queue.enqueue(trx, { type: ROUND_REMINDER_JOB, payload: { roundId: 'r1', closesAt: '2026-06-01T10:00:00.000Z' } });
+  // @ts-expect-error the reminder needs the closing time it was scheduled for
+  void queue.enqueue(trx, { type: ROUND_REMINDER_JOB, payload: { roundId: 'r1' } });
   // @ts-expect-error the broadcast job needs its payload
   void queue.enqueue(trx, { type: BROADCAST_JOB });
 }
@@ -32,7 +37,7 @@ describe('the job registry', () => {
       store: null as never,
       logger: createLogger('silent'),
     });
-    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB];
+    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB, NOTIFY_DELIVER_JOB, ROUND_REMINDER_JOB];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
   });
