@@ -30,7 +30,7 @@ async function schoolItems(db: Kysely<DB>, schoolId: string): Promise<TodoItem[]
     .leftJoin('videos as v', 'v.id', 'e.video_id')
     .select([
       sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND e.video_id IS NULL)`.as('no_video'),
-      sql<string>`count(*) FILTER (WHERE ${editable} AND v.status = 'ready' AND v.qc_verdict IS DISTINCT FROM 'fail')`.as('ready'),
+      sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND v.status = 'ready' AND v.qc_verdict IS DISTINCT FROM 'fail')`.as('ready'),
       sql<string>`count(*) FILTER (WHERE ${editable} AND (v.status = 'failed' OR v.qc_verdict = 'fail'))`.as('failed'),
       sql<string>`count(*) FILTER (WHERE ${editable} AND v.status = 'ready' AND v.qc_verdict = 'warn')`.as('warn'),
       sql<string>`count(*) FILTER (WHERE e.status = 'returned')`.as('returned'),

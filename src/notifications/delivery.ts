@@ -106,7 +106,8 @@ export function robotMarkdown(items: readonly Item[], publicUrl: string): string
     const url = absolute(publicUrl, i.link);
     return `**${i.title}**${i.body ? `\n> ${i.body.replace(/\n/g, ' ')}` : ''}${url ? `\n[查看](${url})` : ''}`;
   });
-  return items.length > 1 ? `### ${ROBOT_DIGEST_TITLE(items.length)}\n\n${lines.join('\n\n')}` : lines.join('');
+  // Always signed 唱响: DingTalk's 「自定义关键词」 security setting can use it as the keyword.
+  return `${items.length > 1 ? `### ${ROBOT_DIGEST_TITLE(items.length)}\n\n` : ''}${lines.join('\n\n')}\n\n—— 唱响 · 吕梁市中小学校园歌曲展播`;
 }
 
 export function robotPayload(kind: RobotKind, subject: string, markdown: string): unknown {

@@ -103,6 +103,8 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     await api(adminToken).post(`/rounds/${round.id}/judges`, { userIds: [judge.id] }).expect(200);
     await api(adminToken).post(`/rounds/${round.id}/assign`).expect(200);
     await api(adminToken).post(`/rounds/${round.id}/open`).expect(200);
+    const reminder = await t.container.db.selectFrom('jobs').select('run_at').where('type', '=', 'judging.round-reminder').executeTakeFirstOrThrow();
+    expect(reminder.run_at.getTime()).toBe(new Date(closesAt).getTime() - 24 * 3600_000); // scheduled a day before it closes
     await city.reload();
     await see(count(city, 'judging.judges_behind')).toHaveText('1');
     if (SHOTS) await city.screenshot({ path: `${SHOTS}/admin-1280.png`, fullPage: true });
