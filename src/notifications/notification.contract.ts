@@ -1,5 +1,5 @@
 import type { ApiOperation } from '../web/openapi';
-import { boolean, idList, oneOf, optional, text, z } from '../platform/validate';
+import { boolean, oneOf, optional, text, z } from '../platform/validate';
 import { COUNTY_OR_CITY } from './notification.messages';
 
 /** The message centre's and delivery settings' inputs and operations under /api/v1. */
@@ -18,7 +18,16 @@ export const listQuery = z.object({
 
 export const markReadInput = z
   .object({
-    ids: idList(200).openapi({ description: '要标记为已读的消息 id；与 all 二选一' }),
+    // A form sends one id as a string, several as a list; JSON sends numbers.
+    ids: z
+      .preprocess(
+        (v) =>
+          [
+            ...new Set((Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).map((x) => Number(x)).filter((n) => Number.isSafeInteger(n) && n > 0)),
+          ].slice(0, 200),
+        z.array(z.number().int()),
+      )
+      .openapi({ type: 'array', items: { type: 'integer' }, maxItems: 200, description: '要标记为已读的消息 id；与 all 二选一' }),
     all: boolean('全部已读'),
   })
   .openapi('MarkReadInput');

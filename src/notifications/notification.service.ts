@@ -66,7 +66,7 @@ export function createNotificationService(db: Db, deps: { now?: () => Date; emai
       assertArea(actor, 'messages');
       const input = parse(markReadInput, body);
       if (!input.all && input.ids.length === 0) throw validationFailed([{ field: 'ids', message: '请选择要标记为已读的消息' }]);
-      const ids = input.all ? null : input.ids.map(Number).filter((n) => Number.isSafeInteger(n) && n > 0);
+      const ids = input.all ? null : input.ids;
       await repo.markRead(db, actor.id, ids);
       return { unread: await repo.countUnread(db, actor.id) };
     },

@@ -32,7 +32,7 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
   /** The home at 390 px: nothing wider than the screen; screenshots when asked for. */
   async function checkNarrow(username: string, name: string) {
     const phone = await login(username, 390);
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     if (SHOTS) await phone.screenshot({ path: `${SHOTS}/${name}-390.png`, fullPage: true });
     await phone.context().close();
@@ -99,8 +99,12 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     await see(count(city, 'review.forwarded')).toHaveText('1');
     const closesAt = new Date(Date.now() + 3 * 24 * 3600_000).toISOString();
     const round = (await api(adminToken).post('/rounds', { name: '初评', judgesPerEntry: 1, blind: true, aggregation: 'mean', closesAt }).expect(201)).body;
-    await api(adminToken).post(`/rounds/${round.id}/entries`, { entryIds: [forwarded.id] }).expect(200);
-    await api(adminToken).post(`/rounds/${round.id}/judges`, { userIds: [judge.id] }).expect(200);
+    await api(adminToken)
+      .post(`/rounds/${round.id}/entries`, { entryIds: [forwarded.id] })
+      .expect(200);
+    await api(adminToken)
+      .post(`/rounds/${round.id}/judges`, { userIds: [judge.id] })
+      .expect(200);
     await api(adminToken).post(`/rounds/${round.id}/assign`).expect(200);
     await api(adminToken).post(`/rounds/${round.id}/open`).expect(200);
     const reminder = await t.container.db.selectFrom('jobs').select('run_at').where('type', '=', 'judging.round-reminder').executeTakeFirstOrThrow();
@@ -116,9 +120,20 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     const judgePage = await login(judge.username);
     await see(count(judgePage, 'judging.pending')).toHaveText('1');
     await see(judgePage.locator('.todo li[data-key="judging.pending"] .due')).toContainText('还剩 2 天');
-    const judgeMessages = (await api(await t.token(judge.username)).get('/notifications').expect(200)).body;
-    expect(judgeMessages.items.map((m: { title: string }) => m.title)).toEqual(['评审「初评」即将截止：您还有 1 件未提交', '评审「初评」已开始：您有 1 件作品待评']);
-    const todo = (await api(await t.token(judge.username)).get('/todo').expect(200)).body;
+    const judgeMessages = (
+      await api(await t.token(judge.username))
+        .get('/notifications')
+        .expect(200)
+    ).body;
+    expect(judgeMessages.items.map((m: { title: string }) => m.title)).toEqual([
+      '评审「初评」即将截止：您还有 1 件未提交',
+      '评审「初评」已开始：您有 1 件作品待评',
+    ]);
+    const todo = (
+      await api(await t.token(judge.username))
+        .get('/todo')
+        .expect(200)
+    ).body;
     expect(todo.items.find((i: { key: string }) => i.key === 'judging.pending')).toMatchObject({ count: 1, href: '/judging', due: closesAt });
     await checkNarrow(judge.username, 'judge');
 
@@ -128,7 +143,15 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     const video = await db.selectFrom('entries').select('video_id').where('id', '=', forwarded.id).executeTakeFirstOrThrow();
     await db
       .insertInto('masters')
-      .values({ id: crypto.randomUUID(), entry_id: forwarded.id, video_id: video.video_id!, profile: 'h264-1080p25', pillarbox: 'black', status: 'ready', ready_at: new Date() })
+      .values({
+        id: crypto.randomUUID(),
+        entry_id: forwarded.id,
+        video_id: video.video_id!,
+        profile: 'h264-1080p25',
+        pillarbox: 'black',
+        status: 'ready',
+        ready_at: new Date(),
+      })
       .execute();
     const desk = await login(tv.username);
     await see(count(desk, 'broadcast.ready')).toHaveText('1');
