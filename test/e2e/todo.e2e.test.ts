@@ -30,11 +30,14 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
   const count = (page: Page, key: string) => page.locator(`.todo li[data-key="${key}"] .count`);
 
   /** The home at 390 px: nothing wider than the screen; screenshots when asked for. */
-  async function checkNarrow(username: string, name: string) {
+  async function checkNarrow(username: string, name: string, paths: string[] = ['/']) {
     const phone = await login(username, 390);
-    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-    expect(overflow).toBeLessThanOrEqual(0);
-    if (SHOTS) await phone.screenshot({ path: `${SHOTS}/${name}-390.png`, fullPage: true });
+    for (const path of paths) {
+      await phone.goto(`${suite.baseUrl}${path}`);
+      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      expect({ path, overflow: Math.max(0, overflow) }).toEqual({ path, overflow: 0 });
+      if (SHOTS) await phone.screenshot({ path: `${SHOTS}/${name}${path.replace(/\//g, '-')}-390.png`, fullPage: true });
+    }
     await phone.context().close();
   }
 
@@ -80,7 +83,7 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     await see(count(teacher, 'entries.video_warn')).toHaveText('1');
     await see(teacher.locator('.nav a[href="/notifications"] .nav-badge')).toContainText('2');
     if (SHOTS) await teacher.screenshot({ path: `${SHOTS}/school-1280.png`, fullPage: true });
-    await checkNarrow(school.username, 'school');
+    await checkNarrow(school.username, 'school', ['/', '/notifications']);
 
     // The message centre: both messages; opening the returned one goes to the entry and reads it.
     await teacher.getByRole('link', { name: /消息/ }).first().click();
@@ -112,7 +115,19 @@ describeBrowser('to-do homes and the message centre in a browser', () => {
     await city.reload();
     await see(count(city, 'judging.judges_behind')).toHaveText('1');
     if (SHOTS) await city.screenshot({ path: `${SHOTS}/admin-1280.png`, fullPage: true });
-    await checkNarrow('admin', 'admin');
+    const adminRow = await t.container.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow();
+    await t.container.notifications.addRobot(
+      { id: adminRow.id, username: 'admin', displayName: 'admin', role: 'admin', countyId: null, schoolId: null },
+      {
+        name: '方山县教育局工作群',
+        kind: 'dingtalk',
+        countyId: 'c-fangshan',
+        url: 'https://oapi.dingtalk.com/robot/send?access_token=abcdef',
+        secret: 'SEC123',
+        enabled: true,
+      },
+    );
+    await checkNarrow('admin', 'admin', ['/', '/notifications', '/notifications/robots', '/notifications/settings', '/review']);
 
     // The judge: one to score, the round's closing time, the opening message and (once) the reminder.
     expect(await remindJudgesBehind(t.container.db, { roundId: round.id, closesAt })).toBe(1);

@@ -114,7 +114,13 @@ export async function drainQueue(t: TestApp, opts: { timeoutMs?: number } = {}):
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     for (;;) {
-      const pending = await t.container.database.db.selectFrom('jobs').select('id').where('status', 'in', ['queued', 'running']).execute();
+      // Due jobs only: a notification delivery waits for its minute to end (src/notifications/notify.ts).
+      const pending = await t.container.database.db
+        .selectFrom('jobs')
+        .select('id')
+        .where('status', 'in', ['queued', 'running'])
+        .where('run_at', '<=', new Date())
+        .execute();
       if (pending.length === 0) return;
       if (Date.now() > deadline) throw new Error(`jobs still pending after ${opts.timeoutMs ?? 30_000} ms: ${pending.map((p) => p.id).join(', ')}`);
       await sleep(50);

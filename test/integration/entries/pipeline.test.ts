@@ -205,6 +205,11 @@ describe('what the QC report tells the teacher', () => {
     expect(entry.video.probe.hasAudio).toBe(false);
     expect(check(entry, 'audio')).toMatchObject({ status: 'warn', message: expect.stringContaining('视频没有声音') });
     expect(entry.video.loudness).toBeNull();
+    // The school is told, once, in its message centre (消息).
+    const told = await request(t.app).get('/api/v1/notifications?limit=100').set(school.auth).expect(200);
+    expect(told.body.items.filter((m: { entryId: string; kind: string }) => m.entryId === entry.id)).toEqual([
+      expect.objectContaining({ kind: 'video.warn', title: '《作品-no-audio》的视频有质量提醒', link: `/entries/${entry.id}` }),
+    ]);
   });
 
   test('when the clip’s sound is very quiet, then the verdict is warn with a low-volume message', async () => {
@@ -251,6 +256,11 @@ describe('when the upload is a truncated file (moov lost)', () => {
     expect(job.status).toBe('failed');
     expect(job.attempts).toBe(1); // a broken file is not retried
     await request(t.app).get(`/api/v1/entries/${entryId}/preview`).set(school.auth).expect(404);
+    // The school is told why, once, in its message centre (消息).
+    const told = await request(t.app).get('/api/v1/notifications?limit=100').set(school.auth).expect(200);
+    expect(told.body.items.filter((m: { entryId: string }) => m.entryId === entryId)).toEqual([
+      expect.objectContaining({ kind: 'video.failed', title: '《截断的视频》的视频处理失败', body: expect.stringMatching(/无法读取/) }),
+    ]);
   });
 
   test('then the entry cannot be submitted and says why', async () => {
@@ -303,6 +313,12 @@ describe.each([
 test('when every upload has been processed, then the upload temp dir is empty again and no job is left queued or running', async () => {
   await Promise.all([...processed.values()].map((p) => p.catch(() => undefined)));
   expect(await waitForEmptyTemp(t)).toEqual([]);
-  const open = await t.container.database.db.selectFrom('jobs').select(['id', 'status']).where('status', 'in', ['queued', 'running']).execute();
+  // Notification deliveries wait for their minute to end (src/notifications/notify.ts): not part of the ingest.
+  const open = await t.container.database.db
+    .selectFrom('jobs')
+    .select(['id', 'status'])
+    .where('status', 'in', ['queued', 'running'])
+    .where('type', '!=', 'notifications.deliver')
+    .execute();
   expect(open).toEqual([]);
 });
