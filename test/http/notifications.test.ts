@@ -147,4 +147,21 @@ describe('消息 and 通知设置: API and pages', () => {
       .expect(204);
     expect((await api.get('/notifications/robots').expect(200)).body.items).toEqual([]);
   });
+
+  it('when 监督 or 新媒体编辑 sign in, then their home has a to-do and 消息, and the API returns the same items', async () => {
+    for (const role of ['supervisor', 'newmedia'] as const) {
+      const user = await t.createUser(role);
+      const { agent } = await t.browser(user.username);
+      const home = await agent.get('/').expect(200);
+      expect(home.text).toContain('待办');
+      expect(home.text).toContain('data-key="judging.awarded"');
+      expect(home.text).toContain('href="/notifications"');
+      const todo = (
+        await bearer(await t.token(user.username))
+          .get('/todo')
+          .expect(200)
+      ).body.items;
+      expect(todo.map((i: { key: string }) => i.key).sort()).toEqual(['judging.awarded', 'messages.unread']);
+    }
+  });
 });
