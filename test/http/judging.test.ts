@@ -604,6 +604,15 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
       ['third', '三等奖', [entries.E5.code]],
     ]);
     expect(tiers[0].entries[0]).toMatchObject({ title: 'E2号作品', county: '汾阳市' });
+    // Each awarded school is told its tier, once (publishing again repeats nothing).
+    await as(admin).post(`/api/v1/rounds/${roundB}/publish`).expect(200);
+    const told = await t.container.db
+      .selectFrom('notifications')
+      .select(['title', 'entry_id'])
+      .where('kind', '=', 'entry.awarded')
+      .where('entry_id', 'in', [entries.E2.id, entries.E5.id, entries.E3.id])
+      .execute();
+    expect(told.map((m) => m.title).sort()).toEqual(['《E2号作品》获得一等奖', '《E5号作品》获得三等奖']);
     const keys = [...allKeys(res.body)];
     expect(keys.filter((k) => /score|mean|spread|total|rank|judge/i.test(k))).toEqual([]);
     // No number anywhere (the ids, codes and names are strings).

@@ -54,11 +54,17 @@ const CASES: Array<{ kind: ClipKind; body: Record<string, unknown> }> = [
   { kind: 'quiet', body: {} },
 ];
 
+/** A TV account: told when a master is ready. */
+let tvUser: string;
+const tvMessages = (entryId: string) =>
+  t.container.db.selectFrom('notifications').select(['kind', 'title', 'link']).where('user_id', '=', tvUser).where('entry_id', '=', entryId).execute();
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'cx-bjob-'));
   t = await createTestApp({ env: { WORKER_CONCURRENCY: '2' } });
   t.container.startWorker();
   admin = { Authorization: `Bearer ${await t.token('admin')}` };
+  tvUser = (await t.createUser('tv')).id;
   const school = await schoolWithToken(t);
   await Promise.all(
     CASES.map(async ({ kind }) => {
@@ -176,6 +182,7 @@ test('when a landscape clip is selected with the default profile, then the maste
   const item = await waitForMaster(id);
   expect(item.master).toMatchObject({ status: 'ready', profile: 'xdcam-hd422', error: null, needsPerson: false });
   expect(item.master!.fileName).toMatch(/\.mxf$/);
+  expect(await tvMessages(id)).toEqual([{ kind: 'master.ready', title: '《广播测试 landscape》的播出母版已就绪', link: '/broadcast' }]);
   const file = await downloadMaster(id, 'landscape.mxf');
   expectXdcam(await probe(file));
   const m = await loudness(file);
@@ -244,4 +251,5 @@ test('when a source is too quiet to rescue (≈ −50 LUFS, +26 dB over the +20 
   expect(jobs).toHaveLength(1);
   expect(jobs[0]).toMatchObject({ status: 'failed', attempts: 1 });
   expect(jobs[0]!.last_error).toMatch(/源视频音量过低/);
+  expect(await tvMessages(id)).toEqual([]); // a failed master is nothing to tell the TV desk
 });
