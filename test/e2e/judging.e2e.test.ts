@@ -50,7 +50,7 @@ describeBrowser('judging in a browser', () => {
 
   /** Scores every assignment in the judge's queue with 保存并下一个, as a judge on a phone would. */
   async function scoreAllInBrowser(page: Page, labelToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
-    await page.getByRole('link', { name: '我的评审' }).click();
+    await page.getByRole('link', { name: '我的评审', exact: true }).click();
     await see(page.locator('.reminder')).toContainText('件作品未评分');
     await page.locator('table.queue a.button').first().click();
     let scored = 0;
@@ -116,7 +116,7 @@ describeBrowser('judging in a browser', () => {
 
     // The city creates the round.
     const admin = await login('admin');
-    await admin.getByRole('link', { name: '评审轮次' }).click();
+    await admin.getByRole('link', { name: '评审轮次', exact: true }).click();
     await admin.getByLabel('轮次名称').fill('市级初评');
     await admin.getByLabel('参评作品').selectOption({ label: '第一期报送全部已报送作品' });
     await admin.getByLabel('每件作品评委人数').fill('3');
