@@ -1,4 +1,5 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
+import { createRetentionJob, RETENTION_JOB, type RetentionPayload } from './campaign/retention.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
@@ -12,6 +13,7 @@ import type { WorkerProcessDeps } from './platform/queue/worker-process';
 export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
+  [RETENTION_JOB]: RetentionPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -43,5 +45,6 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
     }),
+    [RETENTION_JOB]: createRetentionJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: RETENTION_JOB }) }),
   };
 }

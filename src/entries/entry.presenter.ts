@@ -26,6 +26,7 @@ export function presentEntry(row: EntryRow): EntryView {
   return {
     id: row.id,
     code: row.code,
+    campaignId: row.campaign_id,
     title: row.title,
     status: row.status,
     song: row.song_id

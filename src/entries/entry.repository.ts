@@ -45,6 +45,8 @@ export const ENTRY_SORTS = ['updated', 'submitted', 'school', 'song', 'rank'] as
 export type EntrySort = (typeof ENTRY_SORTS)[number];
 
 export interface EntryFilter {
+  /** Every list is one campaign's (the request's campaign: src/campaign/current-campaign.ts). */
+  campaignId: string;
   status?: EntryStatus;
   /** several statuses (e.g. everything forwarded and beyond) */
   statuses?: readonly EntryStatus[];
@@ -59,7 +61,7 @@ export interface EntryFilter {
 }
 
 export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter, page: PageQuery): Promise<Page<EntryRow>> {
-  let q = entryQuery(db);
+  let q = entryQuery(db).where('e.campaign_id', '=', filter.campaignId);
   if (scope.kind === 'school') q = q.where('e.school_id', '=', scope.schoolId);
   if (scope.kind === 'county') q = q.where('e.county_id', '=', scope.countyId).where('e.status', '!=', 'draft');
   if (scope.kind === 'broadcast') q = q.where('e.status', 'in', ['broadcast_selected', 'aired']);

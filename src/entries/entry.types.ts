@@ -45,6 +45,8 @@ export interface VideoView {
 export interface EntryView {
   id: string;
   code: string;
+  /** the campaign the entry belongs to (migration 0018: several campaigns) */
+  campaignId: string;
   title: string;
   status: EntryStatus;
   song: { id: string | null; title: string; designated: boolean };
