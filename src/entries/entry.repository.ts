@@ -164,3 +164,9 @@ export async function entryHistory(db: Q, entryId: string) {
     .orderBy('id')
     .execute();
 }
+
+/** Whether the campaign is closed (read-only): entry actions say so before their own rules. */
+export async function campaignIsClosed(db: Q, campaignId: string): Promise<boolean> {
+  const row = await db.selectFrom('campaigns').select('status').where('id', '=', campaignId).executeTakeFirst();
+  return row?.status === 'closed';
+}
