@@ -123,7 +123,7 @@ export function campaignPages(deps: CampaignDeps): Router {
     if (!r) return null;
     return {
       ...r,
-      bytesText: formatBytes(r.bytes),
+      bytesText: r.bytes === 0 ? '0 KB' : formatBytes(r.bytes),
       due: new Date(r.notBefore).getTime() <= Date.now(),
       schools: r.schools.map((s) => ({ ...s, bytesText: formatBytes(s.bytes) })),
     };
