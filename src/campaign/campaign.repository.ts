@@ -132,3 +132,23 @@ export async function unfinishedWork(q: Q, campaignId: string): Promise<{ openRo
   ]);
   return { openRounds: Number(rounds.n), pendingMasters: Number(masters.n) };
 }
+
+/** Closed campaigns whose retention period has passed and whose clearing was never confirmed (the city's to-do). */
+export async function retentionDue(q: Q, now: Date): Promise<Array<{ id: string; due: Date }>> {
+  const rows = await q
+    .selectFrom('campaigns as c')
+    .select(['c.id', sql<Date>`c.closed_at + make_interval(days => c.retention_days)`.as('due')])
+    .where('c.status', '=', 'closed')
+    .where('c.retention_days', 'is not', null)
+    .where(sql<boolean>`c.closed_at + make_interval(days => c.retention_days) <= ${now}`)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom('retention_runs as r').select('r.id').whereRef('r.campaign_id', '=', 'c.id').where('r.status', 'in', ['queued', 'running', 'done']),
+        ),
+      ),
+    )
+    .orderBy('due')
+    .execute();
+  return rows.map((r) => ({ id: r.id, due: new Date(r.due) }));
+}

@@ -32,6 +32,7 @@ function entryQuery(db: Q) {
       'v.duration_s as v_duration_s',
       'v.preview_key as v_preview_key',
       'v.poster_key as v_poster_key',
+      'v.purged_at as v_purged_at',
     ]);
 }
 

@@ -39,6 +39,8 @@ export interface VideoView {
   loudness: { integratedLufs: number | null; truePeakDbtp: number | null; lra: number | null } | null;
   previewUrl: string | null;
   posterUrl: string | null;
+  /** the files were deleted by the campaign's retention policy (migration 0019): the entry remains, as a record */
+  purgedAt: string | null;
 }
 
 /** The Entry of docs/api.md. */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import request from 'supertest';
+import { todoItems } from '../../../src/campaign/campaign.todo';
 import { createRetentionJob } from '../../../src/campaign/retention.job';
+import { toCurrentUser } from '../../../src/accounts/user.repository';
 import type { JobContext } from '../../../src/platform/queue/job-handler';
 import { createObjectStore } from '../../../src/platform/storage';
 import { objectKeys } from '../../../src/platform/storage/object-keys';
@@ -103,6 +105,11 @@ describe('retention after a campaign closes (S3)', () => {
     await as('/api/v1/campaigns/main/retention', 'put', { days: 0, includeNotAwarded: false }).expect(200);
     await as('/api/v1/campaigns/main/close', 'post', { confirm: true }).expect(200);
     const before = await bucketKeys(s3);
+    // The city's to-do says the retention period has passed (0 days) until a clearing is confirmed.
+    const adminUser = toCurrentUser(await t.container.database.db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow());
+    expect(await todoItems(t.container.database.db, adminUser)).toEqual([
+      expect.objectContaining({ key: 'campaign.retention_due', count: 1, href: '/campaigns/main' }),
+    ]);
 
     const plan = (await as('/api/v1/campaigns/main/retention/dry-run').expect(201)).body;
     const db = t.container.database.db;
@@ -123,6 +130,7 @@ describe('retention after a campaign closes (S3)', () => {
     expect(await bucketKeys(s3)).toEqual(before);
 
     await as(`/api/v1/retention-runs/${plan.id}/confirm`).expect(202);
+    expect(await todoItems(t.container.database.db, adminUser)).toEqual([]);
     // First attempt: the process dies right after its second deletion.
     let deleted = 0;
     const crashing = createRetentionJob({
@@ -189,6 +197,9 @@ describe('retention after a campaign closes (S3)', () => {
     // The entry page still opens (read-only archive), the preview is gone.
     const page = await request(t.app).get(`/api/v1/entries/${entries.forwarded.id}`).set('Authorization', `Bearer ${admin}`).expect(200);
     expect(page.body.code).toBe(entries.forwarded.code);
+    expect(page.body.video.purgedAt).toEqual(expect.any(String));
+    expect(page.body.video.previewUrl).toBeNull();
+    await request(t.app).get(`/api/v1/entries/${entries.forwarded.id}/preview`).set('Authorization', `Bearer ${admin}`).expect(404);
   });
 
   it('when the retention days have not passed, then confirming queues the job for that day and nothing is deleted now', async () => {
