@@ -169,6 +169,11 @@ describe('campaigns', () => {
       await as(admin).post('/api/v1/rounds', { name: '2027 初评', periodId: bPeriod, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)
     ).body;
     expect(round.campaignId).toBe(b.id);
+    // The new-round form of B starts from the rubric copied from A.
+    const { agent } = await t.browser('admin');
+    const form = await agent.get('/rounds').expect(200);
+    expect(form.text).toContain('value="演唱"');
+    expect(form.text).toContain('value="表演"');
     const added = await as(admin)
       .post(`/api/v1/rounds/${round.id}/entries`, { entryIds: [aForwarded.id] })
       .expect(200);
