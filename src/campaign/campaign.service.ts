@@ -3,6 +3,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
+import { isUniqueViolation } from '../platform/db/errors';
 import { campaignClosed, invalidState, notFound, validationFailed } from '../platform/errors';
 import { parse, parsePartial } from '../platform/validate';
 import * as repo from './campaign.repository';
@@ -179,25 +180,32 @@ export function createCampaignService(db: Db) {
     async setStatus(actor: CurrentUser, id: string, body: unknown): Promise<CampaignRef> {
       assertArea(actor, 'campaignAdmin');
       const { status } = parse(campaignStatusInput, body);
-      await db.transaction().execute(async (trx) => {
-        const row = await repo.lockCampaign(trx, id);
-        if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
-        if (row.status === 'closed') throw campaignClosed();
-        if (row.status === status) return;
-        const demoted = status === 'open' ? await repo.demoteOpen(trx, id) : [];
-        await repo.updateCampaign(trx, id, { status });
-        await recordAudit(trx, { actor, action: 'campaign.status', objectType: 'campaign', objectId: id, from: row.status, to: status, detail: { demoted } });
-        for (const other of demoted)
-          await recordAudit(trx, {
-            actor,
-            action: 'campaign.status',
-            objectType: 'campaign',
-            objectId: other,
-            from: 'open',
-            to: 'running',
-            detail: { opened: id },
-          });
-      });
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          const row = await repo.lockCampaign(trx, id);
+          if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
+          if (row.status === 'closed') throw campaignClosed();
+          if (row.status === status) return;
+          const demoted = status === 'open' ? await repo.demoteOpen(trx, id) : [];
+          await repo.updateCampaign(trx, id, { status });
+          await recordAudit(trx, { actor, action: 'campaign.status', objectType: 'campaign', objectId: id, from: row.status, to: status, detail: { demoted } });
+          for (const other of demoted)
+            await recordAudit(trx, {
+              actor,
+              action: 'campaign.status',
+              objectType: 'campaign',
+              objectId: other,
+              from: 'open',
+              to: 'running',
+              detail: { opened: id },
+            });
+        })
+        .catch((err: unknown) => {
+          // Two campaigns opened at the same moment: the one-open index lets only one through.
+          if (isUniqueViolation(err)) throw invalidState('另一个活动刚刚开放了报送，请刷新页面后再试。');
+          throw err;
+        });
       return ref(id);
     },
 
