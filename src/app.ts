@@ -2,7 +2,8 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { accountApi, accountPages } from './accounts/account.routes';
 import { authApi, authPages } from './accounts/auth.routes';
-import { campaignApi, campaignPages } from './campaign/campaign.routes';
+import { CAMPAIGN_SWITCH_ROLES, campaignApi, campaignPages } from './campaign/campaign.routes';
+import { resolveCampaign } from './campaign/current-campaign';
 import type { Config } from './config';
 import type { Container } from './container';
 import { entryApi, entryPages } from './entries/entry.routes';
@@ -71,8 +72,12 @@ export function buildApp(c: Container): express.Express {
   app.use(bodyGate);
   app.use(authenticate(c.sessions));
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === '/login' ? next() : csrfProtection(req, res, next)));
+  // The campaign this request reads (?campaignId=, X-Campaign-Id, the switcher's cookie, else the open one).
+  app.use(resolveCampaign(c.campaign, { cookieSecure: c.config.security.cookieSecure }));
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     res.locals.currentUser = req.auth.user;
+    res.locals.canSwitchCampaign = Boolean(req.auth.user && (CAMPAIGN_SWITCH_ROLES as readonly string[]).includes(req.auth.user.role));
+    res.locals.currentPath = req.originalUrl.slice(0, 500);
     res.locals.csrfToken = req.auth.csrfToken;
     try {
       // The unread badge on 消息: one indexed count per page (not for the API, not for POSTs that redirect).

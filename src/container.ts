@@ -3,6 +3,7 @@ import { createAuthService } from './accounts/auth.service';
 import { createSessionService } from './accounts/session.service';
 import { createUserService } from './accounts/user.service';
 import { createCampaignService } from './campaign/campaign.service';
+import { createRetentionService } from './campaign/retention.service';
 import { createSchoolImportService } from './org/school-import';
 import { createSchoolService } from './org/school.service';
 import { openDatabase, type Database } from './platform/db/database';
@@ -72,7 +73,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const notifications = createNotificationService(db, { emailEnabled: Boolean(config.notifications.smtp) });
   const todo = createTodoService(db);
   let worker: Worker | null = null;
-  const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
+  const broadcast = createBroadcastService(db, { store, queue, entries, campaign: (id) => campaign.get(id), onEnqueued: () => worker?.nudge() });
+  const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -103,6 +105,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     schools,
     schoolImport,
     campaign,
+    retention,
     queue,
     entries,
     uploads,

@@ -1,4 +1,5 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
+import { createRetentionJob, RETENTION_JOB, type RetentionPayload } from './campaign/retention.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
 import { createDeliveryJob } from './notifications/delivery.job';
 import { NOTIFY_DELIVER_JOB, type NotifyDeliverPayload } from './notifications/notify';
@@ -17,6 +18,7 @@ export interface JobPayloads {
   [INGEST_JOB]: IngestPayload;
   [NOTIFY_DELIVER_JOB]: NotifyDeliverPayload;
   [ROUND_REMINDER_JOB]: RoundReminderPayload;
+  [RETENTION_JOB]: RetentionPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -50,5 +52,6 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
     }),
     [NOTIFY_DELIVER_JOB]: createDeliveryJob({ db: deps.db, config: deps.config.notifications, logger: deps.logger.child({ job: NOTIFY_DELIVER_JOB }) }),
     [ROUND_REMINDER_JOB]: createReminderJob({ db: deps.db }),
+    [RETENTION_JOB]: createRetentionJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: RETENTION_JOB }) }),
   };
 }

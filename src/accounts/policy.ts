@@ -16,6 +16,8 @@ export const AREAS = {
   counties: ['school', 'county', 'judge', 'admin', 'tv'],
   /** every county with its number of schools (the city's overview page) */
   countyOverview: ['admin'],
+  /** create next year's campaign, open it for submissions, close it, set and run its retention policy */
+  campaignAdmin: ['admin'],
   /** edit periods and quotas */
   periods: ['admin'],
   /** schools: list, create, edit (county: its own county only) */

@@ -1,3 +1,4 @@
+import { requestCampaign } from '../campaign/current-campaign';
 import { Router, type Request, type Response } from 'express';
 import { canUse } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
@@ -40,7 +41,7 @@ export function broadcastApi(deps: BroadcastDeps): Router {
     res.json(await deps.broadcast.select(currentUser(req), req.params.id, req.body));
   });
   router.get('/broadcast/entries', async (req, res) => {
-    res.json(await deps.broadcast.desk(currentUser(req)));
+    res.json(await deps.broadcast.desk(currentUser(req), requestCampaign(req).id));
   });
   router.get('/broadcast/entries/:id', async (req, res) => {
     res.json(await deps.broadcast.item(currentUser(req), req.params.id));
@@ -52,15 +53,21 @@ export function broadcastApi(deps: BroadcastDeps): Router {
   });
   router.get('/broadcast/programme-sheet.xlsx', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.programmeSheet(user, 'xlsx', res, attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', XLSX_TYPE));
+    await deps.broadcast.programmeSheet(user, requestCampaign(req).id, 'xlsx', res, attachmentHeaders(res, 'programme.xlsx', '节目单.xlsx', XLSX_TYPE));
   });
   router.get('/broadcast/programme-sheet.csv', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.programmeSheet(user, 'csv', res, attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8'));
+    await deps.broadcast.programmeSheet(
+      user,
+      requestCampaign(req).id,
+      'csv',
+      res,
+      attachmentHeaders(res, 'programme.csv', '节目单.csv', 'text/csv; charset=utf-8'),
+    );
   });
   router.get('/broadcast/archive.zip', async (req, res) => {
     const user = currentUser(req);
-    await deps.broadcast.archive(user, res, attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip'));
+    await deps.broadcast.archive(user, requestCampaign(req).id, res, attachmentHeaders(res, 'masters.zip', '唱响展播母版.zip', 'application/zip'));
   });
   return router;
 }
@@ -74,7 +81,7 @@ export function broadcastPanel(user: CurrentUser, entry: EntryView) {
 export function broadcastPages(deps: BroadcastDeps): Router {
   const router = Router();
   router.get('/broadcast', async (req, res) => {
-    const items = await deps.broadcast.desk(currentUser(req));
+    const items = await deps.broadcast.desk(currentUser(req), requestCampaign(req).id);
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     res.render('broadcast/desk', {
       title: '电视台展播',

@@ -55,7 +55,14 @@ export function masterFileName(entry: EntryView, formLabel: string, profile: Mas
 
 export function createBroadcastService(
   db: Db,
-  deps: { store: ObjectStore; queue: AppJobQueue; entries: EntryService; campaign: () => Promise<Campaign>; onEnqueued?: () => void; now?: () => Date },
+  deps: {
+    store: ObjectStore;
+    queue: AppJobQueue;
+    entries: EntryService;
+    campaign: (campaignId: string) => Promise<Campaign>;
+    onEnqueued?: () => void;
+    now?: () => Date;
+  },
 ) {
   const now = deps.now ?? (() => new Date());
 
@@ -105,12 +112,12 @@ export function createBroadcastService(
     await repo.logDownload(db, { user_id: actor.id, username: actor.username, kind, entry_id: entryId, range: range?.slice(0, 100) ?? null });
   }
 
-  async function allSelected(actor: CurrentUser): Promise<EntryView[]> {
+  async function allSelected(actor: CurrentUser, campaignId: string): Promise<EntryView[]> {
     const items: EntryView[] = [];
     // Pages of 5,000 (a campaign selects a few hundred): one page, so the desk is a count, one list
     // query and one masters query whatever its length.
     for (let page = 1; ; page++) {
-      const result = await deps.entries.list(actor, { statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: DESK_PAGE });
+      const result = await deps.entries.list(actor, { campaignId, statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: DESK_PAGE });
       items.push(...result.items);
       if (page * DESK_PAGE >= result.total) return items;
     }
@@ -148,16 +155,16 @@ export function createBroadcastService(
       return deps.entries.view(entryId);
     },
 
-    /** The TV desk: every selected entry with its master and airing date. */
-    async desk(actor: CurrentUser): Promise<DeskItem[]> {
+    /** The TV desk: every entry of the campaign selected, with its master and airing date. */
+    async desk(actor: CurrentUser, campaignId: string): Promise<DeskItem[]> {
       assertArea(actor, 'broadcastDesk');
-      const campaign = await deps.campaign();
-      return (await deskItems(await allSelected(actor), campaign)).map((d) => d.item);
+      const campaign = await deps.campaign(campaignId);
+      return (await deskItems(await allSelected(actor, campaignId), campaign)).map((d) => d.item);
     },
 
     async item(actor: CurrentUser, entryId: string): Promise<DeskItem> {
       const entry = await loadDeskEntry(actor, entryId);
-      return (await deskItems([entry], await deps.campaign()))[0]!.item;
+      return (await deskItems([entry], await deps.campaign(entry.campaignId)))[0]!.item;
     },
 
     /** The stored master of an entry (for the download route), logged. */
@@ -166,7 +173,7 @@ export function createBroadcastService(
       const found = (await repo.mastersAndAiring(db, [entryId])).get(entryId);
       const m = found?.master;
       if (!m || m.status !== 'ready' || !m.object_key) throw notFound('母版还没有制作完成。');
-      const item = deskItem(entry, await deps.campaign(), m, found.airedOn);
+      const item = deskItem(entry, await deps.campaign(entry.campaignId), m, found.airedOn);
       await logDownload(actor, 'master', entryId, range);
       return { key: m.object_key, fileName: item.master!.fileName, contentType: m.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4' };
     },
@@ -181,11 +188,11 @@ export function createBroadcastService(
     },
 
     /** 节目单 as XLSX or CSV (UTF-8 with BOM so Excel opens it in Chinese). */
-    async programmeSheet(actor: CurrentUser, format: 'xlsx' | 'csv', out: Writable, beforeWrite?: () => void): Promise<void> {
-      const items = await this.desk(actor);
+    async programmeSheet(actor: CurrentUser, campaignId: string, format: 'xlsx' | 'csv', out: Writable, beforeWrite?: () => void): Promise<void> {
+      const items = await this.desk(actor, campaignId);
       await logDownload(actor, format === 'xlsx' ? 'programme_xlsx' : 'programme_csv', null);
       beforeWrite?.();
-      const campaign = await deps.campaign();
+      const campaign = await deps.campaign(campaignId);
       const header = [
         '序号',
         '编号',
@@ -241,9 +248,11 @@ export function createBroadcastService(
     },
 
     /** Every ready master as one ZIP, streamed from the store (stored, not compressed: video does not shrink). */
-    async archive(actor: CurrentUser, out: Writable, beforeWrite?: () => void): Promise<void> {
+    async archive(actor: CurrentUser, campaignId: string, out: Writable, beforeWrite?: () => void): Promise<void> {
       assertArea(actor, 'broadcastDesk');
-      const items = (await deskItems(await allSelected(actor), await deps.campaign())).filter((d) => d.item.master?.status === 'ready' && d.objectKey);
+      const items = (await deskItems(await allSelected(actor, campaignId), await deps.campaign(campaignId))).filter(
+        (d) => d.item.master?.status === 'ready' && d.objectKey,
+      );
       if (!items.length) throw notFound('还没有可下载的母版。');
       await logDownload(actor, 'archive', null);
       beforeWrite?.();

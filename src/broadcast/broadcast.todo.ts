@@ -1,11 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
 
 /** The TV desk's to-do: masters ready and not yet aired, in production, failed (also the city's). */
-export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<TodoItem[]> {
+export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: string): Promise<TodoItem[]> {
   if (user.role !== 'tv' && user.role !== 'admin') return [];
   const row = await db
     .selectFrom('entries as e')
@@ -15,7 +14,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
       sql<string>`count(DISTINCT e.id) FILTER (WHERE m.status IN ('queued', 'processing'))`.as('making'),
       sql<string>`count(DISTINCT e.id) FILTER (WHERE m.status = 'failed')`.as('failed'),
     ])
-    .where('e.campaign_id', '=', CAMPAIGN_ID)
+    .where('e.campaign_id', '=', campaignId)
     .executeTakeFirstOrThrow();
   const items: TodoItem[] = [
     { key: 'broadcast.ready', label: '母版已就绪、尚未播出', count: Number(row.ready), href: '/broadcast', tone: 'warn' },

@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
 
@@ -8,14 +7,14 @@ import type { TodoItem } from '../todo/todo.types';
  * A school's to-do: drafts without a video, drafts ready to submit, videos that failed or carry a
  * QC warning, returned entries; the city: videos that failed processing. One aggregate query each.
  */
-export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<TodoItem[]> {
-  if (user.role === 'school' && user.schoolId) return schoolItems(db, user.schoolId);
+export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: string): Promise<TodoItem[]> {
+  if (user.role === 'school' && user.schoolId) return schoolItems(db, user.schoolId, campaignId);
   if (user.role === 'admin') {
     const row = await db
       .selectFrom('entries as e')
       .innerJoin('videos as v', 'v.id', 'e.video_id')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('e.campaign_id', '=', CAMPAIGN_ID)
+      .where('e.campaign_id', '=', campaignId)
       .where('v.status', '=', 'failed')
       .executeTakeFirstOrThrow();
     return [{ key: 'entries.video_failed', label: '视频处理失败的作品', count: Number(row.n), href: '/entries?status=draft', tone: 'danger' }];
@@ -23,7 +22,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
   return [];
 }
 
-async function schoolItems(db: Kysely<DB>, schoolId: string): Promise<TodoItem[]> {
+async function schoolItems(db: Kysely<DB>, schoolId: string, campaignId: string): Promise<TodoItem[]> {
   const editable = sql`e.status IN ('draft', 'returned')`;
   const row = await db
     .selectFrom('entries as e')
@@ -36,13 +35,13 @@ async function schoolItems(db: Kysely<DB>, schoolId: string): Promise<TodoItem[]
       sql<string>`count(*) FILTER (WHERE e.status = 'returned')`.as('returned'),
       sql<string>`count(*) FILTER (WHERE e.status IN ('submitted', 'forwarded'))`.as('waiting'),
     ])
-    .where('e.campaign_id', '=', CAMPAIGN_ID)
+    .where('e.campaign_id', '=', campaignId)
     .where('e.school_id', '=', schoolId)
     .executeTakeFirstOrThrow();
   const deadline = await db
     .selectFrom('periods')
     .select((eb) => eb.fn.min('submit_by').as('due'))
-    .where('campaign_id', '=', CAMPAIGN_ID)
+    .where('campaign_id', '=', campaignId)
     .where('submit_by', '>', new Date())
     .executeTakeFirst();
   const due = deadline?.due ? new Date(deadline.due as unknown as string) : null;

@@ -3,7 +3,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
-import { invalidState, notFound } from '../platform/errors';
+import { invalidState, notFound, campaignClosed } from '../platform/errors';
 import * as repo from './entry.repository';
 import type { EntryStatus } from './entry.schema';
 
@@ -36,6 +36,8 @@ export async function transitionEntry(db: Db, actor: CurrentUser, id: string, t:
   await db.transaction().execute(async (trx) => {
     const entry = await repo.lockEntry(trx, id);
     if (!entry) throw notFound();
+    // A closed campaign's entries say so first (the database would refuse the write anyway).
+    if (await repo.campaignIsClosed(trx, entry.campaign_id)) throw campaignClosed();
     if (!t.from.includes(entry.status)) throw invalidState(t.refusal(entry.status));
     const next = await t.to(trx, entry);
     await repo.updateEntry(trx, id, { ...next.patch, status: next.status });

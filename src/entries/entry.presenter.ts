@@ -21,11 +21,13 @@ export function presentEntry(row: EntryRow): EntryView {
         loudness: (row.v_loudness as VideoView['loudness']) ?? null,
         previewUrl: row.v_preview_key && row.v_status === 'ready' ? `/api/v1/entries/${row.id}/preview` : null,
         posterUrl: row.v_poster_key && row.v_status === 'ready' ? `/api/v1/entries/${row.id}/poster` : null,
+        purgedAt: iso(row.v_purged_at),
       }
     : null;
   return {
     id: row.id,
     code: row.code,
+    campaignId: row.campaign_id,
     title: row.title,
     status: row.status,
     song: row.song_id

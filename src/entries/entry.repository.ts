@@ -32,6 +32,7 @@ function entryQuery(db: Q) {
       'v.duration_s as v_duration_s',
       'v.preview_key as v_preview_key',
       'v.poster_key as v_poster_key',
+      'v.purged_at as v_purged_at',
     ]);
 }
 
@@ -45,6 +46,8 @@ export const ENTRY_SORTS = ['updated', 'submitted', 'school', 'song', 'rank'] as
 export type EntrySort = (typeof ENTRY_SORTS)[number];
 
 export interface EntryFilter {
+  /** Every list is one campaign's (the request's campaign: src/campaign/current-campaign.ts). */
+  campaignId: string;
   status?: EntryStatus;
   /** several statuses (e.g. everything forwarded and beyond) */
   statuses?: readonly EntryStatus[];
@@ -59,7 +62,7 @@ export interface EntryFilter {
 }
 
 export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter, page: PageQuery): Promise<Page<EntryRow>> {
-  let q = entryQuery(db);
+  let q = entryQuery(db).where('e.campaign_id', '=', filter.campaignId);
   if (scope.kind === 'school') q = q.where('e.school_id', '=', scope.schoolId);
   if (scope.kind === 'county') q = q.where('e.county_id', '=', scope.countyId).where('e.status', '!=', 'draft');
   if (scope.kind === 'broadcast') q = q.where('e.status', 'in', ['broadcast_selected', 'aired']);
@@ -166,4 +169,10 @@ export async function entryHistory(db: Q, entryId: string) {
 /** What a message about an entry names: its title and school (notify()). */
 export function entryHeadline(q: Q, id: string) {
   return q.selectFrom('entries').select(['id', 'title', 'school_id', 'county_id']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Whether the campaign is closed (read-only): entry actions say so before their own rules. */
+export async function campaignIsClosed(db: Q, campaignId: string): Promise<boolean> {
+  const row = await db.selectFrom('campaigns').select('status').where('id', '=', campaignId).executeTakeFirst();
+  return row?.status === 'closed';
 }

@@ -1,3 +1,4 @@
+import { requestCampaign } from '../campaign/current-campaign';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { assertOwnSchoolEntry, canUse, isOwnSchool } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
@@ -66,7 +67,8 @@ export function entryApi(deps: EntryDeps): Router {
     res.status(201).json(await deps.entries.create(currentUser(req), req.body));
   });
   router.get('/entries', async (req, res) => {
-    res.json(await deps.entries.list(currentUser(req), parse(entryQuery, req.query), pageQuery(req.query as Record<string, unknown>)));
+    const filter = { ...parse(entryQuery, req.query), campaignId: requestCampaign(req).id };
+    res.json(await deps.entries.list(currentUser(req), filter, pageQuery(req.query as Record<string, unknown>)));
   });
   router.get('/entries/:id', async (req, res) => {
     res.json(await deps.entries.get(currentUser(req), req.params.id));
@@ -98,8 +100,9 @@ export function entryPages(deps: EntryDeps): Router {
   const router = Router();
   const upload = videoUploadMiddleware({ tmpDir: deps.tmpDir, maxBytes: deps.maxVideoBytes });
 
-  async function formData(extra: Record<string, unknown>) {
-    const campaign = await deps.campaign.get();
+  /** The form offers the songs of the campaign the entry is (or will be) in: the open one for a new entry. */
+  async function formData(extra: Record<string, unknown>, campaignId?: string) {
+    const campaign = await deps.campaign.get(campaignId ?? (await deps.campaign.openForSubmissions()).id);
     return { songs: campaign.songs, forms: campaign.forms, levels: campaign.levels, ...extra };
   }
 
@@ -111,14 +114,17 @@ export function entryPages(deps: EntryDeps): Router {
 
   router.get('/entries', async (req, res) => {
     const user = currentUser(req);
-    const filter = parse(entryQuery, req.query);
-    const [result, campaign] = await Promise.all([deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20)), deps.campaign.get()]);
+    const filter = { ...parse(entryQuery, req.query), campaignId: requestCampaign(req).id };
+    const [result, campaign] = await Promise.all([
+      deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20)),
+      deps.campaign.get(filter.campaignId),
+    ]);
     res.render('entries/list', {
       title: user.role === 'school' ? '我的作品' : '作品',
       entries: result.items.map((e) => entryViewModel(e, campaign)),
       filter,
       statuses: STATUSES.map((code) => ({ code, label: ENTRY_STATUS_LABELS[code] })),
-      canCreate: canUse(user, 'entryCreate'),
+      canCreate: canUse(user, 'entryCreate') && requestCampaign(req).status === 'open',
       showSchool: user.role !== 'school',
       pagination: pageLinks('/entries', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
     });
@@ -140,7 +146,8 @@ export function entryPages(deps: EntryDeps): Router {
 
   router.get('/entries/:id', async (req, res) => {
     const user = currentUser(req);
-    const [entry, campaign] = await Promise.all([deps.entries.get(user, req.params.id), deps.campaign.get()]);
+    const entry = await deps.entries.get(user, req.params.id);
+    const campaign = await deps.campaign.get(entry.campaignId);
     const history = await deps.entries.history(user, entry.id);
     const isOwner = isOwnSchool(user, entry.school.id);
     const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
@@ -181,15 +188,20 @@ export function entryPages(deps: EntryDeps): Router {
       directorName: entry.directorName ?? '',
       description: entry.description ?? '',
     };
-    res.render('entries/form', await formData({ title: '修改作品信息', action: `/entries/${entry.id}`, values, entry }));
+    res.render('entries/form', await formData({ title: '修改作品信息', action: `/entries/${entry.id}`, values, entry }, entry.campaignId));
   });
 
   router.post('/entries/:id', async (req, res) => {
     const values = req.body as Record<string, unknown>;
-    await handleForm(res, { view: 'entries/form', data: await formData({ title: '修改作品信息', action: `/entries/${req.params.id}`, values }) }, async () => {
-      await deps.entries.update(currentUser(req), req.params.id, entryInput(values));
-      res.redirect(303, `/entries/${req.params.id}?msg=entry_updated`);
-    });
+    const campaignId = (await deps.entries.load(req.params.id))?.campaign_id;
+    await handleForm(
+      res,
+      { view: 'entries/form', data: await formData({ title: '修改作品信息', action: `/entries/${req.params.id}`, values }, campaignId) },
+      async () => {
+        await deps.entries.update(currentUser(req), req.params.id, entryInput(values));
+        res.redirect(303, `/entries/${req.params.id}?msg=entry_updated`);
+      },
+    );
   });
 
   router.post('/entries/:id/video', uploadGate(deps.entries), upload, async (req, res) => {

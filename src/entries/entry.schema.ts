@@ -57,6 +57,8 @@ export interface VideosTable {
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
   ready_at: NullableTimestamp;
+  /** migration 0019: the files were deleted by the campaign's retention policy */
+  purged_at: NullableTimestamp;
 }
 
 /** An unfinished resumable upload: whose it is and what it reserves (migration 0007). */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertOwnSchoolEntry, assertSeeEntry, entryScope } from '../accounts/policy';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
+import { NO_OPEN_CAMPAIGN, NOT_OPEN_CAMPAIGN } from '../campaign/campaign.messages';
 import { findSchool } from '../org/school.repository';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
@@ -42,14 +42,18 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
   }
 
   /** Checks the song / form / level references and the "exactly one song" rule. */
-  async function validateRefs(input: { songId?: string | null; customSongTitle?: string | null; form?: string; level?: string }, full: boolean): Promise<void> {
+  async function validateRefs(
+    campaignId: string,
+    input: { songId?: string | null; customSongTitle?: string | null; form?: string; level?: string },
+    full: boolean,
+  ): Promise<void> {
     const errors: FieldError[] = [];
     if (full || 'songId' in input || 'customSongTitle' in input) {
       if (Boolean(input.songId) === Boolean(input.customSongTitle)) {
         errors.push({ field: 'songId', message: '请选择一首指定歌曲，或填写自选歌曲名称（二选一）' });
       } else if (
         input.songId &&
-        !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', CAMPAIGN_ID).executeTakeFirst())
+        !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', campaignId).executeTakeFirst())
       ) {
         errors.push({ field: 'songId', message: '歌曲不存在' });
       }
@@ -75,7 +79,10 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
     async create(actor: CurrentUser, body: unknown): Promise<EntryView> {
       assertArea(actor, 'entryCreate');
       const input = parse(entryInput, body);
-      await validateRefs(input, true);
+      // Schools submit to the campaign open for submissions only, whichever one they are looking at.
+      const open = await db.selectFrom('campaigns').select('id').where('status', '=', 'open').executeTakeFirst();
+      if (!open) throw invalidState(NO_OPEN_CAMPAIGN);
+      await validateRefs(open.id, input, true);
       const school = actor.schoolId ? await findSchool(db, actor.schoolId) : undefined;
       if (!school) throw forbidden('您的账号没有关联学校。');
       for (let attempt = 0; ; attempt++) {
@@ -83,7 +90,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
           const id = await db.transaction().execute(async (trx) => {
             const newId = await repo.insertEntry(trx, {
               code: newEntryCode(),
-              campaign_id: CAMPAIGN_ID,
+              campaign_id: open.id,
               school_id: school.id,
               county_id: school.countyId,
               title: input.title,
@@ -115,7 +122,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
         songId: 'songId' in patch || 'customSongTitle' in patch ? (patch.songId ?? null) : current.song_id,
         customSongTitle: 'songId' in patch || 'customSongTitle' in patch ? (patch.customSongTitle ?? null) : current.custom_song_title,
       };
-      await validateRefs({ ...merged, form: patch.form, level: patch.level }, 'songId' in patch || 'customSongTitle' in patch);
+      await validateRefs(current.campaign_id, { ...merged, form: patch.form, level: patch.level }, 'songId' in patch || 'customSongTitle' in patch);
       await db.transaction().execute(async (trx) => {
         const locked = await repo.lockEntry(trx, id);
         if (!locked || !EDITABLE.includes(locked.status)) throw invalidState('作品已提交，不能再修改。如需修改，请先撤回（县区审核前）。');
@@ -169,10 +176,12 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
           const replacement = await repo.findReplacement(trx, entry.id, entry.video_id);
           if (replacement && replacement.status !== 'failed') throw invalidState('更换的视频还在处理中，处理完成后再提交（或等它处理失败后用当前视频提交）。');
           // Inside the transaction, every query goes through `trx` (PGlite has one connection).
+          const campaign = await trx.selectFrom('campaigns').select('status').where('id', '=', entry.campaign_id).executeTakeFirstOrThrow();
+          if (campaign.status !== 'open') throw invalidState(NOT_OPEN_CAMPAIGN);
           const period = await trx
             .selectFrom('periods')
             .select('id')
-            .where('campaign_id', '=', CAMPAIGN_ID)
+            .where('campaign_id', '=', entry.campaign_id)
             .where('submit_by', '>', now())
             .orderBy('submit_by')
             .limit(1)

@@ -39,12 +39,16 @@ export interface VideoView {
   loudness: { integratedLufs: number | null; truePeakDbtp: number | null; lra: number | null } | null;
   previewUrl: string | null;
   posterUrl: string | null;
+  /** the files were deleted by the campaign's retention policy (migration 0019): the entry remains, as a record */
+  purgedAt: string | null;
 }
 
 /** The Entry of docs/api.md. */
 export interface EntryView {
   id: string;
   code: string;
+  /** the campaign the entry belongs to (migration 0018: several campaigns) */
+  campaignId: string;
   title: string;
   status: EntryStatus;
   song: { id: string | null; title: string; designated: boolean };

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { requestCampaign } from '../campaign/current-campaign';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { CampaignService } from '../campaign/campaign.service';
@@ -81,13 +82,14 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   // ── City staff: the list of rounds and the new-round form ─────────────────────────────────
 
-  async function roundsPageData(user: CurrentUser, values?: Record<string, unknown>) {
-    const [all, campaign] = await Promise.all([rounds.listWithProgress(user), deps.campaign.get()]);
+  async function roundsPageData(user: CurrentUser, campaignId: string, values?: Record<string, unknown>) {
+    const [all, campaign] = await Promise.all([rounds.listWithProgress(user, campaignId), deps.campaign.get(campaignId)]);
+    const startRubric = campaign.rubric ?? DEFAULT_RUBRIC;
     const labels = list(values?.rubricLabel);
     const maxes = list(values?.rubricMax);
     const rubricRows = values
       ? labels.map((label, i) => ({ label, max: maxes[i] ?? '' }))
-      : [...DEFAULT_RUBRIC.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
+      : [...startRubric.map((c) => ({ label: c.label, max: String(c.max) })), ...Array.from({ length: BLANK_RUBRIC_ROWS }, () => ({ label: '', max: '' }))];
     return {
       title: '评审轮次',
       rounds: all.map(({ submittedCount: sub, ...r }) => ({
@@ -112,7 +114,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   }
 
   router.get('/rounds', async (req, res) => {
-    res.render('judging/rounds', await roundsPageData(currentUser(req)));
+    res.render('judging/rounds', await roundsPageData(currentUser(req), requestCampaign(req).id));
   });
 
   router.post('/rounds', async (req, res) => {
@@ -122,7 +124,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const source = typeof body.source === 'string' ? body.source : '';
     const rubric = rubricFromForm(body);
     try {
-      const round = await rounds.create(user, {
+      const round = await rounds.create(user, requestCampaign(req).id, {
         name: body.name,
         periodId: source.startsWith('period:') ? source.slice(7) : null,
         judgesPerEntry: body.judgesPerEntry,
@@ -143,7 +145,11 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     } catch (err) {
       if (!isUserError(err)) throw err;
       res.status(err.status).render('judging/rounds', {
-        ...(await roundsPageData(user, { ...body, blind: body.blind === 'on' ? 'on' : '', includeAwarded: body.includeAwarded === 'on' ? 'on' : '' })),
+        ...(await roundsPageData(user, requestCampaign(req).id, {
+          ...body,
+          blind: body.blind === 'on' ? 'on' : '',
+          includeAwarded: body.includeAwarded === 'on' ? 'on' : '',
+        })),
         errors: err.errors ?? [],
         errorSummary: err.detail,
       });
@@ -158,8 +164,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       rounds.progress(user, id),
       rounds.assignments(user, id),
       results.ranking(user, id),
-      rounds.list(user),
-      deps.campaign.get(),
+      rounds.list(user, round.campaignId),
+      deps.campaign.get(round.campaignId),
       rounds.panelChoices(user, id),
     ]);
     const onPanel = new Set(panel);
@@ -518,8 +524,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   // ── Public: 公示 (no login; never asks who the caller is) ─────────────────────────────────────
 
-  router.get('/results', async (_req, res) => {
-    res.render('judging/results', { title: '获奖名单公示', rounds: await results.publicResults() });
+  router.get('/results', async (req, res) => {
+    res.render('judging/results', { title: '获奖名单公示', rounds: await results.publicResults(requestCampaign(req).id) });
   });
 
   return router;

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { requestCampaign } from '../campaign/current-campaign';
 import { validationFailed } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
@@ -56,10 +57,10 @@ export function judgingApi(deps: JudgingDeps): Router {
 
   // City staff: rounds, panels, assignment, progress, ranking, shortlist, awards.
   router.get('/rounds', async (req, res) => {
-    res.json(await rounds.list(currentUser(req)));
+    res.json(await rounds.list(currentUser(req), requestCampaign(req).id));
   });
   router.post('/rounds', async (req, res) => {
-    res.status(201).json(await rounds.create(currentUser(req), req.body));
+    res.status(201).json(await rounds.create(currentUser(req), requestCampaign(req).id, req.body));
   });
   router.get('/rounds/:id', async (req, res) => {
     res.json(await rounds.get(currentUser(req), req.params.id));
@@ -136,8 +137,8 @@ export function judgingApi(deps: JudgingDeps): Router {
   router.post('/assignments/:id/reopen', async (req, res) => {
     res.json(await scoring.reopen(currentUser(req), req.params.id, req.body));
   });
-  router.get('/results', async (_req, res) => {
-    res.json(await results.publicResults());
+  router.get('/results', async (req, res) => {
+    res.json(await results.publicResults(requestCampaign(req).id));
   });
 
   // Judges: their own queue, blind.

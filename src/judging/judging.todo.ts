@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
 
@@ -8,7 +7,7 @@ import type { TodoItem } from '../todo/todo.types';
  * A judge's to-do: entries to score and drafts in open rounds, and when the round closes; the
  * city: rounds to open or close and judges behind; 监督 and 新媒体: published results and winners.
  */
-export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<TodoItem[]> {
+export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: string): Promise<TodoItem[]> {
   if (user.role === 'judge') {
     const row = await db
       .selectFrom('assignments as a')
@@ -20,7 +19,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
       ])
       .where('a.judge_id', '=', user.id)
       .where('r.status', '=', 'open')
-      .where('r.campaign_id', '=', CAMPAIGN_ID)
+      .where('r.campaign_id', '=', campaignId)
       .executeTakeFirstOrThrow();
     const due = row.closes ? new Date(row.closes) : null;
     return [
@@ -37,14 +36,14 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
         sql<string>`count(*) FILTER (WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= ${now})`.as('due_to_close'),
         sql<string>`count(*) FILTER (WHERE status = 'closed' AND awards_confirmed_at IS NULL)`.as('awards'),
       ])
-      .where('campaign_id', '=', CAMPAIGN_ID)
+      .where('campaign_id', '=', campaignId)
       .executeTakeFirstOrThrow();
     const behind = await db
       .selectFrom('assignments as a')
       .innerJoin('rounds as r', 'r.id', 'a.round_id')
       .select([sql<string>`count(DISTINCT a.judge_id)`.as('judges'), sql<Date | null>`min(r.closes_at)`.as('closes')])
       .where('r.status', '=', 'open')
-      .where('r.campaign_id', '=', CAMPAIGN_ID)
+      .where('r.campaign_id', '=', campaignId)
       .where('a.status', '<>', 'submitted')
       .executeTakeFirstOrThrow();
     return [
@@ -65,7 +64,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
     const row = await db
       .selectFrom('entries')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('campaign_id', '=', CAMPAIGN_ID)
+      .where('campaign_id', '=', campaignId)
       .where('award', 'is not', null)
       .executeTakeFirstOrThrow();
     return [

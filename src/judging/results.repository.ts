@@ -110,7 +110,7 @@ export async function updateRound(q: Q, roundId: string, values: Updateable<DB['
 }
 
 /** Awarded entries of every published round (newest round first): one query for the whole 公示 list. */
-export function publishedAwards(q: Q) {
+export function publishedAwards(q: Q, campaignId: string) {
   return q
     .selectFrom('rounds as r')
     .innerJoin('round_entries as re', 're.round_id', 'r.id')
@@ -132,6 +132,7 @@ export function publishedAwards(q: Q) {
       'c.name as county_name',
       're.award',
     ])
+    .where('r.campaign_id', '=', campaignId)
     .where('r.published_at', 'is not', null)
     .where('re.award', 'is not', null)
     .orderBy('r.published_at', 'desc')
@@ -139,8 +140,14 @@ export function publishedAwards(q: Q) {
     .execute();
 }
 
-export function publishedRounds(q: Q) {
-  return q.selectFrom('rounds').select(['id', 'name', 'published_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').execute();
+export function publishedRounds(q: Q, campaignId: string) {
+  return q
+    .selectFrom('rounds')
+    .select(['id', 'name', 'published_at'])
+    .where('campaign_id', '=', campaignId)
+    .where('published_at', 'is not', null)
+    .orderBy('published_at', 'desc')
+    .execute();
 }
 
 /** Every score of a round with entry and judge (the score sheet export). */

@@ -243,8 +243,9 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
     },
 
     /** The public list (no login): awarded entries of published rounds, without scores. */
-    async publicResults() {
-      const [rounds, awarded] = await Promise.all([repo.publishedRounds(db), repo.publishedAwards(db)]);
+    /** The 公示 of one campaign (the request's). */
+    async publicResults(campaignId: string) {
+      const [rounds, awarded] = await Promise.all([repo.publishedRounds(db, campaignId), repo.publishedAwards(db, campaignId)]);
       return Promise.all(
         rounds.map(async (r) => {
           const rows = awarded.filter((x) => x.round_id === r.id);

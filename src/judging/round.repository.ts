@@ -40,8 +40,8 @@ export function findRoundWithCounts(q: Q, id: string): Promise<RoundCountsRow | 
 }
 
 /** The newest rounds first (at most `limit`), each with its counts — one statement however many rounds. */
-export function listRoundsWithCounts(q: Q, limit: number): Promise<RoundCountsRow[]> {
-  return roundWithCounts(q).orderBy('r.created_at', 'desc').orderBy('r.id').limit(limit).execute();
+export function listRoundsWithCounts(q: Q, campaignId: string, limit: number): Promise<RoundCountsRow[]> {
+  return roundWithCounts(q).where('r.campaign_id', '=', campaignId).orderBy('r.created_at', 'desc').orderBy('r.id').limit(limit).execute();
 }
 
 export function lockRound(trx: Transaction<DB>, id: string): Promise<RoundRow | undefined> {
@@ -240,7 +240,9 @@ export function roundAssignments(q: Q, roundId: string, limit: number) {
 
 // ── the round row and its entries ───────────────────────────────────────────────────────────
 
-export async function periodExists(q: Q, periodId: string): Promise<boolean> {
+export async function periodExists(q: Q, periodId: string, campaignId?: string): Promise<boolean> {
+  if (campaignId !== undefined)
+    return Boolean(await q.selectFrom('periods').select('id').where('id', '=', periodId).where('campaign_id', '=', campaignId).executeTakeFirst());
   return Boolean(await q.selectFrom('periods').select('id').where('id', '=', periodId).executeTakeFirst());
 }
 
@@ -257,8 +259,13 @@ export async function updateRound(q: Q, roundId: string, values: Updateable<Roun
 }
 
 /** Entries that could join a round: the shortlist of an earlier round, given ids, or a period's forwarded entries. */
-export function candidateEntries(q: Q, source: { shortlistOf: string } | { ids: string[]; statuses: readonly EntryStatus[] } | { periodId: string }) {
-  let query = q.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']);
+export function candidateEntries(
+  q: Q,
+  campaignId: string,
+  source: { shortlistOf: string } | { ids: string[]; statuses: readonly EntryStatus[] } | { periodId: string },
+) {
+  // Only the round's own campaign's entries, however they are named.
+  let query = q.selectFrom('entries as e').select(['e.id', 'e.code', 'e.status', 'e.award']).where('e.campaign_id', '=', campaignId);
   if ('shortlistOf' in source)
     query = query.innerJoin('round_entries as re', 're.entry_id', 'e.id').where('re.round_id', '=', source.shortlistOf).where('re.shortlisted', '=', true);
   else if ('ids' in source) query = query.where('e.id', 'in', source.ids).where('e.status', 'in', source.statuses);

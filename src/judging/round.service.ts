@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
@@ -24,6 +23,7 @@ import type { AggregationMethod, RubricCriterion } from './judging.types';
 export interface RoundView {
   id: string;
   name: string;
+  campaignId: string;
   periodId: string | null;
   sourceRoundId: string | null;
   judgesPerEntry: number;
@@ -74,6 +74,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     return {
       id: r.id,
       name: r.name,
+      campaignId: r.campaign_id,
       periodId: r.period_id,
       sourceRoundId: r.source_round_id,
       judgesPerEntry: r.judges_per_entry,
@@ -113,14 +114,14 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
   return {
     view: (id: string) => view(db, id),
 
-    async list(actor: CurrentUser): Promise<RoundView[]> {
-      return (await this.listWithProgress(actor)).map(({ submittedCount: _submitted, ...round }) => round);
+    async list(actor: CurrentUser, campaignId: string): Promise<RoundView[]> {
+      return (await this.listWithProgress(actor, campaignId)).map(({ submittedCount: _submitted, ...round }) => round);
     },
 
     /** The newest 200 rounds with how many of their assignments are submitted: one query (the /rounds page). */
-    async listWithProgress(actor: CurrentUser): Promise<Array<RoundView & { submittedCount: number }>> {
+    async listWithProgress(actor: CurrentUser, campaignId: string): Promise<Array<RoundView & { submittedCount: number }>> {
       assertArea(actor, 'rounds');
-      const rows = await repo.listRoundsWithCounts(db, 200);
+      const rows = await repo.listRoundsWithCounts(db, campaignId, 200);
       return rows.map((r) => ({ ...toView(r), submittedCount: Number(r.submitted_count) }));
     },
 
@@ -142,18 +143,19 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       return view(db, id);
     },
 
-    async create(actor: CurrentUser, body: unknown): Promise<RoundView> {
+    /** A round of `campaignId` (the request's campaign); its period must be that campaign's. */
+    async create(actor: CurrentUser, campaignId: string, body: unknown): Promise<RoundView> {
       assertArea(actor, 'rounds');
       const input = parse(roundInput, body);
       const rubric = input.rubric;
       if (input.opensAt && input.closesAt && input.closesAt <= input.opensAt)
         throw validationFailed([{ field: 'closesAt', message: '截止时间必须晚于开始时间' }]);
-      if (input.periodId && !(await repo.periodExists(db, input.periodId))) {
+      if (input.periodId && !(await repo.periodExists(db, input.periodId, campaignId))) {
         throw validationFailed([{ field: 'periodId', message: '报送期不存在' }]);
       }
       const id = await db.transaction().execute(async (trx) => {
         const newId = await repo.insertRound(trx, {
-          campaign_id: CAMPAIGN_ID,
+          campaign_id: campaignId,
           name: input.name,
           period_id: input.periodId,
           judges_per_entry: input.judgesPerEntry,
@@ -209,7 +211,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       const includeAwarded = input.includeAwarded ?? null;
       return db.transaction().execute(async (trx) => {
         const round = await requireDraft(trx, id, '添加作品');
-        let from: Parameters<typeof repo.candidateEntries>[1];
+        let from: Parameters<typeof repo.candidateEntries>[2];
         if (input.fromRoundShortlist !== undefined) {
           const source = input.fromRoundShortlist;
           if (source === id) throw validationFailed([{ field: 'fromRoundShortlist', message: '不能使用本轮自己的入围名单，请选择之前的一轮' }]);
@@ -226,7 +228,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
           from = { periodId: round.period_id };
         }
         const already = new Set(await repo.roundEntryIds(trx, id));
-        const candidates = (await repo.candidateEntries(trx, from)).filter((r) => !already.has(r.id));
+        const candidates = (await repo.candidateEntries(trx, round.campaign_id, from)).filter((r) => !already.has(r.id));
         const decided = candidates.filter((r) => r.award !== null || DECIDED_STATUSES.includes(r.status));
         if (decided.length && includeAwarded === null) {
           const codes = decided.map((r) => r.code).sort();

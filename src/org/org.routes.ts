@@ -1,3 +1,4 @@
+import { requestCampaign } from '../campaign/current-campaign';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Router, type NextFunction, type Request, type Response } from 'express';
@@ -65,7 +66,7 @@ export function orgPages(deps: OrgDeps): Router {
 
   async function formData(req: Request, extra: Record<string, unknown>) {
     const user = currentUser(req);
-    const campaign = await deps.campaign.get();
+    const campaign = await deps.campaign.get(requestCampaign(req).id);
     return { counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [], levels: campaign.levels, isAdmin: canMoveSchools(user), ...extra };
   }
 

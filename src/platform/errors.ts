@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'invalid_state'
   | 'quota_exceeded'
   | 'round_closed'
+  | 'campaign_closed'
   | 'payload_too_large'
   | 'unsupported_media'
   | 'rate_limited'
@@ -40,6 +41,10 @@ export const unauthenticated = (detail = '请先登录。') => new AppError(401,
 export const forbidden = (detail = '您的账号没有权限进行此操作。') => new AppError(403, 'forbidden', '没有权限', detail);
 export const notFound = (detail = '您要找的内容不存在，或您无权查看。') => new AppError(404, 'not_found', '未找到', detail);
 export const invalidState = (detail: string) => new AppError(409, 'invalid_state', '当前状态不允许此操作', detail);
+/** A write to a closed campaign (refused by the database's guard, SQLSTATE CXR01, or by a service). */
+export const campaignClosed = () => new AppError(409, 'campaign_closed', '活动已关闭', '该活动已关闭归档，只能查看，不能再修改。');
+/** SQLSTATE the closed-campaign trigger raises (migration 0018). */
+export const CAMPAIGN_CLOSED_SQLSTATE = 'CXR01';
 /** Seconds a client should wait before retrying after a 503 of a dependency outage. */
 export const RETRY_AFTER_S = 5;
 export const unavailable = (detail = '服务暂时不可用，请稍后重试。', retryAfterS = RETRY_AFTER_S) =>

@@ -25,7 +25,12 @@ export async function writeForwardedXlsx(
   if (!scope) throw forbidden();
   const pageSize = 200;
   const pageOf = (page: number) =>
-    listEntries(db, scope, { statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' }, { page, pageSize });
+    listEntries(
+      db,
+      scope,
+      { campaignId: campaign.id, statuses: FORWARDED_STATES, periodId: filter.periodId, countyId: filter.countyId, sort: 'rank' },
+      { page, pageSize },
+    );
   // The first page is read before the workbook exists: the writer emits bytes (and so the download's
   // headers) as soon as it is created, and a refusal or fault must still be an ordinary error answer.
   let result = await pageOf(1);

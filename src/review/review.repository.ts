@@ -6,7 +6,7 @@ import type { EntryStatus } from '../entries/entry.schema';
 type Q = Kysely<DB> | Transaction<DB>;
 
 export function findPeriod(q: Q, periodId: string) {
-  return q.selectFrom('periods').select(['id', 'quota', 'forward_by']).where('id', '=', periodId).executeTakeFirst();
+  return q.selectFrom('periods').select(['id', 'quota', 'forward_by', 'campaign_id']).where('id', '=', periodId).executeTakeFirst();
 }
 
 export async function quotaOverride(q: Q, periodId: string, countyId: string): Promise<number | null> {

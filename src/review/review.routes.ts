@@ -1,4 +1,5 @@
 import type { TodoService } from '../todo/todo.service';
+import { requestCampaign } from '../campaign/current-campaign';
 import { Router, type Request, type Response } from 'express';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
@@ -36,7 +37,7 @@ const TABS: Record<string, { label: string; statuses: readonly EntryStatus[] }> 
 async function sendXlsx(deps: ReviewDeps, req: Request, res: Response) {
   const user = currentUser(req);
   assertArea(user, 'review');
-  const campaign = await deps.campaign.get();
+  const campaign = await deps.campaign.get(requestCampaign(req).id);
   const dl = download(res, { fileName: '报送作品清单.xlsx', asciiName: 'forwarded.xlsx', contentType: XLSX_TYPE });
   await deps.review.writeForwardedXlsx(user, campaign, parse(forwardedExportQuery, req.query), dl.stream);
 }
@@ -53,13 +54,13 @@ export function reviewApi(deps: ReviewDeps): Router {
     res.json(await deps.review.rank(currentUser(req), req.params.id, req.body));
   });
   router.get('/periods/:id/quotas', async (req, res) => {
-    res.json(await deps.review.quotaOverview(currentUser(req), req.params.id));
+    res.json(await deps.review.quotaOverview(currentUser(req), req.params.id, requestCampaign(req).id));
   });
   router.put('/periods/:id/quotas/:countyId', async (req, res) => {
     res.json(await deps.review.setCountyQuota(currentUser(req), req.params.id, req.params.countyId, req.body));
   });
   router.get('/stats', async (req, res) => {
-    res.json(await deps.stats.get(currentUser(req)));
+    res.json(await deps.stats.get(currentUser(req), requestCampaign(req).id));
   });
   router.get('/exports/forwarded.xlsx', (req, res) => sendXlsx(deps, req, res));
   router.get('/audit', async (req, res) => {
@@ -71,7 +72,8 @@ export function reviewApi(deps: ReviewDeps): Router {
 /** What a reviewer sees and can do on an entry's page (null for everyone else). */
 export async function reviewPanel(deps: ReviewDeps, user: CurrentUser, entry: EntryView) {
   if (!canUse(user, 'review')) return null;
-  const periods = await deps.campaign.listPeriods();
+  // The periods of the entry's own campaign, whichever campaign the reviewer is looking at.
+  const periods = await deps.campaign.listPeriods(entry.campaignId);
   const now = Date.now();
   const open = periods.filter((p) => p.forwardBy.getTime() > now);
   const periodId = entry.periodId ?? open[0]?.id;
@@ -97,16 +99,23 @@ export function reviewPages(deps: ReviewDeps): Router {
     assertArea(user, 'review');
     const tabKey = queryString(req, 'tab', 16) ?? (user.role === 'admin' ? 'forwarded' : 'submitted');
     const tab = TABS[tabKey] ?? TABS.submitted;
-    const campaign = await deps.campaign.get();
+    const campaign = await deps.campaign.get(requestCampaign(req).id);
     const periods = campaign.periods;
     const periodId =
       queryString(req, 'periodId', 64) ??
       (tabKey === 'forwarded' ? (periods.find((p) => p.forwardBy.getTime() > Date.now())?.id ?? periods[0]?.id) : undefined);
     const query = parse(entryQuery, req.query);
-    const filter = { ...query, status: undefined, statuses: tab.statuses, periodId, sort: query.sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted') };
+    const filter = {
+      ...query,
+      campaignId: campaign.id,
+      status: undefined,
+      statuses: tab.statuses,
+      periodId,
+      sort: query.sort ?? (tabKey === 'forwarded' ? 'rank' : 'submitted'),
+    };
     const result = await deps.entries.list(user, filter, pageQuery(req.query as Record<string, unknown>, 20));
-    const quotas = periodId ? await deps.review.quotaOverview(user, periodId) : [];
-    const counts = await deps.todo.worklistCounts(user, Object.fromEntries(Object.entries(TABS).map(([key, t]) => [key, t.statuses])), periodId);
+    const quotas = periodId ? await deps.review.quotaOverview(user, periodId, campaign.id) : [];
+    const counts = await deps.todo.worklistCounts(user, Object.fromEntries(Object.entries(TABS).map(([key, t]) => [key, t.statuses])), campaign.id, periodId);
     const { schools, counties } = await deps.review.worklistChoices(user);
     res.render('review/worklist', {
       title: user.role === 'admin' ? '报送作品（市级）' : '作品审核',
@@ -173,7 +182,7 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   router.get('/stats', async (req, res) => {
-    const stats = await deps.stats.get(currentUser(req));
+    const stats = await deps.stats.get(currentUser(req), requestCampaign(req).id);
     const statuses = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
     res.render('review/stats', {
       title: '报送统计',

@@ -206,10 +206,11 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
     },
 
     /** Quota use of every county in a period (the city's overview). */
-    async quotaOverview(actor: CurrentUser, periodId: string) {
+    async quotaOverview(actor: CurrentUser, periodId: string, campaignId: string) {
       assertArea(actor, 'review');
       const period = await repo.findPeriod(db, periodId);
-      if (!period) throw notFound(PERIOD_NOT_FOUND);
+      // Another campaign's period is not found here: a campaign boundary is an authorization boundary.
+      if (!period || period.campaign_id !== campaignId) throw notFound(PERIOD_NOT_FOUND);
       const [counties, overrides, counts] = await Promise.all([
         repo.listCounties(db),
         repo.quotaOverrides(db, periodId),

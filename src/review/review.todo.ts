@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
-import { CAMPAIGN_ID } from '../campaign/campaign.service';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
 
@@ -8,13 +7,13 @@ import type { TodoItem } from '../todo/todo.types';
  * A county's to-do: entries waiting for review, and per open period the quota used and left with
  * the forwarding deadline; the city: forwarded entries not yet in a round.
  */
-export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<TodoItem[]> {
+export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: string): Promise<TodoItem[]> {
   if (user.role === 'county' && user.countyId) {
     const countyId = user.countyId;
     const waiting = await db
       .selectFrom('entries')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('campaign_id', '=', CAMPAIGN_ID)
+      .where('campaign_id', '=', campaignId)
       .where('county_id', '=', countyId)
       .where('status', '=', 'submitted')
       .executeTakeFirstOrThrow();
@@ -29,7 +28,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
           .on(sql<boolean>`e.status NOT IN ('draft', 'submitted', 'returned')`),
       )
       .select(['p.id', 'p.name', 'p.forward_by', sql<number>`coalesce(q.quota, p.quota)`.as('quota'), sql<string>`count(e.id)`.as('used')])
-      .where('p.campaign_id', '=', CAMPAIGN_ID)
+      .where('p.campaign_id', '=', campaignId)
       .where('p.forward_by', '>', new Date())
       .groupBy(['p.id', 'p.name', 'p.forward_by', 'q.quota', 'p.quota'])
       .orderBy('p.forward_by')
@@ -61,7 +60,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<Todo
     const row = await db
       .selectFrom('entries')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('campaign_id', '=', CAMPAIGN_ID)
+      .where('campaign_id', '=', campaignId)
       .where('status', '=', 'forwarded')
       .executeTakeFirstOrThrow();
     return [{ key: 'review.forwarded', label: '已报送、尚未加入评审的作品', count: Number(row.n), href: '/review?tab=forwarded', tone: 'info' }];
@@ -74,12 +73,13 @@ export async function worklistCounts(
   db: Kysely<DB>,
   user: CurrentUser,
   tabs: Record<string, readonly string[]>,
+  campaignId: string,
   periodId?: string,
 ): Promise<Record<string, number>> {
   let q = db
     .selectFrom('entries')
     .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('campaign_id', '=', CAMPAIGN_ID)
+    .where('campaign_id', '=', campaignId)
     .groupBy('status');
   if (user.role === 'county') q = q.where('county_id', '=', user.countyId ?? '');
   if (periodId) q = q.where('period_id', '=', periodId);

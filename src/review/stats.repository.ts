@@ -4,9 +4,9 @@ import type { DB } from '../platform/db/schema';
 /** The statistics page's counts as rows (Kysely), all read at once; the shaping is in stats.service.ts. */
 type Q = Kysely<DB> | Transaction<DB>;
 
-/** Counts of the whole city, or of one county when `countyId` is given. */
-export async function statsRows(db: Q, countyId: string | null) {
-  let entries = db.selectFrom('entries as e');
+/** Counts of one campaign: the whole city, or one county when `countyId` is given. */
+export async function statsRows(db: Q, campaignId: string, countyId: string | null) {
+  let entries = db.selectFrom('entries as e').where('e.campaign_id', '=', campaignId);
   if (countyId) entries = entries.where('e.county_id', '=', countyId);
 
   const [counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without] = await Promise.all([
@@ -39,7 +39,9 @@ export async function statsRows(db: Q, countyId: string | null) {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow(),
     (countyId ? db.selectFrom('schools as s').where('s.county_id', '=', countyId) : db.selectFrom('schools as s'))
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('entries as e2').select('e2.id').whereRef('e2.school_id', '=', 's.id'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('entries as e2').select('e2.id').whereRef('e2.school_id', '=', 's.id').where('e2.campaign_id', '=', campaignId))),
+      )
       .leftJoin('counties as c', 'c.id', 's.county_id')
       .select(['s.id', 's.name', 's.county_id', 'c.name as county_name', 'c.sort'])
       .orderBy('c.sort', (ob) => ob.asc().nullsFirst())

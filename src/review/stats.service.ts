@@ -23,10 +23,11 @@ const MAX_LISTED_SCHOOLS = 500;
 
 export function createStatsService(db: Db) {
   return {
-    async get(actor: CurrentUser): Promise<Stats> {
+    /** One campaign's participation (the request's campaign). */
+    async get(actor: CurrentUser, campaignId: string): Promise<Stats> {
       assertArea(actor, 'stats');
       const countyId = actor.role === 'county' ? actor.countyId : null;
-      const { counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without } = await repo.statsRows(db, countyId);
+      const { counties, byCountyStatus, bySong, byForm, byLevel, schoolCount, without } = await repo.statsRows(db, campaignId, countyId);
 
       const countyName = (id: string | null) => (id === null ? '市直学校' : (counties.find((c) => c.id === id)?.name ?? id));
       const countyRows = new Map<string | null, { countyId: string | null; countyName: string; byStatus: Record<string, number>; total: number }>();

@@ -1,6 +1,7 @@
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { todoItems as broadcastTodo } from '../broadcast/broadcast.todo';
+import { todoItems as campaignTodo } from '../campaign/campaign.todo';
 import { todoItems as entriesTodo } from '../entries/entries.todo';
 import { todoItems as judgingTodo } from '../judging/judging.todo';
 import { countUnread } from '../notifications/notification.repository';
@@ -9,16 +10,16 @@ import { todoItems as reviewTodo, worklistCounts } from '../review/review.todo';
 import type { TodoItem, TodoProvider } from './todo.types';
 
 /** Every component's provider (`<component>.todo.ts`); a new one is one more line here. */
-export const TODO_PROVIDERS: readonly TodoProvider[] = [entriesTodo, reviewTodo, judgingTodo, broadcastTodo];
+export const TODO_PROVIDERS: readonly TodoProvider[] = [entriesTodo, reviewTodo, judgingTodo, broadcastTodo, campaignTodo];
 
 const TONE_ORDER = { danger: 0, warn: 1, info: 2 } as const;
 
 /** A person's to-do: their unread messages and every provider's items, the most urgent first. */
 export function createTodoService(db: Db, providers: readonly TodoProvider[] = TODO_PROVIDERS) {
   return {
-    async items(actor: CurrentUser): Promise<TodoItem[]> {
+    async items(actor: CurrentUser, campaignId: string): Promise<TodoItem[]> {
       assertArea(actor, 'messages');
-      const [unread, ...lists] = await Promise.all([countUnread(db, actor.id), ...providers.map((p) => p(db, actor))]);
+      const [unread, ...lists] = await Promise.all([countUnread(db, actor.id), ...providers.map((p) => p(db, actor, campaignId))]);
       const items: TodoItem[] = [{ key: 'messages.unread', label: '未读消息', count: unread, href: '/notifications', tone: 'info' }, ...lists.flat()];
       // Stable: within a tone the providers' order stays; items with something to do before empty ones.
       return items
@@ -30,9 +31,9 @@ export function createTodoService(db: Db, providers: readonly TodoProvider[] = T
     },
 
     /** How many entries each worklist tab holds for this reviewer (the tabs show the counts). */
-    worklistCounts(actor: CurrentUser, tabs: Record<string, readonly string[]>, periodId?: string): Promise<Record<string, number>> {
+    worklistCounts(actor: CurrentUser, tabs: Record<string, readonly string[]>, campaignId: string, periodId?: string): Promise<Record<string, number>> {
       assertArea(actor, 'review');
-      return worklistCounts(db, actor, tabs, periodId);
+      return worklistCounts(db, actor, tabs, campaignId, periodId);
     },
   };
 }

@@ -15,6 +15,7 @@ export interface TodoItem {
 
 /**
  * What each component exports from `<component>.todo.ts`: the items it puts on this person's
- * to-do, by aggregate queries (never a query per row); [] for roles it does not concern.
+ * to-do in the campaign the person is looking at, by aggregate queries (never a query per row);
+ * [] for roles it does not concern.
  */
-export type TodoProvider = (db: Kysely<DB>, user: CurrentUser) => Promise<TodoItem[]>;
+export type TodoProvider = (db: Kysely<DB>, user: CurrentUser, campaignId: string) => Promise<TodoItem[]>;

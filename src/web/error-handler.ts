@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
 import { isDatabaseUnavailable, isForeignKeyViolation } from '../platform/db/errors';
-import { AppError, DATABASE_UNAVAILABLE, notFound, STORE_UNAVAILABLE, unavailable } from '../platform/errors';
+import { AppError, CAMPAIGN_CLOSED_SQLSTATE, campaignClosed, DATABASE_UNAVAILABLE, notFound, STORE_UNAVAILABLE, unavailable } from '../platform/errors';
 import { ObjectNotFoundError, StoreUnavailableError } from '../platform/storage';
 import type { Logger } from '../platform/logger';
 import { isApiRequest } from './request-context';
@@ -26,6 +26,8 @@ export function toAppError(err: unknown): AppError | null {
   }
   // A reference to a row that does not exist reached the database (a route that did not check it
   // first): the request is wrong, not the server.
+  // The closed-campaign guard (migration 0018) refused a write, whichever route tried it.
+  if ((err as { code?: unknown } | null)?.code === CAMPAIGN_CLOSED_SQLSTATE) return campaignClosed();
   if (isForeignKeyViolation(err)) return new AppError(400, 'validation_failed', '提交的内容有误', '提交的内容引用了不存在的对象，请刷新页面后重试。');
   if (err instanceof ObjectNotFoundError) return notFound();
   if (err instanceof StoreUnavailableError) return unavailable(STORE_UNAVAILABLE);

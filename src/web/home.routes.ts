@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { CampaignService } from '../campaign/campaign.service';
 import type { TodoService } from '../todo/todo.service';
 import type { EntryService } from '../entries/entry.service';
+import { requestCampaign } from '../campaign/current-campaign';
 import { currentUser } from '../web/request-context';
 
 const DAY_MS = 24 * 3600_000;
@@ -19,12 +20,13 @@ export function homePages(deps: { campaign: CampaignService; todo: TodoService; 
   const router = Router();
   router.get('/', async (req, res) => {
     const user = currentUser(req);
-    const [campaign, items] = await Promise.all([deps.campaign.get(), deps.todo.items(user)]);
+    const campaignId = requestCampaign(req).id;
+    const [campaign, items] = await Promise.all([deps.campaign.get(campaignId), deps.todo.items(user, campaignId)]);
     const now = Date.now();
     // A school sees why its entries came back, right on its home page.
     const returned =
       user.role === 'school' && items.some((i) => i.key === 'entries.returned' && i.count > 0)
-        ? (await deps.entries.list(user, { status: 'returned' }, { page: 1, pageSize: 5 })).items.map((e) => ({
+        ? (await deps.entries.list(user, { campaignId, status: 'returned' }, { page: 1, pageSize: 5 })).items.map((e) => ({
             id: e.id,
             title: e.title,
             reason: e.returnReason,

@@ -14,6 +14,7 @@ const ITEMS: NavItem[] = [
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
   { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/campaigns', label: '活动管理', roles: ['admin'] },
   { href: '/org/counties', label: '县区', roles: ['admin'] },
   { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
   { href: '/accounts', label: '账号', roles: ['county', 'admin'] },
@@ -28,7 +29,7 @@ export function navFor(user: CurrentUser | null, currentPath: string, unread = 0
   if (!user) return [];
   return ITEMS.filter((i) => i.roles.includes(user.role)).map((i) => ({
     ...i,
-    active: i.href === '/' ? currentPath === '/' : currentPath.startsWith(i.href),
+    active: i.href === '/' ? currentPath === '/' : currentPath === i.href || currentPath.startsWith(`${i.href}/`),
     badge: i.href === '/notifications' && unread > 0 ? (unread > 99 ? '99+' : String(unread)) : null,
   }));
 }
@@ -44,6 +45,12 @@ export const FLASH: Record<string, string> = {
   user_enabled: '账号已启用。',
   password_reset: '密码已重置，该账号需要用新密码重新登录。',
   period_updated: '报送期已保存。',
+  campaign_created: '新活动已创建（筹备中）。检查复制过来的歌曲和报送期，然后开放报送。',
+  campaign_status: '活动状态已更新。',
+  campaign_closed: '活动已关闭：从现在起只能查看，不能再修改。',
+  retention_saved: '保留期限已保存。',
+  retention_planned: '预演完成：下面是将被删除的文件清单，确认后才会执行。',
+  retention_confirmed: '已确认清理：到期后将按预演清单删除文件。',
   logged_out: '您已退出登录。',
   entry_created: '作品已创建。下一步：上传作品视频。',
   entry_updated: '作品信息已保存。',

@@ -43,6 +43,7 @@ const ERROR_CODES = [
   'invalid_state',
   'quota_exceeded',
   'round_closed',
+  'campaign_closed',
   'payload_too_large',
   'unsupported_media',
   'rate_limited',
@@ -140,7 +141,10 @@ export function openApiDocument(operations: readonly ApiOperation[] = API_OPERAT
     info: {
       title: '唱响 API',
       version: '1.0.0',
-      description: 'JSON API of the 唱响 campaign platform. Errors are application/problem+json with a stable `code`.',
+      description:
+        'JSON API of the 唱响 campaign platform. Errors are application/problem+json with a stable `code`. ' +
+        'Lists, counts, quotas, rounds and exports are scoped to one campaign: `?campaignId=` or the `X-Campaign-Id` header chooses it ' +
+        '(default: the campaign open for submissions); writes to a closed campaign answer 409 `campaign_closed`.',
     },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],

@@ -27,6 +27,9 @@ interface Fixtures {
   cityDirectSchool: string;
   robot: string;
   robot2: string;
+  /** a second campaign (筹备中), closed by its row below: campaign rows come in this order */
+  spare: string;
+  sparePeriod: string;
 }
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
@@ -131,9 +134,31 @@ const MATRIX: Row[] = [
   api('POST',  '/notifications/robots',               [401, 403,  403,   403,  403, 403, 201], { body: robotBody }),
   api('DELETE','/notifications/robots/:robot2',       [401, 403,  403,   403,  403, 403, 204]),
   api('DELETE','/notifications/robots/no-such-robot', [401, 403,  403,   403,  403, 403, 404]),
+
+  // Campaigns (issue 16): everyone reads them; only the city creates, opens, closes and clears one.
+  page('GET',  '/campaigns',                          [303, 403,  403,   403,  403, 403, 200]),
+  page('GET',  '/campaigns/:spare',                   [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/campaign/switch',                    [303, 303,  303,   303,  303, 303, 303], { body: () => ({ campaignId: 'main', next: '/' }) }),
+  api('GET',   '/campaigns',                          [401, 200,  200,   200,  200, 200, 200]),
+  api('GET',   '/campaigns/:spare',                   [401, 200,  200,   200,  200, 200, 200]),
+  api('GET',   '/campaigns/no-such-campaign',         [401, 404,  404,   404,  404, 404, 404]),
+  api('POST',  '/campaigns',                          [401, 403,  403,   403,  403, 403, 201], { body: () => ({ title: uniqueName(), year: 2032 }) }),
+  api('POST',  '/campaigns/:spare/status',            [401, 403,  403,   403,  403, 403, 200], { body: () => ({ status: 'running' }) }),
+  api('PUT',   '/campaigns/:spare/retention',         [401, 403,  403,   403,  403, 403, 200], { body: () => ({ days: 10 }) }),
+  api('POST',  '/campaigns/:spare/close',             [401, 403,  403,   403,  403, 403, 200], { body: () => ({ confirm: true }) }),
+  api('POST',  '/campaigns/:spare/retention/dry-run', [401, 403,  403,   403,  403, 403, 201]),
+  api('GET',   '/retention-runs/no-such-run',         [401, 403,  403,   403,  403, 403, 404]),
+  api('POST',  '/retention-runs/no-such-run/confirm', [401, 403,  403,   403,  403, 403, 404]),
+  // A campaign boundary is an authorization boundary: another campaign's period is not found from this one.
+  api('GET',   '/periods/:period/quotas',             [401, 403,  200,   200,  403, 403, 200]),
+  api('GET',   '/periods/:period/quotas?campaignId=:spare', [401, 403, 404, 404, 403, 403, 404]),
+  // The closed campaign refuses every write, whoever asks (after the role gate): 409 campaign_closed.
+  api('PATCH', '/periods/:sparePeriod',               [401, 403,  403,   403,  403, 403, 409], { body: () => ({ quota: 12 }) }),
+  // Naming a campaign that does not exist is answered before anything else.
+  api('GET',   '/entries?campaignId=no-such-campaign', [404, 404, 404,   404,  404, 404, 404]),
 ];
 
-const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
+const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'campaign_closed' };
 const PAGE_TITLE: Record<number, string> = { 403: '没有权限', 404: '未找到' };
 
 const cases = MATRIX.flatMap((row) => CALLERS.map((caller, i) => ({ row, caller, status: row.expect[i], name: `${row.method} ${row.path}` })));
@@ -150,11 +175,27 @@ describe('authorization matrix: every route × every caller', () => {
     const cityDirect = await t.createSchool({ name: '市直矩阵中学', countyId: null });
     const account = await t.createUser('school', { schoolId: school.id });
     const admin = await t.container.database.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow();
-    const period = await t.container.database.db.selectFrom('periods').select('id').executeTakeFirstOrThrow();
+    await t.container.database.db.insertInto('campaigns').values({ id: 'spare-2031', title: '矩阵备用活动', year: 2031, status: 'preparing' }).execute();
+    const period = await t.container.database.db.selectFrom('periods').select('id').where('campaign_id', '=', 'main').executeTakeFirstOrThrow();
+    const sparePeriod = await t.container.database.db
+      .insertInto('periods')
+      .values({ campaign_id: 'spare-2031', name: '备用报送期', submit_by: '2031-05-20T10:00:00Z', forward_by: '2031-05-27T10:00:00Z', quota: 5 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const adminUser = { id: admin.id, username: 'admin', displayName: 'admin', role: 'admin' as const, countyId: null, schoolId: null };
     const robot = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
     const robot2 = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
-    f = { school: school.id, account: account.id, admin: admin.id, period: period.id, cityDirectSchool: cityDirect.id, robot: robot.id, robot2: robot2.id };
+    f = {
+      school: school.id,
+      account: account.id,
+      admin: admin.id,
+      period: period.id,
+      cityDirectSchool: cityDirect.id,
+      spare: 'spare-2031',
+      sparePeriod: sparePeriod.id,
+      robot: robot.id,
+      robot2: robot2.id,
+    };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
       school: (await t.createUser('school', { schoolId: school.id })).username,

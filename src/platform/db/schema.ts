@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { BroadcastTables } from '../../broadcast/broadcast.schema';
+import type { CampaignStatus, RetentionTables } from '../../campaign/campaign.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
@@ -84,6 +85,14 @@ export interface CampaignsTable {
   title: string;
   max_duration_s: Generated<number>;
   created_at: DefaultTimestamp;
+  /** migration 0018: the lifecycle (src/campaign/campaign.schema.ts) */
+  year: number;
+  status: ColumnType<CampaignStatus, CampaignStatus | undefined, CampaignStatus>;
+  rubric: NullableJson;
+  copied_from: string | null;
+  closed_at: NullableTimestamp;
+  retention_days: number | null;
+  retention_not_awarded: Generated<boolean>;
 }
 
 export interface SongsTable {
@@ -147,4 +156,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, RetentionTables {}
