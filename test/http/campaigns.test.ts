@@ -205,6 +205,10 @@ describe('campaigns', () => {
     const publicB = (await request(t.app).get('/api/v1/results').expect(200)).body as Array<{ id: string }>;
     expect(JSON.stringify(publicA)).toContain(aForwarded.code);
     expect(JSON.stringify(publicB)).not.toContain(aForwarded.code);
+    // The public page names the campaign and links the other years.
+    const html = (await request(t.app).get('/results?campaignId=main').expect(200)).text;
+    expect(html).toContain(aForwarded.code);
+    expect(html).toContain(`href="/results?campaignId=${b.id}"`);
   });
 
   it('when someone names a campaign that does not exist, then 404 with a Chinese message (never silently another campaign)', async () => {
