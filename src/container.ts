@@ -24,6 +24,7 @@ import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
+import { createConsentService } from './consent/consent.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -69,6 +70,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const results = createResultsService(db);
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
+  const consent = createConsentService({ db, store, entries, campaign: () => campaign.get() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -109,6 +111,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     scoring,
     results,
     broadcast,
+    consent,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

@@ -46,6 +46,18 @@ export const AREAS = {
   audit: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
+  /** read an entry's guardian authorisation (授权书) and its scan: never judges, TV or the public */
+  consent: ['school', 'county', 'admin'],
+  /** record an entry's authorisation (its own school) */
+  consentRecord: ['school'],
+  /** withdraw an authorisation: the school, or the city on request */
+  consentWithdraw: ['school', 'admin'],
+  /** whether a signed scan is required (the city) */
+  consentSettings: ['admin'],
+  /** a school exports its own data (ZIP) */
+  dataExport: ['school'],
+  /** erase a school's personal data on request (the city) */
+  dataErase: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Area = keyof typeof AREAS;

@@ -32,6 +32,8 @@ export interface EntryDeps {
   reviewPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
   /** The city's "select for broadcast" form (supplied by the broadcast component). */
   broadcastPanel?: (user: CurrentUser, entry: EntryView) => Record<string, unknown> | null;
+  /** The guardian authorisation section (supplied by the consent component). */
+  consentPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
 }
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
@@ -165,6 +167,7 @@ export function entryPages(deps: EntryDeps): Router {
       canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
+      consent: deps.consentPanel ? await deps.consentPanel(user, entry) : null,
     });
   });
 

@@ -16,6 +16,7 @@ import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { EntryView } from '../entries/entry.types';
 import { PERIOD_NOT_FOUND } from '../campaign/campaign.messages';
+import { assertConsentForForwarding } from '../consent/consent.gate';
 
 /**
  * County review: a county bureau returns its schools' submitted entries with a reason, or
@@ -126,6 +127,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
         to: async (trx, e) => {
           const periodId = input.periodId ?? e.period_id;
           if (!periodId) throw validationFailed([{ field: 'periodId', message: '请选择报送期' }]);
+          await assertConsentForForwarding(trx, e);
           await lockCounty(trx, actor.countyId!);
           const use = await quotaFor(trx, periodId, actor.countyId!);
           if (!use.open) throw invalidState('本期县区报送已截止，不能再报送。');

@@ -2,6 +2,7 @@ import { OpenApiGeneratorV3, OpenAPIRegistry, type RouteConfig } from '@asteasol
 import { accountOperations } from '../accounts/account.contract';
 import { broadcastOperations } from '../broadcast/broadcast.contract';
 import { campaignOperations } from '../campaign/campaign.contract';
+import { consentOperations } from '../consent/consent.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
 import { orgOperations } from '../org/org.contract';
@@ -41,6 +42,7 @@ const ERROR_CODES = [
   'validation_failed',
   'invalid_state',
   'quota_exceeded',
+  'consent_required',
   'round_closed',
   'payload_too_large',
   'unsupported_media',
@@ -93,6 +95,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...reviewOperations,
   ...judgingOperations,
   ...broadcastOperations,
+  ...consentOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {
