@@ -119,7 +119,11 @@ export function createBroadcastService(
     // Pages of 5,000 (a campaign selects a few hundred): one page, so the desk is a count, one list
     // query and one masters query whatever its length.
     for (let page = 1; ; page++) {
-      const result = await deps.entries.list(actor, { statuses: ['broadcast_selected', 'aired'], consentScope: 'broadcast', sort: 'rank' }, { page, pageSize: DESK_PAGE });
+      const result = await deps.entries.list(
+        actor,
+        { statuses: ['broadcast_selected', 'aired'], consentScope: 'broadcast', sort: 'rank' },
+        { page, pageSize: DESK_PAGE },
+      );
       items.push(...result.items);
       if (page * DESK_PAGE >= result.total) return items;
     }

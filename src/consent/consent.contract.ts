@@ -18,7 +18,9 @@ const scopeList = (label: string) =>
                 .map((s) => s.trim())
                 .filter(Boolean)
             : v,
-      z.array(z.enum(SCOPES, { error: `${label}只能是 broadcast（电视播出）、newmedia（新媒体）或 public（公示页面）` }), { error: `${label}的格式无效` }).max(3),
+      z
+        .array(z.enum(SCOPES, { error: `${label}只能是 broadcast（电视播出）、newmedia（新媒体）或 public（公示页面）` }), { error: `${label}的格式无效` })
+        .max(3),
     )
     .transform((list) => [...new Set(list)])
     .openapi({ description: label, type: 'array', items: { type: 'string', enum: [...SCOPES] } });
@@ -62,7 +64,13 @@ export const consentOperations: ApiOperation[] = [
     body: withdrawInput,
   },
   { method: 'get', path: '/entries/{id}/consent/scan', summary: 'The signed scan (school, its county, the city only; attachment)', tag, produces: 'binary' },
-  { method: 'get', path: '/entries/{id}/consent/template.pdf', summary: 'The 授权书 template, prefilled with the entry (school, county, city)', tag, produces: 'binary' },
+  {
+    method: 'get',
+    path: '/entries/{id}/consent/template.pdf',
+    summary: 'The 授权书 template, prefilled with the entry (school, county, city)',
+    tag,
+    produces: 'binary',
+  },
   { method: 'get', path: '/consent/settings', summary: "The city's setting: { requireScan }", tag },
   { method: 'put', path: '/consent/settings', summary: 'Set whether a signed scan is required (admin)', tag, body: settingsInput },
   { method: 'get', path: '/schools/{id}/export.zip', summary: "A school's own data as one streamed ZIP (the school)", tag, produces: 'zip' },

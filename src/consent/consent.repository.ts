@@ -59,7 +59,12 @@ export async function saveSettings(q: Q, campaignId: string, requireScanValue: b
 
 /** What gating needs of an entry: its school, county, campaign and status. */
 export function lockEntry(trx: Transaction<DB>, entryId: string) {
-  return trx.selectFrom('entries').select(['id', 'code', 'title', 'status', 'school_id', 'county_id', 'campaign_id']).where('id', '=', entryId).forUpdate().executeTakeFirst();
+  return trx
+    .selectFrom('entries')
+    .select(['id', 'code', 'title', 'status', 'school_id', 'county_id', 'campaign_id'])
+    .where('id', '=', entryId)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 export async function setEntryStatus(q: Q, entryId: string, status: 'awarded'): Promise<void> {
@@ -139,7 +144,11 @@ export function schoolHistory(q: Q, schoolId: string, afterId: number, limit: nu
 }
 
 /** Erases a school's personal data: directors' names, signers' names and posts, scan references. Returns the scans' keys. */
-export async function eraseSchoolPersonalData(trx: Transaction<DB>, schoolId: string, at: Date): Promise<{ entries: number; scanKeys: string[]; consents: number }> {
+export async function eraseSchoolPersonalData(
+  trx: Transaction<DB>,
+  schoolId: string,
+  at: Date,
+): Promise<{ entries: number; scanKeys: string[]; consents: number }> {
   const scans = await trx
     .selectFrom('entry_consents')
     .select('scan_key')

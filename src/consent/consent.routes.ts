@@ -103,7 +103,9 @@ export function consentApi(deps: ConsentDeps): Router {
 export function consentSummary(c: Pick<ConsentView, 'state' | 'scopes'> | null): { label: string; tone: 'ok' | 'warn' | 'bad' | 'muted' } {
   if (!c || c.state === 'none') return { label: NO_CONSENT, tone: 'bad' };
   if (c.state === 'withdrawn') return { label: WITHDRAWN, tone: 'bad' };
-  return c.scopes.length ? { label: `已授权：${c.scopes.map((s) => SCOPE_SHORT[s]).join('、')}`, tone: 'ok' } : { label: '已授权参赛（不公开发布）', tone: 'warn' };
+  return c.scopes.length
+    ? { label: `已授权：${c.scopes.map((s) => SCOPE_SHORT[s]).join('、')}`, tone: 'ok' }
+    : { label: '已授权参赛（不公开发布）', tone: 'warn' };
 }
 
 /** The consent section of an entry's page (school, county, city; nobody else sees one). */

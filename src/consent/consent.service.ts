@@ -56,7 +56,6 @@ export function sniffScan(head: Buffer): ScanType | null {
   return null;
 }
 
-
 export interface ScanFile {
   path: string;
   originalname: string;
@@ -78,7 +77,12 @@ export function createConsentService(deps: { db: Db; store: ObjectStore; entries
       scopes: grantedScopes(row),
       scan:
         row?.scan_key && row.scan_type
-          ? { type: row.scan_type, name: row.scan_name, sizeBytes: row.scan_bytes === null ? null : Number(row.scan_bytes), url: `/api/v1/entries/${entryId}/consent/scan` }
+          ? {
+              type: row.scan_type,
+              name: row.scan_name,
+              sizeBytes: row.scan_bytes === null ? null : Number(row.scan_bytes),
+              url: `/api/v1/entries/${entryId}/consent/scan`,
+            }
           : null,
       recordedAt: row ? new Date(row.recorded_at).toISOString() : null,
       updatedAt: row ? new Date(row.updated_at).toISOString() : null,
@@ -358,7 +362,6 @@ export function createConsentService(deps: { db: Db; store: ObjectStore; entries
       for (const key of result.scanKeys) await store.delete(key);
       return { entries: result.entries, consents: result.consents, scans: result.scanKeys.length };
     },
-
   };
 }
 

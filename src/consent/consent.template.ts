@@ -1,4 +1,4 @@
-import { rgb } from 'pdf-lib';
+import { rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import type { Campaign } from '../campaign/campaign.service';
 import type { EntryView } from '../entries/entry.types';
 import { A4_PORTRAIT, createCjkPdf, drawCentered, MM, wrapText } from '../platform/documents/pdf';
@@ -43,7 +43,7 @@ export async function consentTemplatePdf(entry: EntryView, campaign: Campaign): 
   y -= 30;
   for (const [label, value] of facts) {
     page.drawText(`${label}：`, { x: left, y, size: 11, font: pdf.bold });
-    page.drawText(value, { x: left + 70, y, size: 11, font: pdf.regular });
+    drawCharByChar(page, value, { x: left + 70, y, size: 11, font: pdf.regular });
     y -= 18;
   }
   y -= 6;
@@ -63,7 +63,8 @@ export async function consentTemplatePdf(entry: EntryView, campaign: Campaign): 
   const rowH = 22;
   const rows = 13;
   const grey = rgb(0.3, 0.3, 0.3);
-  for (let r = 0; r <= rows; r++) page.drawLine({ start: { x: left, y: y - r * rowH }, end: { x: left + width, y: y - r * rowH }, thickness: 0.6, color: grey });
+  for (let r = 0; r <= rows; r++)
+    page.drawLine({ start: { x: left, y: y - r * rowH }, end: { x: left + width, y: y - r * rowH }, thickness: 0.6, color: grey });
   let x = left;
   for (let c = 0; c <= columns.length; c++) {
     page.drawLine({ start: { x, y }, end: { x, y: y - rows * rowH }, thickness: 0.6, color: grey });
@@ -90,4 +91,17 @@ export async function consentTemplatePdf(entry: EntryView, campaign: Campaign): 
   y -= 22;
   page.drawText(footer[2], { x: left + width - 110, y, size: 11, font: pdf.regular });
   return pdf.doc.save();
+}
+
+/**
+ * Draws text one character at a time. fontkit's layout substitutes contextual glyph variants inside
+ * a run such as 「CX-PJ6H2」 (the digit after a letter), and those variants carry no Unicode mapping:
+ * a reader shows them but copies and searches lose the digits. Single characters keep their mapping.
+ */
+function drawCharByChar(page: PDFPage, text: string, style: { x: number; y: number; size: number; font: PDFFont }): void {
+  let x = style.x;
+  for (const ch of text) {
+    page.drawText(ch, { x, y: style.y, size: style.size, font: style.font });
+    x += style.font.widthOfTextAtSize(ch, style.size);
+  }
 }

@@ -38,14 +38,14 @@ export async function writeSchoolExport(
   if (!school) throw notFound('学校不存在。');
   const campaign = await deps.campaign();
   const entries: repo.SchoolEntryRow[] = [];
-  for (let after = ''; ; ) {
+  for (let after = ''; ;) {
     const page = await repo.schoolEntries(deps.db, schoolId, after, PAGE);
     entries.push(...page);
     if (page.length < PAGE) break;
     after = page[page.length - 1].code;
   }
   const history: Awaited<ReturnType<typeof repo.schoolHistory>> = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await repo.schoolHistory(deps.db, schoolId, after, PAGE);
     history.push(...page);
     if (page.length < PAGE) break;

@@ -80,7 +80,9 @@ export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter,
   if (filter.consentScope) {
     const column = CONSENT_SCOPE_COLUMN[filter.consentScope];
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('entry_consents as k').select('k.entry_id').whereRef('k.entry_id', '=', 'e.id').where(column, '=', true).where('k.withdrawn_at', 'is', null)),
+      exists(
+        selectFrom('entry_consents as k').select('k.entry_id').whereRef('k.entry_id', '=', 'e.id').where(column, '=', true).where('k.withdrawn_at', 'is', null),
+      ),
     );
   }
   const { n } = await q

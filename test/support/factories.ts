@@ -27,7 +27,12 @@ export async function createEntry(t: TestApp, token: string, fields: Record<stri
  * has collected its guardians' 授权书 would, records their authorisation with every scope (forwarding
  * and broadcast selection need it). Pass `{ consent: false }` to leave the entry without one.
  */
-export async function attachReadyVideo(t: TestApp, entryId: string, verdict: 'pass' | 'warn' | 'fail' = 'pass', opts: { consent?: boolean } = {}): Promise<string> {
+export async function attachReadyVideo(
+  t: TestApp,
+  entryId: string,
+  verdict: 'pass' | 'warn' | 'fail' = 'pass',
+  opts: { consent?: boolean } = {},
+): Promise<string> {
   const db = t.container.database.db;
   const id = crypto.randomUUID();
   await db
