@@ -19,6 +19,17 @@ export const CONSENT_ACTION_LABELS: Record<string, string> = {
   'school.erase_personal_data': '删除个人信息',
 };
 
+/** A consent audit row's from/to (`broadcast,public`, `none`, `withdrawn`) in Chinese: 电视、公示. */
+export function consentStateLabel(code: string | null): string | null {
+  if (!code) return null;
+  if (code === 'none') return '无公开范围';
+  if (code === 'withdrawn') return '全部撤回';
+  return code
+    .split(',')
+    .map((s) => SCOPE_SHORT[s as ConsentScope] ?? s)
+    .join('、');
+}
+
 export const NO_CONSENT = '未登记授权书';
 export const WITHDRAWN = '授权已撤回';
 

@@ -16,6 +16,7 @@ import type { EntryStatus } from './entry.schema';
 import type { EntryService } from './entry.service';
 import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
 import { entryViewModel } from './entry.presenter';
+import { CONSENT_ACTION_LABELS, consentStateLabel } from '../consent/consent.messages';
 import { EDITABLE, type EntryView } from './entry.types';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 
@@ -149,12 +150,16 @@ export function entryPages(deps: EntryDeps): Router {
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
-      history: history.map((h) => ({
-        ...h,
-        actionLabel: ACTION_LABELS[h.action] ?? h.action,
-        fromLabel: h.from ? (ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from) : null,
-        toLabel: h.to ? (ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to) : null,
-      })),
+      history: history.map((h) =>
+        h.action.startsWith('consent.')
+          ? { ...h, actionLabel: CONSENT_ACTION_LABELS[h.action] ?? h.action, fromLabel: consentStateLabel(h.from), toLabel: consentStateLabel(h.to) }
+          : {
+              ...h,
+              actionLabel: ACTION_LABELS[h.action] ?? CONSENT_ACTION_LABELS[h.action] ?? h.action,
+              fromLabel: h.from ? (ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from) : null,
+              toLabel: h.to ? (ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to) : null,
+            },
+      ),
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
