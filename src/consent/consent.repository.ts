@@ -188,3 +188,17 @@ export async function personalDataCounts(q: Q, schoolId: string): Promise<{ dire
   ]);
   return { directors: Number(d.n), signers: Number(k.signers), scans: Number(k.scans) };
 }
+
+/** Entries in `statuses` without a standing authorisation: of one school, or of one county's schools. */
+export async function countWithoutConsent(q: Q, where: { schoolId?: string; countyId?: string }, statuses: readonly string[]): Promise<number> {
+  let query = q
+    .selectFrom('entries as e')
+    .leftJoin('entry_consents as k', 'k.entry_id', 'e.id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('e.status', 'in', statuses as never)
+    .where((eb) => eb.or([eb('k.entry_id', 'is', null), eb('k.withdrawn_at', 'is not', null)]));
+  if (where.schoolId) query = query.where('e.school_id', '=', where.schoolId);
+  if (where.countyId) query = query.where('e.county_id', '=', where.countyId);
+  const { n } = await query.executeTakeFirstOrThrow();
+  return Number(n);
+}

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import request from 'supertest';
+import { todoItems } from '../../src/consent/consent.todo';
 import { objectKeys } from '../../src/platform/storage/object-keys';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
@@ -412,6 +413,37 @@ describe('guardian authorisation (授权书)', () => {
       .post(`/api/v1/entries/${open.id}/consent/withdraw`, { scopes: ['public'], reason: '家长要求' })
       .expect(200);
     expect((await request(t.app).get('/results').expect(200)).text).not.toContain('公开的合唱');
+  });
+
+  test('when entries lack an authorisation, then the school’s and the county’s to-do count them, and the county’s entry page says why it cannot forward', async () => {
+    const s = await schoolWithToken(t, 'c-shilou');
+    const reviewer = await t.createUser('county', { countyId: 'c-shilou' });
+    const user = (token: string, role: 'school' | 'county', ids: { schoolId?: string | null; countyId?: string | null }) => ({
+      id: token,
+      username: role,
+      displayName: role,
+      role,
+      schoolId: ids.schoolId ?? null,
+      countyId: ids.countyId ?? null,
+    });
+    const schoolUser = user('s', 'school', { schoolId: s.schoolId, countyId: 'c-shilou' });
+    const countyUser = user('c', 'county', { countyId: 'c-shilou' });
+    expect(await todoItems(db(), schoolUser)).toEqual([]);
+    const a = await submitted(s, '待授权一');
+    await submitted(s, '待授权二');
+    expect(await todoItems(db(), schoolUser)).toEqual([
+      { key: 'consent.missing', label: '待登记监护人授权书的作品', count: 2, href: '/entries', tone: 'warn' },
+    ]);
+    expect((await todoItems(db(), countyUser))[0]).toMatchObject({ count: 2, href: '/review' });
+
+    const { agent } = await t.browser(reviewer.username);
+    const page = await agent.get(`/entries/${a.id}`).expect(200);
+    expect(page.text).toContain('学校还没有登记监护人授权书（或已全部撤回），登记后才能报送。');
+
+    await as(s.token).put(`/api/v1/entries/${a.id}/consent`, { declaration: true, signerName: '王校长', scopes: [] }).expect(200);
+    expect((await todoItems(db(), schoolUser))[0].count).toBe(1);
+    expect(await todoItems(db(), user('j', 'county', { countyId: 'c-lanxian' }))).toEqual([]);
+    expect((await agent.get(`/entries/${a.id}`).expect(200)).text).not.toContain('登记后才能报送');
   });
 
   describe('a school’s data requests', () => {
