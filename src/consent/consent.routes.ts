@@ -49,6 +49,12 @@ function scanUpload(tmpDir: string) {
   };
 }
 
+/** The role and object checks run before multer reads the body: nobody else gets a file stored, even in the temp dir. */
+const mayRecord = (consent: ConsentService) => async (req: Request, _res: Response, next: NextFunction) => {
+  await consent.authorizeRecord(currentUser(req), req.params.id as string);
+  next();
+};
+
 /** multipart repeats `scopes` (a string or several); JSON sends an array. */
 const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
@@ -78,7 +84,7 @@ export function consentApi(deps: ConsentDeps): Router {
   router.get('/entries/:id/consent', async (req, res) => {
     res.json(await deps.consent.get(currentUser(req), req.params.id));
   });
-  router.put('/entries/:id/consent', upload, async (req, res) => {
+  router.put('/entries/:id/consent', mayRecord(deps.consent), upload, async (req, res) => {
     res.json(await deps.consent.record(currentUser(req), req.params.id as string, body(req), req.file));
   });
   router.post('/entries/:id/consent/withdraw', async (req, res) => {
@@ -155,7 +161,7 @@ export function consentPages(deps: ConsentDeps): Router {
 
   router.get('/entries/:id/consent', (req, res) => render(req, res));
 
-  router.post('/entries/:id/consent', upload, async (req, res) => {
+  router.post('/entries/:id/consent', mayRecord(deps.consent), upload, async (req, res) => {
     const values = body(req);
     try {
       await deps.consent.record(currentUser(req), req.params.id as string, values, req.file);

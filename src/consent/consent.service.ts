@@ -178,6 +178,12 @@ export function createConsentService(deps: { db: Db; store: ObjectStore; entries
       return view(entryId);
     },
 
+    /** Before a byte of a scan is accepted: the caller is the entry's own school. */
+    async authorizeRecord(actor: CurrentUser, entryId: string): Promise<void> {
+      assertArea(actor, 'consentRecord');
+      assertOwnSchoolEntry(actor, await deps.entries.load(entryId));
+    },
+
     /** The school records (or re-records) the authorisation; a scan replaces the previous one, else the previous one is kept. */
     async record(actor: CurrentUser, entryId: string, body: unknown, file?: ScanFile): Promise<ConsentView> {
       try {
