@@ -26,6 +26,7 @@ import type { Writable } from 'node:stream';
 export const consentCampaignId = (): string => CAMPAIGN_ID;
 
 export const MAX_SCAN_BYTES = 10 * 1024 * 1024;
+const TEMPLATE_CACHE = 200;
 
 export interface ConsentView {
   entryId: string;
@@ -65,6 +66,8 @@ export interface ScanFile {
 export function createConsentService(deps: { db: Db; store: ObjectStore; entries: EntryService; campaign: () => Promise<Campaign>; now?: () => Date }) {
   const { db, store } = deps;
   const now = deps.now ?? (() => new Date());
+  /** Recently made templates by the facts they print (oldest dropped first). */
+  const templates = new Map<string, Uint8Array>();
 
   function present(entryId: string, row: repo.ConsentRow | undefined, requireScan: boolean): ConsentView {
     const state = !row ? 'none' : row.withdrawn_at ? 'withdrawn' : 'granted';
@@ -304,12 +307,19 @@ export function createConsentService(deps: { db: Db; store: ObjectStore; entries
       return { key: row.scan_key, contentType: row.scan_type, fileName: `授权书_${entry.code}.${scanExtension(row.scan_type)}` };
     },
 
-    /** The template 授权书, prefilled with the entry. */
+    /** The template 授权书, prefilled with the entry (kept while the facts it prints are unchanged: subsetting the font costs ~0.5 s). */
     async template(actor: CurrentUser, entryId: string): Promise<{ bytes: Uint8Array; fileName: string }> {
       await loadReadable(actor, entryId);
       const entry = await deps.entries.view(entryId);
       const campaign = await deps.campaign();
-      return { bytes: await consentTemplatePdf(entry, campaign), fileName: `授权书_${entry.code}.pdf` };
+      const key = JSON.stringify([entry.code, entry.title, entry.song.title, entry.school.name, entry.county?.name ?? null, campaign.title]);
+      let bytes = templates.get(key);
+      if (!bytes) {
+        bytes = await consentTemplatePdf(entry, campaign);
+        if (templates.size >= TEMPLATE_CACHE) templates.delete(templates.keys().next().value!);
+        templates.set(key, bytes);
+      }
+      return { bytes, fileName: `授权书_${entry.code}.pdf` };
     },
 
     async settings(actor: CurrentUser): Promise<{ requireScan: boolean }> {
