@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import type { DB } from '../platform/db/schema';
+import { ENTRY_STATUS_LABELS } from '../entries/entry.messages';
 import { countWithoutConsent } from './consent.repository';
+
+const ENTRY_STATUSES = Object.keys(ENTRY_STATUS_LABELS);
 
 /** One line of a person's to-do home (the interface of src/todo, defined here until it lands). */
 export interface TodoItem {
@@ -14,12 +17,13 @@ export interface TodoItem {
 }
 
 /**
- * Authorisations still to record: a school's entries that cannot go to the city without one (drafts,
- * submitted, returned); a county's submitted entries it cannot forward yet. Nothing for other roles.
+ * Authorisations still to record: every entry of a school without one (a draft cannot go to the city,
+ * an awarded one cannot be published); a county's submitted entries it cannot forward yet.
  */
 export async function todoItems(db: Kysely<DB>, user: CurrentUser): Promise<TodoItem[]> {
   if (user.role === 'school' && user.schoolId) {
-    const count = await countWithoutConsent(db, { schoolId: user.schoolId }, ['draft', 'submitted', 'returned']);
+    // Every entry: also those forwarded or awarded before authorisations were recorded (after an upgrade).
+    const count = await countWithoutConsent(db, { schoolId: user.schoolId }, ENTRY_STATUSES);
     return count ? [{ key: 'consent.missing', label: '待登记监护人授权书的作品', count, href: '/entries', tone: 'warn' }] : [];
   }
   if (user.role === 'county' && user.countyId) {
