@@ -125,6 +125,7 @@ export async function consentPanel(deps: Pick<ConsentDeps, 'consent'>, user: Cur
     scanSize: c.scan?.sizeBytes ? formatBytes(c.scan.sizeBytes) : '',
     isOwner: isOwnSchool(user, entry.school.id),
     needsScan: c.requireScan && !c.scan && c.state !== 'none',
+    allowsBroadcast: c.scopes.includes('broadcast'),
   };
 }
 

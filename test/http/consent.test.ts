@@ -278,6 +278,8 @@ describe('guardian authorisation (授权书)', () => {
       expect(refused.body.detail).toContain('电视播出');
       expect(await db().selectFrom('masters').select('id').where('entry_id', '=', e.id).executeTakeFirst()).toBeUndefined();
       expect((await as(admin).get(`/api/v1/entries/${e.id}`)).body.status).toBe('awarded');
+      const { agent } = await t.browser('admin');
+      expect((await agent.get(`/entries/${e.id}`).expect(200)).text).toContain('监护人没有授权电视播出');
 
       await as(e.school.token)
         .put(`/api/v1/entries/${e.id}/consent`, { declaration: true, signerName: '王校长', scopes: ['public', 'broadcast'] })
