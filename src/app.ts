@@ -13,6 +13,7 @@ import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
+import { consentApi, consentPages, consentPanel } from './consent/consent.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -99,7 +100,9 @@ export function buildApp(c: Container): express.Express {
     resumable: { chunkBytes: c.config.uploads.chunkBytes, expiryHours: c.config.uploads.expiryHours },
     reviewPanel: (user: CurrentUser, entry: EntryView) => reviewPanel(c, user, entry),
     broadcastPanel,
+    consentPanel: (user: CurrentUser, entry: EntryView) => consentPanel(c, user, entry),
   };
+  const consentDeps = { ...c, tmpDir: c.config.uploads.tmpDir };
   const api = express.Router();
   // Written once, on first request (about 20 ms of CPU: not for every anonymous caller).
   let apiDocument: ReturnType<typeof openApiDocument> | undefined;
@@ -117,6 +120,7 @@ export function buildApp(c: Container): express.Express {
   api.use(broadcastApi(c));
   api.use(notificationApi(c));
   api.use(todoApi(c));
+  api.use(consentApi(consentDeps));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -129,6 +133,7 @@ export function buildApp(c: Container): express.Express {
   app.use(judgingPages(c));
   app.use(broadcastPages(c));
   app.use(notificationPages(c));
+  app.use(consentPages(consentDeps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

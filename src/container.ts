@@ -27,6 +27,7 @@ import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createNotificationService } from './notifications/notification.service';
 import { createTodoService } from './todo/todo.service';
+import { createConsentService } from './consent/consent.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -75,6 +76,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: (id) => campaign.get(id), onEnqueued: () => worker?.nudge() });
   const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });
+  const consent = createConsentService({ db, store, entries, campaign: (id) => campaign.get(id) });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -118,6 +120,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     broadcast,
     notifications,
     todo,
+    consent,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

@@ -52,6 +52,18 @@ export const AREAS = {
   messages: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'],
   /** group robots (企业微信 / 钉钉) and the delivery log */
   notificationSettings: ['admin'],
+  /** read an entry's guardian authorisation (授权书) and its scan: never judges, TV or the public */
+  consent: ['school', 'county', 'admin'],
+  /** record an entry's authorisation (its own school) */
+  consentRecord: ['school'],
+  /** withdraw an authorisation: the school, or the city on request */
+  consentWithdraw: ['school', 'admin'],
+  /** whether a signed scan is required (the city) */
+  consentSettings: ['admin'],
+  /** a school exports its own data (ZIP) */
+  dataExport: ['school'],
+  /** erase a school's personal data on request (the city) */
+  dataErase: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Area = keyof typeof AREAS;

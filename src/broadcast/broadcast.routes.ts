@@ -14,7 +14,7 @@ import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
 import { PROFILES } from './broadcast.contract';
 import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
-import type { BroadcastService } from './broadcast.service';
+import { consentText, type BroadcastService } from './broadcast.service';
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -96,6 +96,7 @@ export function broadcastPages(deps: BroadcastDeps): Router {
         profileLabel: it.master ? PROFILE_LABELS[it.master.profile] : '',
         durationText: typeof it.entry.video?.probe?.durationS === 'number' ? formatDuration(it.entry.video.probe.durationS) : '',
         sizeText: it.master?.sizeBytes ? formatBytes(it.master.sizeBytes) : '',
+        consentLabel: consentText(it.consentScopes),
       })),
       anyReady: items.some((i) => i.master?.status === 'ready'),
     });

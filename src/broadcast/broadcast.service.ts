@@ -18,9 +18,12 @@ import type { AwardTier } from '../judging/judging.schema';
 import { parse } from '../platform/validate';
 import { airedInput, selectInput } from './broadcast.contract';
 import { MASTER_STATUS_LABELS, NO_MASTER } from './broadcast.messages';
+import { SCOPE_SHORT } from '../consent/consent.messages';
 import type { MasterProfile, MasterStatus } from './broadcast.schema';
 import * as repo from './broadcast.repository';
 import { BROADCAST_JOB } from './broadcast.job';
+import { assertConsentScope, hasConsentScope, scopesOf } from '../consent/consent.gate';
+import type { ConsentScope } from '../consent/consent.schema';
 
 const DESK_PAGE = 5000;
 
@@ -43,9 +46,14 @@ export interface DeskItem {
   formLabel: string;
   master: MasterView | null;
   airedOn: string | null;
+  /** The scopes the guardians' authorisation grants (the desk lists only entries with 'broadcast'). */
+  consentScopes: ConsentScope[];
 }
 
 /** A readable Chinese file name: 吕梁颂_离石区XX小学_合唱.mxf (no path characters). */
+/** The consent column of the desk and its exports: 电视、新媒体、公示. */
+export const consentText = (scopes: ConsentScope[]) => scopes.map((s) => SCOPE_SHORT[s]).join('、') || '无';
+
 export function masterFileName(entry: EntryView, formLabel: string, profile: MasterProfile): string {
   const county = entry.county?.name ?? '市直';
   const school = entry.school.name.startsWith(county) ? entry.school.name : `${county}${entry.school.name}`;
@@ -68,22 +76,21 @@ export function createBroadcastService(
 
   /** Desk items for a list of entries: their masters and airing dates in one query. */
   async function deskItems(entries: EntryView[], campaign: Campaign): Promise<Array<{ item: DeskItem; objectKey: string | null }>> {
-    const found = await repo.mastersAndAiring(
-      db,
-      entries.map((e) => e.id),
-    );
+    const ids = entries.map((e) => e.id);
+    const [found, scopes] = await Promise.all([repo.mastersAndAiring(db, ids), scopesOf(db, ids)]);
     return entries.map((e) => {
       const master = found.get(e.id)?.master ?? null;
-      return { item: deskItem(e, campaign, master, found.get(e.id)?.airedOn ?? null), objectKey: master?.object_key ?? null };
+      return { item: deskItem(e, campaign, master, found.get(e.id)?.airedOn ?? null, scopes.get(e.id) ?? []), objectKey: master?.object_key ?? null };
     });
   }
 
-  function deskItem(entry: EntryView, campaign: Campaign, m: repo.MasterRow | null, airedOn: string | null): DeskItem {
+  function deskItem(entry: EntryView, campaign: Campaign, m: repo.MasterRow | null, airedOn: string | null, consentScopes: ConsentScope[]): DeskItem {
     const formLabel = campaign.forms.find((f) => f.code === entry.form)?.label ?? entry.form;
     return {
       entry,
       formLabel,
       airedOn,
+      consentScopes,
       master: m
         ? {
             status: m.status,
@@ -105,6 +112,8 @@ export function createBroadcastService(
     assertArea(actor, 'broadcastDesk');
     const entry = await deps.entries.load(entryId);
     if (!entry || !canSeeEntry(actor, entry) || !['broadcast_selected', 'aired'].includes(entry.status)) throw notFound('节目不存在，或未被选送电视台。');
+    // A withdrawn broadcast permission takes the entry off the desk: its master is no longer the TV's.
+    if (!(await hasConsentScope(db, entryId, 'broadcast'))) throw notFound('节目不存在，或监护人已撤回电视播出授权。');
     return deps.entries.view(entryId);
   }
 
@@ -117,7 +126,11 @@ export function createBroadcastService(
     // Pages of 5,000 (a campaign selects a few hundred): one page, so the desk is a count, one list
     // query and one masters query whatever its length.
     for (let page = 1; ; page++) {
-      const result = await deps.entries.list(actor, { campaignId, statuses: ['broadcast_selected', 'aired'], sort: 'rank' }, { page, pageSize: DESK_PAGE });
+      const result = await deps.entries.list(
+        actor,
+        { campaignId, statuses: ['broadcast_selected', 'aired'], consentScope: 'broadcast', sort: 'rank' },
+        { page, pageSize: DESK_PAGE },
+      );
       items.push(...result.items);
       if (page * DESK_PAGE >= result.total) return items;
     }
@@ -134,6 +147,7 @@ export function createBroadcastService(
         if (!e) throw notFound();
         if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
         if (!e.video_id) throw invalidState('作品没有视频。');
+        await assertConsentScope(trx, entryId, 'broadcast');
         // The previous master (and the job making it, if any) is superseded: its object goes after commit;
         // the new master has a new row and so a new key — an older job still running can never overwrite it.
         staleKey = (await repo.findMasterOfEntry(trx, entryId))?.object_key ?? null;
@@ -173,7 +187,7 @@ export function createBroadcastService(
       const found = (await repo.mastersAndAiring(db, [entryId])).get(entryId);
       const m = found?.master;
       if (!m || m.status !== 'ready' || !m.object_key) throw notFound('母版还没有制作完成。');
-      const item = deskItem(entry, await deps.campaign(entry.campaignId), m, found.airedOn);
+      const item = deskItem(entry, await deps.campaign(entry.campaignId), m, found.airedOn, ['broadcast']);
       await logDownload(actor, 'master', entryId, range);
       return { key: m.object_key, fileName: item.master!.fileName, contentType: m.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4' };
     },
@@ -208,6 +222,7 @@ export function createBroadcastService(
         '真峰值（dBTP）',
         '母版文件名',
         '播出日期',
+        '监护人授权',
       ];
       const rows = items.map((it, i) => {
         const e = it.entry;
@@ -227,6 +242,7 @@ export function createBroadcastService(
           it.master?.loudness?.truePeakDbtp ?? '',
           it.master?.fileName ?? '',
           it.airedOn ?? '',
+          consentText(it.consentScopes),
         ];
       });
       if (format === 'csv') {

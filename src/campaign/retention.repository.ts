@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { allowArchiveWrite } from '../platform/db/archive-guard';
 import type { DB } from '../platform/db/schema';
 import type { RetentionItemsTable } from './campaign.schema';
 
@@ -154,7 +155,7 @@ export async function markDeleted(q: Q, runId: string, key: string, at: Date): P
  * the read-only guard with `cx.archive_write`, for this transaction only. Idempotent.
  */
 export async function buryEntry(trx: Transaction<DB>, runId: string, entryId: string, at: Date): Promise<boolean> {
-  await sql`SELECT set_config('cx.archive_write', 'on', true)`.execute(trx);
+  await allowArchiveWrite(trx);
   const entry = await trx
     .selectFrom('entries as e')
     .innerJoin('schools as s', 's.id', 'e.school_id')

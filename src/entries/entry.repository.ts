@@ -6,6 +6,8 @@ import type { EntriesTable, EntryStatus, VideosTable } from './entry.schema';
 
 type Q = Kysely<DB> | Transaction<DB>;
 
+const CONSENT_SCOPE_COLUMN = { broadcast: 'k.scope_broadcast', newmedia: 'k.scope_newmedia', public: 'k.scope_public' } as const;
+
 function entryQuery(db: Q) {
   return db
     .selectFrom('entries as e')
@@ -59,6 +61,8 @@ export interface EntryFilter {
   countyId?: string;
   schoolId?: string;
   songId?: string;
+  /** only entries whose guardians' authorisation grants this publishing scope (and is not withdrawn) */
+  consentScope?: 'broadcast' | 'newmedia' | 'public';
 }
 
 export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter, page: PageQuery): Promise<Page<EntryRow>> {
@@ -76,6 +80,14 @@ export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter,
   if (filter.form) q = q.where('e.form', '=', filter.form);
   if (filter.level) q = q.where('e.level', '=', filter.level);
   if (filter.qcVerdict) q = q.where('v.qc_verdict', '=', filter.qcVerdict);
+  if (filter.consentScope) {
+    const column = CONSENT_SCOPE_COLUMN[filter.consentScope];
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('entry_consents as k').select('k.entry_id').whereRef('k.entry_id', '=', 'e.id').where(column, '=', true).where('k.withdrawn_at', 'is', null),
+      ),
+    );
+  }
   const { n } = await q
     .clearSelect()
     .select((eb) => eb.fn.countAll<number>().as('n'))

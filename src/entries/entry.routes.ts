@@ -17,6 +17,7 @@ import type { EntryStatus } from './entry.schema';
 import type { EntryService } from './entry.service';
 import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
 import { entryViewModel } from './entry.presenter';
+import { CONSENT_ACTION_LABELS, consentStateLabel } from '../consent/consent.messages';
 import { EDITABLE, type EntryView } from './entry.types';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
 
@@ -33,6 +34,8 @@ export interface EntryDeps {
   reviewPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
   /** The city's "select for broadcast" form (supplied by the broadcast component). */
   broadcastPanel?: (user: CurrentUser, entry: EntryView) => Record<string, unknown> | null;
+  /** The guardian authorisation section (supplied by the consent component). */
+  consentPanel?: (user: CurrentUser, entry: EntryView) => Promise<Record<string, unknown> | null>;
 }
 
 const STATUSES = Object.keys(ENTRY_STATUS_LABELS) as EntryStatus[];
@@ -154,12 +157,16 @@ export function entryPages(deps: EntryDeps): Router {
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
-      history: history.map((h) => ({
-        ...h,
-        actionLabel: ACTION_LABELS[h.action] ?? h.action,
-        fromLabel: h.from ? (ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from) : null,
-        toLabel: h.to ? (ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to) : null,
-      })),
+      history: history.map((h) =>
+        h.action.startsWith('consent.')
+          ? { ...h, actionLabel: CONSENT_ACTION_LABELS[h.action] ?? h.action, fromLabel: consentStateLabel(h.from), toLabel: consentStateLabel(h.to) }
+          : {
+              ...h,
+              actionLabel: ACTION_LABELS[h.action] ?? CONSENT_ACTION_LABELS[h.action] ?? h.action,
+              fromLabel: h.from ? (ENTRY_STATUS_LABELS[h.from as EntryStatus] ?? h.from) : null,
+              toLabel: h.to ? (ENTRY_STATUS_LABELS[h.to as EntryStatus] ?? h.to) : null,
+            },
+      ),
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
       canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
@@ -172,6 +179,7 @@ export function entryPages(deps: EntryDeps): Router {
       canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
       broadcast: deps.broadcastPanel ? deps.broadcastPanel(user, entry) : null,
+      consent: deps.consentPanel ? await deps.consentPanel(user, entry) : null,
     });
   });
 

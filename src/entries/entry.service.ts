@@ -8,6 +8,7 @@ import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
+import { assertConsentForForwarding } from '../consent/consent.gate';
 import { entryInput } from './entry.contract';
 import { presentEntry } from './entry.presenter';
 import * as repo from './entry.repository';
@@ -188,6 +189,8 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
             .executeTakeFirst();
           if (!period) throw invalidState('当前没有开放的报送期，不能提交。');
           const t = now();
+          // A 市直 school's entry goes straight to the city: it needs the guardians' authorisation now.
+          if (entry.county_id === null) await assertConsentForForwarding(trx, entry);
           return entry.county_id === null
             ? { status: 'forwarded', patch: { period_id: period.id, submitted_at: t, forwarded_at: t, return_reason: null } }
             : { status: 'submitted', patch: { period_id: period.id, submitted_at: t, return_reason: null } };

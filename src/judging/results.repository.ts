@@ -119,7 +119,10 @@ export function publishedAwards(q: Q, campaignId: string) {
     .leftJoin('counties as c', 'c.id', 'e.county_id')
     .leftJoin('songs as g', 'g.id', 'e.song_id')
     .leftJoin('performance_forms as f', 'f.code', 'e.form')
+    .leftJoin('entry_consents as k', 'k.entry_id', 'e.id')
     .select([
+      'k.scope_public',
+      'k.withdrawn_at as consent_withdrawn_at',
       'r.id as round_id',
       'r.name as round_name',
       'r.published_at',

@@ -255,14 +255,20 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
             entries: rows
               .filter((x) => x.award === t)
               .sort((a, b) => a.code.localeCompare(b.code))
-              .map((x) => ({
-                code: x.code,
-                title: x.title,
-                song: x.song_title ?? x.custom_song_title ?? '',
-                form: x.form_label ?? '',
-                school: x.school_name,
-                county: x.county_name ?? '市直',
-              })),
+              .map((x) => {
+                // Title, school and county only with the guardians' 'public' scope; otherwise the code,
+                // song and form keep the list complete and let the school recognise its own award.
+                const shown = x.scope_public === true && x.consent_withdrawn_at === null;
+                return {
+                  code: x.code,
+                  title: shown ? x.title : null,
+                  song: x.song_title ?? x.custom_song_title ?? '',
+                  form: x.form_label ?? '',
+                  school: shown ? x.school_name : null,
+                  county: shown ? (x.county_name ?? '市直') : null,
+                  consented: shown,
+                };
+              }),
           })).filter((t) => t.entries.length);
           return { id: r.id, name: r.name, publishedAt: new Date(r.published_at!).toISOString(), tiers };
         }),

@@ -60,6 +60,7 @@ export function orgPages(deps: OrgDeps): Router {
       filter,
       counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [],
       canImport: canUse(user, 'schoolImport'),
+      canErase: canUse(user, 'dataErase'),
       pagination: pageLinks('/org/schools', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
     });
   });

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'validation_failed'
   | 'invalid_state'
   | 'quota_exceeded'
+  | 'consent_required'
   | 'round_closed'
   | 'campaign_closed'
   | 'payload_too_large'

@@ -8,6 +8,8 @@ import { forbidden } from '../platform/errors';
 import { listEntries } from '../entries/entry.repository';
 import { ENTRY_STATUS_LABELS, QC_VERDICT_LABELS } from '../entries/entry.messages';
 import { FORWARDED_STATES } from './review.service';
+import { scopesOf } from '../consent/consent.gate';
+import { NO_CONSENT, SCOPE_SHORT } from '../consent/consent.messages';
 
 /**
  * The forwarded list as XLSX, one row per entry: 编号, 作品名称, 歌曲, 表演形式, 学段, 学校,
@@ -49,12 +51,18 @@ export async function writeForwardedXlsx(
     { header: '时长（秒）', key: 'duration', width: 10 },
     { header: '技术检查', key: 'qc', width: 10 },
     { header: '状态', key: 'status', width: 10 },
+    { header: '监护人授权', key: 'consent', width: 16 },
   ];
   sheet.getRow(1).font = { bold: true };
   const label = (list: Array<{ code: string; label: string }>, code: string) => list.find((x) => x.code === code)?.label ?? code;
   for (let page = 1; ; page++) {
     if (page > 1) result = await pageOf(page);
+    const consents = await scopesOf(
+      db,
+      result.items.map((r) => r.id),
+    );
     for (const r of result.items) {
+      const scopes = consents.get(r.id);
       sheet
         .addRow({
           code: r.code,
@@ -69,6 +77,7 @@ export async function writeForwardedXlsx(
           duration: r.v_duration_s === null ? '' : Math.round(Number(r.v_duration_s)),
           qc: r.v_qc_verdict ? QC_VERDICT_LABELS[r.v_qc_verdict] : '',
           status: ENTRY_STATUS_LABELS[r.status],
+          consent: scopes ? scopes.map((s) => SCOPE_SHORT[s]).join('、') || '仅参赛' : NO_CONSENT,
         })
         .commit();
     }

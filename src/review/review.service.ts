@@ -18,6 +18,7 @@ import type { EntryView } from '../entries/entry.types';
 import { PERIOD_NOT_FOUND } from '../campaign/campaign.messages';
 import { notify } from '../notifications/notify';
 import { FORWARDED_MESSAGE, RETURNED_MESSAGE } from './review.messages';
+import { assertConsentForForwarding } from '../consent/consent.gate';
 
 /**
  * County review: a county bureau returns its schools' submitted entries with a reason, or
@@ -136,6 +137,7 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
         to: async (trx, e) => {
           const periodId = input.periodId ?? e.period_id;
           if (!periodId) throw validationFailed([{ field: 'periodId', message: '请选择报送期' }]);
+          await assertConsentForForwarding(trx, e);
           await lockCounty(trx, actor.countyId!);
           const use = await quotaFor(trx, periodId, actor.countyId!);
           if (!use.open) throw invalidState('本期县区报送已截止，不能再报送。');

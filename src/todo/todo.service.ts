@@ -2,6 +2,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { todoItems as broadcastTodo } from '../broadcast/broadcast.todo';
 import { todoItems as campaignTodo } from '../campaign/campaign.todo';
+import { todoItems as consentTodo } from '../consent/consent.todo';
 import { todoItems as entriesTodo } from '../entries/entries.todo';
 import { todoItems as judgingTodo } from '../judging/judging.todo';
 import { countUnread } from '../notifications/notification.repository';
@@ -10,7 +11,7 @@ import { todoItems as reviewTodo, worklistCounts } from '../review/review.todo';
 import type { TodoItem, TodoProvider } from './todo.types';
 
 /** Every component's provider (`<component>.todo.ts`); a new one is one more line here. */
-export const TODO_PROVIDERS: readonly TodoProvider[] = [entriesTodo, reviewTodo, judgingTodo, broadcastTodo, campaignTodo];
+export const TODO_PROVIDERS: readonly TodoProvider[] = [entriesTodo, reviewTodo, judgingTodo, broadcastTodo, campaignTodo, consentTodo];
 
 const TONE_ORDER = { danger: 0, warn: 1, info: 2 } as const;
 

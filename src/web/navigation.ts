@@ -22,6 +22,8 @@ const ITEMS: NavItem[] = [
   { href: '/judging', label: '我的评审', roles: ['judge'] },
   { href: '/audit', label: '操作日志', roles: ['admin'] },
   { href: '/notifications', label: '消息', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'] },
+  { href: '/consent/settings', label: '授权书要求', roles: ['admin'] },
+  { href: '/my-data', label: '本校数据', roles: ['school'] },
 ];
 
 /** `unread`: the person's unread messages, shown as a badge on 消息. */
@@ -66,6 +68,10 @@ export const FLASH: Record<string, string> = {
   aired_saved: '播出日期已保存。',
   broadcast_selected: '已选送电视台，正在制作广播母版。',
   entry_withdrawn: '作品已撤回，可以修改后重新提交。',
+  consent_recorded: '监护人授权已登记。',
+  consent_withdrawn: '授权已撤回，相关渠道将停止使用该作品。',
+  consent_settings_saved: '授权书要求已保存。',
+  personal_data_erased: '该校的个人信息已删除。',
   round_created: '评审轮次已创建。',
   round_updated: '轮次设置已保存。',
   round_entries_added: '作品已添加到本轮。',

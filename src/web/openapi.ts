@@ -2,6 +2,7 @@ import { OpenApiGeneratorV3, OpenAPIRegistry, type RouteConfig } from '@asteasol
 import { accountOperations } from '../accounts/account.contract';
 import { broadcastOperations } from '../broadcast/broadcast.contract';
 import { campaignOperations } from '../campaign/campaign.contract';
+import { consentOperations } from '../consent/consent.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
 import { orgOperations } from '../org/org.contract';
@@ -42,6 +43,7 @@ const ERROR_CODES = [
   'validation_failed',
   'invalid_state',
   'quota_exceeded',
+  'consent_required',
   'round_closed',
   'campaign_closed',
   'payload_too_large',
@@ -96,6 +98,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...judgingOperations,
   ...broadcastOperations,
   ...notificationOperations,
+  ...consentOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

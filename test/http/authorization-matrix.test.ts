@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
+import { createEntry } from '../support/factories';
 
 /**
  * THE authorization matrix: every route added so far × every kind of caller → the status a caller
@@ -13,7 +14,9 @@ import { createTestApp, TEST_PASSWORD, type TestApp } from '../support/app';
  *
  * Fixtures: `:school` is a school in 离石区 (c-lishi); `:account` is a school account of that
  * school; `:admin` the first admin account; `:period` the seeded period. "county" is the
- * reviewer of 离石区, "other county" the reviewer of 孝义市.
+ * reviewer of 离石区, "other county" the reviewer of 孝义市. `:entry` is a submitted entry of
+ * `:school` whose guardians' authorisation has a signed scan: the scan is readable only by the
+ * school, its county and the city.
  */
 const CALLERS = ['anonymous', 'school', 'county', 'otherCounty', 'judge', 'tv', 'admin'] as const;
 type Caller = (typeof CALLERS)[number];
@@ -30,6 +33,8 @@ interface Fixtures {
   /** a second campaign (筹备中), closed by its row below: campaign rows come in this order */
   spare: string;
   sparePeriod: string;
+  /** a submitted entry of `:school` with an authorisation and a signed scan */
+  entry: string;
 }
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
@@ -156,6 +161,22 @@ const MATRIX: Row[] = [
   api('PATCH', '/periods/:sparePeriod',               [401, 403,  403,   403,  403, 403, 409], { body: () => ({ quota: 12 }) }),
   // Naming a campaign that does not exist is answered before anything else.
   api('GET',   '/entries?campaignId=no-such-campaign', [404, 404, 404,   404,  404, 404, 404]),
+
+  // Guardian authorisation (授权书): never judges, TV or the public; another county's reviewer gets 404.
+  page('GET',  '/entries/:entry/consent',             [303, 200,  200,   404,  403, 403, 200]),
+  page('GET',  '/consent/settings',                   [303, 200,  200,   200,  403, 403, 200]),
+  page('POST', '/consent/settings',                   [303, 403,  403,   403,  403, 403, 303], { body: () => ({ requireScan: 'false' }) }),
+  page('GET',  '/my-data',                            [303, 200,  403,   403,  403, 403, 403]),
+  page('GET',  '/schools/:school/personal-data',      [303, 403,  403,   403,  403, 403, 200]),
+  api('GET',   '/entries/:entry/consent',             [401, 200,  200,   404,  403, 403, 200]),
+  api('PUT',   '/entries/:entry/consent',             [401, 200,  403,   403,  403, 403, 403], { body: () => ({ declaration: true, signerName: '王校长', scopes: ['public'] }) }),
+  api('GET',   '/entries/:entry/consent/scan',        [401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/entries/:entry/consent/template.pdf',[401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/consent/settings',                   [401, 200,  200,   200,  403, 403, 200]),
+  api('PUT',   '/consent/settings',                   [401, 403,  403,   403,  403, 403, 200], { body: () => ({ requireScan: false }) }),
+  api('GET',   '/schools/:school/export.zip',         [401, 200,  403,   403,  403, 403, 403]),
+  api('GET',   '/schools/:cityDirectSchool/export.zip', [401, 404, 403,   403,  403, 403, 403]),
+  api('POST',  '/schools/:cityDirectSchool/erase-personal-data', [401, 403, 403, 403, 403, 403, 200], { body: () => ({ reason: '矩阵测试申请' }) }),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'campaign_closed' };
@@ -195,6 +216,7 @@ describe('authorization matrix: every route × every caller', () => {
       sparePeriod: sparePeriod.id,
       robot: robot.id,
       robot2: robot2.id,
+      entry: '',
     };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
@@ -211,6 +233,7 @@ describe('authorization matrix: every route × every caller', () => {
         tokens.set(caller, await t.token(username));
       }),
     );
+    f.entry = await submittedEntryWithScan(t, tokens.get('school')!);
   }, 180_000); // a fresh database and a dozen scrypt logins: generous on a loaded machine
   afterAll(async () => {
     await t.close();
@@ -263,3 +286,16 @@ describe('authorization matrix: every route × every caller', () => {
     }
   });
 });
+
+/** A submitted entry of the token's school whose authorisation carries a signed PDF scan. */
+async function submittedEntryWithScan(t: TestApp, schoolToken: string): Promise<string> {
+  const entry = await createEntry(t, schoolToken, { title: '矩阵作品' });
+  await request(t.app)
+    .put(`/api/v1/entries/${entry.id}/consent`)
+    .set('Authorization', `Bearer ${schoolToken}`)
+    .field('scopes', 'public')
+    .attach('scan', Buffer.from('%PDF-1.4\n矩阵\n%%EOF\n'), 'scan.pdf')
+    .expect(200);
+  await t.container.database.db.updateTable('entries').set({ status: 'submitted' }).where('id', '=', entry.id).execute();
+  return entry.id;
+}

@@ -221,6 +221,7 @@ describe('programme sheet and archive', () => {
     '真峰值（dBTP）',
     '母版文件名',
     '播出日期',
+    '监护人授权',
   ];
 
   test('when tv downloads the XLSX, then the header row is right and there is one row per selected entry', async () => {
@@ -243,6 +244,7 @@ describe('programme sheet and archive', () => {
     expect(row[10]).toBe(-24.1);
     expect(row[11]).toBe(-3.2);
     expect(row[12]).toBe('吕梁颂_离石区XX小学_合唱.mxf');
+    expect(row[14]).toBe('电视、新媒体、公示'); // the factory's authorisation grants every scope
     expect(byCode.has(awardedOnly.code)).toBe(false);
   });
 

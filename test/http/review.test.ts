@@ -175,8 +175,8 @@ describe('county review: return, forward within the quota, rank', () => {
     const res = await downloadBinary(as(await t.token('admin')).get(`/api/v1/exports/forwarded.xlsx?periodId=${periodId}`)).expect(200);
     expect(res.headers['content-type']).toContain('spreadsheetml');
     const [header, ...rows] = await readXlsx(res.body as Buffer);
-    expect(header).toEqual(['编号', '作品名称', '歌曲', '自选', '表演形式', '学段', '学校', '县区', '排序', '时长（秒）', '技术检查', '状态']);
-    expect(rows.some((r) => r[7] === '中阳县' && r[8] === 1 && r[10] === '通过' && r[11] === '已报送市教育局')).toBe(true);
+    expect(header).toEqual(['编号', '作品名称', '歌曲', '自选', '表演形式', '学段', '学校', '县区', '排序', '时长（秒）', '技术检查', '状态', '监护人授权']);
+    expect(rows.some((r) => r[7] === '中阳县' && r[8] === 1 && r[10] === '通过' && r[11] === '已报送市教育局' && r[12] === '电视、新媒体、公示')).toBe(true);
   });
 
   test('when reviewers use the pages, then the worklist shows 已报送 x / y and the audit log lists the actions', async () => {

@@ -22,8 +22,17 @@ export async function createEntry(t: TestApp, token: string, fields: Record<stri
   return res.body;
 }
 
-/** Attaches a processed video to the entry, as the ingest job would leave it. */
-export async function attachReadyVideo(t: TestApp, entryId: string, verdict: 'pass' | 'warn' | 'fail' = 'pass'): Promise<string> {
+/**
+ * Attaches a processed video to the entry, as the ingest job would leave it — and, as a school that
+ * has collected its guardians' 授权书 would, records their authorisation with every scope (forwarding
+ * and broadcast selection need it). Pass `{ consent: false }` to leave the entry without one.
+ */
+export async function attachReadyVideo(
+  t: TestApp,
+  entryId: string,
+  verdict: 'pass' | 'warn' | 'fail' = 'pass',
+  opts: { consent?: boolean } = {},
+): Promise<string> {
   const db = t.container.database.db;
   const id = crypto.randomUUID();
   await db
@@ -46,6 +55,7 @@ export async function attachReadyVideo(t: TestApp, entryId: string, verdict: 'pa
     })
     .execute();
   await db.updateTable('entries').set({ video_id: id }).where('id', '=', entryId).execute();
+  if (opts.consent !== false) await recordFullConsent(t, entryId);
   return id;
 }
 
@@ -53,4 +63,25 @@ export async function attachReadyVideo(t: TestApp, entryId: string, verdict: 'pa
 export async function schoolWithToken(t: TestApp, countyId: string | null = 'c-lishi') {
   const user = await t.createUser('school', { countyId });
   return { ...user, token: await t.token(user.username) };
+}
+
+/** The school's declaration with every scope, straight into the database (as PUT /entries/:id/consent would leave it). */
+export async function recordFullConsent(t: TestApp, entryId: string): Promise<void> {
+  const db = t.container.database.db;
+  const entry = await db.selectFrom('entries').select(['campaign_id', 'school_id']).where('id', '=', entryId).executeTakeFirstOrThrow();
+  await db
+    .insertInto('entry_consents')
+    .values({
+      entry_id: entryId,
+      campaign_id: entry.campaign_id,
+      school_id: entry.school_id,
+      declaration: true,
+      signer_name: '王校长',
+      signer_post: '校长',
+      scope_broadcast: true,
+      scope_newmedia: true,
+      scope_public: true,
+    })
+    .onConflict((oc) => oc.column('entry_id').doNothing())
+    .execute();
 }

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { BroadcastTables } from '../../broadcast/broadcast.schema';
 import type { CampaignStatus, RetentionTables } from '../../campaign/campaign.schema';
+import type { ConsentTables } from '../../consent/consent.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
@@ -156,4 +157,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, RetentionTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, RetentionTables, ConsentTables {}

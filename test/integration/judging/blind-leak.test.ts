@@ -22,6 +22,7 @@ const run = promisify(execFile);
 
 const SCHOOL = '泄密检测学校ZQX';
 const DIRECTOR = '导演ZQX';
+const SIGNER = '声明人ZQX';
 const UPLOADER_NAME = '上传者ZQX';
 const UPLOADER_USERNAME = 'uploader_zqx';
 const COUNTY_NAME = '离石区';
@@ -121,6 +122,12 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
       post: (url: string, body?: object) => request(t.app).post(url).set('Authorization', `Bearer ${token}`).send(body),
     });
     await as(schoolToken).post(`/api/v1/entries/${entry.id}/submit`).expect(200);
+    // Forwarding needs the guardians' authorisation (issue 16): the school declares it.
+    await request(t.app)
+      .put(`/api/v1/entries/${entry.id}/consent`)
+      .set('Authorization', `Bearer ${schoolToken}`)
+      .send({ declaration: true, signerName: SIGNER, scopes: ['public'] })
+      .expect(200);
     await as(reviewerToken).post(`/api/v1/entries/${entry.id}/forward`, { periodId }).expect(200);
     const round = (round1 = (
       await as(admin).post('/api/v1/rounds', { name: '匿名初评', periodId, judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)
@@ -137,6 +144,7 @@ describe('blind round: nothing a judge can fetch identifies the school, county, 
     secrets = [
       SCHOOL,
       DIRECTOR,
+      SIGNER,
       UPLOADER_NAME,
       UPLOADER_USERNAME,
       COUNTY_NAME,

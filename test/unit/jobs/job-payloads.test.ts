@@ -5,6 +5,7 @@
  */
 import type { Transaction } from 'kysely';
 import { BROADCAST_JOB } from '../../../src/broadcast/broadcast.job';
+import { RETENTION_JOB } from '../../../src/campaign/retention.job';
 import { INGEST_JOB } from '../../../src/entries/ingest.job';
 import { ROUND_REMINDER_JOB } from '../../../src/judging/reminder.job';
 import { NOTIFY_DELIVER_JOB } from '../../../src/notifications/notify';
@@ -37,7 +38,7 @@ describe('the job registry', () => {
       store: null as never,
       logger: createLogger('silent'),
     });
-    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB, NOTIFY_DELIVER_JOB, ROUND_REMINDER_JOB];
+    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB, NOTIFY_DELIVER_JOB, ROUND_REMINDER_JOB, RETENTION_JOB];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
   });
