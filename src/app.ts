@@ -51,6 +51,8 @@ export function buildApp(c: Container): express.Express {
   // One input gate for every route: bad characters in the path/query (here), the body (below).
   app.use(urlGate);
   app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
+  // Browsers ask for /favicon.ico whatever the page links; the icon is one SVG.
+  app.get('/favicon.ico', (_req, res) => res.redirect(301, '/static/favicon.svg'));
   app.use(healthRoutes({ database: c.database, store: c.store }));
   // The page's resumable-upload client (tus-js-client's browser bundle), same origin for the CSP.
   app.get('/static/vendor/tus.min.js', (_req, res) => {

@@ -10,3 +10,10 @@ export const PROFILE_LABELS: Record<MasterProfile, string> = {
 export const MASTER_STATUS_LABELS: Record<MasterStatus, string> = { queued: '排队中', processing: '制作中', ready: '可下载', failed: '制作失败' };
 /** The desk's and the programme sheet's word for an entry whose master is not made yet. */
 export const NO_MASTER = '未制作';
+
+/** What 选送电视台 does, said before it happens (dialog and confirm page). */
+export const SELECT_CONFIRMATION = {
+  title: '确认选送电视台',
+  message: '选送后作品状态改为「已选送电视台」，系统开始制作广播母版，电视台在母版完成后即可下载播出。',
+  confirmLabel: '确认选送',
+};

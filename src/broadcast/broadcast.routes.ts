@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { canUse } from '../accounts/policy';
+import { assertArea, canUse } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
@@ -12,7 +12,8 @@ import { formatBytes, formatDuration } from '../platform/format';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
 import { PROFILES } from './broadcast.contract';
-import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
+import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS, SELECT_CONFIRMATION } from './broadcast.messages';
+import { confirmStep } from '../web/confirm';
 import type { BroadcastService } from './broadcast.service';
 
 export interface BroadcastDeps {
@@ -68,7 +69,11 @@ export function broadcastApi(deps: BroadcastDeps): Router {
 /** On an awarded entry's page, the city's "select for broadcast" form. */
 export function broadcastPanel(user: CurrentUser, entry: EntryView) {
   if (!canUse(user, 'broadcastSelect') || !['awarded', 'broadcast_selected'].includes(entry.status)) return null;
-  return { profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })), selected: entry.status === 'broadcast_selected' };
+  return {
+    profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })),
+    selected: entry.status === 'broadcast_selected',
+    confirm: SELECT_CONFIRMATION,
+  };
 }
 
 export function broadcastPages(deps: BroadcastDeps): Router {
@@ -98,6 +103,9 @@ export function broadcastPages(deps: BroadcastDeps): Router {
     res.redirect(303, '/broadcast?msg=aired_saved');
   });
   router.post('/entries/:id/broadcast', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'broadcastSelect');
+    if (!confirmStep(req, res, { ...SELECT_CONFIRMATION, cancelHref: `/entries/${encodeURIComponent(req.params.id)}` })) return;
     await deps.broadcast.select(currentUser(req), req.params.id, req.body);
     res.redirect(303, `/entries/${req.params.id}?msg=broadcast_selected`);
   });

@@ -37,6 +37,7 @@ export const ACTION_LABELS: Record<string, string> = {
   'entry.withdraw': '撤回',
   'entry.return': '退回',
   'entry.forward': '报送市教育局',
+  'entry.recall': '县区撤回报送',
   'entry.rank': '调整报送排序',
   'entry.judging': '进入评审',
   'entry.award': '评定奖项',
@@ -65,3 +66,18 @@ export const QC_CHECK_LABELS: Record<string, string> = {
 
 /** The entry is past draft/returned: its video cannot be replaced (the page's gate, both upload paths). */
 export const VIDEO_LOCKED = '作品已提交，不能更换视频。如需更换，请先撤回。';
+
+/** What 提交 does, said before it happens (the dialog and the confirm page say the same). */
+export function submitConfirmation(entry: { county: { name: string } | null }) {
+  return entry.county
+    ? {
+        title: '确认提交到县区教育局',
+        message: `提交后作品交${entry.county.name}教育局审核，审核期间不能修改信息或更换视频。县区处理前可以撤回，撤回后修改再提交。`,
+        confirmLabel: '确认提交',
+      }
+    : {
+        title: '确认提交到市教育局',
+        message: '提交后作品直接报送市教育局，不能再修改信息、更换视频或撤回。',
+        confirmLabel: '确认提交',
+      };
+}

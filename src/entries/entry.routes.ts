@@ -14,7 +14,8 @@ import { sendObject } from '../web/send-object';
 import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
 import type { EntryService } from './entry.service';
-import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
+import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED, submitConfirmation } from './entry.messages';
+import { confirmStep } from '../web/confirm';
 import { entryViewModel } from './entry.presenter';
 import { EDITABLE, type EntryView } from './entry.types';
 import { videoUploadMiddleware, type VideoUploadService } from './video-upload';
@@ -155,7 +156,9 @@ export function entryPages(deps: EntryDeps): Router {
       })),
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
-      canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
+      // A returned entry is fixed and submitted again; 撤回 beside 提交 would only confuse.
+      canWithdraw: isOwner && entry.status === 'submitted',
+      submitConfirm: submitConfirmation(entry),
       resumable: deps.resumable ?? { chunkBytes: 50 * 1024 ** 2, expiryHours: 24 },
       acceptedFormats: ACCEPTED_FORMATS_TEXT,
       videoAccept: VIDEO_FILE_ACCEPT,
@@ -203,7 +206,11 @@ export function entryPages(deps: EntryDeps): Router {
   });
 
   router.post('/entries/:id/submit', async (req, res) => {
-    const entry = await deps.entries.submit(currentUser(req), req.params.id);
+    const user = currentUser(req);
+    const view = await deps.entries.get(user, req.params.id);
+    assertOwnSchoolEntry(user, await deps.entries.load(view.id));
+    if (!confirmStep(req, res, { ...submitConfirmation(view), cancelHref: `/entries/${view.id}` })) return;
+    const entry = await deps.entries.submit(user, req.params.id);
     res.redirect(303, `/entries/${req.params.id}?msg=${entry.status === 'forwarded' ? 'entry_forwarded' : 'entry_submitted'}`);
   });
 

@@ -14,3 +14,28 @@ export const AGGREGATION_LABELS: Record<AggregationMethod, string> = {
 export const ROUND_NOT_FOUND = '评审轮次不存在。';
 /** A judge's assignment that is not theirs, or whose round no longer takes scores. */
 export const ASSIGNMENT_NOT_FOUND = '评审任务不存在，或本轮评审已结束。';
+
+/** What each one-way step of a round does, said before it happens (dialog and confirm page). */
+export const ROUND_CONFIRMATIONS = {
+  open: {
+    title: '确认开始评审',
+    message: '开始后，评分标准、评委人数和计分方法不能再修改，评委会在「我的评审」中看到作品并开始评分。',
+    confirmLabel: '确认开始',
+  },
+  close: {
+    title: '确认结束评审',
+    message: '结束后所有评分锁定，评委不能再评分或修改；未提交的评分不计入结果。个别评分需要更正时，可以在分配表中「重新开放」。',
+    confirmLabel: '确认结束',
+    danger: true,
+  },
+  awards: {
+    title: '确认评定奖项',
+    message: '确认后按预览名单评定奖项：获奖作品的学校会在作品页看到奖项，其余作品标为未入选。',
+    confirmLabel: '确认评定',
+  },
+  publish: {
+    title: '确认公示获奖名单',
+    message: '公示后，任何人无需登录即可在公示页看到获奖名单（不含分数）。公示后可以撤回，但已看到的人无法收回。',
+    confirmLabel: '确认公示',
+  },
+} as const;

@@ -10,7 +10,8 @@ import { pageQuery, parse } from '../platform/validate';
 import type { AssignmentStatus, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
 import type { ResultsService } from './results.service';
-import { AGGREGATION_LABELS, AWARD_LABELS } from './judging.messages';
+import { AGGREGATION_LABELS, AWARD_LABELS, ROUND_CONFIRMATIONS } from './judging.messages';
+import { confirmStep } from '../web/confirm';
 import { TIERS, tiersInput } from './judging.contract';
 import type { RoundService, RoundView } from './round.service';
 import { DEFAULT_RUBRIC } from './judging.types';
@@ -176,6 +177,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return {
       title: round.name,
       round: { ...round, ...roundBadge(round) },
+      confirmations: ROUND_CONFIRMATIONS,
       periodName: period?.name ?? null,
       sourceName: source?.name ?? null,
       draft,
@@ -360,12 +362,20 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return 'score_reopened';
   });
 
-  step('open', async (user, id) => {
+  /** Asks before a one-way step of the round (the admin's area is checked first). */
+  async function confirmed(user: CurrentUser, id: string, req: Request, res: Response, which: keyof typeof ROUND_CONFIRMATIONS) {
+    await rounds.get(user, id);
+    return confirmStep(req, res, { ...ROUND_CONFIRMATIONS[which], cancelHref: `/rounds/${encodeURIComponent(id)}` });
+  }
+
+  step('open', async (user, id, _body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'open'))) return;
     await rounds.open(user, id);
     return 'round_opened';
   });
 
-  step('close', async (user, id) => {
+  step('close', async (user, id, _body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'close'))) return;
     await rounds.close(user, id);
     return 'round_closed';
   });
@@ -386,6 +396,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     res.render('judging/awards-preview', {
       title: `奖项预览 · ${round.name}`,
       round,
+      confirmations: ROUND_CONFIRMATIONS,
       counts: tiers.map((t) => ({ key: t.award, count: t.count })),
       groups: TIERS.map((t) => ({
         label: AWARD_LABELS[t],
@@ -407,13 +418,15 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     });
   });
 
-  step('awards', async (user, id, body) => {
+  step('awards', async (user, id, body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'awards'))) return;
     await results.awards(user, id, tiersFrom(body));
     return 'awards_confirmed';
   });
 
-  step('publish', async (user, id, body) => {
+  step('publish', async (user, id, body, req, res) => {
     const publish = body.publish !== '0';
+    if (publish && !(await confirmed(user, id, req, res, 'publish'))) return;
     await results.publish(user, id, publish);
     return publish ? 'results_published' : 'results_unpublished';
   });

@@ -17,6 +17,8 @@ import { safeNext } from '../web/navigation';
 import { pageLinks } from '../web/view-helpers';
 import { FORWARDED_STATES, type ReviewService } from './review.service';
 import type { StatsService } from './stats.service';
+import { forwardConfirmation } from './review.messages';
+import { confirmStep } from '../web/confirm';
 
 export interface ReviewDeps {
   review: ReviewService;
@@ -47,6 +49,9 @@ export function reviewApi(deps: ReviewDeps): Router {
   router.post('/entries/:id/forward', async (req, res) => {
     res.json(await deps.review.forward(currentUser(req), req.params.id, req.body));
   });
+  router.post('/entries/:id/recall', async (req, res) => {
+    res.json(await deps.review.recall(currentUser(req), req.params.id, req.body));
+  });
   router.post('/entries/:id/rank', async (req, res) => {
     res.json(await deps.review.rank(currentUser(req), req.params.id, req.body));
   });
@@ -74,8 +79,11 @@ export async function reviewPanel(deps: ReviewDeps, user: CurrentUser, entry: En
   const open = periods.filter((p) => p.forwardBy.getTime() > now);
   const periodId = entry.periodId ?? open[0]?.id;
   const quota = user.role === 'county' && user.countyId && periodId ? await deps.review.quotaFor(periodId, user.countyId) : null;
+  const recallQuota = user.role === 'county' && user.countyId && entry.status === 'forwarded' && entry.periodId ? await deps.review.quotaFor(entry.periodId, user.countyId) : null;
   return {
     canReturn: entry.status === 'submitted' || (user.role === 'admin' && entry.status === 'forwarded'),
+    canRecall: Boolean(recallQuota?.open),
+    forwardConfirm: quota ? forwardConfirmation(quota) : null,
     canForward: user.role === 'county' && entry.status === 'submitted',
     canRank: user.role === 'county' && entry.status === 'forwarded',
     periods: open.map((p) => ({ id: p.id, name: p.name, selected: p.id === periodId })),
@@ -114,6 +122,8 @@ export function reviewPages(deps: ReviewDeps): Router {
         href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}`,
       })),
       tabKey,
+      // The filters fold away (phones); they open by themselves when one is in use.
+      activeFilters: ['countyId', 'schoolId', 'songId', 'form', 'level', 'qcVerdict', 'sort'].filter((k) => queryString(req, k, 64)).length,
       entries: result.items.map((e) => entryViewModel(e, campaign)),
       filter: {
         ...filter,
@@ -152,8 +162,29 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   router.post('/entries/:id/forward', async (req, res) => {
-    await deps.review.forward(currentUser(req), req.params.id, req.body);
+    const user = currentUser(req);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (user.role === 'county' && user.countyId) {
+      // Say what it spends before it is spent: the quota of the period the form chose.
+      const entry = await deps.entries.get(user, req.params.id);
+      const periodId = (typeof body.periodId === 'string' && body.periodId) || entry.periodId || (await firstOpenPeriod(deps));
+      if (periodId && entry.status === 'submitted') {
+        const use = await deps.review.quotaFor(periodId, user.countyId);
+        if (use.open && use.used < use.quota && !confirmStep(req, res, { ...forwardConfirmation(use), cancelHref: back(req, `/entries/${entry.id}`) })) return;
+      }
+    }
+    await deps.review.forward(user, req.params.id, body);
     res.redirect(303, withMsg(back(req, `/entries/${req.params.id}`), 'entry_forwarded_city'));
+  });
+
+  router.post('/entries/:id/recall', async (req, res) => {
+    try {
+      await deps.review.recall(currentUser(req), req.params.id, req.body);
+      res.redirect(303, withMsg(`/entries/${req.params.id}`, 'entry_recalled'));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'validation_failed') return res.redirect(303, withMsg(`/entries/${req.params.id}`, 'recall_reason_required'));
+      throw err;
+    }
   });
 
   router.post('/entries/:id/rank', async (req, res) => {
@@ -194,6 +225,11 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   return router;
+}
+
+async function firstOpenPeriod(deps: ReviewDeps): Promise<string | undefined> {
+  const now = Date.now();
+  return (await deps.campaign.listPeriods()).find((p) => p.forwardBy.getTime() > now)?.id;
 }
 
 function withMsg(url: string, msg: string): string {
