@@ -21,6 +21,7 @@ import { bodyGate, markInvalidUtf8, urlGate } from './web/input-gate';
 import { homePages } from './web/home.routes';
 import { FLASH, navFor } from './web/navigation';
 import { openApiDocument } from './web/openapi';
+import { passwordChangeGate } from './web/password-gate';
 import { createViewEngine, resolveViewsDir } from './web/views';
 
 /** Builds the Express app from the container. Never listens: main.ts and the tests do that. */
@@ -78,6 +79,7 @@ export function buildApp(c: Container): express.Express {
     if (msg) res.locals.flash = msg;
     next();
   });
+  app.use(passwordChangeGate);
 
   const entryDeps = {
     ...c,
@@ -104,7 +106,7 @@ export function buildApp(c: Container): express.Express {
   api.use(broadcastApi(c));
   app.use('/api/v1', api);
 
-  app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
+  app.use(authPages({ auth: c.auth, sessions: c.sessions, users: c.users, cookieSecure: c.config.security.cookieSecure }));
   app.use(homePages(c));
   app.use(campaignPages(c));
   app.use(orgPages({ ...c, tmpDir: c.config.uploads.tmpDir }));

@@ -2,7 +2,14 @@ import type { EntryStatus } from '../entries/entry.schema';
 
 /** The county review's words: what 报送 and 撤回报送 do, said before and after. */
 
-const dayFormat = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+const dayFormat = new Intl.DateTimeFormat('zh-CN', {
+  timeZone: 'Asia/Shanghai',
+  month: 'long',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
 
 /** What 报送市教育局 does, with the quota it spends (「报送后占用名额 3/10，截止前可撤回」). */
 export function forwardConfirmation(use: { used: number; quota: number; forwardBy: Date }) {

@@ -79,7 +79,10 @@ export async function reviewPanel(deps: ReviewDeps, user: CurrentUser, entry: En
   const open = periods.filter((p) => p.forwardBy.getTime() > now);
   const periodId = entry.periodId ?? open[0]?.id;
   const quota = user.role === 'county' && user.countyId && periodId ? await deps.review.quotaFor(periodId, user.countyId) : null;
-  const recallQuota = user.role === 'county' && user.countyId && entry.status === 'forwarded' && entry.periodId ? await deps.review.quotaFor(entry.periodId, user.countyId) : null;
+  const recallQuota =
+    user.role === 'county' && user.countyId && entry.status === 'forwarded' && entry.periodId
+      ? await deps.review.quotaFor(entry.periodId, user.countyId)
+      : null;
   return {
     canReturn: entry.status === 'submitted' || (user.role === 'admin' && entry.status === 'forwarded'),
     canRecall: Boolean(recallQuota?.open),

@@ -185,7 +185,11 @@ describe('county review: return, forward within the quota, rank', () => {
     const list = await agent.get('/review').expect(200);
     expect(list.text).toContain('作品审核');
     expect(list.text).toContain('作品1');
-    await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId }).expect(303);
+    // Without JS the form first shows what forwarding spends; only the confirmed post acts.
+    const ask = await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId }).expect(200);
+    expect(ask.text).toContain('报送后占用名额 1/10');
+    expect((await agent.get(`/api/v1/entries/${ids[0]}`)).body.status).toBe('submitted');
+    await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId, _confirmed: '1' }).expect(303);
     await agent.post(`/entries/${ids[1]}/return`).type('form').send({ _csrf: csrf, reason: '画面太暗' }).expect(303);
     const forwarded = await agent.get(`/review?tab=forwarded&periodId=${periodId}`).expect(200);
     expect(forwarded.text).toMatch(/已报送 <strong>1 \/ 10<\/strong>/);
