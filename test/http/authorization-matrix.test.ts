@@ -83,9 +83,13 @@ const MATRIX: Row[] = [
   page('POST', '/accounts/:account/password',         [303, 403,  303,   404,  403, 403, 303], { body: () => ({ password: 'reset-pass-1' }) }),
   // Unlocking a login is the admin's alone (a county reviewer manages its schools' accounts, but not this).
   page('POST', '/accounts/:account/unlock',           [303, 403,  403,   404,  403, 403, 303]),
+  // Everyone's own password (a wrong current password: 400, so no session in this table ends).
+  page('GET',  '/account/password',                   [303, 200,  200,   200,  200, 200, 200]),
+  page('POST', '/account/password',                   [303, 400,  400,   400,  400, 400, 400], { body: () => ({ currentPassword: 'not-my-pass', newPassword: 'matrix-new-1', confirmPassword: 'matrix-new-1' }) }),
 
   api('GET',   '/openapi.json',                       [200, 200,  200,   200,  200, 200, 200]),
   api('GET',   '/me',                                 [401, 200,  200,   200,  200, 200, 200]),
+  api('POST',  '/me/password',                        [401, 400,  400,   400,  400, 400, 400], { body: () => ({ currentPassword: 'not-my-pass', newPassword: 'matrix-new-1' }) }),
   api('GET',   '/campaign',                           [401, 200,  200,   200,  200, 200, 200]),
   api('PATCH', '/periods/:period',                    [401, 403,  403,   403,  403, 403, 200], { body: () => ({ quota: 11 }) }),
   api('GET',   '/counties',                           [401, 200,  200,   200,  200, 200, 200]),

@@ -61,6 +61,13 @@ describe('take-backs and confirmations', () => {
     const other = await t.token((await t.createUser('county', { countyId: 'c-shilou' })).username);
     await as(other).post(`/api/v1/entries/${ids[0]}/recall`, { reason: 'x' }).expect(404);
     await as(school.token).post(`/api/v1/entries/${ids[0]}/recall`, { reason: 'x' }).expect(403);
+    for (const role of ['judge', 'tv', 'admin'] as const) {
+      const caller = role === 'admin' ? 'admin' : (await t.createUser(role)).username;
+      await as(await t.token(caller))
+        .post(`/api/v1/entries/${ids[0]}/recall`, { reason: 'x' })
+        .expect(403);
+    }
+    await request(t.app).post(`/api/v1/entries/${ids[0]}/recall`).send({ reason: 'x' }).expect(401);
 
     const db = t.container.database.db;
     const before = await db.selectFrom('periods').select(['submit_by', 'forward_by']).where('id', '=', periodId).executeTakeFirstOrThrow();
