@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import type { TestApp } from '../support/app';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, confirmDialog, clickMenu } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 
 /**
@@ -50,7 +50,7 @@ describeBrowser('judging in a browser', () => {
 
   /** Scores every assignment in the judge's queue with 保存并下一个, as a judge on a phone would. */
   async function scoreAllInBrowser(page: Page, labelToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
-    await page.getByRole('link', { name: '我的评审' }).click();
+    await clickMenu(page, '我的评审');
     await see(page.locator('.reminder')).toContainText('件作品未评分');
     await page.locator('table.queue a.button').first().click();
     let scored = 0;
@@ -142,6 +142,7 @@ describeBrowser('judging in a browser', () => {
 
     // Opening before assignment is refused with the reason.
     await admin.getByRole('button', { name: '开始评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.alert-error')).toContainText('评委不足 3 位');
 
     // Step 3: automatic assignment, balanced (18 = 4+4+4+3+3), no judge on their own county.
@@ -157,6 +158,7 @@ describeBrowser('judging in a browser', () => {
 
     // Step 4: open.
     await admin.getByRole('button', { name: '开始评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('评审已开始');
     await see(admin.locator('.page-head h1')).toContainText('评审中');
 
@@ -203,6 +205,7 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('#progress')).toContainText('评委甲');
     expect(await admin.locator('#progress .badge-bad').count()).toBe(0);
     await admin.getByRole('button', { name: '结束评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('评审已结束');
     await see(admin.locator('.page-head h1')).toContainText('已结束');
     const firstRow = admin.locator('#ranking tbody tr').first();
@@ -230,10 +233,12 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('.award-group').nth(2)).toContainText(entries[2].code);
     expect(await db.selectFrom('round_entries').select('award').where('award', 'is not', null).execute()).toEqual([]);
     await admin.getByRole('button', { name: '确认评定' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('奖项已评定');
 
     // 公示.
     await admin.getByRole('button', { name: '公示获奖名单' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('获奖名单已公示');
     await see(admin.locator('#publish')).toContainText('已公示');
 
