@@ -17,7 +17,11 @@ import { safeNext } from '../web/navigation';
 import { pageLinks } from '../web/view-helpers';
 import { FORWARDED_STATES, type ReviewService } from './review.service';
 import type { StatsService } from './stats.service';
-import { forwardConfirmation } from './review.messages';
+import { AUDIT_ACTION_LABELS, AUDIT_DETAIL_LABELS, AUDIT_OBJECT_LABELS, forwardConfirmation } from './review.messages';
+import { ROLE_LABELS, type Role } from '../accounts/account.types';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import type { AwardTier } from '../judging/judging.schema';
+import { formatBytes } from '../platform/format';
 import { confirmStep } from '../web/confirm';
 
 export interface ReviewDeps {
@@ -221,13 +225,44 @@ export function reviewPages(deps: ReviewDeps): Router {
     const result = await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>, 50));
     res.render('review/audit', {
       title: '操作日志',
-      items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),
+      items: result.items.map(auditRow),
+      actions: Object.entries(AUDIT_ACTION_LABELS).map(([code, label]) => ({ code, label })),
       filter: { action: queryString(req, 'action', 64) ?? '', objectId: queryString(req, 'objectId', 64) ?? '' },
       pagination: pageLinks('/audit', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
     });
   });
 
   return router;
+}
+
+/** One audit row as a sentence: who did what to which object, the change and the details in Chinese. */
+function auditRow(i: Awaited<ReturnType<ReviewService['auditLog']>>['items'][number]) {
+  const state = (s: string | null) => (s ? (ENTRY_STATUS_LABELS[s as EntryStatus] ?? ROUND_STATES[s] ?? s) : '');
+  const detail = (i.detail ?? {}) as Record<string, unknown>;
+  const facts = Object.entries(detail)
+    .filter(([k, v]) => AUDIT_DETAIL_LABELS[k] && v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${AUDIT_DETAIL_LABELS[k]}：${detailValue(k, v)}`);
+  return {
+    at: i.at,
+    actorName: i.actorName,
+    actionLabel: AUDIT_ACTION_LABELS[i.action] ?? '其他操作',
+    objectLabel: AUDIT_OBJECT_LABELS[i.objectType] ?? '',
+    objectName: i.objectName ?? (i.objectId === '*' ? '（多个）' : ''),
+    entryId: i.objectType === 'entry' ? i.objectId : null,
+    change: i.from || i.to ? `${state(i.from)}${i.from && i.to ? ' → ' : ''}${state(i.to)}` : '',
+    reason: i.reason,
+    detailText: facts.join('；'),
+  };
+}
+
+const ROUND_STATES: Record<string, string> = { draft: '草稿', open: '评审中', closed: '已结束' };
+
+function detailValue(key: string, v: unknown): string {
+  if (key === 'role') return ROLE_LABELS[v as Role] ?? String(v);
+  if (key === 'award') return AWARD_LABELS[v as AwardTier] ?? String(v);
+  if (key === 'sizeBytes' && typeof v === 'number') return formatBytes(v);
+  if (typeof v === 'boolean') return v ? '是' : '否';
+  return String(v);
 }
 
 async function firstOpenPeriod(deps: ReviewDeps): Promise<string | undefined> {

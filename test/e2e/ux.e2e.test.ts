@@ -157,7 +157,8 @@ describeBrowser('confirmations, phones and accessibility', () => {
     await js.getByRole('button', { name: '撤回报送' }).click();
     await see(js.locator('.flash')).toContainText('名额已释放');
     await see(js.locator('#review-panel')).toContainText('本期已报送 2 / 10');
-    await see(js.locator('.timeline')).toContainText('县区撤回报送');
+    // History names people, not usernames.
+    await see(js.locator('.timeline')).toContainText('离石区教育局审核员：县区撤回报送');
   });
 
   test('when the phone menu is folded, then 菜单 opens it, also without JavaScript', async () => {

@@ -198,6 +198,14 @@ describe('county review: return, forward within the quota, rank', () => {
     const admin = await t.browser('admin');
     const audit = await admin.agent.get('/audit?action=entry.return').expect(200);
     expect(audit.text).toContain('画面太暗');
+    // Who did what to which entry, in words: the reviewer's name, the action, the entry's code and title, the states.
+    const row = /<tr>\s*<td data-label="时间">[\s\S]*?<\/tr>/.exec(audit.text)![0];
+    expect(row).toContain(`<td data-label="谁">${reviewer.username}</td>`);
+    expect(row).toContain('<td data-label="做了什么">退回了作品</td>');
+    expect(row).toMatch(/作品 <a href="\/entries\/[^"]+">CX-[A-Z0-9]+「作品2」<\/a>/);
+    expect(row).toContain('已提交，待县区审核 → 已退回，待修改');
+    expect(audit.text).not.toContain('entry.return</');
+    expect(audit.text).not.toContain('{&quot;');
     const stats = await admin.agent.get('/stats').expect(200);
     expect(stats.text).toContain('<svg class="chart"');
   });
