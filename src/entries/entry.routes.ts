@@ -145,6 +145,9 @@ export function entryPages(deps: EntryDeps): Router {
     const history = await deps.entries.history(user, entry.id);
     const isOwner = isOwnSchool(user, entry.school.id);
     const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
+    const processing = entry.video?.status === 'processing' || entry.video?.status === 'uploaded';
+    // 「已上传，正在处理，请稍候」 only while it is true (the page is reopened or reloaded after processing).
+    if (req.query.msg === 'video_uploaded' && !processing && !replacementProcessing) res.locals.flash = undefined;
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
@@ -163,7 +166,7 @@ export function entryPages(deps: EntryDeps): Router {
       acceptedFormats: ACCEPTED_FORMATS_TEXT,
       videoAccept: VIDEO_FILE_ACCEPT,
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
-      processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
+      processing,
       replacementProcessing,
       canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,

@@ -39,3 +39,22 @@ export const ROUND_CONFIRMATIONS = {
     confirmLabel: '确认公示',
   },
 } as const;
+
+/** Trimming needs this many scores per entry (aggregation.ts: fewer → the plain mean). */
+export const TRIM_MIN_SCORES = 5;
+
+/**
+ * The method as it is applied, not only as it was chosen: with fewer than 5 scores per entry
+ * nothing is trimmed, so 去掉最高分和最低分 would mislead — it says 平均分 and why.
+ */
+export function methodApplied(aggregation: AggregationMethod, judgesPerEntry: number): { label: string; note: string | null } {
+  if (aggregation === 'mean') return { label: AGGREGATION_LABELS.mean, note: null };
+  const trims = aggregation === 'trimmed_mean' ? '去掉最高分和最低分' : '标准分去掉最高和最低';
+  if (judgesPerEntry < TRIM_MIN_SCORES) {
+    return {
+      label: aggregation === 'trimmed_mean' ? '平均分' : '标准分的平均',
+      note: `每件作品 ${judgesPerEntry} 位评委，少于 ${TRIM_MIN_SCORES} 个评分时不${trims}，直接取平均（所选方法：${AGGREGATION_LABELS[aggregation]}）。`,
+    };
+  }
+  return { label: AGGREGATION_LABELS[aggregation], note: `某件作品的评分少于 ${TRIM_MIN_SCORES} 个时（如有评委回避），该作品不${trims}，直接取平均。` };
+}

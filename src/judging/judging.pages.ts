@@ -10,7 +10,7 @@ import { pageQuery, parse } from '../platform/validate';
 import type { AssignmentStatus, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
 import type { ResultsService } from './results.service';
-import { AGGREGATION_LABELS, AWARD_LABELS, ROUND_CONFIRMATIONS } from './judging.messages';
+import { AGGREGATION_LABELS, AWARD_LABELS, ROUND_CONFIRMATIONS, methodApplied } from './judging.messages';
 import { confirmStep } from '../web/confirm';
 import { TIERS, tiersInput } from './judging.contract';
 import type { RoundService, RoundView } from './round.service';
@@ -56,7 +56,8 @@ function isUserError(err: unknown): err is AppError {
 }
 
 function roundBadge(r: RoundView) {
-  return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: AGGREGATION_LABELS[r.aggregation] };
+  const method = methodApplied(r.aggregation, r.judgesPerEntry);
+  return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: method.label, aggregationNote: method.note };
 }
 
 /** The rubric rows of the round form (blank rows dropped); the default criteria keep their keys. */
@@ -437,9 +438,13 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────
 
-  function assignmentView(a: JudgeAssignment) {
+  /** Labels the judge reads (表演形式, 学段) instead of their codes. */
+  type Words = { forms: Array<{ code: string; label: string }>; levels: Array<{ code: string; label: string }> };
+  function assignmentView(a: JudgeAssignment, words: Words) {
     return {
       ...a,
+      formLabel: words.forms.find((f) => f.code === a.entry.form)?.label ?? a.entry.form,
+      levelLabel: words.levels.find((l) => l.code === a.entry.level)?.label ?? a.entry.level,
       statusLabel: ASSIGNMENT_STATUS[a.status].label,
       statusTone: ASSIGNMENT_STATUS[a.status].tone,
       durationText: a.entry.durationS === null ? '—' : formatDuration(a.entry.durationS),
@@ -448,8 +453,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   router.get('/judging', async (req, res) => {
     const user = currentUser(req);
-    const queue = await scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50));
-    const views = queue.items.map(assignmentView);
+    const [queue, campaign] = await Promise.all([scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50)), deps.campaign.get()]);
+    const views = queue.items.map((a) => assignmentView(a, campaign));
     res.render('judging/queue', {
       title: '我的评审',
       items: views,
@@ -462,8 +467,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   });
 
   async function scorePageData(user: CurrentUser, id: string, typed?: Record<string, unknown>) {
-    const a = await scoring.get(user, id);
-    const view = assignmentView(a);
+    const [a, campaign] = await Promise.all([scoring.get(user, id), deps.campaign.get()]);
+    const view = assignmentView(a, campaign);
     const criteria = a.rubric.map((c) => {
       const typedValue = typed?.[`score_${c.key}`];
       const stored = a.scores?.[c.key];

@@ -8,7 +8,7 @@ import { attachReadyVideo, createEntry } from '../support/factories';
  * In a real chromium, a blind round with 5 judges end to end: the city creates the round
  * (trimmed mean, default rubric, 3 judges per entry), adds the period's forwarded entries, picks
  * the panel (two judges with a county, so conflicts are in play), assigns automatically and opens
- * it; two judges score in the browser with 保存并下一个 (the other three through the API); the
+ * it; two judges score in the browser with 提交并评下一件 (the other three through the API); the
  * city closes the round, reads the ranking, shortlists the top 3, awards 一/二/三等奖 through the
  * preview, publishes; the public 公示 page, logged out, lists the awards without scores. The
  * judge's pages never carry the school, county or director names.
@@ -48,7 +48,7 @@ describeBrowser('judging in a browser', () => {
     return page;
   }
 
-  /** Scores every assignment in the judge's queue with 保存并下一个, as a judge on a phone would. */
+  /** Scores every assignment in the judge's queue with 提交并评下一件, as a judge on a phone would. */
   async function scoreAllInBrowser(page: Page, labelToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
     await clickMenu(page, '我的评审');
     await see(page.locator('.reminder')).toContainText('件作品未评分');
@@ -74,7 +74,7 @@ describeBrowser('judging in a browser', () => {
       await page.getByLabel('服装形象（0–10 分）').fill(String(s.costume));
       await see(page.locator('#score-total')).toHaveText(String(Math.round((s.singing + s.artistry + s.spirit + s.costume) * 10) / 10));
       const before = page.url();
-      await Promise.all([page.waitForURL((u) => u.toString() !== before), page.getByRole('button', { name: '保存并下一个' }).click()]);
+      await Promise.all([page.waitForURL((u) => u.toString() !== before), page.getByRole('button', { name: '提交并评下一件' }).click()]);
       scored++;
       if (new URL(page.url()).pathname === '/judging') break;
       await see(page.locator('.flash')).toContainText('这是下一件');

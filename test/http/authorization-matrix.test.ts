@@ -71,6 +71,7 @@ const MATRIX: Row[] = [
   page('POST', '/org/schools/:school',                [303, 403,  303,   404,  403, 403, 303], { body: renameBody }),
   page('GET',  '/org/schools/import',                 [303, 403,  403,   403,  403, 403, 200]),
   page('POST', '/org/schools/import',                 [303, 403,  403,   403,  403, 403, 303], { upload: true }),
+  page('GET',  '/org/schools/import/template.csv',    [303, 403,  403,   403,  403, 403, 200]),
   page('GET',  '/accounts',                           [303, 403,  200,   200,  403, 403, 200]),
   page('GET',  '/accounts/new',                       [303, 403,  200,   200,  403, 403, 200]),
   // For another county's school the form answers 400 "所属学校不存在" — the same as an unknown school.
