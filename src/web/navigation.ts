@@ -58,6 +58,8 @@ export const FLASH: Record<string, string> = {
   reason_required: '退回时请填写退回原因。',
   aired_saved: '播出日期已保存。',
   broadcast_selected: '已选送电视台，正在制作广播母版。',
+  broadcast_selected_many: '所勾选的作品已选送电视台，正在逐件制作广播母版。',
+  broadcast_none_ticked: '请先勾选要选送的作品。',
   entry_withdrawn: '作品已撤回，可以修改后重新提交。',
   round_created: '评审轮次已创建。',
   round_updated: '轮次设置已保存。',
