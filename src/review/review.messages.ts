@@ -15,7 +15,7 @@ const dayFormat = new Intl.DateTimeFormat('zh-CN', {
 export function forwardConfirmation(use: { used: number; quota: number; forwardBy: Date }) {
   return {
     title: '确认报送市教育局',
-    message: `报送后占用名额 ${use.used + 1}/${use.quota}，${dayFormat.format(use.forwardBy)}县区报送截止前可撤回（撤回后名额释放）；截止后不能撤回。`,
+    message: `报送后占用名额 ${use.used + 1}/${use.quota}，${dayFormat.format(use.forwardBy)} 县区报送截止前可撤回（撤回后名额释放）；截止后不能撤回。`,
     confirmLabel: '确认报送',
   };
 }

@@ -63,11 +63,25 @@ describeBrowser('confirmations, phones and accessibility', () => {
     ids.returned = await make('被退回的作品');
     ids.forwarded = await make('已报送的作品');
     ids.awarded = await make('获奖作品');
-    for (const id of [ids.submitted, ids.returned, ids.forwarded, ids.awarded]) await api(school.token).post(`/entries/${id}/submit`).expect(200);
+    ids.awaiting = await make('待选送的二等奖作品');
+    ids.noVideo = (await createEntry(t, school.token, { title: '还没有视频' })).id;
+    for (const id of [ids.submitted, ids.returned, ids.forwarded, ids.awarded, ids.awaiting]) await api(school.token).post(`/entries/${id}/submit`).expect(200);
     await api(countyToken).post(`/entries/${ids.returned}/return`, { reason: '声音太小，请重新录制' }).expect(200);
     await api(countyToken).post(`/entries/${ids.forwarded}/forward`, { periodId }).expect(200);
     await api(countyToken).post(`/entries/${ids.awarded}/forward`, { periodId }).expect(200);
     await db.updateTable('entries').set({ status: 'broadcast_selected', award: 'first' }).where('id', '=', ids.awarded).execute();
+    await db.updateTable('entries').set({ status: 'awarded', award: 'second' }).where('id', '=', ids.awaiting).execute();
+    await db
+      .insertInto('masters')
+      .values({
+        entry_id: ids.awarded,
+        video_id: (await db.selectFrom('entries').select('video_id').where('id', '=', ids.awarded).executeTakeFirstOrThrow()).video_id!,
+        profile: 'xdcam-hd422',
+        pillarbox: 'black',
+        status: 'processing',
+        progress: 10,
+      })
+      .execute();
 
     // A round open for scoring, so the judge has a queue and a score page.
     const roundId = (await api(adminToken).post('/rounds', { name: '初评', judgesPerEntry: 1, blind: true, aggregation: 'mean' }).expect(201)).body.id;
@@ -143,20 +157,20 @@ describeBrowser('confirmations, phones and accessibility', () => {
     const page = await open(users.county, { javaScript: false });
     await page.goto(`${suite.baseUrl}/entries/${ids.submitted}`);
     await page.getByRole('button', { name: '报送市教育局' }).click();
-    await see(page.locator('main')).toContainText('报送后占用名额 3/10');
+    await see(page.locator('main')).toContainText('报送后占用名额 4/10');
     await page.getByRole('link', { name: '取消' }).click();
     await see(page.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
 
     const js = await open(users.county);
     await js.goto(`${suite.baseUrl}/entries/${ids.submitted}`);
     await js.getByRole('button', { name: '报送市教育局' }).click();
-    await confirmDialog(js, '报送后占用名额 3/10');
+    await confirmDialog(js, '报送后占用名额 4/10');
     await see(js.locator('.flash')).toContainText('作品已报送市教育局');
     // …and takes it back before the deadline: the place is free again.
     await js.getByLabel('撤回报送的原因（会记入办理记录）').fill('换报另一件作品');
     await js.getByRole('button', { name: '撤回报送' }).click();
     await see(js.locator('.flash')).toContainText('名额已释放');
-    await see(js.locator('#review-panel')).toContainText('本期已报送 2 / 10');
+    await see(js.locator('#review-panel')).toContainText('本期已报送 3 / 10');
     // History names people, not usernames.
     await see(js.locator('.timeline')).toContainText('离石区教育局审核员：县区撤回报送');
   });
@@ -175,6 +189,36 @@ describeBrowser('confirmations, phones and accessibility', () => {
       await page.locator('details.filter-fold > summary').click();
       expect(await page.locator('select[name=songId]').isVisible()).toBe(true);
     }
+  });
+
+  test('when a master is in production, then the TV desk shows its progress live and offers the download once it is ready', async () => {
+    const db = suite.t.container.database.db;
+    const page = await open(users.tv);
+    await page.goto(`${suite.baseUrl}/broadcast`);
+    const bar = page.locator(`.master-progress[data-entry-id="${ids.awarded}"] progress`);
+    expect(await bar.getAttribute('value')).toBe('10');
+    await db.updateTable('masters').set({ progress: 60 }).where('entry_id', '=', ids.awarded).execute();
+    await page.waitForFunction(`document.querySelector('.master-progress progress').value === 60`, undefined, { timeout: 10_000 });
+    await see(page.locator('.master-percent')).toHaveText('60');
+    await db
+      .updateTable('masters')
+      .set({ status: 'ready', progress: 100, object_key: 'masters/none.mxf', size_bytes: 1000 })
+      .where('entry_id', '=', ids.awarded)
+      .execute();
+    await page.getByRole('link', { name: /下载母版/ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('.master-progress').count()).toBe(0);
+  });
+
+  test('when a school uploads a file that is not a video, then the refusal is an alert, not small grey text', async () => {
+    const page = await open(users.school);
+    await page.goto(`${suite.baseUrl}/entries/${ids.noVideo}`);
+    await page
+      .getByLabel(/上传视频/)
+      .setInputFiles({ name: 'clip.mp4', mimeType: 'video/mp4', buffer: Buffer.from('这不是视频文件，只是一段文字。'.repeat(20)) });
+    await page.getByRole('button', { name: '上传', exact: true }).click();
+    const alert = page.locator('#upload-text.alert-error[role=alert]');
+    await alert.waitFor({ timeout: 15_000 });
+    expect((await alert.innerText()).length).toBeGreaterThan(4);
   });
 
   const PAGES: Record<string, () => string[]> = {
