@@ -274,13 +274,14 @@ describeBrowser('confirmations, phones and accessibility', () => {
     ],
   };
 
-  test('when every page of every role is opened on a 390×844 phone, then none is wider than the screen and axe finds no serious or critical problem', async () => {
+  /** Opens each page of each role; reports HTTP errors, pages wider than the screen, and axe's serious or critical findings. */
+  async function sweep(phone: boolean): Promise<string[]> {
     const problems: string[] = [];
     for (const [role, paths] of Object.entries(PAGES)) {
-      const page = await open(role === 'anonymous' ? null : users[role], { phone: true });
+      const page = await open(role === 'anonymous' ? null : users[role], { phone });
       for (const p of paths()) {
         const res = await page.goto(`${suite.baseUrl}${p}`);
-        const label = `${role} ${p}`;
+        const label = `${phone ? '390' : '1280'} ${role} ${p}`;
         if (!res || res.status() >= 400) problems.push(`${label}: HTTP ${res?.status()}`);
         const { scrollWidth, innerWidth } = await page.evaluate<{ scrollWidth: number; innerWidth: number }>(
           '({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })',
@@ -292,9 +293,18 @@ describeBrowser('confirmations, phones and accessibility', () => {
         );
         for (const v of violations.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
           problems.push(`${label}: axe ${v.impact} ${v.id} (${v.help}) at ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-        if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${role}${p.replace(/[/?=&]/g, '_')}.png`), fullPage: true });
+        if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${phone ? '390' : '1280'}-${role}${p.replace(/[/?=&]/g, '_')}.png`), fullPage: true });
       }
+      await page.context().close();
     }
-    expect(problems).toEqual([]);
+    return problems;
+  }
+
+  test('when every page of every role is opened on a 390×844 phone, then none is wider than the screen and axe finds no serious or critical problem', async () => {
+    expect(await sweep(true)).toEqual([]);
+  }, 300_000);
+
+  test('when every page of every role is opened at 1280 px, then axe finds no serious or critical problem there either', async () => {
+    expect(await sweep(false)).toEqual([]);
   }, 300_000);
 });
