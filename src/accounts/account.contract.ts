@@ -31,7 +31,7 @@ export const passwordChangeInput = z
   .openapi('PasswordChangeInput');
 
 /** Shown beside every field where a password is chosen. */
-export const PASSWORD_RULE = `至少 ${PASSWORD_MIN_LENGTH} 位，建议字母、数字混合；不要与用户名相同。`;
+export const PASSWORD_RULE = `至少 ${PASSWORD_MIN_LENGTH} 位，建议字母、数字混合，不要用生日或电话号码。`;
 
 export const userQuery = z.object({ role: queryChoice(ROLES), countyId: queryText(64), q: queryText(100, '用户名或姓名包含') });
 
