@@ -125,7 +125,7 @@
           var status = res ? res.getStatus() : 0;
           if (status >= 400 && status < 500 && status !== 409 && status !== 423) {
             // Refused (not a video, too large, no longer editable…): the server's Chinese sentence.
-            text.textContent = (res.getBody() || '上传失败，请重试。').trim();
+            refused(text, (res.getBody() || '上传失败，请重试。').trim());
             bar.hidden = true;
             current = null;
             showState('idle');
@@ -137,6 +137,7 @@
       });
       bar.hidden = false;
       note.hidden = true;
+      calm(text);
       text.textContent = '上传中 0%';
       current.findPreviousUploads().then(
         function (previous) {
@@ -199,7 +200,7 @@
         } catch (e) {
           /* keep default */
         }
-        text.textContent = message;
+        refused(text, message);
         bar.hidden = true;
         button.disabled = false;
       });
@@ -211,6 +212,7 @@
       bar.hidden = false;
       bar.value = 0;
       button.disabled = true;
+      calm(text);
       text.textContent = '上传中 0%';
       xhr.send(data);
     });
@@ -228,7 +230,8 @@
           var v = entry && (entry.replacement || entry.video);
           if (!v) return setTimeout(poll, 5000);
           if (v.status === 'ready' || v.status === 'failed') {
-            window.location.reload();
+            // Without ?msg=video_uploaded: its 「正在处理，请稍候」 no longer holds.
+            window.location.replace(window.location.pathname);
             return;
           }
           var bar = document.getElementById('processing-bar');
@@ -242,5 +245,15 @@
         });
     };
     setTimeout(poll, 1500);
+  }
+  /** A refused upload says why where it cannot be missed (an alert, read out by screen readers). */
+  function refused(el, message) {
+    el.className = 'alert alert-error alert-refused';
+    el.setAttribute('role', 'alert');
+    el.textContent = message;
+  }
+  function calm(el) {
+    el.className = 'muted small';
+    el.removeAttribute('role');
   }
 })();

@@ -23,6 +23,7 @@ import { bodyGate, markInvalidUtf8, urlGate } from './web/input-gate';
 import { homePages } from './web/home.routes';
 import { FLASH, navFor } from './web/navigation';
 import { openApiDocument } from './web/openapi';
+import { passwordChangeGate } from './web/password-gate';
 import { createViewEngine, resolveViewsDir } from './web/views';
 import { notificationApi, notificationPages } from './notifications/notification.routes';
 import { todoApi } from './todo/todo.routes';
@@ -56,6 +57,8 @@ export function buildApp(c: Container): express.Express {
   // One input gate for every route: bad characters in the path/query (here), the body (below).
   app.use(urlGate);
   app.use('/static', express.static(path.join(viewsDir, '..', 'public'), { maxAge: '1h', index: false }));
+  // Browsers ask for /favicon.ico whatever the page links; the icon is one SVG.
+  app.get('/favicon.ico', (_req, res) => res.redirect(301, '/static/favicon.svg'));
   app.use(healthRoutes({ database: c.database, store: c.store }));
   // The page's resumable-upload client (tus-js-client's browser bundle), same origin for the CSP.
   app.get('/static/vendor/tus.min.js', (_req, res) => {
@@ -92,6 +95,7 @@ export function buildApp(c: Container): express.Express {
     if (msg) res.locals.flash = msg;
     next();
   });
+  app.use(passwordChangeGate);
 
   const entryDeps = {
     ...c,
@@ -123,7 +127,7 @@ export function buildApp(c: Container): express.Express {
   api.use(consentApi(consentDeps));
   app.use('/api/v1', api);
 
-  app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
+  app.use(authPages({ auth: c.auth, sessions: c.sessions, users: c.users, cookieSecure: c.config.security.cookieSecure }));
   app.use(homePages(c));
   app.use(campaignPages(c));
   app.use(orgPages({ ...c, tmpDir: c.config.uploads.tmpDir }));

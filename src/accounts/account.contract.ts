@@ -25,6 +25,14 @@ export const userUpdateInput = z.object({
   disabled: boolean('停用'),
 });
 
+/** POST /me/password: change one's own password. */
+export const passwordChangeInput = z
+  .object({ currentPassword: text('当前密码', { max: 200 }), newPassword: text('新密码', { min: PASSWORD_MIN_LENGTH, max: 200 }) })
+  .openapi('PasswordChangeInput');
+
+/** Shown beside every field where a password is chosen. */
+export const PASSWORD_RULE = `至少 ${PASSWORD_MIN_LENGTH} 位，建议字母、数字混合，不要用生日或电话号码。`;
+
 export const userQuery = z.object({ role: queryChoice(ROLES), countyId: queryText(64), q: queryText(100, '用户名或姓名包含') });
 
 const tag = 'accounts';
@@ -44,6 +52,14 @@ export const accountOperations: ApiOperation[] = [
     summary: 'Rename, disable/enable ({ disabled }), or reset the password ({ password })',
     tag,
     body: userUpdateInput.partial().openapi('UserPatch'),
+  },
+  {
+    method: 'post',
+    path: '/me/password',
+    summary: 'Change your own password { currentPassword, newPassword } → 204; ends every session and API token of the account (sign in again)',
+    tag,
+    body: passwordChangeInput,
+    status: 204,
   },
   { method: 'post', path: '/users/{id}/unlock', summary: "Admin: clear the account's failed logins (all addresses) → { cleared }; audited", tag },
 ];

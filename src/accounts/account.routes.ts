@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { SchoolService } from '../org/school.service';
 import { pageQuery, parse } from '../platform/validate';
-import { userQuery } from './account.contract';
+import { PASSWORD_RULE, userQuery } from './account.contract';
 import { handleForm } from '../web/forms';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
@@ -44,6 +44,7 @@ export function accountPages(deps: AccountDeps): Router {
       schools: schools.items,
       moreSchools: schools.total > schools.items.length,
       isAdmin: canMoveSchools(user),
+      passwordRule: PASSWORD_RULE,
       ...extra,
     };
   }
@@ -68,7 +69,12 @@ export function accountPages(deps: AccountDeps): Router {
   router.get('/accounts/:id', async (req, res) => {
     const user = currentUser(req);
     const account = await deps.users.get(user, req.params.id);
-    res.render('accounts/show', { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) });
+    res.render('accounts/show', {
+      title: `账号：${account.username}`,
+      account,
+      passwordRule: PASSWORD_RULE,
+      login: await loginState(deps, user, account.username),
+    });
   });
 
   router.post('/accounts/:id/unlock', async (req, res) => {
@@ -83,7 +89,10 @@ export function accountPages(deps: AccountDeps): Router {
     const account = await deps.users.get(user, req.params.id as string);
     await handleForm(
       res,
-      { view: 'accounts/show', data: { title: `账号：${account.username}`, account, login: await loginState(deps, user, account.username) } },
+      {
+        view: 'accounts/show',
+        data: { title: `账号：${account.username}`, account, passwordRule: PASSWORD_RULE, login: await loginState(deps, user, account.username) },
+      },
       async () => {
         await deps.users.update(user, account.id, patch);
         res.redirect(303, `/accounts/${account.id}?msg=${msg}`);

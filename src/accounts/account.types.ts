@@ -22,6 +22,8 @@ export interface CurrentUser {
   role: Role;
   countyId: string | null;
   schoolId: string | null;
+  /** The password was set by someone else (created or reset): pages ask for a new one first. */
+  mustChangePassword?: boolean;
 }
 
 export interface UserView extends CurrentUser {

@@ -7,8 +7,14 @@ import { safeNext } from '../web/navigation';
 import { clientIp, currentUser } from '../web/request-context';
 import type { AuthService } from './auth.service';
 import type { SessionService } from './session.service';
+import type { UserService } from './user.service';
+import type { CurrentUser } from './account.types';
+import { PASSWORD_RULE } from './account.contract';
+import { PASSWORD_MIN_LENGTH } from './password';
+import { validationFailed } from '../platform/errors';
+import { handleForm } from '../web/forms';
 
-export function authPages(deps: { auth: AuthService; sessions: SessionService; cookieSecure: boolean }): Router {
+export function authPages(deps: { auth: AuthService; sessions: SessionService; users: UserService; cookieSecure: boolean }): Router {
   const router = Router();
   const secure = deps.cookieSecure;
 
@@ -44,6 +50,33 @@ export function authPages(deps: { auth: AuthService; sessions: SessionService; c
     }
   });
 
+  // ── Change one's own password (also where an initial or reset password must be replaced) ──
+  const passwordForm = (user: CurrentUser, extra: Record<string, unknown>) => ({
+    title: '修改密码',
+    forced: Boolean(user.mustChangePassword),
+    rule: PASSWORD_RULE,
+    minLength: PASSWORD_MIN_LENGTH,
+    ...extra,
+  });
+
+  router.get('/account/password', (req, res) => {
+    res.render('accounts/password', passwordForm(currentUser(req), { next: safeNext(req.query.next) }));
+  });
+
+  router.post('/account/password', async (req, res) => {
+    const user = currentUser(req);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const next = safeNext(body.next);
+    await handleForm(res, { view: 'accounts/password', data: passwordForm(user, { next }) }, async () => {
+      if (body.newPassword !== body.confirmPassword) throw validationFailed([{ field: 'confirmPassword', message: '两次输入的新密码不一致' }]);
+      await deps.users.changeOwnPassword(user, body);
+      // Every session of the account has ended (a password someone else knew may be in use elsewhere); this browser stays signed in.
+      const session = await deps.sessions.create(user.id);
+      setCookie(res, SESSION_COOKIE, session.secret, { secure });
+      res.redirect(303, `${next}${next.includes('?') ? '&' : '?'}msg=password_changed`);
+    });
+  });
+
   router.post('/logout', async (req, res) => {
     if (req.auth.sessionSecret) await deps.sessions.destroy(req.auth.sessionSecret);
     clearCookie(res, SESSION_COOKIE, { secure });
@@ -53,7 +86,7 @@ export function authPages(deps: { auth: AuthService; sessions: SessionService; c
   return router;
 }
 
-export function authApi(deps: { auth: AuthService; sessions: SessionService }): Router {
+export function authApi(deps: { auth: AuthService; sessions: SessionService; users: UserService }): Router {
   const router = Router();
 
   router.post('/auth/token', async (req, res) => {
@@ -70,6 +103,11 @@ export function authApi(deps: { auth: AuthService; sessions: SessionService }): 
   router.delete('/auth/token', async (req, res) => {
     currentUser(req);
     if (req.auth.bearerToken) await deps.sessions.revokeApiToken(req.auth.bearerToken);
+    res.status(204).end();
+  });
+
+  router.post('/me/password', async (req, res) => {
+    await deps.users.changeOwnPassword(currentUser(req), req.body);
     res.status(204).end();
   });
 

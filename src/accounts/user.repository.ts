@@ -14,6 +14,7 @@ export function toCurrentUser(row: UserRow): CurrentUser {
     role: row.role,
     countyId: row.county_id,
     schoolId: row.school_id,
+    mustChangePassword: row.must_change_password,
   };
 }
 

@@ -3,10 +3,10 @@ import { recordAudit } from '../platform/audit';
 import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed } from '../platform/errors';
 import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
-import { userCreateInput, userUpdateInput } from './account.contract';
+import { passwordChangeInput, userCreateInput, userUpdateInput } from './account.contract';
 import { findSchool } from '../org/school.repository';
 import type { CurrentUser, Role, UserView } from './account.types';
-import { hashPassword } from './password';
+import { hashPassword, verifyPassword } from './password';
 import { accountScope, assertArea, canManageAccount, creatableRoles, type AccountTarget } from './policy';
 import * as repo from './user.repository';
 import type { SessionService } from './session.service';
@@ -86,6 +86,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
             county_id: target.role === 'school' ? null : target.countyId,
             school_id: target.schoolId,
             password_hash: passwordHash,
+            must_change_password: true,
           });
           await recordAudit(trx, {
             actor,
@@ -114,7 +115,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
         await repo.updateUser(trx, id, {
           ...(patch.displayName !== undefined && { display_name: patch.displayName }),
           ...(patch.disabled !== undefined && { disabled_at: patch.disabled ? new Date() : null }),
-          ...(passwordHash && { password_hash: passwordHash }),
+          ...(passwordHash && { password_hash: passwordHash, must_change_password: actor.id !== id }),
         });
         const action =
           patch.disabled === true
@@ -128,6 +129,25 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
       });
       if (patch.disabled || passwordHash) await deps.sessions.destroyAllFor(id);
       return (await repo.findUserView(db, id))!;
+    },
+
+    /**
+     * Change one's own password: the current one proves it is the owner; the new one must differ.
+     * Clears the must-change flag; every session of the account ends (the caller signs this one in again).
+     */
+    async changeOwnPassword(actor: CurrentUser, body: unknown): Promise<void> {
+      const input = parse(passwordChangeInput, body);
+      const row = await repo.findUserById(db, actor.id);
+      if (!row || !(await verifyPassword(input.currentPassword, row.password_hash)))
+        throw validationFailed([{ field: 'currentPassword', message: '当前密码不正确' }]);
+      if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC'))
+        throw validationFailed([{ field: 'newPassword', message: '新密码不能与当前密码相同' }]);
+      const passwordHash = await hashPassword(input.newPassword, deps.scryptLogN);
+      await db.transaction().execute(async (trx) => {
+        await repo.updateUser(trx, actor.id, { password_hash: passwordHash, must_change_password: false });
+        await recordAudit(trx, { actor, action: 'user.password_change', objectType: 'user', objectId: actor.id });
+      });
+      await deps.sessions.destroyAllFor(actor.id);
     },
 
     /** First start on an empty database: the `admin` account. */

@@ -1,6 +1,6 @@
 import { requestCampaign } from '../campaign/current-campaign';
 import { Router, type Request, type Response } from 'express';
-import { canUse } from '../accounts/policy';
+import { assertArea, canUse } from '../accounts/policy';
 import type { CurrentUser } from '../accounts/account.types';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { currentUser } from '../web/request-context';
@@ -13,7 +13,10 @@ import { formatBytes, formatDuration } from '../platform/format';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
 import { PROFILES } from './broadcast.contract';
-import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
+import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS, SELECT_CONFIRMATION, SELECT_MANY_CONFIRMATION, selectManyMessage } from './broadcast.messages';
+import { pageQuery } from '../platform/validate';
+import { pageLinks } from '../web/view-helpers';
+import { confirmStep } from '../web/confirm';
 import { consentText, type BroadcastService } from './broadcast.service';
 
 export interface BroadcastDeps {
@@ -75,13 +78,22 @@ export function broadcastApi(deps: BroadcastDeps): Router {
 /** On an awarded entry's page, the city's "select for broadcast" form. */
 export function broadcastPanel(user: CurrentUser, entry: EntryView) {
   if (!canUse(user, 'broadcastSelect') || !['awarded', 'broadcast_selected'].includes(entry.status)) return null;
-  return { profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })), selected: entry.status === 'broadcast_selected' };
+  return {
+    profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })),
+    selected: entry.status === 'broadcast_selected',
+    confirm: SELECT_CONFIRMATION,
+  };
 }
 
 export function broadcastPages(deps: BroadcastDeps): Router {
   const router = Router();
   router.get('/broadcast', async (req, res) => {
-    const items = await deps.broadcast.desk(currentUser(req), requestCampaign(req).id);
+    const user = currentUser(req);
+    const items = await deps.broadcast.desk(user, requestCampaign(req).id);
+    // The city: awarded entries still to select, several at once (the TV desk sees only what was selected).
+    const awaiting = canUse(user, 'broadcastSelect')
+      ? await deps.broadcast.awaitingSelection(user, requestCampaign(req).id, pageQuery(req.query as Record<string, unknown>, 50))
+      : null;
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     res.render('broadcast/desk', {
       title: '电视台展播',
@@ -97,7 +109,14 @@ export function broadcastPages(deps: BroadcastDeps): Router {
         durationText: typeof it.entry.video?.probe?.durationS === 'number' ? formatDuration(it.entry.video.probe.durationS) : '',
         sizeText: it.master?.sizeBytes ? formatBytes(it.master.sizeBytes) : '',
         consentLabel: consentText(it.consentScopes),
+        inProduction: it.master?.status === 'queued' || it.master?.status === 'processing',
       })),
+      awaiting: awaiting && {
+        items: awaiting.items.map((e) => ({ ...e, awardLabel: e.award ? AWARD_LABELS[e.award as AwardTier] : '' })),
+        pagination: pageLinks('/broadcast', req.query as Record<string, unknown>, awaiting.page, awaiting.pageSize, awaiting.total),
+      },
+      profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })),
+      selectConfirm: SELECT_MANY_CONFIRMATION,
       anyReady: items.some((i) => i.master?.status === 'ready'),
     });
   });
@@ -105,7 +124,20 @@ export function broadcastPages(deps: BroadcastDeps): Router {
     await deps.broadcast.markAired(currentUser(req), req.params.id, req.body);
     res.redirect(303, '/broadcast?msg=aired_saved');
   });
+  router.post('/broadcast/select', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'broadcastSelect');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const ids = (Array.isArray(body.entryId) ? body.entryId : [body.entryId]).filter((v): v is string => typeof v === 'string' && v !== '');
+    if (!ids.length) return res.redirect(303, '/broadcast?msg=broadcast_none_ticked');
+    if (!confirmStep(req, res, { ...SELECT_MANY_CONFIRMATION, message: selectManyMessage(ids.length), cancelHref: '/broadcast' })) return;
+    const n = await deps.broadcast.selectMany(user, ids, body);
+    res.redirect(303, `/broadcast?msg=${n > 1 ? 'broadcast_selected_many' : 'broadcast_selected'}`);
+  });
   router.post('/entries/:id/broadcast', async (req, res) => {
+    const user = currentUser(req);
+    assertArea(user, 'broadcastSelect');
+    if (!confirmStep(req, res, { ...SELECT_CONFIRMATION, cancelHref: `/entries/${encodeURIComponent(req.params.id)}` })) return;
     await deps.broadcast.select(currentUser(req), req.params.id, req.body);
     res.redirect(303, `/entries/${req.params.id}?msg=broadcast_selected`);
   });

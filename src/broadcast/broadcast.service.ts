@@ -6,7 +6,9 @@ import { assertArea, canSeeEntry } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
-import { invalidState, notFound } from '../platform/errors';
+import type { DB } from '../platform/db/schema';
+import type { Transaction } from 'kysely';
+import { invalidState, notFound, validationFailed } from '../platform/errors';
 import type { AppJobQueue } from '../jobs';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
@@ -15,7 +17,7 @@ import type { EntryView } from '../entries/entry.types';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import { formatDuration } from '../platform/format';
 import type { AwardTier } from '../judging/judging.schema';
-import { parse } from '../platform/validate';
+import { parse, type Page, type PageQuery } from '../platform/validate';
 import { airedInput, selectInput } from './broadcast.contract';
 import { MASTER_STATUS_LABELS, NO_MASTER } from './broadcast.messages';
 import { SCOPE_SHORT } from '../consent/consent.messages';
@@ -136,37 +138,72 @@ export function createBroadcastService(
     }
   }
 
+  /**
+   * Selects entries inside the caller's transaction: each master replaced and its job queued with
+   * the state change. Returns the superseded masters' object keys (deleted after commit).
+   */
+  async function selectIn(
+    trx: Transaction<DB>,
+    actor: CurrentUser,
+    entryIds: readonly string[],
+    profile: MasterProfile,
+    pillarbox: 'black' | 'blur',
+  ): Promise<string[]> {
+    const stale: string[] = [];
+    for (const entryId of entryIds) {
+      const e = await repo.lockEntryForSelection(trx, entryId);
+      if (!e) throw notFound();
+      if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
+      if (!e.video_id) throw invalidState('作品没有视频。');
+      await assertConsentScope(trx, entryId, 'broadcast');
+      // The previous master (and the job making it, if any) is superseded: its object goes after commit;
+      // the new master has a new row and so a new key — an older job still running can never overwrite it.
+      const staleKey = (await repo.findMasterOfEntry(trx, entryId))?.object_key ?? null;
+      if (staleKey) stale.push(staleKey);
+      const masterId = await repo.replaceMaster(trx, { entry_id: entryId, video_id: e.video_id, profile, pillarbox });
+      await repo.setEntryStatus(trx, entryId, { status: 'broadcast_selected', updated_at: now() });
+      await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { masterId, entryId }, maxAttempts: 2 });
+      await recordAudit(trx, {
+        actor,
+        action: 'entry.broadcast',
+        objectType: 'entry',
+        objectId: entryId,
+        from: e.status,
+        to: 'broadcast_selected',
+        detail: { profile, pillarbox },
+      });
+    }
+    return stale;
+  }
+
   return {
     /** The city selects an awarded entry for broadcast; the master job is queued in the same transaction. */
     async select(actor: CurrentUser, entryId: string, body: unknown): Promise<EntryView> {
       assertArea(actor, 'broadcastSelect');
       const { profile, pillarbox } = parse(selectInput, body);
-      let staleKey: string | null = null;
-      await db.transaction().execute(async (trx) => {
-        const e = await repo.lockEntryForSelection(trx, entryId);
-        if (!e) throw notFound();
-        if (!['awarded', 'broadcast_selected'].includes(e.status)) throw invalidState('只有获奖作品可以选送电视台。');
-        if (!e.video_id) throw invalidState('作品没有视频。');
-        await assertConsentScope(trx, entryId, 'broadcast');
-        // The previous master (and the job making it, if any) is superseded: its object goes after commit;
-        // the new master has a new row and so a new key — an older job still running can never overwrite it.
-        staleKey = (await repo.findMasterOfEntry(trx, entryId))?.object_key ?? null;
-        const masterId = await repo.replaceMaster(trx, { entry_id: entryId, video_id: e.video_id, profile, pillarbox });
-        await repo.setEntryStatus(trx, entryId, { status: 'broadcast_selected', updated_at: now() });
-        await deps.queue.enqueue(trx, { type: BROADCAST_JOB, payload: { masterId, entryId }, maxAttempts: 2 });
-        await recordAudit(trx, {
-          actor,
-          action: 'entry.broadcast',
-          objectType: 'entry',
-          objectId: entryId,
-          from: e.status,
-          to: 'broadcast_selected',
-          detail: { profile, pillarbox },
-        });
-      });
-      if (staleKey) await deps.store.delete(staleKey).catch(() => undefined);
+      const staleKeys = await db.transaction().execute((trx) => selectIn(trx, actor, [entryId], profile, pillarbox));
+      for (const key of staleKeys) await deps.store.delete(key).catch(() => undefined);
       deps.onEnqueued?.();
       return deps.entries.view(entryId);
+    },
+
+    /** Several awarded entries at once, all or none (one transaction): the city's broadcast page. */
+    async selectMany(actor: CurrentUser, entryIds: readonly string[], body: unknown): Promise<number> {
+      assertArea(actor, 'broadcastSelect');
+      const { profile, pillarbox } = parse(selectInput, body);
+      const ids = [...new Set(entryIds)];
+      if (!ids.length) throw validationFailed([{ field: 'entryIds', message: '请至少勾选一件作品' }]);
+      if (ids.length > 200) throw validationFailed([{ field: 'entryIds', message: '一次最多选送 200 件作品' }]);
+      const staleKeys = await db.transaction().execute((trx) => selectIn(trx, actor, ids, profile, pillarbox));
+      for (const key of staleKeys) await deps.store.delete(key).catch(() => undefined);
+      deps.onEnqueued?.();
+      return ids.length;
+    },
+
+    /** Awarded entries not yet selected for broadcast (the city's list to select from). */
+    async awaitingSelection(actor: CurrentUser, campaignId: string, page: PageQuery): Promise<Page<EntryView>> {
+      assertArea(actor, 'broadcastSelect');
+      return deps.entries.list(actor, { campaignId, statuses: ['awarded'], sort: 'school' }, page);
     },
 
     /** The TV desk: every entry of the campaign selected, with its master and airing date. */

@@ -37,6 +37,7 @@ export const ACTION_LABELS: Record<string, string> = {
   'entry.withdraw': '撤回',
   'entry.return': '退回',
   'entry.forward': '报送市教育局',
+  'entry.recall': '县区撤回报送',
   'entry.rank': '调整报送排序',
   'entry.judging': '进入评审',
   'entry.award': '评定奖项',
@@ -75,3 +76,18 @@ export const VIDEO_WARN_MESSAGE = (title: string) => ({
   title: `《${title}》的视频有质量提醒`,
   body: '视频已处理完成，可以提交；技术检查有提醒项，建议打开作品页查看后决定是否重新上传。',
 });
+
+/** What 提交 does, said before it happens (the dialog and the confirm page say the same). */
+export function submitConfirmation(entry: { county: { name: string } | null }) {
+  return entry.county
+    ? {
+        title: '确认提交到县区教育局',
+        message: `提交后作品交${entry.county.name}教育局审核，审核期间不能修改信息或更换视频。县区处理前可以撤回，撤回后修改再提交。`,
+        confirmLabel: '确认提交',
+      }
+    : {
+        title: '确认提交到市教育局',
+        message: '提交后作品直接报送市教育局，不能再修改信息、更换视频或撤回。',
+        confirmLabel: '确认提交',
+      };
+}

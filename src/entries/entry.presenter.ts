@@ -3,6 +3,10 @@ import type { Campaign } from '../campaign/campaign.service';
 import { formatBytes, formatDuration } from '../platform/format';
 import { ENTRY_STATUS_LABELS, QC_CHECK_LABELS, QC_VERDICT_LABELS, VIDEO_STATUS_LABELS } from './entry.messages';
 import { EDITABLE, STATUS_TONE, type EntryView, type VideoView } from './entry.types';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import type { AwardTier } from '../judging/judging.schema';
+
+const AWARDED_STATES: readonly EntryView['status'][] = ['awarded', 'broadcast_selected', 'aired'];
 
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
@@ -59,6 +63,8 @@ export function entryViewModel(entry: EntryView, campaign: Campaign) {
     ...entry,
     statusLabel: ENTRY_STATUS_LABELS[entry.status],
     statusTone: STATUS_TONE[entry.status],
+    // 一等奖…: the school keeps seeing what it won after 已选送电视台 and 已播出.
+    awardLabel: entry.award && AWARDED_STATES.includes(entry.status) ? (AWARD_LABELS[entry.award as AwardTier] ?? null) : null,
     formLabel: form?.label ?? entry.form,
     levelLabel: level?.label ?? entry.level,
     editable: EDITABLE.includes(entry.status),

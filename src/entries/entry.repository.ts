@@ -168,14 +168,26 @@ export async function updateVideo(db: Q, id: string, patch: Updateable<VideosTab
 }
 
 export async function entryHistory(db: Q, entryId: string) {
-  return db
-    .selectFrom('audit_log')
-    .select(['at', 'actor_name', 'action', 'from_state', 'to_state', 'reason'])
-    .where('object_type', '=', 'entry')
-    .where('object_id', '=', entryId)
-    .orderBy('at')
-    .orderBy('id')
-    .execute();
+  return (
+    db
+      .selectFrom('audit_log')
+      // People by their names (显示名称), not their usernames; 系统 for the jobs' own steps.
+      .leftJoin('users', 'users.id', 'audit_log.actor_id')
+      .select([
+        'audit_log.at',
+        'audit_log.actor_name',
+        'users.display_name as actor_display_name',
+        'audit_log.action',
+        'audit_log.from_state',
+        'audit_log.to_state',
+        'audit_log.reason',
+      ])
+      .where('audit_log.object_type', '=', 'entry')
+      .where('audit_log.object_id', '=', entryId)
+      .orderBy('audit_log.at')
+      .orderBy('audit_log.id')
+      .execute()
+  );
 }
 
 /** What a message about an entry names: its title and school (notify()). */

@@ -15,7 +15,8 @@ import { sendObject } from '../web/send-object';
 import { pageLinks } from '../web/view-helpers';
 import type { EntryStatus } from './entry.schema';
 import type { EntryService } from './entry.service';
-import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED } from './entry.messages';
+import { ACTION_LABELS, ENTRY_STATUS_LABELS, VIDEO_LOCKED, submitConfirmation } from './entry.messages';
+import { confirmStep } from '../web/confirm';
 import { entryViewModel } from './entry.presenter';
 import { CONSENT_ACTION_LABELS, consentStateLabel } from '../consent/consent.messages';
 import { EDITABLE, type EntryView } from './entry.types';
@@ -154,6 +155,9 @@ export function entryPages(deps: EntryDeps): Router {
     const history = await deps.entries.history(user, entry.id);
     const isOwner = isOwnSchool(user, entry.school.id);
     const replacementProcessing = Boolean(entry.replacement && entry.replacement.status !== 'failed');
+    const processing = entry.video?.status === 'processing' || entry.video?.status === 'uploaded';
+    // 「已上传，正在处理，请稍候」 only while it is true (the page is reopened or reloaded after processing).
+    if (req.query.msg === 'video_uploaded' && !processing && !replacementProcessing) res.locals.flash = undefined;
     res.render('entries/show', {
       title: entry.title,
       entry: entryViewModel(entry, campaign),
@@ -169,12 +173,14 @@ export function entryPages(deps: EntryDeps): Router {
       ),
       isOwner,
       canSubmit: isOwner && EDITABLE.includes(entry.status) && entry.video?.status === 'ready' && entry.video.qc?.verdict !== 'fail' && !replacementProcessing,
-      canWithdraw: isOwner && (entry.status === 'submitted' || entry.status === 'returned'),
+      // A returned entry is fixed and submitted again; 撤回 beside 提交 would only confuse.
+      canWithdraw: isOwner && entry.status === 'submitted',
+      submitConfirm: submitConfirmation(entry),
       resumable: deps.resumable ?? { chunkBytes: 50 * 1024 ** 2, expiryHours: 24 },
       acceptedFormats: ACCEPTED_FORMATS_TEXT,
       videoAccept: VIDEO_FILE_ACCEPT,
       maxVideoGb: (deps.maxVideoBytes / 1024 ** 3).toFixed(deps.maxVideoBytes >= 1024 ** 3 ? 0 : 2),
-      processing: entry.video?.status === 'processing' || entry.video?.status === 'uploaded',
+      processing,
       replacementProcessing,
       canRetryVideo: canUse(user, 'videoRetry') && (entry.video?.status === 'failed' || entry.replacement?.status === 'failed'),
       review: deps.reviewPanel ? await deps.reviewPanel(user, entry) : null,
@@ -223,7 +229,11 @@ export function entryPages(deps: EntryDeps): Router {
   });
 
   router.post('/entries/:id/submit', async (req, res) => {
-    const entry = await deps.entries.submit(currentUser(req), req.params.id);
+    const user = currentUser(req);
+    const view = await deps.entries.get(user, req.params.id);
+    assertOwnSchoolEntry(user, await deps.entries.load(view.id));
+    if (!confirmStep(req, res, { ...submitConfirmation(view), cancelHref: `/entries/${view.id}` })) return;
+    const entry = await deps.entries.submit(user, req.params.id);
     res.redirect(303, `/entries/${req.params.id}?msg=${entry.status === 'forwarded' ? 'entry_forwarded' : 'entry_submitted'}`);
   });
 

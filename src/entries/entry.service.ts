@@ -215,7 +215,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
       const rows = await repo.entryHistory(db, id);
       return rows.map((r) => ({
         at: new Date(r.at).toISOString(),
-        actor: r.actor_name,
+        actor: r.actor_display_name ?? (r.actor_name === 'system' ? '系统' : r.actor_name),
         action: r.action,
         from: r.from_state,
         to: r.to_state,

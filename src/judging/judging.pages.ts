@@ -11,7 +11,8 @@ import { pageQuery, parse } from '../platform/validate';
 import type { AssignmentStatus, RoundStatus } from './judging.schema';
 import type { EntryFlag, JudgeFlag } from './judging.types';
 import type { ResultsService } from './results.service';
-import { AGGREGATION_LABELS, AWARD_LABELS } from './judging.messages';
+import { AGGREGATION_LABELS, AWARD_LABELS, ROUND_CONFIRMATIONS, methodApplied } from './judging.messages';
+import { confirmStep } from '../web/confirm';
 import { TIERS, tiersInput } from './judging.contract';
 import type { RoundService, RoundView } from './round.service';
 import { DEFAULT_RUBRIC } from './judging.types';
@@ -56,7 +57,8 @@ function isUserError(err: unknown): err is AppError {
 }
 
 function roundBadge(r: RoundView) {
-  return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: AGGREGATION_LABELS[r.aggregation] };
+  const method = methodApplied(r.aggregation, r.judgesPerEntry);
+  return { statusLabel: ROUND_STATUS[r.status].label, statusTone: ROUND_STATUS[r.status].tone, aggregationLabel: method.label, aggregationNote: method.note };
 }
 
 /** The rubric rows of the round form (blank rows dropped); the default criteria keep their keys. */
@@ -182,6 +184,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return {
       title: round.name,
       round: { ...round, ...roundBadge(round) },
+      confirmations: ROUND_CONFIRMATIONS,
       periodName: period?.name ?? null,
       sourceName: source?.name ?? null,
       draft,
@@ -366,12 +369,20 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     return 'score_reopened';
   });
 
-  step('open', async (user, id) => {
+  /** Asks before a one-way step of the round (the admin's area is checked first). */
+  async function confirmed(user: CurrentUser, id: string, req: Request, res: Response, which: keyof typeof ROUND_CONFIRMATIONS) {
+    await rounds.get(user, id);
+    return confirmStep(req, res, { ...ROUND_CONFIRMATIONS[which], cancelHref: `/rounds/${encodeURIComponent(id)}` });
+  }
+
+  step('open', async (user, id, _body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'open'))) return;
     await rounds.open(user, id);
     return 'round_opened';
   });
 
-  step('close', async (user, id) => {
+  step('close', async (user, id, _body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'close'))) return;
     await rounds.close(user, id);
     return 'round_closed';
   });
@@ -392,6 +403,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     res.render('judging/awards-preview', {
       title: `奖项预览 · ${round.name}`,
       round,
+      confirmations: ROUND_CONFIRMATIONS,
       counts: tiers.map((t) => ({ key: t.award, count: t.count })),
       groups: TIERS.map((t) => ({
         label: AWARD_LABELS[t],
@@ -413,13 +425,15 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     });
   });
 
-  step('awards', async (user, id, body) => {
+  step('awards', async (user, id, body, req, res) => {
+    if (!(await confirmed(user, id, req, res, 'awards'))) return;
     await results.awards(user, id, tiersFrom(body));
     return 'awards_confirmed';
   });
 
-  step('publish', async (user, id, body) => {
+  step('publish', async (user, id, body, req, res) => {
     const publish = body.publish !== '0';
+    if (publish && !(await confirmed(user, id, req, res, 'publish'))) return;
     await results.publish(user, id, publish);
     return publish ? 'results_published' : 'results_unpublished';
   });
@@ -430,9 +444,13 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────
 
-  function assignmentView(a: JudgeAssignment) {
+  /** Labels the judge reads (表演形式, 学段) instead of their codes. */
+  type Words = { forms: Array<{ code: string; label: string }>; levels: Array<{ code: string; label: string }> };
+  function assignmentView(a: JudgeAssignment, words: Words) {
     return {
       ...a,
+      formLabel: words.forms.find((f) => f.code === a.entry.form)?.label ?? a.entry.form,
+      levelLabel: words.levels.find((l) => l.code === a.entry.level)?.label ?? a.entry.level,
       statusLabel: ASSIGNMENT_STATUS[a.status].label,
       statusTone: ASSIGNMENT_STATUS[a.status].tone,
       durationText: a.entry.durationS === null ? '—' : formatDuration(a.entry.durationS),
@@ -441,8 +459,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   router.get('/judging', async (req, res) => {
     const user = currentUser(req);
-    const queue = await scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50));
-    const views = queue.items.map(assignmentView);
+    const [queue, campaign] = await Promise.all([scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50)), deps.campaign.get()]);
+    const views = queue.items.map((a) => assignmentView(a, campaign));
     res.render('judging/queue', {
       title: '我的评审',
       items: views,
@@ -455,8 +473,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   });
 
   async function scorePageData(user: CurrentUser, id: string, typed?: Record<string, unknown>) {
-    const a = await scoring.get(user, id);
-    const view = assignmentView(a);
+    const [a, campaign] = await Promise.all([scoring.get(user, id), deps.campaign.get()]);
+    const view = assignmentView(a, campaign);
     const criteria = a.rubric.map((c) => {
       const typedValue = typed?.[`score_${c.key}`];
       const stored = a.scores?.[c.key];

@@ -9,6 +9,8 @@ import { pageQuery, parse } from '../platform/validate';
 import { schoolQuery } from './org.contract';
 import { multipartCsrfFilter } from '../web/auth.middleware';
 import { handleForm } from '../web/forms';
+import { download } from '../web/download';
+import { IMPORT_TEMPLATE_CSV } from './org.messages';
 import { afterMultipart } from '../web/multipart';
 import { pageLinks } from '../web/view-helpers';
 import { currentUser, queryString } from '../web/request-context';
@@ -54,9 +56,10 @@ export function orgPages(deps: OrgDeps): Router {
     const filter = parse(schoolQuery, req.query);
     const page = pageQuery(req.query as Record<string, unknown>);
     const result = await deps.schools.list(user, filter, page);
+    const { levels } = await deps.campaign.get();
     res.render('org/schools', {
       title: '学校',
-      schools: result.items,
+      schools: result.items.map((s) => ({ ...s, levelLabel: s.level ? (levels.find((l) => l.code === s.level)?.label ?? s.level) : '—' })),
       filter,
       counties: canMoveSchools(user) ? await deps.schools.listCounties(user) : [],
       canImport: canUse(user, 'schoolImport'),
@@ -92,6 +95,13 @@ export function orgPages(deps: OrgDeps): Router {
   router.get('/org/schools/import', async (req, res) => {
     deps.schoolImport.authorize(currentUser(req));
     res.render('org/school-import', { title: '导入学校' });
+  });
+
+  /** 学校导入模板.csv: the header row and two example rows (UTF-8 with BOM, so Excel reads the Chinese). */
+  router.get('/org/schools/import/template.csv', (req, res) => {
+    deps.schoolImport.authorize(currentUser(req));
+    const dl = download(res, { fileName: '学校导入模板.csv', asciiName: 'schools-template.csv', contentType: 'text/csv; charset=utf-8' });
+    dl.stream.end(IMPORT_TEMPLATE_CSV);
   });
 
   router.post('/org/schools/import', mayImport(deps.schoolImport), importUpload(deps.tmpDir), async (req, res) => {

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'unsupported_media'
   | 'rate_limited'
   | 'csrf_failed'
+  | 'password_change_required'
   | 'unavailable';
 
 export class AppError extends Error {

@@ -3,6 +3,7 @@ import { integer, optional, pageQuerySchema, queryText, text, z } from '../platf
 
 /** The county review API's inputs (parsed by review.service.ts and review.routes.ts) and operations under /api/v1. */
 export const returnInput = z.object({ reason: text('退回原因', { max: 500 }) }).openapi('ReturnInput');
+export const recallInput = z.object({ reason: text('撤回原因', { max: 500 }) }).openapi('RecallInput');
 export const forwardInput = z
   .object({ periodId: optional(text('报送期', { max: 64 })), rank: optional(integer('排序', { min: 1, max: 10000 })) })
   .openapi('ForwardInput');
@@ -22,6 +23,13 @@ export const reviewOperations: ApiOperation[] = [
     summary: 'Forward to the city { periodId?, rank? } within the quota (county); 409 quota_exceeded',
     tag,
     body: forwardInput,
+  },
+  {
+    method: 'post',
+    path: '/entries/{id}/recall',
+    summary: 'Take back a forwarded entry { reason } before the forwarding deadline (county): back to submitted, quota freed',
+    tag,
+    body: recallInput,
   },
   { method: 'post', path: '/entries/{id}/rank', summary: 'Move a forwarded entry in the county ranking { rank }', tag, body: rankInput },
   { method: 'get', path: '/periods/{id}/quotas', summary: 'Quota use per county for a period', tag },

@@ -19,6 +19,12 @@ import { safeNext } from '../web/navigation';
 import { pageLinks } from '../web/view-helpers';
 import { FORWARDED_STATES, type ReviewService } from './review.service';
 import type { StatsService } from './stats.service';
+import { AUDIT_ACTION_LABELS, AUDIT_DETAIL_LABELS, AUDIT_OBJECT_LABELS, forwardConfirmation } from './review.messages';
+import { ROLE_LABELS, type Role } from '../accounts/account.types';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import type { AwardTier } from '../judging/judging.schema';
+import { formatBytes } from '../platform/format';
+import { confirmStep } from '../web/confirm';
 
 export interface ReviewDeps {
   review: ReviewService;
@@ -50,6 +56,9 @@ export function reviewApi(deps: ReviewDeps): Router {
   router.post('/entries/:id/forward', async (req, res) => {
     res.json(await deps.review.forward(currentUser(req), req.params.id, req.body));
   });
+  router.post('/entries/:id/recall', async (req, res) => {
+    res.json(await deps.review.recall(currentUser(req), req.params.id, req.body));
+  });
   router.post('/entries/:id/rank', async (req, res) => {
     res.json(await deps.review.rank(currentUser(req), req.params.id, req.body));
   });
@@ -78,8 +87,14 @@ export async function reviewPanel(deps: ReviewDeps, user: CurrentUser, entry: En
   const open = periods.filter((p) => p.forwardBy.getTime() > now);
   const periodId = entry.periodId ?? open[0]?.id;
   const quota = user.role === 'county' && user.countyId && periodId ? await deps.review.quotaFor(periodId, user.countyId) : null;
+  const recallQuota =
+    user.role === 'county' && user.countyId && entry.status === 'forwarded' && entry.periodId
+      ? await deps.review.quotaFor(entry.periodId, user.countyId)
+      : null;
   return {
     canReturn: entry.status === 'submitted' || (user.role === 'admin' && entry.status === 'forwarded'),
+    canRecall: Boolean(recallQuota?.open),
+    forwardConfirm: quota ? forwardConfirmation(quota) : null,
     canForward: user.role === 'county' && entry.status === 'submitted',
     canRank: user.role === 'county' && entry.status === 'forwarded',
     periods: open.map((p) => ({ id: p.id, name: p.name, selected: p.id === periodId })),
@@ -127,6 +142,8 @@ export function reviewPages(deps: ReviewDeps): Router {
         href: `/review?tab=${key}${periodId ? `&periodId=${encodeURIComponent(periodId)}` : ''}`,
       })),
       tabKey,
+      // The filters fold away (phones); they open by themselves when one is in use.
+      activeFilters: ['countyId', 'schoolId', 'songId', 'form', 'level', 'qcVerdict', 'sort'].filter((k) => queryString(req, k, 64)).length,
       entries: result.items.map((e) => entryViewModel(e, campaign)),
       filter: {
         ...filter,
@@ -165,8 +182,29 @@ export function reviewPages(deps: ReviewDeps): Router {
   });
 
   router.post('/entries/:id/forward', async (req, res) => {
-    await deps.review.forward(currentUser(req), req.params.id, req.body);
+    const user = currentUser(req);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (user.role === 'county' && user.countyId) {
+      // Say what it spends before it is spent: the quota of the period the form chose.
+      const entry = await deps.entries.get(user, req.params.id);
+      const periodId = (typeof body.periodId === 'string' && body.periodId) || entry.periodId || (await firstOpenPeriod(deps));
+      if (periodId && entry.status === 'submitted') {
+        const use = await deps.review.quotaFor(periodId, user.countyId);
+        if (use.open && use.used < use.quota && !confirmStep(req, res, { ...forwardConfirmation(use), cancelHref: back(req, `/entries/${entry.id}`) })) return;
+      }
+    }
+    await deps.review.forward(user, req.params.id, body);
     res.redirect(303, withMsg(back(req, `/entries/${req.params.id}`), 'entry_forwarded_city'));
+  });
+
+  router.post('/entries/:id/recall', async (req, res) => {
+    try {
+      await deps.review.recall(currentUser(req), req.params.id, req.body);
+      res.redirect(303, withMsg(`/entries/${req.params.id}`, 'entry_recalled'));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'validation_failed') return res.redirect(303, withMsg(`/entries/${req.params.id}`, 'recall_reason_required'));
+      throw err;
+    }
   });
 
   router.post('/entries/:id/rank', async (req, res) => {
@@ -200,13 +238,49 @@ export function reviewPages(deps: ReviewDeps): Router {
     const result = await deps.review.auditLog(currentUser(req), parse(auditQuery, req.query), pageQuery(req.query as Record<string, unknown>, 50));
     res.render('review/audit', {
       title: '操作日志',
-      items: result.items.map((i) => ({ ...i, detailText: i.detail ? JSON.stringify(i.detail).slice(0, 200) : '' })),
+      items: result.items.map(auditRow),
+      actions: Object.entries(AUDIT_ACTION_LABELS).map(([code, label]) => ({ code, label })),
       filter: { action: queryString(req, 'action', 64) ?? '', objectId: queryString(req, 'objectId', 64) ?? '' },
       pagination: pageLinks('/audit', req.query as Record<string, unknown>, result.page, result.pageSize, result.total),
     });
   });
 
   return router;
+}
+
+/** One audit row as a sentence: who did what to which object, the change and the details in Chinese. */
+function auditRow(i: Awaited<ReturnType<ReviewService['auditLog']>>['items'][number]) {
+  const state = (s: string | null) => (s ? (ENTRY_STATUS_LABELS[s as EntryStatus] ?? ROUND_STATES[s] ?? s) : '');
+  const detail = (i.detail ?? {}) as Record<string, unknown>;
+  const facts = Object.entries(detail)
+    .filter(([k, v]) => AUDIT_DETAIL_LABELS[k] && v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${AUDIT_DETAIL_LABELS[k]}：${detailValue(k, v)}`);
+  return {
+    at: i.at,
+    actorName: i.actorName,
+    actionLabel: AUDIT_ACTION_LABELS[i.action] ?? '其他操作',
+    objectLabel: AUDIT_OBJECT_LABELS[i.objectType] ?? '',
+    objectName: i.objectName ?? (i.objectId === '*' ? '（多个）' : ''),
+    entryId: i.objectType === 'entry' ? i.objectId : null,
+    change: i.from || i.to ? `${state(i.from)}${i.from && i.to ? ' → ' : ''}${state(i.to)}` : '',
+    reason: i.reason,
+    detailText: facts.join('；'),
+  };
+}
+
+const ROUND_STATES: Record<string, string> = { draft: '草稿', open: '评审中', closed: '已结束' };
+
+function detailValue(key: string, v: unknown): string {
+  if (key === 'role') return ROLE_LABELS[v as Role] ?? String(v);
+  if (key === 'award') return AWARD_LABELS[v as AwardTier] ?? String(v);
+  if (key === 'sizeBytes' && typeof v === 'number') return formatBytes(v);
+  if (typeof v === 'boolean') return v ? '是' : '否';
+  return String(v);
+}
+
+async function firstOpenPeriod(deps: ReviewDeps): Promise<string | undefined> {
+  const now = Date.now();
+  return (await deps.campaign.listPeriods()).find((p) => p.forwardBy.getTime() > now)?.id;
 }
 
 function withMsg(url: string, msg: string): string {

@@ -10,7 +10,8 @@ import type { Db } from '../platform/db/database';
 import type { DB } from '../platform/db/schema';
 import { AppError, forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
 import { parse, type PageQuery } from '../platform/validate';
-import { forwardInput, quotaInput, rankInput, returnInput } from './review.contract';
+import { forwardInput, quotaInput, rankInput, recallInput, returnInput } from './review.contract';
+import { FORWARD_CLOSED_RECALL, NOT_RECALLABLE } from './review.messages';
 import type { EntryService } from '../entries/entry.service';
 import { transitionEntry } from '../entries/entry-transition';
 import type { EntryStatus } from '../entries/entry.schema';
@@ -157,6 +158,34 @@ export function createReviewService(db: Db, deps: { entries: EntryService; now?:
             link: `/entries/${e.id}`,
             entryId: e.id,
           });
+        },
+      });
+      return deps.entries.view(id);
+    },
+
+    /**
+     * Take back a forwarded entry (county, before the period's forwarding deadline, while the city
+     * has not taken it into judging): back to 待审核, its quota place freed, the ranks closed up.
+     */
+    async recall(actor: CurrentUser, id: string, body: unknown): Promise<EntryView> {
+      assertArea(actor, 'review');
+      if (actor.role !== 'county' || !actor.countyId) throw forbidden('只有县区教育局可以撤回本县区已报送的作品。');
+      const entry = await deps.entries.load(id);
+      assertReviewer(actor, entry);
+      const { reason } = parse(recallInput, body);
+      await transitionEntry(db, actor, id, {
+        action: 'entry.recall',
+        from: ['forwarded'],
+        refusal: NOT_RECALLABLE,
+        to: async (trx, e) => {
+          await lockCounty(trx, actor.countyId!);
+          if (!e.period_id) throw invalidState(FORWARD_CLOSED_RECALL);
+          const use = await quotaFor(trx, e.period_id, actor.countyId!);
+          if (!use.open) throw invalidState(FORWARD_CLOSED_RECALL);
+          return { status: 'submitted', reason, patch: { forward_rank: null, forwarded_at: null }, detail: { periodId: e.period_id } };
+        },
+        after: async (trx, e) => {
+          await writeRanks(trx, await rankedIds(trx, e.period_id!, actor.countyId!, e.id));
         },
       });
       return deps.entries.view(id);

@@ -50,6 +50,7 @@ const ERROR_CODES = [
   'unsupported_media',
   'rate_limited',
   'csrf_failed',
+  'password_change_required',
   'unavailable',
 ] as const satisfies readonly ErrorCode[];
 

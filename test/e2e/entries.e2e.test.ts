@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, confirmDialog } from '../support/browser';
 import { makeClip } from '../support/clips';
 
 /**
@@ -112,6 +112,7 @@ describeBrowser('a school submits an entry with its video, in a browser', () => 
 
       // submit
       await page.getByRole('button', { name: '提交到县区教育局' }).click();
+      await confirmDialog(page);
       await see(page.locator('.flash')).toContainText('作品已提交');
       await see(page.locator('.page-head')).toContainText('已提交');
       expect(await page.locator('#upload-form').count()).toBe(0);

@@ -1,14 +1,14 @@
 import type { Page } from 'playwright-core';
 import request from 'supertest';
 import type { TestApp } from '../support/app';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, confirmDialog, clickMenu } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 
 /**
  * In a real chromium, a blind round with 5 judges end to end: the city creates the round
  * (trimmed mean, default rubric, 3 judges per entry), adds the period's forwarded entries, picks
  * the panel (two judges with a county, so conflicts are in play), assigns automatically and opens
- * it; two judges score in the browser with 保存并下一个 (the other three through the API); the
+ * it; two judges score in the browser with 提交并评下一件 (the other three through the API); the
  * city closes the round, reads the ranking, shortlists the top 3, awards 一/二/三等奖 through the
  * preview, publishes; the public 公示 page, logged out, lists the awards without scores. The
  * judge's pages never carry the school, county or director names.
@@ -48,9 +48,9 @@ describeBrowser('judging in a browser', () => {
     return page;
   }
 
-  /** Scores every assignment in the judge's queue with 保存并下一个, as a judge on a phone would. */
+  /** Scores every assignment in the judge's queue with 提交并评下一件, as a judge on a phone would. */
   async function scoreAllInBrowser(page: Page, labelToTotal: Map<string, number>, secret: string[], jitter: number): Promise<number> {
-    await page.getByRole('link', { name: '我的评审', exact: true }).click();
+    await clickMenu(page, '我的评审');
     await see(page.locator('.reminder')).toContainText('件作品未评分');
     await page.locator('table.queue a.button').first().click();
     let scored = 0;
@@ -74,7 +74,7 @@ describeBrowser('judging in a browser', () => {
       await page.getByLabel('服装形象（0–10 分）').fill(String(s.costume));
       await see(page.locator('#score-total')).toHaveText(String(Math.round((s.singing + s.artistry + s.spirit + s.costume) * 10) / 10));
       const before = page.url();
-      await Promise.all([page.waitForURL((u) => u.toString() !== before), page.getByRole('button', { name: '保存并下一个' }).click()]);
+      await Promise.all([page.waitForURL((u) => u.toString() !== before), page.getByRole('button', { name: '提交并评下一件' }).click()]);
       scored++;
       if (new URL(page.url()).pathname === '/judging') break;
       await see(page.locator('.flash')).toContainText('这是下一件');
@@ -142,6 +142,7 @@ describeBrowser('judging in a browser', () => {
 
     // Opening before assignment is refused with the reason.
     await admin.getByRole('button', { name: '开始评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.alert-error')).toContainText('评委不足 3 位');
 
     // Step 3: automatic assignment, balanced (18 = 4+4+4+3+3), no judge on their own county.
@@ -157,6 +158,7 @@ describeBrowser('judging in a browser', () => {
 
     // Step 4: open.
     await admin.getByRole('button', { name: '开始评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('评审已开始');
     await see(admin.locator('.page-head h1')).toContainText('评审中');
 
@@ -203,6 +205,7 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('#progress')).toContainText('评委甲');
     expect(await admin.locator('#progress .badge-bad').count()).toBe(0);
     await admin.getByRole('button', { name: '结束评审' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('评审已结束');
     await see(admin.locator('.page-head h1')).toContainText('已结束');
     const firstRow = admin.locator('#ranking tbody tr').first();
@@ -230,10 +233,12 @@ describeBrowser('judging in a browser', () => {
     await see(admin.locator('.award-group').nth(2)).toContainText(entries[2].code);
     expect(await db.selectFrom('round_entries').select('award').where('award', 'is not', null).execute()).toEqual([]);
     await admin.getByRole('button', { name: '确认评定' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('奖项已评定');
 
     // 公示.
     await admin.getByRole('button', { name: '公示获奖名单' }).click();
+    await confirmDialog(admin);
     await see(admin.locator('.flash')).toContainText('获奖名单已公示');
     await see(admin.locator('#publish')).toContainText('已公示');
 

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, confirmDialog } from '../support/browser';
 import { attachReadyVideo } from '../support/factories';
 
 /**
@@ -37,6 +37,7 @@ describeBrowser('county review in a browser', () => {
     await attachReadyVideo(suite.t, entryId);
     await teacher.goto(entryUrl);
     await teacher.getByRole('button', { name: '提交到县区教育局' }).click();
+    await confirmDialog(teacher);
     await see(teacher.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
 
     // The county returns it with a reason.
@@ -55,12 +56,14 @@ describeBrowser('county review in a browser', () => {
     await teacher.getByLabel('参演人数').fill('44');
     await teacher.getByRole('button', { name: '保存' }).click();
     await teacher.getByRole('button', { name: '提交到县区教育局' }).click();
+    await confirmDialog(teacher);
     await see(teacher.locator('.page-head .badge')).toHaveText('已提交，待县区审核');
 
     // The county forwards it; the quota shows the use.
     await county.goto(entryUrl);
     await see(county.locator('#review-panel')).toContainText('本期已报送 0 / 10');
     await county.getByRole('button', { name: '报送市教育局' }).click();
+    await confirmDialog(county, '报送后占用名额 1/10');
     await see(county.locator('.flash')).toContainText('作品已报送市教育局');
     await county.goto(`${suite.baseUrl}/review?tab=forwarded`);
     await see(county.locator('main')).toContainText('已报送 1 / 10');

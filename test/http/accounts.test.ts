@@ -189,7 +189,15 @@ describe('accounts', () => {
   test('when an admin tries to disable its own account, then 400 with a Chinese message and it stays active', async () => {
     const token = await t.token('admin');
     const me = await request(t.app).get('/api/v1/me').set('Authorization', `Bearer ${token}`).expect(200);
-    expect(me.body).toEqual({ id: me.body.id, username: 'admin', displayName: '市教育局管理员', role: 'admin', countyId: null, schoolId: null });
+    expect(me.body).toEqual({
+      id: me.body.id,
+      username: 'admin',
+      displayName: '市教育局管理员',
+      role: 'admin',
+      countyId: null,
+      schoolId: null,
+      mustChangePassword: false,
+    });
     const res = await request(t.app).patch(`/api/v1/users/${me.body.id}`).set('Authorization', `Bearer ${token}`).send({ disabled: true });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ field: 'disabled', message: '不能停用自己的账号' }]);

@@ -89,6 +89,7 @@ const MATRIX: Row[] = [
   page('POST', '/org/schools/:school',                [303, 403,  303,   404,  403, 403, 303], { body: renameBody }),
   page('GET',  '/org/schools/import',                 [303, 403,  403,   403,  403, 403, 200]),
   page('POST', '/org/schools/import',                 [303, 403,  403,   403,  403, 403, 303], { upload: true }),
+  page('GET',  '/org/schools/import/template.csv',    [303, 403,  403,   403,  403, 403, 200]),
   page('GET',  '/accounts',                           [303, 403,  200,   200,  403, 403, 200]),
   page('GET',  '/accounts/new',                       [303, 403,  200,   200,  403, 403, 200]),
   // For another county's school the form answers 400 "所属学校不存在" — the same as an unknown school.
@@ -110,9 +111,13 @@ const MATRIX: Row[] = [
   page('GET',  '/notifications/robots',               [303, 403,  403,   403,  403, 403, 200]),
   page('POST', '/notifications/robots',               [303, 403,  403,   403,  403, 403, 303], { body: robotBody }),
   page('POST', '/notifications/robots/:robot/delete', [303, 403,  403,   403,  403, 403, 303]),
+  // Everyone's own password (a wrong current password: 400, so no session in this table ends).
+  page('GET',  '/account/password',                   [303, 200,  200,   200,  200, 200, 200]),
+  page('POST', '/account/password',                   [303, 400,  400,   400,  400, 400, 400], { body: () => ({ currentPassword: 'not-my-pass', newPassword: 'matrix-new-1', confirmPassword: 'matrix-new-1' }) }),
 
   api('GET',   '/openapi.json',                       [200, 200,  200,   200,  200, 200, 200]),
   api('GET',   '/me',                                 [401, 200,  200,   200,  200, 200, 200]),
+  api('POST',  '/me/password',                        [401, 400,  400,   400,  400, 400, 400], { body: () => ({ currentPassword: 'not-my-pass', newPassword: 'matrix-new-1' }) }),
   api('GET',   '/campaign',                           [401, 200,  200,   200,  200, 200, 200]),
   api('PATCH', '/periods/:period',                    [401, 403,  403,   403,  403, 403, 200], { body: () => ({ quota: 11 }) }),
   api('GET',   '/counties',                           [401, 200,  200,   200,  200, 200, 200]),

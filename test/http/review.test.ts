@@ -185,7 +185,11 @@ describe('county review: return, forward within the quota, rank', () => {
     const list = await agent.get('/review').expect(200);
     expect(list.text).toContain('作品审核');
     expect(list.text).toContain('作品1');
-    await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId }).expect(303);
+    // Without JS the form first shows what forwarding spends; only the confirmed post acts.
+    const ask = await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId }).expect(200);
+    expect(ask.text).toContain('报送后占用名额 1/10');
+    expect((await agent.get(`/api/v1/entries/${ids[0]}`)).body.status).toBe('submitted');
+    await agent.post(`/entries/${ids[0]}/forward`).type('form').send({ _csrf: csrf, periodId, _confirmed: '1' }).expect(303);
     await agent.post(`/entries/${ids[1]}/return`).type('form').send({ _csrf: csrf, reason: '画面太暗' }).expect(303);
     const forwarded = await agent.get(`/review?tab=forwarded&periodId=${periodId}`).expect(200);
     expect(forwarded.text).toMatch(/已报送 <strong>1 \/ 10<\/strong>/);
@@ -194,6 +198,14 @@ describe('county review: return, forward within the quota, rank', () => {
     const admin = await t.browser('admin');
     const audit = await admin.agent.get('/audit?action=entry.return').expect(200);
     expect(audit.text).toContain('画面太暗');
+    // Who did what to which entry, in words: the reviewer's name, the action, the entry's code and title, the states.
+    const row = /<tr>\s*<td data-label="时间">[\s\S]*?<\/tr>/.exec(audit.text)![0];
+    expect(row).toContain(`<td data-label="谁">${reviewer.username}</td>`);
+    expect(row).toContain('<td data-label="做了什么">退回了作品</td>');
+    expect(row).toMatch(/作品 <a href="\/entries\/[^"]+">CX-[A-Z0-9]+「作品2」<\/a>/);
+    expect(row).toContain('已提交，待县区审核 → 已退回，待修改');
+    expect(audit.text).not.toContain('entry.return</');
+    expect(audit.text).not.toContain('{&quot;');
     const stats = await admin.agent.get('/stats').expect(200);
     expect(stats.text).toContain('<svg class="chart"');
   });

@@ -76,6 +76,8 @@ export async function createTestApp(opts: { env?: Record<string, string>; store?
       if (role === 'school' && !schoolId) schoolId = (await t.createSchool({ countyId: o.countyId === undefined ? 'c-lishi' : o.countyId })).id;
       if (role === 'county' && !countyId) countyId = 'c-lishi';
       const u = await admin.create(system, { username, password: TEST_PASSWORD, displayName: o.displayName ?? username, role, countyId, schoolId });
+      // Test accounts stand for people who have already replaced their initial password (migration 0022).
+      await container.database.db.updateTable('users').set({ must_change_password: false }).where('id', '=', u.id).execute();
       const school = u.schoolId
         ? await container.database.db.selectFrom('schools').select('county_id').where('id', '=', u.schoolId).executeTakeFirst()
         : undefined;

@@ -161,3 +161,23 @@ export async function logIn(page: Page, baseUrl: string, username: string, passw
   await page.getByLabel('密码').fill(password);
   await Promise.all([page.waitForURL(`${baseUrl}/`), page.getByRole('button', { name: '登录' }).click()]);
 }
+
+/**
+ * A one-way action asks first (public/confirm.js): waits for the dialog, checks it says `says`
+ * (when given) and presses its confirm button. Returns the dialog's text.
+ */
+export async function confirmDialog(page: Page, says?: string): Promise<string> {
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor({ state: 'visible', timeout: 5000 });
+  const text = await dialog.innerText();
+  if (says && !text.includes(says)) throw new Error(`expected the confirmation to say "${says}", got "${text}"`);
+  await dialog.getByRole('button', { name: /^确认/ }).click();
+  return text;
+}
+
+/** Clicks a link of the top menu; on a phone the menu is folded behind 菜单 first. */
+export async function clickMenu(page: Page, name: string): Promise<void> {
+  const toggle = page.locator('.nav-toggle-label');
+  if ((await toggle.isVisible()) && !(await page.locator('#nav-toggle').isChecked())) await toggle.click();
+  await page.locator('nav.nav').getByRole('link', { name, exact: true }).click();
+}

@@ -44,6 +44,8 @@ export interface UsersTable {
   county_id: string | null;
   school_id: string | null;
   password_hash: string;
+  /** Initial or admin-reset password: the owner must replace it at the next sign-in (migration 0022). */
+  must_change_password: Generated<boolean>;
   disabled_at: NullableTimestamp;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
