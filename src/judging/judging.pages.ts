@@ -408,13 +408,26 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   });
 
   step('awards', async (user, id, body) => {
-    await results.awards(user, id, tiersFrom(body));
+    await results.awards(user, id, { ...tiersFrom(body), revisionReason: body.revisionReason });
     return 'awards_confirmed';
   });
 
   step('publish', async (user, id, body) => {
     const publish = body.publish !== '0';
-    await results.publish(user, id, publish);
+    await results.publish(
+      user,
+      id,
+      publish
+        ? {
+            publish,
+            publicityFrom: fromLocalInput(body.publicityFrom),
+            publicityTo: fromLocalInput(body.publicityTo),
+            objectionContact: body.objectionContact,
+            feedbackEnabled: body.feedbackEnabled === 'on',
+            revisionReason: body.revisionReason,
+          }
+        : { publish },
+    );
     return publish ? 'results_published' : 'results_unpublished';
   });
 

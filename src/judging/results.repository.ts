@@ -140,7 +140,12 @@ export function publishedAwards(q: Q) {
 }
 
 export function publishedRounds(q: Q) {
-  return q.selectFrom('rounds').select(['id', 'name', 'published_at']).where('published_at', 'is not', null).orderBy('published_at', 'desc').execute();
+  return q
+    .selectFrom('rounds')
+    .select(['id', 'name', 'published_at', 'publicity_from', 'publicity_to', 'objection_contact'])
+    .where('published_at', 'is not', null)
+    .orderBy('published_at', 'desc')
+    .execute();
 }
 
 /** Every score of a round with entry and judge (the score sheet export). */
@@ -154,4 +159,94 @@ export function scoreSheet(q: Q, roundId: string) {
     .orderBy('e.code')
     .orderBy('u.display_name')
     .execute();
+}
+
+/* ── Issue 18: frozen results, revisions, re-confirmed awards ───────────────────────────────── */
+
+/** The awarded entries of one round as the 公示 shows them (read inside the caller's transaction). */
+export function roundAwards(q: Q, roundId: string) {
+  return q
+    .selectFrom('round_entries as re')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('performance_forms as f', 'f.code', 'e.form')
+    .select(['e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
+    .where('re.round_id', '=', roundId)
+    .where('re.award', 'is not', null)
+    .execute();
+}
+
+/** Entries holding an award in this round now (before a re-confirmation replaces them). */
+export function currentAwards(trx: Transaction<DB>, roundId: string) {
+  return trx.selectFrom('round_entries').select(['entry_id', 'award', 'shortlisted']).where('round_id', '=', roundId).where('award', 'is not', null).execute();
+}
+
+/**
+ * An entry dropped by a re-confirmation loses the award it had from this round: `entries.award`
+ * cleared and its status back to shortlisted / not_selected — so it can no longer be chosen for
+ * broadcast. Only while it still carries that award and is `awarded` (a later round's award stays).
+ */
+export async function revokeAward(trx: Transaction<DB>, entryId: string, award: AwardTier, shortlisted: boolean, at: Date): Promise<boolean> {
+  const r = await trx
+    .updateTable('entries')
+    .set({ award: null, status: shortlisted ? 'shortlisted' : 'not_selected', updated_at: at })
+    .where('id', '=', entryId)
+    .where('status', '=', 'awarded')
+    .where('award', '=', award)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export function latestRevision(q: Q, roundId: string) {
+  return q.selectFrom('result_revisions').selectAll().where('round_id', '=', roundId).orderBy('revision', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function insertRevision(
+  trx: Transaction<DB>,
+  row: { round_id: string; revision: number; reason: string | null; snapshot: string; snapshot_sha256: string; actor_id: string | null; created_at: Date },
+): Promise<void> {
+  await trx.insertInto('result_revisions').values(row).execute();
+}
+
+/** Every revision of the given rounds (no snapshot text), oldest first. */
+export function revisionsOf(q: Q, roundIds: string[]) {
+  if (!roundIds.length) return Promise.resolve([]);
+  return q
+    .selectFrom('result_revisions')
+    .select(['round_id', 'revision', 'reason', 'snapshot_sha256', 'created_at'])
+    .where('round_id', 'in', roundIds)
+    .orderBy('round_id')
+    .orderBy('revision')
+    .execute();
+}
+
+/** The newest snapshot text of each given round. */
+export function latestSnapshots(q: Q, roundIds: string[]) {
+  if (!roundIds.length) return Promise.resolve([]);
+  return q
+    .selectFrom('result_revisions as rr')
+    .select(['rr.round_id', 'rr.revision', 'rr.snapshot', 'rr.snapshot_sha256', 'rr.created_at'])
+    .where('rr.round_id', 'in', roundIds)
+    .where(({ eb, selectFrom }) =>
+      eb('rr.revision', '=', selectFrom('result_revisions as x').select((x) => x.fn.max('x.revision').as('m')).whereRef('x.round_id', '=', 'rr.round_id')),
+    )
+    .execute();
+}
+
+/** Objections per round (the public sees this count and nothing else of them). */
+export async function objectionCounts(q: Q, roundIds: string[]): Promise<Map<string, number>> {
+  if (!roundIds.length) return new Map();
+  const rows = await q
+    .selectFrom('objections')
+    .select(['round_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('round_id', 'in', roundIds)
+    .groupBy('round_id')
+    .execute();
+  return new Map(rows.map((r) => [r.round_id, Number(r.n)]));
+}
+
+export function findRevision(q: Q, roundId: string, revision: number) {
+  return q.selectFrom('result_revisions').selectAll().where('round_id', '=', roundId).where('revision', '=', revision).executeTakeFirst();
 }

@@ -5,12 +5,20 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
+
+/** The usual 公示期 when the city gives none: seven days from publishing. */
+export const DEFAULT_PUBLICITY_DAYS = 7;
+const REVISION_REASON_NEEDED = '结果已公示，再次改动将作为一次修订列入公示页的修订记录，请填写修订原因。';
 import { rankRound } from './aggregation';
 import * as repo from './results.repository';
 import { AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
-import { shortlistInput, tiersInput, TIERS } from './judging.contract';
+import { awardsInput, publishInput, shortlistInput, TIERS } from './judging.contract';
+import { canonicalJson, sha256Hex, type ResultsSnapshot } from './snapshot';
+import type { Transaction } from 'kysely';
+import type { DB } from '../platform/db/schema';
+import { notify } from '../notifications/notify';
 import type { AggregationMethod, RankedEntry, RubricCriterion } from './judging.types';
 
 export interface RankingRow extends RankedEntry {
@@ -112,9 +120,71 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
     return { rows, judges: result.judges };
   }
 
+  /** Whether confirming these tiers would give exactly the awards the round has now. */
+  async function sameAwardsAsPlanned(id: string, tiers: Array<{ award: AwardTier; count: number }>): Promise<boolean> {
+    const { rows } = await ranking(id);
+    const plan = planAwards(rows, tiers);
+    const now = rows.filter((r) => r.award !== null);
+    if (now.length !== plan.awarded.length) return false;
+    const byId = new Map(rows.map((r) => [r.entryId, r.award]));
+    return plan.awarded.every((a) => byId.get(a.entryId) === a.award);
+  }
+
+  /** The canonical results of a round as they stand in `trx`: awards (as the 公示 shows them) and the ranking. */
+  async function snapshotOf(trx: Transaction<DB>, round: { id: string; name: string }): Promise<{ text: string; sha256: string }> {
+    const [awards, { rows }] = await Promise.all([repo.roundAwards(trx, round.id), ranking(round.id)]);
+    const snap: ResultsSnapshot = {
+      format: 1,
+      round: { id: round.id, name: round.name },
+      awards: awards
+        .map((x) => ({
+          award: x.award!,
+          code: x.code,
+          title: x.title,
+          song: x.song_title ?? x.custom_song_title ?? '',
+          form: x.form_label ?? '',
+          school: x.school_name,
+          county: x.county_name ?? '市直',
+        }))
+        .sort((a, b) => TIERS.indexOf(a.award as AwardTier) - TIERS.indexOf(b.award as AwardTier) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)),
+      ranking: rows.filter((r) => r.scoreDisplay !== null).map((r) => ({ code: r.code, rank: r.rank, score: r.scoreDisplay! })),
+    };
+    const text = canonicalJson(snap);
+    return { text, sha256: sha256Hex(text) };
+  }
+
+  /**
+   * Freezes the round's results: the first 公示 is revision 0; results that differ from the last
+   * frozen ones become the next numbered revision, which needs a reason; unchanged results add none.
+   */
+  async function freeze(trx: Transaction<DB>, actor: CurrentUser, round: { id: string; name: string }, reason: string | null) {
+    const [latest, snap] = await Promise.all([repo.latestRevision(trx, round.id), snapshotOf(trx, round)]);
+    if (latest && latest.snapshot_sha256 === snap.sha256) return { revision: latest.revision, sha256: latest.snapshot_sha256, created: false };
+    if (latest && !reason) throw validationFailed([{ field: 'revisionReason', message: REVISION_REASON_NEEDED }]);
+    const revision = latest ? latest.revision + 1 : 0;
+    await repo.insertRevision(trx, {
+      round_id: round.id,
+      revision,
+      reason: latest ? reason : null,
+      snapshot: snap.text,
+      snapshot_sha256: snap.sha256,
+      actor_id: actor.id,
+      created_at: now(),
+    });
+    await recordAudit(trx, {
+      actor,
+      action: revision === 0 ? 'round.results_frozen' : 'round.results_revised',
+      objectType: 'round',
+      objectId: round.id,
+      reason: latest ? reason : null,
+      detail: { revision, sha256: snap.sha256 },
+    });
+    return { revision, sha256: snap.sha256, created: true };
+  }
+
   return {
     async ranking(actor: CurrentUser, id: string) {
-      assertArea(actor, 'rounds');
+      assertArea(actor, 'roundsRead');
       return ranking(id);
     },
 
@@ -188,18 +258,48 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       return planAwards(rows, tiers);
     },
 
-    async awards(actor: CurrentUser, id: string, body: unknown): Promise<{ awarded: Array<{ entryId: string; award: AwardTier }> }> {
+    async awards(
+      actor: CurrentUser,
+      id: string,
+      body: unknown,
+    ): Promise<{ awarded: Array<{ entryId: string; award: AwardTier }>; revoked: string[]; revision: number | null }> {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
       if (round.status !== 'closed') throw invalidState('请先结束本轮评审，再评定奖项。');
-      const { tiers } = parse(tiersInput, body);
+      const { tiers, revisionReason } = parse(awardsInput, body);
+      if (round.published_at && !revisionReason) {
+        // Only a change needs a reason: the same awards again are no revision.
+        const same = await sameAwardsAsPlanned(id, tiers);
+        if (!same) throw validationFailed([{ field: 'revisionReason', message: REVISION_REASON_NEEDED }]);
+      }
       const { rows } = await ranking(id);
       const plan = planAwards(rows, tiers);
       if (plan.boundaryTies.length) {
         throw invalidState(`第 ${plan.boundaryTies.join('、')} 名有并列，奖项分界处需要人工决定，请调整各奖项数量。`);
       }
+      let revision: number | null = null;
+      const revoked: string[] = [];
       await db.transaction().execute(async (trx) => {
+        const before = await repo.currentAwards(trx, id);
         await repo.clearAwards(trx, id);
+        const kept = new Map(plan.awarded.map((a) => [a.entryId, a.award]));
+        // An entry no longer awarded (or awarded a different tier) loses what this round gave it.
+        for (const b of before) {
+          if (kept.get(b.entry_id) === b.award) continue;
+          if (!kept.has(b.entry_id) && (await repo.revokeAward(trx, b.entry_id, b.award!, b.shortlisted, now()))) {
+            revoked.push(b.entry_id);
+            await recordAudit(trx, {
+              actor,
+              action: 'entry.award_revoked',
+              objectType: 'entry',
+              objectId: b.entry_id,
+              from: 'awarded',
+              to: b.shortlisted ? 'shortlisted' : 'not_selected',
+              reason: revisionReason,
+              detail: { award: b.award, roundId: id },
+            });
+          }
+        }
         for (const a of plan.awarded) {
           await repo.writeAward(trx, id, a.entryId, a.award, now());
           await recordAudit(trx, {
@@ -212,43 +312,126 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           });
         }
         await repo.updateRound(trx, id, { awards_confirmed_at: now(), updated_at: now() });
+        // Published: the public list follows only through a numbered revision with its reason.
+        if (round.published_at) revision = (await freeze(trx, actor, round, revisionReason)).revision;
       });
-      return { awarded: plan.awarded };
+      return { awarded: plan.awarded, revoked, revision };
     },
 
-    /** 公示: make (or withdraw) the round's awards list public. */
-    async publish(actor: CurrentUser, id: string, publish: boolean) {
+    /**
+     * 公示: make the round's awards list public with its 公示期 and objection contact, freezing the
+     * results (revision 0, or a numbered revision when they changed since), or withdraw it.
+     */
+    async publish(actor: CurrentUser, id: string, body: unknown) {
       assertArea(actor, 'rounds');
+      const input = parse(publishInput, body);
       const round = await loadRound(id);
-      if (publish && !round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
-      await repo.updateRound(db, id, { published_at: publish ? now() : null, updated_at: now() });
-      await recordAudit(db, { actor, action: publish ? 'round.publish' : 'round.unpublish', objectType: 'round', objectId: id });
+      if (!input.publish) {
+        await db.transaction().execute(async (trx) => {
+          await repo.updateRound(trx, id, { published_at: null, updated_at: now() });
+          await recordAudit(trx, { actor, action: 'round.unpublish', objectType: 'round', objectId: id });
+        });
+        return;
+      }
+      if (!round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
+      const from = input.publicityFrom ?? (round.publicity_from && round.published_at ? new Date(round.publicity_from) : now());
+      const to = input.publicityTo ?? (round.publicity_to && round.published_at ? new Date(round.publicity_to) : new Date(from.getTime() + DEFAULT_PUBLICITY_DAYS * 86400_000));
+      if (to.getTime() <= from.getTime()) throw validationFailed([{ field: 'publicityTo', message: '公示结束时间应晚于开始时间' }]);
+      await db.transaction().execute(async (trx) => {
+        await repo.updateRound(trx, id, {
+          published_at: round.published_at ?? now(),
+          publicity_from: from,
+          publicity_to: to,
+          objection_contact: input.objectionContact ?? round.objection_contact,
+          ...(input.feedbackEnabled !== null && { feedback_enabled: input.feedbackEnabled }),
+          updated_at: now(),
+        });
+        const frozen = await freeze(trx, actor, round, input.revisionReason);
+        await recordAudit(trx, {
+          actor,
+          action: 'round.publish',
+          objectType: 'round',
+          objectId: id,
+          detail: { publicityFrom: from.toISOString(), publicityTo: to.toISOString(), revision: frozen.revision, sha256: frozen.sha256 },
+        });
+        if (!round.published_at) {
+          await notify(trx, {
+            kind: 'round.published',
+            recipients: { roles: ['supervisor'] },
+            title: `「${round.name}」获奖名单已公示`,
+            link: `/supervision/rounds/${id}`,
+            dedupeKey: `round.published:${id}:${frozen.revision}`,
+          });
+        }
+      });
     },
 
-    /** The public list (no login): awarded entries of published rounds, without scores. */
+    /**
+     * The public list (no login): the frozen awards of each published round (its newest revision),
+     * without scores, with the snapshot's SHA-256, the 修订记录, the 公示期, the objection contact
+     * and how many objections came in (a count, nothing of them). A round published before results
+     * were frozen shows its live awards and no hash.
+     */
     async publicResults() {
-      const [rounds, awarded] = await Promise.all([repo.publishedRounds(db), repo.publishedAwards(db)]);
-      return Promise.all(
-        rounds.map(async (r) => {
-          const rows = awarded.filter((x) => x.round_id === r.id);
-          const tiers = TIERS.map((t) => ({
-            award: t,
-            label: AWARD_LABELS[t],
-            entries: rows
-              .filter((x) => x.award === t)
-              .sort((a, b) => a.code.localeCompare(b.code))
+      const rounds = await repo.publishedRounds(db);
+      const ids = rounds.map((r) => r.id);
+      const [snapshots, revisions, counts] = await Promise.all([repo.latestSnapshots(db, ids), repo.revisionsOf(db, ids), repo.objectionCounts(db, ids)]);
+      const snapshotOf = new Map(snapshots.map((x) => [x.round_id, x]));
+      const live = rounds.some((r) => !snapshotOf.has(r.id)) ? await repo.publishedAwards(db) : [];
+      const t = now().getTime();
+      return rounds.map((r) => {
+        const frozen = snapshotOf.get(r.id);
+        const awards = frozen
+          ? (JSON.parse(frozen.snapshot) as ResultsSnapshot).awards
+          : live
+              .filter((x) => x.round_id === r.id)
               .map((x) => ({
+                award: x.award!,
                 code: x.code,
                 title: x.title,
                 song: x.song_title ?? x.custom_song_title ?? '',
                 form: x.form_label ?? '',
                 school: x.school_name,
                 county: x.county_name ?? '市直',
-              })),
-          })).filter((t) => t.entries.length);
-          return { id: r.id, name: r.name, publishedAt: new Date(r.published_at!).toISOString(), tiers };
-        }),
-      );
+              }));
+        const tiers = TIERS.map((tier) => ({
+          award: tier,
+          label: AWARD_LABELS[tier],
+          entries: awards
+            .filter((x) => x.award === tier)
+            .sort((a, b) => a.code.localeCompare(b.code))
+            .map(({ code, title, song, form, school, county }) => ({ code, title, song, form, school, county })),
+        })).filter((x) => x.entries.length);
+        const from = r.publicity_from ? new Date(r.publicity_from) : null;
+        const to = r.publicity_to ? new Date(r.publicity_to) : null;
+        return {
+          id: r.id,
+          name: r.name,
+          publishedAt: new Date(r.published_at!).toISOString(),
+          tiers,
+          snapshotSha256: frozen?.snapshot_sha256 ?? null,
+          revision: frozen?.revision ?? null,
+          revisions: revisions
+            .filter((x) => x.round_id === r.id)
+            .map((x) => ({ revision: x.revision, reason: x.reason, snapshotSha256: x.snapshot_sha256, createdAt: new Date(x.created_at).toISOString() })),
+          publicity: {
+            from: from?.toISOString() ?? null,
+            to: to?.toISOString() ?? null,
+            contact: r.objection_contact,
+            /** Objections are taken now (inside the 公示期). */
+            open: from !== null && to !== null && from.getTime() <= t && t <= to.getTime(),
+          },
+          objectionCount: counts.get(r.id) ?? 0,
+        };
+      });
+    },
+
+    /** The canonical JSON of one revision (city and 监督): recompute its SHA-256 to check the 公示. */
+    async snapshotText(actor: CurrentUser, id: string, revision: number): Promise<string> {
+      assertArea(actor, 'roundsRead');
+      const row = await repo.findRevision(db, id, revision);
+      if (!row) throw notFound('该修订版本不存在。');
+      return row.snapshot;
     },
 
     /** XLSX: the ranking, or the full score sheet (entries × judges × criteria). Streamed. */
