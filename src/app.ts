@@ -11,6 +11,7 @@ import { orgApi, orgPages } from './org/org.routes';
 import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
+import { objectionApi, objectionPages } from './judging/objection.routes';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
@@ -99,6 +100,7 @@ export function buildApp(c: Container): express.Express {
   api.use(entryApi(entryDeps));
   api.use(reviewApi(c));
   api.use(judgingApi(c));
+  api.use(objectionApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
   api.use(broadcastApi(c));
   app.use('/api/v1', api);
 
@@ -110,6 +112,7 @@ export function buildApp(c: Container): express.Express {
   app.use(entryPages(entryDeps));
   app.use(reviewPages(c));
   app.use(judgingPages(c));
+  app.use(objectionPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use(broadcastPages(c));
 
   app.use(notFoundHandler);

@@ -22,6 +22,7 @@ import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
 import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
+import { createObjectionService } from './judging/objection.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from './platform/queue/worker';
@@ -67,6 +68,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const rounds = createRoundService(db);
   const scoring = createScoringService(db);
   const results = createResultsService(db);
+  const objections = createObjectionService(db, { store });
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
@@ -108,6 +110,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     rounds,
     scoring,
     results,
+    objections,
     broadcast,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */

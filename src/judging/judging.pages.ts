@@ -112,7 +112,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   }
 
   router.get('/rounds', async (req, res) => {
-    res.render('judging/rounds', await roundsPageData(currentUser(req)));
+    res.render('judging/rounds', await roundsPageData(assertArea(currentUser(req), 'rounds')));
   });
 
   router.post('/rounds', async (req, res) => {
@@ -153,8 +153,10 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   // ── City staff: one round, step by step ──────────────────────────────────────────────────
 
   async function roundPageData(user: CurrentUser, id: string) {
+    assertArea(user, 'rounds');
     const round = await rounds.get(user, id);
-    const [progress, assignments, ranked, allRounds, campaign, { panel, judges: judgeAccounts }] = await Promise.all([
+    const [revisions, progress, assignments, ranked, allRounds, campaign, { panel, judges: judgeAccounts }] = await Promise.all([
+      results.revisions(user, id),
       rounds.progress(user, id),
       rounds.assignments(user, id),
       results.ranking(user, id),
@@ -229,6 +231,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       tiers: tierCounts,
       awardsConfirmed: Boolean(round.awardsConfirmedAt),
       published: Boolean(round.publishedAt),
+      revisions: revisions.map((r) => ({ ...r, short: r.snapshotSha256.slice(0, 16) })),
       rankingXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/ranking.xlsx`,
       scoresXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/scores.xlsx`,
     };

@@ -426,6 +426,17 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       });
     },
 
+    /** The frozen revisions of a round, oldest first (no snapshot text). */
+    async revisions(actor: CurrentUser, id: string) {
+      assertArea(actor, 'roundsRead');
+      return (await repo.revisionsOf(db, [id])).map((x) => ({
+        revision: x.revision,
+        reason: x.reason,
+        snapshotSha256: x.snapshot_sha256,
+        createdAt: new Date(x.created_at).toISOString(),
+      }));
+    },
+
     /** The canonical JSON of one revision (city and 监督): recompute its SHA-256 to check the 公示. */
     async snapshotText(actor: CurrentUser, id: string, revision: number): Promise<string> {
       assertArea(actor, 'roundsRead');

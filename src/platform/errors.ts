@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'invalid_state'
   | 'quota_exceeded'
   | 'round_closed'
+  | 'objection_closed'
   | 'payload_too_large'
   | 'unsupported_media'
   | 'rate_limited'

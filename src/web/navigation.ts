@@ -8,7 +8,7 @@ interface NavItem {
 }
 
 const ITEMS: NavItem[] = [
-  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor'] },
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
@@ -18,6 +18,8 @@ const ITEMS: NavItem[] = [
   { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
   { href: '/accounts', label: '账号', roles: ['county', 'admin'] },
   { href: '/rounds', label: '评审轮次', roles: ['admin'] },
+  { href: '/supervision', label: '监督', roles: ['supervisor'] },
+  { href: '/objections', label: '公示异议', roles: ['admin', 'supervisor'] },
   { href: '/judging', label: '我的评审', roles: ['judge'] },
   { href: '/audit', label: '操作日志', roles: ['admin'] },
 ];
@@ -74,6 +76,7 @@ export const FLASH: Record<string, string> = {
   awards_confirmed: '奖项已评定。',
   results_published: '获奖名单已公示。',
   results_unpublished: '公示已撤回。',
+  objection_step_saved: '异议处理进度已保存。',
   score_saved: '草稿已保存。',
   score_submitted: '评分已提交。截止前仍可修改。',
   score_next: '上一件作品的评分已提交。这是下一件。',

@@ -4,6 +4,7 @@ import { broadcastOperations } from '../broadcast/broadcast.contract';
 import { campaignOperations } from '../campaign/campaign.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
+import { objectionOperations } from '../judging/objection.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import type { ErrorCode } from '../platform/errors';
@@ -42,6 +43,7 @@ const ERROR_CODES = [
   'invalid_state',
   'quota_exceeded',
   'round_closed',
+  'objection_closed',
   'payload_too_large',
   'unsupported_media',
   'rate_limited',
@@ -92,6 +94,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...entryOperations,
   ...reviewOperations,
   ...judgingOperations,
+  ...objectionOperations,
   ...broadcastOperations,
 ];
 

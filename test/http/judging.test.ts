@@ -606,9 +606,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(tiers[0].entries[0]).toMatchObject({ title: 'E2号作品', county: '汾阳市' });
     const keys = [...allKeys(res.body)];
     expect(keys.filter((k) => /score|mean|spread|total|rank|judge/i.test(k))).toEqual([]);
-    // No number anywhere (the ids, codes and names are strings).
+    // No number anywhere but the revision numbers and the objection count (ids, codes and names are strings).
     const leaves: unknown[] = [];
-    JSON.parse(res.text, (_k, v) => (v === null || typeof v !== 'object' ? (leaves.push(v), v) : v));
+    JSON.parse(res.text, (k, v) => (v === null || typeof v !== 'object' ? (['revision', 'objectionCount'].includes(k) || leaves.push(v), v) : v));
     expect(leaves.filter((v) => typeof v === 'number')).toEqual([]);
   });
 

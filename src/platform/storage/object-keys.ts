@@ -13,6 +13,8 @@ export const objectKeys = {
   poster: (videoId: string) => `posters/${videoId}.jpg`,
   /** A broadcast master, keyed by the `masters` row (a re-selection makes a new row and a new key). */
   master: (masterId: string, profile: string, extension: 'mxf' | 'mp4') => `masters/${masterId}/${profile}.${extension}`,
+  /** An objection's attachment (image or PDF), private: read by the city and 监督 only. */
+  objectionAttachment: (objectionId: string) => `objections/${objectionId}`,
   /** The prefix of one resumable upload's parts in the bucket. */
   tusParts: (uploadId: string) => `tus/${uploadId}/`,
   /** One part of a resumable upload, named by its first byte (16 digits, so names sort by offset). */
