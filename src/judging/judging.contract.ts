@@ -228,14 +228,16 @@ export const judgingOperations: ApiOperation[] = [
   {
     method: 'post',
     path: '/rounds/{id}/awards',
-    summary: 'Confirm awards { tiers: [{ award, count }], revisionReason? }; entries dropped from an earlier confirmation lose the award; after 公示 a numbered revision',
+    summary:
+      'Confirm awards { tiers: [{ award, count }], revisionReason? }; entries dropped from an earlier confirmation lose the award; after 公示 a numbered revision',
     tag,
     body: awardsInput,
   },
   {
     method: 'post',
     path: '/rounds/{id}/publish',
-    summary: 'Publish (公示) { publicityFrom?, publicityTo?, objectionContact?, feedbackEnabled?, revisionReason? } or withdraw { publish: false }; freezes the results (SHA-256)',
+    summary:
+      'Publish (公示) { publicityFrom?, publicityTo?, objectionContact?, feedbackEnabled?, revisionReason? } or withdraw { publish: false }; freezes the results (SHA-256)',
     tag,
     body: publishInput,
   },

@@ -59,5 +59,11 @@ export const objectionOperations: ApiOperation[] = [
   { method: 'get', path: '/objections', summary: 'Objections (city and 监督 only), newest first, 50 a page', tag, query: objectionListQuery },
   { method: 'get', path: '/objections/{id}', summary: 'One objection with its handling history (city and 监督)', tag },
   { method: 'get', path: '/objections/{id}/attachment', summary: 'The objection’s attachment (city and 监督)', tag, produces: 'binary' },
-  { method: 'post', path: '/objections/{id}/step', summary: 'Handle: accepted → reviewing → concluded { outcome, note } (city), audited', tag, body: objectionStepInput },
+  {
+    method: 'post',
+    path: '/objections/{id}/step',
+    summary: 'Handle: accepted → reviewing → concluded { outcome, note } (city), audited',
+    tag,
+    body: objectionStepInput,
+  },
 ];

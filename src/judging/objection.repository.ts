@@ -72,7 +72,12 @@ const LIST_COLUMNS = [
   'o.updated_at',
 ] as const;
 
-export async function listObjections(q: Q, filter: { campaignId: string; roundId?: string | null; status?: ObjectionStatus | null }, page: number, pageSize: number) {
+export async function listObjections(
+  q: Q,
+  filter: { campaignId: string; roundId?: string | null; status?: ObjectionStatus | null },
+  page: number,
+  pageSize: number,
+) {
   let base = q.selectFrom('objections as o').innerJoin('rounds as r', 'r.id', 'o.round_id').where('o.campaign_id', '=', filter.campaignId);
   if (filter.roundId) base = base.where('o.round_id', '=', filter.roundId);
   if (filter.status) base = base.where('o.status', '=', filter.status);

@@ -39,9 +39,18 @@ export function sniffAttachment(head: Buffer): { type: string; ext: string } | n
 }
 
 const RECEIPT_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
-const fmtDay = (d: Date) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d).replace(/-/g, '');
+const fmtDay = (d: Date) =>
+  new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d).replace(/-/g, '');
 const fmtTime = (d: Date) =>
-  new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(d);
+  new Intl.DateTimeFormat('zh-CN', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(d);
 
 export interface UploadedAttachment {
   path: string;
@@ -94,7 +103,14 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
       if (recent.n >= OBJECTION_RATE.max) {
         const wait = recent.oldest ? Math.max(60, Math.ceil((recent.oldest.getTime() + OBJECTION_RATE.windowMs - at.getTime()) / 1000)) : 3600;
         const err = rateLimited(wait);
-        throw new AppError(429, 'rate_limited', '提交过于频繁', `同一网络一小时内最多提交 ${OBJECTION_RATE.max} 份异议，请 ${Math.ceil(wait / 60)} 分钟后再试。`, undefined, err.headers);
+        throw new AppError(
+          429,
+          'rate_limited',
+          '提交过于频繁',
+          `同一网络一小时内最多提交 ${OBJECTION_RATE.max} 份异议，请 ${Math.ceil(wait / 60)} 分钟后再试。`,
+          undefined,
+          err.headers,
+        );
       }
       const input = parse(objectionInput, body);
       const round = await repo.publishedRound(db, input.roundId);
@@ -103,7 +119,9 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
       const to = round.publicity_to ? new Date(round.publicity_to) : null;
       if (!from || !to || at < from || at > to) {
         throw objectionClosed(
-          from && to ? `「${round.name}」的公示期为 ${fmtTime(from)} 至 ${fmtTime(to)}，现在不在公示期内，不能提交异议。` : `「${round.name}」没有设定公示期，不能提交异议。`,
+          from && to
+            ? `「${round.name}」的公示期为 ${fmtTime(from)} 至 ${fmtTime(to)}，现在不在公示期内，不能提交异议。`
+            : `「${round.name}」没有设定公示期，不能提交异议。`,
         );
       }
       const entryCode = input.entryCode ? input.entryCode.toUpperCase() : null;
@@ -111,7 +129,9 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
         const [snap] = await latestSnapshots(db, [round.id]);
         const awards = snap ? (JSON.parse(snap.snapshot) as ResultsSnapshot).awards : [];
         if (!awards.some((a) => a.code.toUpperCase() === entryCode)) {
-          throw validationFailed([{ field: 'entryCode', message: `作品编号 ${entryCode} 不在本次公示的获奖名单中，请核对（也可不填，针对整个名单提出异议）。` }]);
+          throw validationFailed([
+            { field: 'entryCode', message: `作品编号 ${entryCode} 不在本次公示的获奖名单中，请核对（也可不填，针对整个名单提出异议）。` },
+          ]);
         }
       }
       const id = randomUUID();
@@ -153,7 +173,14 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
             updated_at: at,
           });
           // The log names no one: the person's details stay in the objection itself.
-          await recordAudit(trx, { actor: null, action: 'objection.submit', objectType: 'objection', objectId: id, to: 'submitted', detail: { roundId: round.id, receiptNumber } });
+          await recordAudit(trx, {
+            actor: null,
+            action: 'objection.submit',
+            objectType: 'objection',
+            objectId: id,
+            to: 'submitted',
+            detail: { roundId: round.id, receiptNumber },
+          });
           await notify(trx, {
             kind: 'objection.submitted',
             recipients: { roles: ['admin', 'supervisor'] },
@@ -174,7 +201,12 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
       assertArea(actor, 'roundsRead');
       const q = parse(objectionListQuery, query);
       const page = q.page ?? 1;
-      const { total, items } = await repo.listObjections(db, { campaignId: objectionCampaignId(), roundId: q.roundId, status: q.status }, page, OBJECTIONS_PAGE);
+      const { total, items } = await repo.listObjections(
+        db,
+        { campaignId: objectionCampaignId(), roundId: q.roundId, status: q.status },
+        page,
+        OBJECTIONS_PAGE,
+      );
       return { items: items.map(view), total, page, pageSize: OBJECTIONS_PAGE };
     },
 

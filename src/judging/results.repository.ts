@@ -172,7 +172,16 @@ export function roundAwards(q: Q, roundId: string) {
     .leftJoin('counties as c', 'c.id', 'e.county_id')
     .leftJoin('songs as g', 'g.id', 'e.song_id')
     .leftJoin('performance_forms as f', 'f.code', 'e.form')
-    .select(['e.code', 'e.title', 'g.title as song_title', 'e.custom_song_title', 'f.label as form_label', 's.name as school_name', 'c.name as county_name', 're.award'])
+    .select([
+      'e.code',
+      'e.title',
+      'g.title as song_title',
+      'e.custom_song_title',
+      'f.label as form_label',
+      's.name as school_name',
+      'c.name as county_name',
+      're.award',
+    ])
     .where('re.round_id', '=', roundId)
     .where('re.award', 'is not', null)
     .execute();
@@ -230,7 +239,13 @@ export function latestSnapshots(q: Q, roundIds: string[]) {
     .select(['rr.round_id', 'rr.revision', 'rr.snapshot', 'rr.snapshot_sha256', 'rr.created_at'])
     .where('rr.round_id', 'in', roundIds)
     .where(({ eb, selectFrom }) =>
-      eb('rr.revision', '=', selectFrom('result_revisions as x').select((x) => x.fn.max('x.revision').as('m')).whereRef('x.round_id', '=', 'rr.round_id')),
+      eb(
+        'rr.revision',
+        '=',
+        selectFrom('result_revisions as x')
+          .select((x) => x.fn.max('x.revision').as('m'))
+          .whereRef('x.round_id', '=', 'rr.round_id'),
+      ),
     )
     .execute();
 }

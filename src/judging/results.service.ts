@@ -335,7 +335,9 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       }
       if (!round.awards_confirmed_at) throw invalidState('请先评定奖项，再公示。');
       const from = input.publicityFrom ?? (round.publicity_from && round.published_at ? new Date(round.publicity_from) : now());
-      const to = input.publicityTo ?? (round.publicity_to && round.published_at ? new Date(round.publicity_to) : new Date(from.getTime() + DEFAULT_PUBLICITY_DAYS * 86400_000));
+      const to =
+        input.publicityTo ??
+        (round.publicity_to && round.published_at ? new Date(round.publicity_to) : new Date(from.getTime() + DEFAULT_PUBLICITY_DAYS * 86400_000));
       if (to.getTime() <= from.getTime()) throw validationFailed([{ field: 'publicityTo', message: '公示结束时间应晚于开始时间' }]);
       await db.transaction().execute(async (trx) => {
         await repo.updateRound(trx, id, {
