@@ -44,3 +44,7 @@ CREATE TABLE objections (
 CREATE INDEX objections_round_idx ON objections (round_id, created_at DESC);
 CREATE INDEX objections_open_idx ON objections (campaign_id, status);
 CREATE INDEX objections_client_idx ON objections (client_key, created_at);
+
+-- 监督 reads a round's audit trail: its own rows and those naming it in detail.roundId (awards,
+-- revocations, objections, score reopenings).
+CREATE INDEX audit_log_round_idx ON audit_log ((detail->>'roundId'), at) WHERE detail->>'roundId' IS NOT NULL;

@@ -12,6 +12,7 @@ import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
 import { objectionApi, objectionPages } from './judging/objection.routes';
+import { supervisionPages } from './judging/supervision.pages';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
@@ -113,6 +114,7 @@ export function buildApp(c: Container): express.Express {
   app.use(reviewPages(c));
   app.use(judgingPages(c));
   app.use(objectionPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  app.use(supervisionPages(c));
   app.use(broadcastPages(c));
 
   app.use(notFoundHandler);

@@ -136,6 +136,14 @@ export function judgingApi(deps: JudgingDeps): Router {
   router.post('/assignments/:id/reopen', async (req, res) => {
     res.json(await scoring.reopen(currentUser(req), req.params.id, req.body));
   });
+  router.get('/rounds/:id/audit', async (req, res) => {
+    const page = req.query.page === undefined ? 1 : Number(req.query.page);
+    if (!Number.isInteger(page) || page < 1 || page > 100000) throw validationFailed([{ field: 'page', message: '页码应为正整数' }]);
+    res.json(await results.roundAudit(currentUser(req), req.params.id, page));
+  });
+  router.get('/rounds/:id/revisions', async (req, res) => {
+    res.json(await results.revisions(currentUser(req), req.params.id));
+  });
   router.get('/rounds/:id/revisions/:revision/snapshot.json', async (req, res) => {
     const revision = Number(req.params.revision);
     if (!Number.isInteger(revision) || revision < 0) throw validationFailed([{ field: 'revision', message: '修订版本号应为非负整数' }]);

@@ -265,3 +265,21 @@ export async function objectionCounts(q: Q, roundIds: string[]): Promise<Map<str
 export function findRevision(q: Q, roundId: string, revision: number) {
   return q.selectFrom('result_revisions').selectAll().where('round_id', '=', roundId).where('revision', '=', revision).executeTakeFirst();
 }
+
+/** A round's audit trail, newest first: the round's own rows and every row naming it in detail.roundId. */
+export async function roundAudit(q: Q, roundId: string, page: number, pageSize: number) {
+  const base = q
+    .selectFrom('audit_log')
+    .where((eb) => eb.or([eb.and([eb('object_type', '=', 'round'), eb('object_id', '=', roundId)]), eb(sql<string>`detail->>'roundId'`, '=', roundId)]));
+  const [{ n }, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    base
+      .select(['id', 'at', 'actor_name', 'action', 'object_type', 'object_id', 'from_state', 'to_state', 'reason'])
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pageSize)
+      .offset((page - 1) * pageSize)
+      .execute(),
+  ]);
+  return { total: Number(n), rows };
+}

@@ -11,7 +11,7 @@ export const DEFAULT_PUBLICITY_DAYS = 7;
 const REVISION_REASON_NEEDED = '结果已公示，再次改动将作为一次修订列入公示页的修订记录，请填写修订原因。';
 import { rankRound } from './aggregation';
 import * as repo from './results.repository';
-import { AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { AWARD_LABELS, ROUND_AUDIT_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
 import { awardsInput, publishInput, shortlistInput, TIERS } from './judging.contract';
@@ -131,8 +131,8 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
   }
 
   /** The canonical results of a round as they stand in `trx`: awards (as the 公示 shows them) and the ranking. */
-  async function snapshotOf(trx: Transaction<DB>, round: { id: string; name: string }): Promise<{ text: string; sha256: string }> {
-    const [awards, { rows }] = await Promise.all([repo.roundAwards(trx, round.id), ranking(round.id)]);
+  async function snapshotOf(trx: Transaction<DB>, round: { id: string; name: string }, rows: RankingRow[]): Promise<{ text: string; sha256: string }> {
+    const awards = await repo.roundAwards(trx, round.id);
     const snap: ResultsSnapshot = {
       format: 1,
       round: { id: round.id, name: round.name },
@@ -156,9 +156,12 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
   /**
    * Freezes the round's results: the first 公示 is revision 0; results that differ from the last
    * frozen ones become the next numbered revision, which needs a reason; unchanged results add none.
+   * `rows` is the round's ranking, read before the transaction (scores of a closed round do not
+   * move; everything else is read in `trx` — one connection on PGlite, so nothing outside it).
    */
-  async function freeze(trx: Transaction<DB>, actor: CurrentUser, round: { id: string; name: string }, reason: string | null) {
-    const [latest, snap] = await Promise.all([repo.latestRevision(trx, round.id), snapshotOf(trx, round)]);
+  async function freeze(trx: Transaction<DB>, actor: CurrentUser, round: { id: string; name: string }, reason: string | null, rows: RankingRow[]) {
+    const latest = await repo.latestRevision(trx, round.id);
+    const snap = await snapshotOf(trx, round, rows);
     if (latest && latest.snapshot_sha256 === snap.sha256) return { revision: latest.revision, sha256: latest.snapshot_sha256, created: false };
     if (latest && !reason) throw validationFailed([{ field: 'revisionReason', message: REVISION_REASON_NEEDED }]);
     const revision = latest ? latest.revision + 1 : 0;
@@ -313,7 +316,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         }
         await repo.updateRound(trx, id, { awards_confirmed_at: now(), updated_at: now() });
         // Published: the public list follows only through a numbered revision with its reason.
-        if (round.published_at) revision = (await freeze(trx, actor, round, revisionReason)).revision;
+        if (round.published_at) revision = (await freeze(trx, actor, round, revisionReason, rows)).revision;
       });
       return { awarded: plan.awarded, revoked, revision };
     },
@@ -339,6 +342,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         input.publicityTo ??
         (round.publicity_to && round.published_at ? new Date(round.publicity_to) : new Date(from.getTime() + DEFAULT_PUBLICITY_DAYS * 86400_000));
       if (to.getTime() <= from.getTime()) throw validationFailed([{ field: 'publicityTo', message: '公示结束时间应晚于开始时间' }]);
+      const { rows } = await ranking(id);
       await db.transaction().execute(async (trx) => {
         await repo.updateRound(trx, id, {
           published_at: round.published_at ?? now(),
@@ -348,7 +352,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           ...(input.feedbackEnabled !== null && { feedback_enabled: input.feedbackEnabled }),
           updated_at: now(),
         });
-        const frozen = await freeze(trx, actor, round, input.revisionReason);
+        const frozen = await freeze(trx, actor, round, input.revisionReason, rows);
         await recordAudit(trx, {
           actor,
           action: 'round.publish',
@@ -426,6 +430,30 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           objectionCount: counts.get(r.id) ?? 0,
         };
       });
+    },
+
+    /** The audit trail of a round (city and 监督), newest first, 50 a page. */
+    async roundAudit(actor: CurrentUser, id: string, page: number) {
+      assertArea(actor, 'roundsRead');
+      await loadRound(id);
+      const pageSize = 50;
+      const { total, rows } = await repo.roundAudit(db, id, page, pageSize);
+      return {
+        items: rows.map((r) => ({
+          at: new Date(r.at).toISOString(),
+          actor: r.actor_name,
+          action: r.action,
+          actionLabel: ROUND_AUDIT_LABELS[r.action] ?? r.action,
+          objectType: r.object_type,
+          objectId: r.object_id,
+          from: r.from_state,
+          to: r.to_state,
+          reason: r.reason,
+        })),
+        total,
+        page,
+        pageSize,
+      };
     },
 
     /** The frozen revisions of a round, oldest first (no snapshot text). */
