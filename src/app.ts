@@ -13,6 +13,7 @@ import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
 import { objectionApi, objectionPages } from './judging/objection.routes';
 import { supervisionPages } from './judging/supervision.pages';
+import { feedbackApi, feedbackPages } from './judging/feedback.routes';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
@@ -102,6 +103,7 @@ export function buildApp(c: Container): express.Express {
   api.use(reviewApi(c));
   api.use(judgingApi(c));
   api.use(objectionApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  api.use(feedbackApi(c));
   api.use(broadcastApi(c));
   app.use('/api/v1', api);
 
@@ -115,6 +117,7 @@ export function buildApp(c: Container): express.Express {
   app.use(judgingPages(c));
   app.use(objectionPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use(supervisionPages(c));
+  app.use(feedbackPages(c));
   app.use(broadcastPages(c));
 
   app.use(notFoundHandler);

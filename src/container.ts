@@ -23,6 +23,7 @@ import { createRoundService } from './judging/round.service';
 import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createObjectionService } from './judging/objection.service';
+import { createFeedbackService } from './judging/feedback.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from './platform/queue/worker';
@@ -69,6 +70,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const scoring = createScoringService(db);
   const results = createResultsService(db);
   const objections = createObjectionService(db, { store });
+  const feedback = createFeedbackService(db);
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
@@ -111,6 +113,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     scoring,
     results,
     objections,
+    feedback,
     broadcast,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */

@@ -386,6 +386,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const { tiers } = parse(tiersInput, tiersFrom(body));
     const [round, plan, ranked] = await Promise.all([rounds.get(user, id), results.previewAwards(user, id, tiers), results.ranking(user, id)]);
     const byId = new Map(ranked.rows.map((r) => [r.entryId, r]));
+    const awardOf = new Map(plan.awarded.map((a) => [a.entryId, AWARD_LABELS[a.award]]));
     res.render('judging/awards-preview', {
       title: `奖项预览 · ${round.name}`,
       round,
@@ -402,9 +403,23 @@ export function judgingPages(deps: JudgingPageDeps): Router {
             school: `${r.schoolName}（${r.countyName ?? '市直'}）`,
             score: r.scoreDisplay,
             tied: r.tied,
+            wide: r.flags.includes('wide_spread'),
+            spread: two(r.spread),
           })),
       })).filter((g) => g.entries.length),
       boundaryTies: plan.boundaryTies.join('、'),
+      fairness: {
+        spreadThreshold: plan.fairness.spreadThreshold,
+        panelMean: two(plan.fairness.panelMean),
+        entries: plan.fairness.entries.map((e) => ({ ...e, spreadText: two(e.spread), awardLabel: awardOf.get(e.entryId) ?? '' })),
+        judges: plan.fairness.judges.map((j) => ({
+          ...j,
+          meanText: two(j.mean),
+          sdText: two(j.sd),
+          flagLabels: j.flags.map((f) => JUDGE_FLAGS[f as JudgeFlag]),
+        })),
+        any: plan.fairness.entries.length + plan.fairness.judges.length > 0,
+      },
       canConfirm: !plan.boundaryTies.length && plan.awarded.length > 0 && round.status === 'closed',
       closed: round.status === 'closed',
     });

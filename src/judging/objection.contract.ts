@@ -66,4 +66,11 @@ export const objectionOperations: ApiOperation[] = [
     tag,
     body: objectionStepInput,
   },
+  {
+    method: 'get',
+    path: '/feedback',
+    summary: "The school's feedback: per entry and round, criterion means and comments as 评委A/B/… (school)",
+    tag: 'Feedback',
+  },
+  { method: 'get', path: '/entries/{id}/feedback', summary: 'One entry’s feedback (its own school; 404 otherwise)', tag: 'Feedback' },
 ];

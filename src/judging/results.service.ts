@@ -9,7 +9,8 @@ import { invalidState, notFound, validationFailed } from '../platform/errors';
 /** The usual 公示期 when the city gives none: seven days from publishing. */
 export const DEFAULT_PUBLICITY_DAYS = 7;
 const REVISION_REASON_NEEDED = '结果已公示，再次改动将作为一次修订列入公示页的修订记录，请填写修订原因。';
-import { rankRound } from './aggregation';
+import { DEFAULT_SPREAD_FLAG, rankRound } from './aggregation';
+import { judgeProgress } from './round.repository';
 import * as repo from './results.repository';
 import { AWARD_LABELS, ROUND_AUDIT_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
@@ -257,8 +258,9 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
      */
     previewAwards: async (actor: CurrentUser, id: string, tiers: Array<{ award: AwardTier; count: number }>) => {
       assertArea(actor, 'rounds');
-      const { rows } = await ranking(id);
-      return planAwards(rows, tiers);
+      const { rows, judges } = await ranking(id);
+      const names = new Map((await judgeProgress(db, id)).map((j) => [j.judgeId, j.name]));
+      return { ...planAwards(rows, tiers), fairness: fairnessFlags(rows, judges, names) };
     },
 
     async awards(
@@ -551,6 +553,34 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       }
       await workbook.commit();
     },
+  };
+}
+
+/**
+ * Fairness flags before awards (issue 18), from the ranking's own flags (aggregation.ts): entries
+ * whose judges disagree strongly (highest − lowest total beyond DEFAULT_SPREAD_FLAG points), judges
+ * whose mean sits far from the panel's (harsh / lenient), judges with near-constant scores (narrow).
+ */
+export function fairnessFlags(
+  rows: RankingRow[],
+  judges: ReturnType<typeof rankRound>['judges'],
+  names: Map<string, string>,
+): {
+  spreadThreshold: number;
+  panelMean: number | null;
+  entries: Array<{ entryId: string; code: string; title: string; rank: number; spread: number; scoreCount: number }>;
+  judges: Array<{ judgeId: string; name: string; mean: number; sd: number; count: number; flags: string[] }>;
+} {
+  const panelMean = judges.length ? judges.reduce((s, j) => s + j.mean, 0) / judges.length : null;
+  return {
+    spreadThreshold: DEFAULT_SPREAD_FLAG,
+    panelMean,
+    entries: rows
+      .filter((r) => r.flags.includes('wide_spread'))
+      .map((r) => ({ entryId: r.entryId, code: r.code, title: r.title, rank: r.rank, spread: r.spread!, scoreCount: r.scoreCount })),
+    judges: judges
+      .filter((j) => j.flags.length)
+      .map((j) => ({ judgeId: j.judgeId, name: names.get(j.judgeId) ?? '', mean: j.mean, sd: j.sd, count: j.count, flags: j.flags })),
   };
 }
 

@@ -16,6 +16,7 @@ type Caller = (typeof CALLERS)[number];
 type Statuses = [anonymous: number, school: number, county: number, judge: number, tv: number, supervisor: number, admin: number];
 interface Fixtures {
   round: string;
+  entry: string;
   objection: string;
   pageObjection: string;
   withFile: string;
@@ -55,12 +56,16 @@ const MATRIX: Row[] = [
   api('GET',  '/objections/:withFile/attachment',           [401, 403,  403,  403,  403, 200,  200]),
   api('GET',  '/objections/:objection/attachment',          [401, 403,  403,  403,  403, 404,  404]),
   api('POST', '/objections/:objection/step',                [401, 403,  403,  403,  403, 403,  200], { status: 'accepted' }),
+  // Feedback is the school's own (another school's entry: 404, like one that does not exist).
+  api('GET',  '/feedback',                                  [401, 200,  403,  403,  403, 403,  403]),
+  api('GET',  '/entries/:entry/feedback',                   [401, 404,  403,  403,  403, 403,  403]),
 
   page('GET',  '/results',                                  [200, 200,  200,  200,  200, 200,  200]),
   page('GET',  '/supervision',                              [303, 403,  403,  403,  403, 200,  200]),
   page('GET',  '/supervision/rounds/:round',                [303, 403,  403,  403,  403, 200,  200]),
   page('GET',  '/supervision/rounds/no-such-round',         [303, 403,  403,  403,  403, 404,  404]),
   page('GET',  '/objections',                               [303, 403,  403,  403,  403, 200,  200]),
+  page('GET',  '/feedback',                                 [303, 200,  403,  403,  403, 403,  403]),
   page('GET',  '/objections/:objection',                    [303, 403,  403,  403,  403, 200,  200]),
   page('POST', '/objections/:pageObjection/step',           [303, 403,  403,  403,  403, 403,  303], { status: 'accepted' }),
   // The city's round pages stay the city's: 监督 reads through /supervision.
@@ -94,7 +99,7 @@ describe('authorization matrix of 公示, objections and 监督: every route × 
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cx-obj-')), 'a.pdf');
     fs.writeFileSync(file, '%PDF-1.4\n%matrix\n');
     const withFile = await submit({ path: file, size: fs.statSync(file).size });
-    f = { round: r.roundId, objection, pageObjection, withFile };
+    f = { round: r.roundId, entry: r.entries[0].id, objection, pageObjection, withFile };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
       school: (await t.createUser('school')).username,
