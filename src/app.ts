@@ -14,6 +14,7 @@ import { judgingPages } from './judging/judging.pages';
 import { objectionApi, objectionPages } from './judging/objection.routes';
 import { supervisionPages } from './judging/supervision.pages';
 import { feedbackApi, feedbackPages } from './judging/feedback.routes';
+import { reportApi, reportPages } from './judging/report.routes';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
@@ -104,6 +105,7 @@ export function buildApp(c: Container): express.Express {
   api.use(judgingApi(c));
   api.use(objectionApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
   api.use(feedbackApi(c));
+  api.use(reportApi(c));
   api.use(broadcastApi(c));
   app.use('/api/v1', api);
 
@@ -118,6 +120,7 @@ export function buildApp(c: Container): express.Express {
   app.use(objectionPages({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use(supervisionPages(c));
   app.use(feedbackPages(c));
+  app.use(reportPages(c));
   app.use(broadcastPages(c));
 
   app.use(notFoundHandler);

@@ -24,6 +24,7 @@ import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createObjectionService } from './judging/objection.service';
 import { createFeedbackService } from './judging/feedback.service';
+import { createReportService } from './judging/report.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from './platform/queue/worker';
@@ -71,6 +72,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const results = createResultsService(db);
   const objections = createObjectionService(db, { store });
   const feedback = createFeedbackService(db);
+  const reports = createReportService(db, { store, results });
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
@@ -114,6 +116,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     results,
     objections,
     feedback,
+    reports,
     broadcast,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */

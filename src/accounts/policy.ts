@@ -40,6 +40,8 @@ export const AREAS = {
   roundsRead: ['admin', 'supervisor'],
   /** handle objections of the 公示期 (受理 → 复核 → 结论) */
   objectionHandle: ['admin'],
+  /** 县区成绩单 (a county its own; the city's report and the 评委签字表: city and 监督) */
+  reports: ['county', 'admin', 'supervisor'],
   /** a school's own feedback (criterion means, anonymous comments) once a round allows it */
   feedback: ['school'],
   /** a judge's own assignments and scores */

@@ -192,6 +192,9 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
       return ranking(id);
     },
 
+    /** The ranking for another service of this component that has made its own access check (reports). */
+    rankingChecked: (id: string) => ranking(id),
+
     /**
      * Shortlist: the top N overall, or the top N of each song / level / form, or the given entries.
      * Shortlisted entries become `shortlisted`; the rest of the round `not_selected`.

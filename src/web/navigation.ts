@@ -20,6 +20,7 @@ const ITEMS: NavItem[] = [
   { href: '/rounds', label: '评审轮次', roles: ['admin'] },
   { href: '/supervision', label: '监督', roles: ['supervisor'] },
   { href: '/objections', label: '公示异议', roles: ['admin', 'supervisor'] },
+  { href: '/reports', label: '成绩单', roles: ['county', 'admin', 'supervisor'] },
   { href: '/judging', label: '我的评审', roles: ['judge'] },
   { href: '/feedback', label: '评审反馈', roles: ['school'] },
   { href: '/audit', label: '操作日志', roles: ['admin'] },
