@@ -329,7 +329,7 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
       const doc: Block[] = [
         { kind: 'title', text: '评委签字表' },
         { kind: 'text', text: `评审轮次：${r.name}` },
-        { kind: 'text', text: `评委：${judge.display_name}　　共 ${scores.length} 件，已提交 ${scores.filter((s) => s.status === 'submitted').length} 件` },
+        { kind: 'text', text: `评委：${judge.display_name}，共 ${scores.length} 件，已提交 ${scores.filter((s) => s.status === 'submitted').length} 件` },
         { kind: 'text', text: `打印时间：${stamp(now())}`, size: 9 },
         { kind: 'space', height: 6 },
         {
