@@ -53,7 +53,8 @@ export async function renderDocument(blocks: Block[], meta: { title: string; foo
       const font = b.kind === 'text' ? pdf.regular : pdf.bold;
       const lines = wrapText(b.text, { font, size: fontSize }, width);
       const gapBefore = b.kind === 'heading' ? 10 : b.kind === 'title' ? 0 : 2;
-      ensure(gapBefore + fontSize * 1.5 * Math.min(lines.length, 2));
+      // A heading keeps at least a few table rows below it on its page (no heading alone at the foot).
+      ensure(gapBefore + fontSize * 1.5 * Math.min(lines.length, 2) + (b.kind === 'heading' ? 90 : 0));
       y -= gapBefore;
       for (const line of lines) {
         ensure(fontSize * 1.5);
