@@ -22,6 +22,10 @@ export const OBJECTION_OUTCOME_LABELS = { upheld: '异议成立', rejected: '异
 /** What the round's audit trail shows 监督 for each action (unknown codes are shown as they are). */
 export const ROUND_AUDIT_LABELS: Record<string, string> = {
   'round.create': '创建轮次',
+  'entry.judging': '作品进入评审',
+  'assignment.add': '增加分配',
+  'assignment.remove': '删除分配',
+  'assignment.conflict': '评委声明回避',
   'round.update': '修改轮次设置',
   'round.entries': '添加作品',
   'round.judges': '设定评委',
@@ -42,3 +46,6 @@ export const ROUND_AUDIT_LABELS: Record<string, string> = {
   'objection.review': '复核异议',
   'objection.conclude': '异议结论',
 };
+
+/** The kinds of object in a round's audit trail. */
+export const AUDIT_OBJECT_LABELS: Record<string, string> = { round: '轮次', entry: '作品', objection: '异议', assignment: '评分任务' };

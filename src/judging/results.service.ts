@@ -12,7 +12,7 @@ const REVISION_REASON_NEEDED = '结果已公示，再次改动将作为一次修
 import { DEFAULT_SPREAD_FLAG, rankRound } from './aggregation';
 import { judgeProgress } from './round.repository';
 import * as repo from './results.repository';
-import { AWARD_LABELS, ROUND_AUDIT_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { AUDIT_OBJECT_LABELS, AWARD_LABELS, ROUND_AUDIT_LABELS, ROUND_NOT_FOUND } from './judging.messages';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
 import { awardsInput, publishInput, shortlistInput, TIERS } from './judging.contract';
@@ -450,6 +450,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           action: r.action,
           actionLabel: ROUND_AUDIT_LABELS[r.action] ?? r.action,
           objectType: r.object_type,
+          objectLabel: AUDIT_OBJECT_LABELS[r.object_type] ?? r.object_type,
           objectId: r.object_id,
           from: r.from_state,
           to: r.to_state,
