@@ -219,7 +219,7 @@ export function createObjectionService(db: Db, deps: { store: ObjectStore; now?:
         ...view(o),
         history: history.map((h) => ({
           at: new Date(h.at).toISOString(),
-          actor: h.actor_name,
+          actor: h.actor_name === 'system' ? '异议人' : h.actor_name,
           from: h.from_state,
           to: h.to_state,
           toLabel: h.to_state && h.to_state in OBJECTION_STATUS_LABELS ? OBJECTION_STATUS_LABELS[h.to_state as ObjectionStatus] : h.to_state,
