@@ -154,7 +154,7 @@ export function scoreSheet(q: Q, roundId: string) {
     .selectFrom('assignments as a')
     .innerJoin('entries as e', 'e.id', 'a.entry_id')
     .innerJoin('users as u', 'u.id', 'a.judge_id')
-    .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+    .select(['e.code', 'e.title', 'u.display_name', 'a.judge_id', 'a.status', 'a.scores', 'a.total', 'a.comment'])
     .where('a.round_id', '=', roundId)
     .orderBy('e.code')
     .orderBy('u.display_name')

@@ -485,7 +485,8 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
     async exportXlsx(actor: CurrentUser, id: string, kind: 'ranking' | 'scores', out: Writable): Promise<void> {
       assertArea(actor, 'rounds');
       const round = await loadRound(id);
-      const { rows, rubric } = await ranking(id);
+      const { rows, rubric, judges } = await ranking(id);
+      const judgeMoments = new Map(judges.map((j) => [j.judgeId, j]));
       // Everything is read before the workbook exists (it writes bytes — and so the download's
       // headers — as soon as it is created): a fault before that is an ordinary error answer.
       const detail = kind === 'scores' ? await repo.scoreSheet(db, round.id) : [];
@@ -537,6 +538,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           { header: '状态', key: 'status', width: 8 },
           ...rubric.map((c) => ({ header: `${c.label}（${c.max}）`, key: `c_${c.key}`, width: 12 })),
           { header: '总分', key: 'total', width: 8 },
+          { header: '标准分（z）', key: 'z', width: 10 },
           { header: '评语', key: 'comment', width: 40 },
         ];
         const statusLabel = { pending: '未评', draft: '草稿', submitted: '已提交' } as const;
@@ -550,6 +552,8 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
               status: statusLabel[d.status],
               ...Object.fromEntries(rubric.map((c) => [`c_${c.key}`, scores[c.key] ?? ''])),
               total: d.total ?? '',
+              // The raw total standardised within its judge: (total − judge's mean) / judge's SD (0 when the SD is 0).
+              z: zOf(judgeMoments.get(d.judge_id), d.status === 'submitted' ? d.total : null),
               comment: d.comment ?? '',
             })
             .commit();
@@ -586,6 +590,13 @@ export function fairnessFlags(
       .filter((j) => j.flags.length)
       .map((j) => ({ judgeId: j.judgeId, name: names.get(j.judgeId) ?? '', mean: j.mean, sd: j.sd, count: j.count, flags: j.flags })),
   };
+}
+
+/** A submitted total standardised within its judge (two decimals), or '' when there is none. */
+function zOf(m: { mean: number; sd: number; count: number } | undefined, total: number | null): number | '' {
+  if (!m || total === null) return '';
+  if (m.count < 2 || m.sd < 1e-9) return 0;
+  return Math.round(((total - m.mean) / m.sd) * 100) / 100;
 }
 
 /** Walks the ranking down, tier by tier; reports ranks tied across a tier boundary. */
