@@ -23,6 +23,9 @@ import { createReviewService } from './review/review.service';
 import { createRoundService } from './judging/round.service';
 import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
+import { createObjectionService } from './judging/objection.service';
+import { createFeedbackService } from './judging/feedback.service';
+import { createReportService } from './judging/report.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createNotificationService } from './notifications/notification.service';
@@ -73,6 +76,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const results = createResultsService(db);
   const notifications = createNotificationService(db, { emailEnabled: Boolean(config.notifications.smtp) });
   const todo = createTodoService(db);
+  const objections = createObjectionService(db, { store });
+  const feedback = createFeedbackService(db);
+  const reports = createReportService(db, { store, results });
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: (id) => campaign.get(id), onEnqueued: () => worker?.nudge() });
   const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });
@@ -117,6 +123,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     rounds,
     scoring,
     results,
+    objections,
+    feedback,
+    reports,
     broadcast,
     notifications,
     todo,

@@ -38,6 +38,14 @@ export const AREAS = {
   stats: ['county', 'admin'],
   /** rounds, panels, assignment, ranking, shortlist, awards */
   rounds: ['admin'],
+  /** read a round's progress, ranking, objections and audit log, changing nothing (监督 alongside the city) */
+  roundsRead: ['admin', 'supervisor'],
+  /** handle objections of the 公示期 (受理 → 复核 → 结论) */
+  objectionHandle: ['admin'],
+  /** 县区成绩单 (a county its own; the city's report and the 评委签字表: city and 监督) */
+  reports: ['county', 'admin', 'supervisor'],
+  /** a school's own feedback (criterion means, anonymous comments) once a round allows it */
+  feedback: ['school'],
   /** a judge's own assignments and scores */
   judging: ['judge'],
   /** select entries for broadcast (the city) */

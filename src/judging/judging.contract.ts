@@ -123,9 +123,29 @@ export const tiersInput = z
   })
   .openapi('TiersInput');
 
-/** `{ publish: false }` withdraws the 公示; anything else publishes. */
+const revisionReason = optional(text('修订原因', { max: 300 })).openapi({ description: '已公示后再改动结果时必填：修订原因（列入公示页的修订记录）' });
+
+/** Awards, confirmed; after the 公示 a change is a numbered revision and needs `revisionReason`. */
+export const awardsInput = z.object({ tiers: tiersInput.shape.tiers, revisionReason }).openapi('AwardsInput');
+
+/**
+ * `{ publish: false }` withdraws the 公示; anything else publishes, with the 公示期 (default: from now,
+ * 7 days) and the objection contact. Publishing results that differ from the last frozen ones
+ * needs `revisionReason`.
+ */
 export const publishInput = z
-  .object({ publish: z.preprocess((v) => v !== false, z.boolean()).openapi({ type: 'boolean', default: true }) })
+  .object({
+    publish: z.preprocess((v) => v !== false && v !== '0' && v !== 'false', z.boolean()).openapi({ type: 'boolean', default: true }),
+    publicityFrom: optional(dateTime('公示开始时间')),
+    publicityTo: optional(dateTime('公示结束时间')),
+    objectionContact: optional(text('异议联系方式', { max: 100 })),
+    feedbackEnabled: optional(boolean('向学校反馈评分')),
+    revisionReason,
+  })
+  .superRefine((v, ctx) => {
+    if (v.publicityFrom && v.publicityTo && v.publicityTo.getTime() <= v.publicityFrom.getTime())
+      ctx.addIssue({ code: 'custom', path: ['publicityTo'], message: '公示结束时间应晚于开始时间' });
+  })
   .openapi('PublishInput');
 
 export const reasonInput = (label: string) => z.object({ reason: text(label, { max: 300 }) });
@@ -205,12 +225,40 @@ export const judgingOperations: ApiOperation[] = [
   { method: 'get', path: '/rounds/{id}/judge-stats', summary: 'Per-judge mean, SD and flags', tag },
   { method: 'post', path: '/rounds/{id}/shortlist', summary: 'Shortlist { top?, entryIds?, per?: song|level|form }', tag, body: shortlistInput },
   { method: 'post', path: '/rounds/{id}/awards/preview', summary: 'Preview awards for { tiers }', tag, body: tiersInput },
-  { method: 'post', path: '/rounds/{id}/awards', summary: 'Confirm awards { tiers: [{ award, count }] }', tag, body: tiersInput },
-  { method: 'post', path: '/rounds/{id}/publish', summary: 'Publish (公示) or withdraw { publish }', tag, body: publishInput },
+  {
+    method: 'post',
+    path: '/rounds/{id}/awards',
+    summary:
+      'Confirm awards { tiers: [{ award, count }], revisionReason? }; entries dropped from an earlier confirmation lose the award; after 公示 a numbered revision',
+    tag,
+    body: awardsInput,
+  },
+  {
+    method: 'post',
+    path: '/rounds/{id}/publish',
+    summary:
+      'Publish (公示) { publicityFrom?, publicityTo?, objectionContact?, feedbackEnabled?, revisionReason? } or withdraw { publish: false }; freezes the results (SHA-256)',
+    tag,
+    body: publishInput,
+  },
+  { method: 'get', path: '/rounds/{id}/audit', summary: 'The round’s audit trail, newest first, 50 a page (?page=); city and 监督', tag },
+  { method: 'get', path: '/rounds/{id}/revisions', summary: 'Frozen results: revision, reason, snapshotSha256 (city and 监督)', tag },
+  {
+    method: 'get',
+    path: '/rounds/{id}/revisions/{revision}/snapshot.json',
+    summary: 'The canonical JSON of one frozen revision; its SHA-256 is snapshotSha256 (city and 监督)',
+    tag,
+  },
   { method: 'get', path: '/rounds/{id}/ranking.xlsx', summary: 'Ranking as XLSX', tag, produces: 'xlsx' },
   { method: 'get', path: '/rounds/{id}/scores.xlsx', summary: 'Score sheet (entries × judges × criteria) as XLSX', tag, produces: 'xlsx' },
   { method: 'post', path: '/assignments/{id}/reopen', summary: 'Reopen one submitted score { reason } (admin, audited)', tag, body: reopenInput },
-  { method: 'get', path: '/results', summary: 'Published awards (公示), no scores', tag, public: true },
+  {
+    method: 'get',
+    path: '/results',
+    summary: 'Published awards (公示), no scores: frozen snapshot with snapshotSha256, revisions (修订记录), publicity period, objection contact and count',
+    tag,
+    public: true,
+  },
   { method: 'get', path: '/judging/assignments', summary: "The judge's own assignments (blind)", tag },
   { method: 'get', path: '/judging/assignments/{id}', summary: 'One assignment', tag },
   { method: 'put', path: '/judging/assignments/{id}', summary: 'Save scores { scores, comment?, submit? }; 409 round_closed', tag, body: scoreSaveInput },

@@ -116,7 +116,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   }
 
   router.get('/rounds', async (req, res) => {
-    res.render('judging/rounds', await roundsPageData(currentUser(req), requestCampaign(req).id));
+    res.render('judging/rounds', await roundsPageData(assertArea(currentUser(req), 'rounds'), requestCampaign(req).id));
   });
 
   router.post('/rounds', async (req, res) => {
@@ -161,8 +161,10 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   // ── City staff: one round, step by step ──────────────────────────────────────────────────
 
   async function roundPageData(user: CurrentUser, id: string) {
+    assertArea(user, 'rounds');
     const round = await rounds.get(user, id);
-    const [progress, assignments, ranked, allRounds, campaign, { panel, judges: judgeAccounts }] = await Promise.all([
+    const [revisions, progress, assignments, ranked, allRounds, campaign, { panel, judges: judgeAccounts }] = await Promise.all([
+      results.revisions(user, id),
       rounds.progress(user, id),
       rounds.assignments(user, id),
       results.ranking(user, id),
@@ -238,6 +240,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
       tiers: tierCounts,
       awardsConfirmed: Boolean(round.awardsConfirmedAt),
       published: Boolean(round.publishedAt),
+      revisions: revisions.map((r) => ({ ...r, short: r.snapshotSha256.slice(0, 16) })),
       rankingXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/ranking.xlsx`,
       scoresXlsx: `/api/v1/rounds/${encodeURIComponent(id)}/scores.xlsx`,
     };
@@ -400,6 +403,7 @@ export function judgingPages(deps: JudgingPageDeps): Router {
     const { tiers } = parse(tiersInput, tiersFrom(body));
     const [round, plan, ranked] = await Promise.all([rounds.get(user, id), results.previewAwards(user, id, tiers), results.ranking(user, id)]);
     const byId = new Map(ranked.rows.map((r) => [r.entryId, r]));
+    const awardOf = new Map(plan.awarded.map((a) => [a.entryId, AWARD_LABELS[a.award]]));
     res.render('judging/awards-preview', {
       title: `奖项预览 · ${round.name}`,
       round,
@@ -417,9 +421,23 @@ export function judgingPages(deps: JudgingPageDeps): Router {
             school: `${r.schoolName}（${r.countyName ?? '市直'}）`,
             score: r.scoreDisplay,
             tied: r.tied,
+            wide: r.flags.includes('wide_spread'),
+            spread: two(r.spread),
           })),
       })).filter((g) => g.entries.length),
       boundaryTies: plan.boundaryTies.join('、'),
+      fairness: {
+        spreadThreshold: plan.fairness.spreadThreshold,
+        panelMean: two(plan.fairness.panelMean),
+        entries: plan.fairness.entries.map((e) => ({ ...e, spreadText: two(e.spread), awardLabel: awardOf.get(e.entryId) ?? '' })),
+        judges: plan.fairness.judges.map((j) => ({
+          ...j,
+          meanText: two(j.mean),
+          sdText: two(j.sd),
+          flagLabels: j.flags.map((f) => JUDGE_FLAGS[f as JudgeFlag]),
+        })),
+        any: plan.fairness.entries.length + plan.fairness.judges.length > 0,
+      },
       canConfirm: !plan.boundaryTies.length && plan.awarded.length > 0 && round.status === 'closed',
       closed: round.status === 'closed',
     });
@@ -427,14 +445,27 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   step('awards', async (user, id, body, req, res) => {
     if (!(await confirmed(user, id, req, res, 'awards'))) return;
-    await results.awards(user, id, tiersFrom(body));
+    await results.awards(user, id, { ...tiersFrom(body), revisionReason: body.revisionReason });
     return 'awards_confirmed';
   });
 
   step('publish', async (user, id, body, req, res) => {
     const publish = body.publish !== '0';
     if (publish && !(await confirmed(user, id, req, res, 'publish'))) return;
-    await results.publish(user, id, publish);
+    await results.publish(
+      user,
+      id,
+      publish
+        ? {
+            publish,
+            publicityFrom: fromLocalInput(body.publicityFrom),
+            publicityTo: fromLocalInput(body.publicityTo),
+            objectionContact: body.objectionContact,
+            feedbackEnabled: body.feedbackEnabled === 'on',
+            revisionReason: body.revisionReason,
+          }
+        : { publish },
+    );
     return publish ? 'results_published' : 'results_unpublished';
   });
 

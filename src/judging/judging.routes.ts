@@ -6,7 +6,7 @@ import { currentUser } from '../web/request-context';
 import { download, XLSX_TYPE } from '../web/download';
 import { sendObject } from '../web/send-object';
 import { parse } from '../platform/validate';
-import { publishInput, tiersInput } from './judging.contract';
+import { tiersInput } from './judging.contract';
 import type { ResultsService } from './results.service';
 import type { RoundService } from './round.service';
 import type { ScoringService } from './scoring.service';
@@ -129,13 +129,27 @@ export function judgingApi(deps: JudgingDeps): Router {
     res.json(await results.previewAwards(currentUser(req), req.params.id, parse(tiersInput, req.body).tiers));
   });
   router.post('/rounds/:id/publish', async (req, res) => {
-    await results.publish(currentUser(req), req.params.id, parse(publishInput, req.body).publish);
+    await results.publish(currentUser(req), req.params.id, req.body);
     res.json(await rounds.get(currentUser(req), req.params.id));
   });
   router.get('/rounds/:id/ranking.xlsx', (req, res) => sendXlsx(deps, req, res, 'ranking'));
   router.get('/rounds/:id/scores.xlsx', (req, res) => sendXlsx(deps, req, res, 'scores'));
   router.post('/assignments/:id/reopen', async (req, res) => {
     res.json(await scoring.reopen(currentUser(req), req.params.id, req.body));
+  });
+  router.get('/rounds/:id/audit', async (req, res) => {
+    const page = req.query.page === undefined ? 1 : Number(req.query.page);
+    if (!Number.isInteger(page) || page < 1 || page > 100000) throw validationFailed([{ field: 'page', message: '页码应为正整数' }]);
+    res.json(await results.roundAudit(currentUser(req), req.params.id, page));
+  });
+  router.get('/rounds/:id/revisions', async (req, res) => {
+    res.json(await results.revisions(currentUser(req), req.params.id));
+  });
+  router.get('/rounds/:id/revisions/:revision/snapshot.json', async (req, res) => {
+    const revision = Number(req.params.revision);
+    if (!Number.isInteger(revision) || revision < 0) throw validationFailed([{ field: 'revision', message: '修订版本号应为非负整数' }]);
+    const text = await results.snapshotText(currentUser(req), req.params.id, revision);
+    res.type('application/json; charset=utf-8').send(text);
   });
   router.get('/results', async (req, res) => {
     res.json(await results.publicResults(requestCampaign(req).id));

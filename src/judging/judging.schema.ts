@@ -21,6 +21,12 @@ export interface RoundsTable {
   closes_at: NullableTimestamp;
   awards_confirmed_at: NullableTimestamp;
   published_at: NullableTimestamp;
+  /** 公示期 and the objection contact (issue 18), set on publishing. */
+  publicity_from: NullableTimestamp;
+  publicity_to: NullableTimestamp;
+  objection_contact: string | null;
+  /** Schools see their entry's criterion means and comments (评委A/B/…) once published. */
+  feedback_enabled: Generated<boolean>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 }

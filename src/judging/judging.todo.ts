@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
+import { openCounts } from './objection.repository';
 
 /**
  * A judge's to-do: entries to score and drafts in open rounds, and when the round closes; the
@@ -58,6 +59,7 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: s
         tone: 'warn',
       },
       { key: 'judging.awards', label: '已结束、待评定奖项的轮次', count: Number(rounds.awards), href: '/rounds', tone: 'info' },
+      ...(await objectionItems(db, campaignId)),
     ];
   }
   if (user.role === 'supervisor' || user.role === 'newmedia') {
@@ -78,4 +80,15 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: s
     ];
   }
   return [];
+}
+
+/** The city's open objections of the 公示期: to accept, and accepted or under review awaiting a conclusion. */
+async function objectionItems(db: Kysely<DB>, campaignId: string): Promise<TodoItem[]> {
+  const n = await openCounts(db, campaignId);
+  const items: TodoItem[] = [];
+  if (n.submitted)
+    items.push({ key: 'objections.submitted', label: '待受理的公示异议', count: n.submitted, href: '/objections?status=submitted', tone: 'danger' });
+  const inProgress = n.accepted + n.reviewing;
+  if (inProgress) items.push({ key: 'objections.open', label: '待作出结论的公示异议', count: inProgress, href: '/objections', tone: 'warn' });
+  return items;
 }

@@ -146,7 +146,7 @@ export function publishedAwards(q: Q, campaignId: string) {
 export function publishedRounds(q: Q, campaignId: string) {
   return q
     .selectFrom('rounds')
-    .select(['id', 'name', 'published_at'])
+    .select(['id', 'name', 'published_at', 'publicity_from', 'publicity_to', 'objection_contact'])
     .where('campaign_id', '=', campaignId)
     .where('published_at', 'is not', null)
     .orderBy('published_at', 'desc')
@@ -159,7 +159,7 @@ export function scoreSheet(q: Q, roundId: string) {
     .selectFrom('assignments as a')
     .innerJoin('entries as e', 'e.id', 'a.entry_id')
     .innerJoin('users as u', 'u.id', 'a.judge_id')
-    .select(['e.code', 'e.title', 'u.display_name', 'a.status', 'a.scores', 'a.total', 'a.comment'])
+    .select(['e.code', 'e.title', 'u.display_name', 'a.judge_id', 'a.status', 'a.scores', 'a.total', 'a.comment'])
     .where('a.round_id', '=', roundId)
     .orderBy('e.code')
     .orderBy('u.display_name')
@@ -175,4 +175,146 @@ export function awardedEntriesOf(q: Kysely<DB> | Transaction<DB>, roundId: strin
     .where('re.round_id', '=', roundId)
     .where('re.award', 'is not', null)
     .execute();
+}
+
+/* ── Issue 18: frozen results, revisions, re-confirmed awards ───────────────────────────────── */
+
+/** The awarded entries of one round as the 公示 shows them (read inside the caller's transaction). */
+export function roundAwards(q: Q, roundId: string) {
+  return q
+    .selectFrom('round_entries as re')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('performance_forms as f', 'f.code', 'e.form')
+    .select([
+      'e.code',
+      'e.title',
+      'g.title as song_title',
+      'e.custom_song_title',
+      'f.label as form_label',
+      's.name as school_name',
+      'c.name as county_name',
+      're.award',
+    ])
+    .where('re.round_id', '=', roundId)
+    .where('re.award', 'is not', null)
+    .execute();
+}
+
+/** Entries holding an award in this round now (before a re-confirmation replaces them). */
+export function currentAwards(trx: Transaction<DB>, roundId: string) {
+  return trx.selectFrom('round_entries').select(['entry_id', 'award', 'shortlisted']).where('round_id', '=', roundId).where('award', 'is not', null).execute();
+}
+
+/**
+ * An entry dropped by a re-confirmation loses the award it had from this round: `entries.award`
+ * cleared and its status back to shortlisted / not_selected — so it can no longer be chosen for
+ * broadcast. Only while it still carries that award and is `awarded` (a later round's award stays).
+ */
+export async function revokeAward(trx: Transaction<DB>, entryId: string, award: AwardTier, shortlisted: boolean, at: Date): Promise<boolean> {
+  const r = await trx
+    .updateTable('entries')
+    .set({ award: null, status: shortlisted ? 'shortlisted' : 'not_selected', updated_at: at })
+    .where('id', '=', entryId)
+    .where('status', '=', 'awarded')
+    .where('award', '=', award)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export function latestRevision(q: Q, roundId: string) {
+  return q.selectFrom('result_revisions').selectAll().where('round_id', '=', roundId).orderBy('revision', 'desc').limit(1).executeTakeFirst();
+}
+
+export async function insertRevision(
+  trx: Transaction<DB>,
+  row: { round_id: string; revision: number; reason: string | null; snapshot: string; snapshot_sha256: string; actor_id: string | null; created_at: Date },
+): Promise<void> {
+  await trx.insertInto('result_revisions').values(row).execute();
+}
+
+/** Every revision of the given rounds (no snapshot text), oldest first. */
+export function revisionsOf(q: Q, roundIds: string[]) {
+  if (!roundIds.length) return Promise.resolve([]);
+  return q
+    .selectFrom('result_revisions')
+    .select(['round_id', 'revision', 'reason', 'snapshot_sha256', 'created_at'])
+    .where('round_id', 'in', roundIds)
+    .orderBy('round_id')
+    .orderBy('revision')
+    .execute();
+}
+
+/** The newest snapshot text of each given round. */
+export function latestSnapshots(q: Q, roundIds: string[]) {
+  if (!roundIds.length) return Promise.resolve([]);
+  return q
+    .selectFrom('result_revisions as rr')
+    .select(['rr.round_id', 'rr.revision', 'rr.snapshot', 'rr.snapshot_sha256', 'rr.created_at'])
+    .where('rr.round_id', 'in', roundIds)
+    .where(({ eb, selectFrom }) =>
+      eb(
+        'rr.revision',
+        '=',
+        selectFrom('result_revisions as x')
+          .select((x) => x.fn.max('x.revision').as('m'))
+          .whereRef('x.round_id', '=', 'rr.round_id'),
+      ),
+    )
+    .execute();
+}
+
+/** Objections per round (the public sees this count and nothing else of them). */
+export async function objectionCounts(q: Q, roundIds: string[]): Promise<Map<string, number>> {
+  if (!roundIds.length) return new Map();
+  const rows = await q
+    .selectFrom('objections')
+    .select(['round_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('round_id', 'in', roundIds)
+    .groupBy('round_id')
+    .execute();
+  return new Map(rows.map((r) => [r.round_id, Number(r.n)]));
+}
+
+export function findRevision(q: Q, roundId: string, revision: number) {
+  return q.selectFrom('result_revisions').selectAll().where('round_id', '=', roundId).where('revision', '=', revision).executeTakeFirst();
+}
+
+/** A round's audit trail, newest first: the round's own rows and every row naming it in detail.roundId. */
+export async function roundAudit(q: Q, roundId: string, page: number, pageSize: number) {
+  const base = q
+    .selectFrom('audit_log')
+    .where((eb) => eb.or([eb.and([eb('object_type', '=', 'round'), eb('object_id', '=', roundId)]), eb(sql<string>`detail->>'roundId'`, '=', roundId)]));
+  const [{ n }, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    base
+      .select(['id', 'at', 'actor_name', 'action', 'object_type', 'object_id', 'from_state', 'to_state', 'reason'])
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pageSize)
+      .offset((page - 1) * pageSize)
+      .execute(),
+  ]);
+  return { total: Number(n), rows };
+}
+
+/**
+ * Codes of the awarded entries of these rounds whose guardians' 'public' permission stands now: the
+ * 公示 prints title, school and county only for these (read at request time, so a withdrawal counts).
+ */
+export async function publicScopeCodes(q: Q, roundIds: string[]): Promise<Set<string>> {
+  if (!roundIds.length) return new Set();
+  const rows = await q
+    .selectFrom('round_entries as re')
+    .innerJoin('entries as e', 'e.id', 're.entry_id')
+    .innerJoin('entry_consents as k', 'k.entry_id', 'e.id')
+    .select('e.code')
+    .where('re.round_id', 'in', roundIds)
+    .where('re.award', 'is not', null)
+    .where('k.scope_public', '=', true)
+    .where('k.withdrawn_at', 'is', null)
+    .execute();
+  return new Set(rows.map((r) => r.code));
 }

@@ -35,6 +35,11 @@ export interface RoundView {
   closesAt: string | null;
   awardsConfirmedAt: string | null;
   publishedAt: string | null;
+  /** 公示期 (issue 18): objections are taken from … to; whom to contact. */
+  publicityFrom: string | null;
+  publicityTo: string | null;
+  objectionContact: string | null;
+  feedbackEnabled: boolean;
   entryCount: number;
   judgeCount: number;
   assignmentCount: number;
@@ -86,6 +91,10 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
       closesAt: iso(r.closes_at),
       awardsConfirmedAt: iso(r.awards_confirmed_at),
       publishedAt: iso(r.published_at),
+      publicityFrom: iso(r.publicity_from),
+      publicityTo: iso(r.publicity_to),
+      objectionContact: r.objection_contact,
+      feedbackEnabled: r.feedback_enabled,
       entryCount: Number(r.entry_count),
       judgeCount: Number(r.judge_count),
       assignmentCount: Number(r.assignment_count),
@@ -120,7 +129,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
     /** The newest 200 rounds with how many of their assignments are submitted: one query (the /rounds page). */
     async listWithProgress(actor: CurrentUser, campaignId: string): Promise<Array<RoundView & { submittedCount: number }>> {
-      assertArea(actor, 'rounds');
+      assertArea(actor, 'roundsRead');
       const rows = await repo.listRoundsWithCounts(db, campaignId, 200);
       return rows.map((r) => ({ ...toView(r), submittedCount: Number(r.submitted_count) }));
     },
@@ -139,7 +148,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
     },
 
     async get(actor: CurrentUser, id: string): Promise<RoundView> {
-      assertArea(actor, 'rounds');
+      assertArea(actor, 'roundsRead');
       return view(db, id);
     },
 
@@ -424,7 +433,7 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
 
     /** Per judge: assigned and submitted (for the progress page and reminders). */
     async progress(actor: CurrentUser, id: string) {
-      assertArea(actor, 'rounds');
+      assertArea(actor, 'roundsRead');
       await view(db, id);
       return repo.judgeProgress(db, id);
     },

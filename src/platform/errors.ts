@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'consent_required'
   | 'round_closed'
   | 'campaign_closed'
+  | 'objection_closed'
   | 'payload_too_large'
   | 'unsupported_media'
   | 'rate_limited'

@@ -59,6 +59,8 @@ const MULTIPART_FORM_ROUTES = [
   /^\/api\/v1\/schools\/import$/,
   /^\/entries\/[^/]+\/consent$/,
   /^\/api\/v1\/entries\/[^/]+\/consent$/,
+  /^\/results\/objections$/,
+  /^\/api\/v1\/objections$/,
 ];
 
 /**

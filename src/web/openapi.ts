@@ -5,6 +5,7 @@ import { campaignOperations } from '../campaign/campaign.contract';
 import { consentOperations } from '../consent/consent.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
+import { objectionOperations } from '../judging/objection.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import { notificationOperations } from '../notifications/notification.contract';
@@ -46,6 +47,7 @@ const ERROR_CODES = [
   'consent_required',
   'round_closed',
   'campaign_closed',
+  'objection_closed',
   'payload_too_large',
   'unsupported_media',
   'rate_limited',
@@ -97,6 +99,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...entryOperations,
   ...reviewOperations,
   ...judgingOperations,
+  ...objectionOperations,
   ...broadcastOperations,
   ...notificationOperations,
   ...consentOperations,

@@ -261,7 +261,9 @@ describeBrowser('judging in a browser', () => {
     const results = anonymous.locator('.results-round');
     await see(results).toContainText('市级初评');
     const headings = await results.locator('h3').allInnerTexts();
-    expect(headings).toEqual(['一等奖（1 件）', '二等奖（1 件）', '三等奖（1 件）']);
+    // The prize tiers, then the list of frozen revisions (issue 18: the first 公示 is its first line).
+    expect(headings).toEqual(['一等奖（1 件）', '二等奖（1 件）', '三等奖（1 件）', '修订记录']);
+    await see(results.locator('.revisions')).toContainText('首次公示');
     for (const [i, e] of entries.slice(0, 3).entries()) {
       await see(results.locator('table').nth(i)).toContainText(e.code);
       await see(results.locator('table').nth(i)).toContainText(e.title);

@@ -615,9 +615,9 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     expect(told.map((m) => m.title).sort()).toEqual(['《E2号作品》获得一等奖', '《E5号作品》获得三等奖']);
     const keys = [...allKeys(res.body)];
     expect(keys.filter((k) => /score|mean|spread|total|rank|judge/i.test(k))).toEqual([]);
-    // No number anywhere (the ids, codes and names are strings).
+    // No number anywhere but the revision numbers and the objection count (ids, codes and names are strings).
     const leaves: unknown[] = [];
-    JSON.parse(res.text, (_k, v) => (v === null || typeof v !== 'object' ? (leaves.push(v), v) : v));
+    JSON.parse(res.text, (k, v) => (v === null || typeof v !== 'object' ? (['revision', 'objectionCount'].includes(k) || leaves.push(v), v) : v));
     expect(leaves.filter((v) => typeof v === 'number')).toEqual([]);
   });
 
@@ -640,13 +640,29 @@ describe('judging API: rounds, assignment, blind scoring, ranking, shortlist, aw
     const scores = await as(admin).get(`/api/v1/rounds/${roundB}/scores.xlsx`).buffer(true).parse(binary).expect(200);
     expect(scores.headers['content-disposition']).toMatch(/^attachment; filename="scores\.xlsx"/);
     const s = await sheetRows(scores.body as Buffer);
-    expect(s[0]).toEqual(['编号', '作品名称', '评委', '状态', '演唱水平（50）', '艺术表现（25）', '精神面貌（15）', '服装形象（10）', '总分', '评语']);
+    expect(s[0]).toEqual([
+      '编号',
+      '作品名称',
+      '评委',
+      '状态',
+      '演唱水平（50）',
+      '艺术表现（25）',
+      '精神面貌（15）',
+      '服装形象（10）',
+      '总分',
+      '标准分（z）',
+      '评语',
+    ]);
     expect(s).toHaveLength(1 + 4 * 5);
     const e2Totals = s
       .filter((x) => x[0] === entries.E2.code)
       .map((x) => x[8])
       .sort((a, b) => Number(a) - Number(b));
     expect(e2Totals).toEqual([60, 84, 86, 88, 100]);
+    // Each judge's z values (raw total standardised within the judge) average 0.
+    const zByJudge = new Map<unknown, number[]>();
+    for (const row of s.slice(1)) zByJudge.set(row[2], [...(zByJudge.get(row[2]) ?? []), Number(row[9])]);
+    for (const zs of zByJudge.values()) expect(Math.abs(zs.reduce((a, b) => a + b, 0))).toBeLessThan(0.05);
     for (const row of s.slice(1)) {
       expect(row[3]).toBe('已提交');
       expect(Number(row[4]) + Number(row[5]) + Number(row[6]) + Number(row[7])).toBe(row[8]);

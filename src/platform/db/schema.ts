@@ -4,6 +4,7 @@ import type { CampaignStatus, RetentionTables } from '../../campaign/campaign.sc
 import type { ConsentTables } from '../../consent/consent.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
+import type { ResultsTables } from '../../judging/results.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
@@ -159,4 +160,5 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, RetentionTables, ConsentTables {}
+export interface DB
+  extends FoundationTables, QueueTables, EntryTables, JudgingTables, ResultsTables, BroadcastTables, NotificationTables, RetentionTables, ConsentTables {}

@@ -15,6 +15,10 @@ export const objectKeys = {
   master: (masterId: string, profile: string, extension: 'mxf' | 'mp4') => `masters/${masterId}/${profile}.${extension}`,
   /** A signed authorisation scan (授权书), private: `consents/<entryId>/<scanId>` (read only through the consent service). */
   consentScan: (entryId: string, scanId: string) => `consents/${entryId}/${scanId}`,
+  /** An objection's attachment (image or PDF), private: read by the city and 监督 only. */
+  objectionAttachment: (objectionId: string) => `objections/${objectionId}`,
+  /** A generated report or sign-off sheet (县区成绩单, 评委签字表), one object per request. */
+  report: (reportId: string, extension: 'pdf' | 'xlsx') => `reports/${reportId}.${extension}`,
   /** The prefix of one resumable upload's parts in the bucket. */
   tusParts: (uploadId: string) => `tus/${uploadId}/`,
   /** One part of a resumable upload, named by its first byte (16 digits, so names sort by offset). */
