@@ -24,6 +24,7 @@ import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
+import { createLearningService } from './learning/learning.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -64,6 +65,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const entries = createEntryService(db);
   const review = createReviewService(db, { entries });
   const stats = createStatsService(db);
+  const learning = createLearningService(db);
   const rounds = createRoundService(db);
   const scoring = createScoringService(db);
   const results = createResultsService(db);
@@ -105,6 +107,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     resumableUploads,
     review,
     stats,
+    learning,
     rounds,
     scoring,
     results,

@@ -1,5 +1,6 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
+import { createLearningRemindJob, LEARNING_REMIND_JOB, type LearningRemindPayload } from './learning/learning.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
@@ -12,6 +13,7 @@ import type { WorkerProcessDeps } from './platform/queue/worker-process';
 export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
+  [LEARNING_REMIND_JOB]: LearningRemindPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -43,5 +45,6 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
     }),
+    [LEARNING_REMIND_JOB]: createLearningRemindJob({ db: deps.db, logger: deps.logger.child({ job: LEARNING_REMIND_JOB }) }),
   };
 }

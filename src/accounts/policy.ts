@@ -44,6 +44,12 @@ export const AREAS = {
   broadcastDesk: ['tv', 'admin'],
   /** the audit log of every action */
   audit: ['admin'],
+  /** 人人会唱: report the own school's learning progress */
+  learningReport: ['school'],
+  /** 人人会唱: coverage per county and school (a county sees its own schools) */
+  learningStats: ['county', 'admin'],
+  /** 人人会唱: set the reporting deadline */
+  learningSettings: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -12,6 +12,8 @@ const ITEMS: NavItem[] = [
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
+  { href: '/learning', label: '人人会唱', roles: ['school'] },
+  { href: '/learning/coverage', label: '人人会唱', roles: ['county', 'admin'] },
   { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/org/counties', label: '县区', roles: ['admin'] },
@@ -78,6 +80,9 @@ export const FLASH: Record<string, string> = {
   score_submitted: '评分已提交。截止前仍可修改。',
   score_next: '上一件作品的评分已提交。这是下一件。',
   scores_all_done: '评分已提交。您的作品已全部评完，谢谢！',
+  learning_reported: '学唱进度已上报。之后可以随时更新，以最近一次上报为准。',
+  learning_deadline_saved: '上报截止日期已保存。',
+  learning_deadline_invalid: '上报截止日期格式不正确，请选择一个日期。',
   conflict_declared: '已声明回避，这件作品将由其他评委评分。',
 };
 

@@ -29,7 +29,7 @@ interface Fixtures {
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
   kind: 'page' | 'api';
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   path: string;
   body?: Body;
   /** multipart upload of a one-school CSV instead of a body */
@@ -44,6 +44,7 @@ const uniqueUser = () => `matrix${Date.now().toString(36)}${++n}`;
 const schoolBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi' });
 const renameBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi', level: 'primary' });
 const accountBody: Body = (f) => ({ username: uniqueUser(), password: 'matrix-pass-1', displayName: '矩阵账号', role: 'school', schoolId: f.school });
+const learningBody: Body = () => ({ teachers: 10, classes: 4, songs: [] });
 const periodForm: Body = () => ({ name: '第一期报送', quota: '12', submitBy: '2031-05-20T18:00', forwardBy: '2031-05-27T18:00' });
 
 const page = (method: Row['method'], path: string, expect: Statuses, extra: Partial<Row> = {}): Row => ({ kind: 'page', method, path, expect, ...extra });
@@ -103,6 +104,21 @@ const MATRIX: Row[] = [
   api('GET',   '/users/no-such-user',                 [401, 403,  404,   404,  403, 403, 404]),
   api('PATCH', '/users/:account',                     [401, 403,  200,   404,  403, 403, 200], { body: () => ({ displayName: '接口改名' }) }),
   api('POST',  '/users/:account/unlock',              [401, 403,  403,   404,  403, 403, 200]),
+
+  // 人人会唱: a school reports for itself only (the matrix's school is :school; a valid body is checked
+  // in test/http/learning.test.ts: here an empty song list → 400 shows the caller got past authorization).
+  page('GET',  '/learning',                           [303, 200,  303,   303,  403, 403, 303]),
+  page('POST', '/learning',                           [303, 400,  403,   403,  403, 403, 403], { body: () => ({ teachers: '10', classes: '4' }) }),
+  page('GET',  '/learning/coverage',                  [303, 403,  200,   200,  403, 403, 200]),
+  page('POST', '/learning/deadline',                  [303, 403,  403,   403,  403, 403, 303], { body: () => ({ deadline: '2099-06-30' }) }),
+  api('GET',   '/schools/:school/learning',           [401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/schools/:cityDirectSchool/learning', [401, 404,  404,   404,  403, 403, 200]),
+  api('PUT',   '/schools/:school/learning',           [401, 400,  403,   404,  403, 403, 403], { body: learningBody }),
+  api('PUT',   '/schools/:cityDirectSchool/learning', [401, 404,  404,   404,  403, 403, 403], { body: learningBody }),
+  api('GET',   '/learning/deadline',                  [401, 200,  200,   200,  403, 403, 200]),
+  api('PUT',   '/learning/deadline',                  [401, 403,  403,   403,  403, 403, 200], { body: () => ({ deadline: '2099-06-30' }) }),
+  api('GET',   '/stats/learning',                     [401, 403,  200,   200,  403, 403, 200]),
+  api('GET',   '/exports/learning.xlsx',              [401, 403,  200,   200,  403, 403, 200]),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
@@ -162,7 +178,7 @@ describe('authorization matrix: every route × every caller', () => {
       else if (row.method !== 'GET') req = req.type('form').send({ ...body, _csrf: csrf });
     } else {
       const agent = request(t.app);
-      req = row.method === 'GET' ? agent.get(path) : row.method === 'PATCH' ? agent.patch(path) : agent.post(path);
+      req = row.method === 'GET' ? agent.get(path) : row.method === 'PATCH' ? agent.patch(path) : row.method === 'PUT' ? agent.put(path) : agent.post(path);
       const token = tokens.get(caller);
       if (token) req = req.set('Authorization', `Bearer ${token}`);
       if (row.upload) req = req.attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');

@@ -10,6 +10,7 @@ import { buildJobHandlers, type AppJobQueue, type JobPayloads } from '../../../s
 import { loadConfig } from '../../../src/config';
 import { createLogger } from '../../../src/platform/logger';
 import type { DB } from '../../../src/platform/db/schema';
+import { LEARNING_REMIND_JOB } from '../../../src/learning/learning.job';
 
 // Never called: only type-checked.
 export function enqueueIsTyped(queue: AppJobQueue, trx: Transaction<DB>) {
@@ -32,7 +33,7 @@ describe('the job registry', () => {
       store: null as never,
       logger: createLogger('silent'),
     });
-    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB];
+    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB, LEARNING_REMIND_JOB];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
   });
