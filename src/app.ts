@@ -13,6 +13,7 @@ import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import { learningApi, learningPages } from './learning/learning.routes';
+import { certificateApi, certificatePages } from './certificates/certificate.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -102,6 +103,7 @@ export function buildApp(c: Container): express.Express {
   api.use(judgingApi(c));
   api.use(broadcastApi(c));
   api.use(learningApi(c));
+  api.use(certificateApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -114,6 +116,7 @@ export function buildApp(c: Container): express.Express {
   app.use(judgingPages(c));
   app.use(broadcastPages(c));
   app.use(learningPages(c));
+  app.use(certificatePages({ ...c, tmpDir: c.config.uploads.tmpDir }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -25,6 +25,7 @@ import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
 import { createStatsService } from './review/stats.service';
 import { createLearningService } from './learning/learning.service';
+import { createCertificateService } from './certificates/certificate.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -71,6 +72,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const results = createResultsService(db);
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
+  const certificates = createCertificateService(db, { store, queue, onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -108,6 +110,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     review,
     stats,
     learning,
+    certificates,
     rounds,
     scoring,
     results,

@@ -1,5 +1,6 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
+import { CERTIFICATES_JOB, createCertificatesJob, type CertificatesPayload } from './certificates/certificate.job';
 import { createLearningRemindJob, LEARNING_REMIND_JOB, type LearningRemindPayload } from './learning/learning.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
@@ -14,6 +15,7 @@ export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
   [LEARNING_REMIND_JOB]: LearningRemindPayload;
+  [CERTIFICATES_JOB]: CertificatesPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -45,6 +47,7 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
     }),
+    [CERTIFICATES_JOB]: createCertificatesJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: CERTIFICATES_JOB }) }),
     [LEARNING_REMIND_JOB]: createLearningRemindJob({ db: deps.db, logger: deps.logger.child({ job: LEARNING_REMIND_JOB }) }),
   };
 }

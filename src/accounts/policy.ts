@@ -50,6 +50,10 @@ export const AREAS = {
   learningStats: ['county', 'admin'],
   /** 人人会唱: set the reporting deadline */
   learningSettings: ['admin'],
+  /** 获奖证书: download the own school's / county's certificates (the city all) */
+  certificates: ['school', 'county', 'admin'],
+  /** 获奖证书: issue, revoke, seal, round ZIP and print sheet */
+  certificatesManage: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
 } as const satisfies Record<string, readonly Role[]>;

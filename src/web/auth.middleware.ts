@@ -52,7 +52,14 @@ const isMultipart = (req: Request) => /^multipart\/form-data\b/i.test(req.get('c
  * The multipart routes whose parser checks the `_csrf` field (multipartCsrfFilter). A multipart
  * body sent anywhere else is not parsed at all, so there it needs the header like any script.
  */
-const MULTIPART_FORM_ROUTES = [/^\/entries\/[^/]+\/video$/, /^\/api\/v1\/entries\/[^/]+\/video$/, /^\/org\/schools\/import$/, /^\/api\/v1\/schools\/import$/];
+const MULTIPART_FORM_ROUTES = [
+  /^\/entries\/[^/]+\/video$/,
+  /^\/api\/v1\/entries\/[^/]+\/video$/,
+  /^\/org\/schools\/import$/,
+  /^\/api\/v1\/schools\/import$/,
+  /^\/certificates\/seal$/,
+  /^\/api\/v1\/certificates\/seal$/,
+];
 
 /**
  * Every state-changing request made with the session cookie must carry the session's CSRF token.

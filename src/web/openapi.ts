@@ -5,6 +5,7 @@ import { campaignOperations } from '../campaign/campaign.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
 import { learningOperations } from '../learning/learning.contract';
+import { certificateOperations } from '../certificates/certificate.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import type { ErrorCode } from '../platform/errors';
@@ -95,6 +96,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...judgingOperations,
   ...broadcastOperations,
   ...learningOperations,
+  ...certificateOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

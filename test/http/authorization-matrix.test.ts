@@ -25,11 +25,12 @@ interface Fixtures {
   admin: string;
   period: string;
   cityDirectSchool: string;
+  round: string;
 }
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
   kind: 'page' | 'api';
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   path: string;
   body?: Body;
   /** multipart upload of a one-school CSV instead of a body */
@@ -119,9 +120,29 @@ const MATRIX: Row[] = [
   api('PUT',   '/learning/deadline',                  [401, 403,  403,   403,  403, 403, 200], { body: () => ({ deadline: '2099-06-30' }) }),
   api('GET',   '/stats/learning',                     [401, 403,  200,   200,  403, 403, 200]),
   api('GET',   '/exports/learning.xlsx',              [401, 403,  200,   200,  403, 403, 200]),
+
+  // 获奖证书: the city makes them; a school / county downloads its own; the number is public.
+  page('GET',  '/rounds/:round/certificates',         [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/rounds/:round/certificates',         [303, 403,  403,   403,  403, 403, 303]),
+  page('GET',  '/certificates',                       [303, 200,  200,   200,  403, 403, 200]),
+  page('POST', '/certificates/NOPE-00001/revoke',     [303, 403,  403,   403,  403, 403, 404], { body: () => ({ reason: '矩阵' }) }),
+  // The upload is a CSV, not a PNG: the city is told so on its page (303 with a message).
+  page('POST', '/certificates/seal',                  [303, 403,  403,   403,  403, 403, 303], { upload: true }),
+  api('POST',  '/rounds/:round/certificates',         [401, 403,  403,   403,  403, 403, 202], { body: () => ({}) }),
+  api('GET',   '/rounds/:round/certificates',         [401, 403,  403,   403,  403, 403, 200]),
+  api('GET',   '/rounds/:round/certificates.zip',     [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/rounds/:round/certificates/print.pdf', [401, 403, 403,  403,  403, 403, 409]),
+  api('GET',   '/schools/:school/certificates',       [401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/schools/:cityDirectSchool/certificates', [401, 404, 404, 404,  403, 403, 200]),
+  api('GET',   '/schools/:school/certificates.zip',   [401, 404,  404,   404,  403, 403, 404]),
+  api('GET',   '/certificates/NOPE-00001',            [404, 404,  404,   404,  404, 404, 404]),
+  api('GET',   '/certificates/NOPE-00001/pdf',        [401, 404,  404,   404,  403, 403, 404]),
+  api('POST',  '/certificates/NOPE-00001/revoke',     [401, 403,  403,   403,  403, 403, 404], { body: () => ({ reason: '矩阵' }) }),
+  api('PUT',   '/certificates/seal',                  [401, 403,  403,   403,  403, 403, 400], { upload: true }),
+  api('DELETE', '/certificates/seal',                 [401, 403,  403,   403,  403, 403, 200]),
 ];
 
-const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
+const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'invalid_state' };
 const PAGE_TITLE: Record<number, string> = { 403: '没有权限', 404: '未找到' };
 
 const cases = MATRIX.flatMap((row) => CALLERS.map((caller, i) => ({ row, caller, status: row.expect[i], name: `${row.method} ${row.path}` })));
@@ -139,7 +160,12 @@ describe('authorization matrix: every route × every caller', () => {
     const account = await t.createUser('school', { schoolId: school.id });
     const admin = await t.container.database.db.selectFrom('users').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow();
     const period = await t.container.database.db.selectFrom('periods').select('id').executeTakeFirstOrThrow();
-    f = { school: school.id, account: account.id, admin: admin.id, period: period.id, cityDirectSchool: cityDirect.id };
+    const round = await t.container.database.db
+      .insertInto('rounds')
+      .values({ campaign_id: 'main', name: '矩阵轮次', judges_per_entry: 1, blind: true, aggregation: 'mean', rubric: '[]', awards_confirmed_at: new Date() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    f = { school: school.id, account: account.id, admin: admin.id, period: period.id, cityDirectSchool: cityDirect.id, round: round.id };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
       school: (await t.createUser('school', { schoolId: school.id })).username,
@@ -178,7 +204,16 @@ describe('authorization matrix: every route × every caller', () => {
       else if (row.method !== 'GET') req = req.type('form').send({ ...body, _csrf: csrf });
     } else {
       const agent = request(t.app);
-      req = row.method === 'GET' ? agent.get(path) : row.method === 'PATCH' ? agent.patch(path) : row.method === 'PUT' ? agent.put(path) : agent.post(path);
+      req =
+        row.method === 'GET'
+          ? agent.get(path)
+          : row.method === 'PATCH'
+            ? agent.patch(path)
+            : row.method === 'PUT'
+              ? agent.put(path)
+              : row.method === 'DELETE'
+                ? agent.delete(path)
+                : agent.post(path);
       const token = tokens.get(caller);
       if (token) req = req.set('Authorization', `Bearer ${token}`);
       if (row.upload) req = req.attach('file', Buffer.from(`学校名称,所属县区\n${uniqueName()},离石区\n`), 'schools.csv');

@@ -3,6 +3,7 @@ import type { BroadcastTables } from '../../broadcast/broadcast.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
 import type { LearningTables } from '../../learning/learning.schema';
+import type { CertificateTables } from '../../certificates/certificate.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
@@ -148,4 +149,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, LearningTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, LearningTables, CertificateTables {}
