@@ -154,9 +154,16 @@ describe('certificates (获奖证书)', () => {
     ])
       expect(text).toContain(want);
 
-    const png = PNG.sync.read(await pdfPagePng(bytes, 150));
-    fs.writeFileSync(LOOK, PNG.sync.write(png));
-    const qr = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    const pagePng = await pdfPagePng(bytes, 150);
+    fs.writeFileSync(LOOK, pagePng);
+    // The QR code is in the bottom-left quarter: decode that part of the rendered page.
+    const png = PNG.sync.read(pagePng);
+    const w = Math.floor(png.width / 3);
+    const top = Math.floor(png.height * 0.6);
+    const h = png.height - top;
+    const part = new Uint8ClampedArray(w * h * 4);
+    for (let y = 0; y < h; y++) part.set(png.data.subarray((top + y) * png.width * 4, ((top + y) * png.width + w) * 4), y * w * 4);
+    const qr = jsQR(part, w, h);
     expect(qr?.data).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/verify\/LISHI-00001$/);
 
     const director = await downloadBinary(api('county').get('/certificates/LISHI-00002/pdf')).expect(200);
@@ -167,7 +174,7 @@ describe('certificates (获奖证书)', () => {
     expect((await api('otherSchool').get('/certificates/LISHI-00001/pdf')).status).toBe(404);
     expect((await api('otherCounty').get('/certificates/LISHI-00001/pdf')).status).toBe(404);
     expect((await api('judge').get('/certificates/LISHI-00001/pdf')).status).toBe(403);
-  });
+  }, 120_000);
 
   test('when anyone opens the verify page, then it shows the award and nothing private (no phone number)', async () => {
     const page = await request(t.app).get('/verify/LISHI-00001').expect(200);
@@ -235,7 +242,7 @@ describe('certificates (获奖证书)', () => {
       }
     expect(red).toBeGreaterThan(3000);
     fs.writeFileSync(LOOK.replace('.png', '-seal.png'), PNG.sync.write(page));
-  });
+  }, 120_000);
 
   test('when 50 certificates are zipped, then the round ZIP streams them all, and a school ZIP holds only its own', async () => {
     for (let i = 0; i < 48; i++) await awardedEntry(ids.school, 'c-lishi', 'excellence', { director: null });
