@@ -16,6 +16,11 @@ export async function nextSerial(trx: Transaction<DB>, prefix: string): Promise<
   return Number(row.last_value);
 }
 
+/** Serialises two issues of one round (the second sees the first's certificates). */
+export async function lockRound(trx: Transaction<DB>, roundId: string) {
+  await sql`SELECT id FROM rounds WHERE id = ${roundId} FOR UPDATE`.execute(trx);
+}
+
 export async function findSettings(db: Q, campaignId: string) {
   return db.selectFrom('certificate_settings').select(['seal_key', 'issuer']).where('campaign_id', '=', campaignId).executeTakeFirst();
 }

@@ -193,6 +193,7 @@ export function createCertificateService(db: Db, deps: { store: ObjectStore; que
       const issuer = settings?.issuer ?? '吕梁市教育局';
       const now = new Date();
       const result = await db.transaction().execute(async (trx) => {
+        await repo.lockRound(trx, roundId);
         const awarded = await repo.awardedEntries(trx, roundId);
         const live = await repo.liveOfRound(trx, roundId);
         const issued: string[] = [];
