@@ -103,7 +103,7 @@ export function buildApp(c: Container): express.Express {
   api.use(judgingApi(c));
   api.use(broadcastApi(c));
   api.use(learningApi(c));
-  api.use(certificateApi({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  api.use(certificateApi({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -116,7 +116,7 @@ export function buildApp(c: Container): express.Express {
   app.use(judgingPages(c));
   app.use(broadcastPages(c));
   app.use(learningPages(c));
-  app.use(certificatePages({ ...c, tmpDir: c.config.uploads.tmpDir }));
+  app.use(certificatePages({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -78,6 +78,8 @@ export interface Config {
     readonly allowedOrigins: readonly string[];
   };
   readonly trustProxy: boolean;
+  /** The public address (PUBLIC_URL, e.g. https://changxiang.example.cn): certificate QR codes point here; unset → the address of the request that made them. */
+  readonly publicUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
         .filter(Boolean),
     },
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    publicUrl: publicUrl(env.PUBLIC_URL),
   };
   return deepFreeze(config);
 }
@@ -179,4 +182,17 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** PUBLIC_URL: an http(s) origin with an optional path, no trailing slash. */
+function publicUrl(value: string | undefined): string | null {
+  if (!value) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) address such as https://changxiang.example.cn, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`PUBLIC_URL must start with https:// or http://, got "${value}"`);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
