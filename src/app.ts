@@ -18,6 +18,8 @@ import { feedbackApi, feedbackPages } from './judging/feedback.routes';
 import { reportApi, reportPages } from './judging/report.routes';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
 import { consentApi, consentPages, consentPanel } from './consent/consent.routes';
+import { learningApi, learningPages } from './learning/learning.routes';
+import { certificateApi, certificatePages } from './certificates/certificate.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -132,6 +134,8 @@ export function buildApp(c: Container): express.Express {
   api.use(notificationApi(c));
   api.use(todoApi(c));
   api.use(consentApi(consentDeps));
+  api.use(learningApi(c));
+  api.use(certificateApi({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, users: c.users, cookieSecure: c.config.security.cookieSecure }));
@@ -149,6 +153,8 @@ export function buildApp(c: Container): express.Express {
   app.use(broadcastPages(c));
   app.use(notificationPages(c));
   app.use(consentPages(consentDeps));
+  app.use(learningPages(c));
+  app.use(certificatePages({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -94,6 +94,8 @@ export interface Config {
     /** The site's address in links sent out (PUBLIC_URL), e.g. https://changxiang.example.cn */
     readonly publicUrl: string;
   };
+  /** The public address (PUBLIC_URL, e.g. https://changxiang.example.cn): certificate QR codes point here; unset → the address of the request that made them. */
+  readonly publicUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -198,8 +200,9 @@ export function loadConfig(env: Env = process.env): Config {
             }
           : undefined,
       from: env.SMTP_FROM || '唱响 <noreply@localhost>',
-      publicUrl: (env.PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, ''),
+      publicUrl: publicUrl(env.PUBLIC_URL) ?? `http://localhost:${env.PORT || 3000}`,
     },
+    publicUrl: publicUrl(env.PUBLIC_URL),
   };
   return deepFreeze(config);
 }
@@ -210,4 +213,17 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** PUBLIC_URL: an http(s) origin with an optional path, no trailing slash. */
+function publicUrl(value: string | undefined): string | null {
+  if (!value) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) address such as https://changxiang.example.cn, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`PUBLIC_URL must start with https:// or http://, got "${value}"`);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }

@@ -31,6 +31,8 @@ import { createStatsService } from './review/stats.service';
 import { createNotificationService } from './notifications/notification.service';
 import { createTodoService } from './todo/todo.service';
 import { createConsentService } from './consent/consent.service';
+import { createLearningService } from './learning/learning.service';
+import { createCertificateService } from './certificates/certificate.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
 
@@ -71,6 +73,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const entries = createEntryService(db);
   const review = createReviewService(db, { entries });
   const stats = createStatsService(db);
+  const learning = createLearningService(db);
   const rounds = createRoundService(db);
   const scoring = createScoringService(db);
   const results = createResultsService(db);
@@ -83,6 +86,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: (id) => campaign.get(id), onEnqueued: () => worker?.nudge() });
   const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });
   const consent = createConsentService({ db, store, entries, campaign: (id) => campaign.get(id) });
+  const certificates = createCertificateService(db, { store, queue, onEnqueued: () => worker?.nudge() });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -120,6 +124,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     resumableUploads,
     review,
     stats,
+    learning,
+    certificates,
     rounds,
     scoring,
     results,

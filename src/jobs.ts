@@ -4,6 +4,8 @@ import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/inges
 import { createDeliveryJob } from './notifications/delivery.job';
 import { NOTIFY_DELIVER_JOB, type NotifyDeliverPayload } from './notifications/notify';
 import { createReminderJob, ROUND_REMINDER_JOB, type RoundReminderPayload } from './judging/reminder.job';
+import { CERTIFICATES_JOB, createCertificatesJob, type CertificatesPayload } from './certificates/certificate.job';
+import { createLearningRemindJob, LEARNING_REMIND_JOB, type LearningRemindPayload } from './learning/learning.job';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
@@ -19,6 +21,8 @@ export interface JobPayloads {
   [NOTIFY_DELIVER_JOB]: NotifyDeliverPayload;
   [ROUND_REMINDER_JOB]: RoundReminderPayload;
   [RETENTION_JOB]: RetentionPayload;
+  [LEARNING_REMIND_JOB]: LearningRemindPayload;
+  [CERTIFICATES_JOB]: CertificatesPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -53,5 +57,7 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
     [NOTIFY_DELIVER_JOB]: createDeliveryJob({ db: deps.db, config: deps.config.notifications, logger: deps.logger.child({ job: NOTIFY_DELIVER_JOB }) }),
     [ROUND_REMINDER_JOB]: createReminderJob({ db: deps.db }),
     [RETENTION_JOB]: createRetentionJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: RETENTION_JOB }) }),
+    [CERTIFICATES_JOB]: createCertificatesJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: CERTIFICATES_JOB }) }),
+    [LEARNING_REMIND_JOB]: createLearningRemindJob({ db: deps.db, logger: deps.logger.child({ job: LEARNING_REMIND_JOB }) }),
   };
 }

@@ -6,6 +6,7 @@ import { generatePassword } from './accounts/password';
 import { outageOf } from './platform/outage';
 import { removeOwnTemp, sweepStaleTemp } from './platform/temp-files';
 import { drainOnShutdown } from './web/graceful';
+import { scheduleLearningReminder } from './learning/learning.job';
 
 /** Entry: config → container → listen (+ the in-process worker in the embedded default). */
 async function main(): Promise<void> {
@@ -71,6 +72,12 @@ async function main(): Promise<void> {
       .catch((err) => logger.warn('multipart upload sweep failed', { err: err instanceof Error ? err.message : String(err) }));
   }, 6 * 3600_000);
   multipartSweep.unref();
+  // 人人会唱 reminders: one job per Beijing day (its dedupeKey), run by whichever worker claims it.
+  const scheduleReminder = () =>
+    void scheduleLearningReminder(container.queue, container.db).catch((err) => logger.warn('scheduling the learning reminder failed', { err: String(err) }));
+  scheduleReminder();
+  const reminderTimer = setInterval(scheduleReminder, 3600_000);
+  reminderTimer.unref();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -83,6 +90,7 @@ async function main(): Promise<void> {
     clearInterval(sweep);
     clearInterval(tusSweep);
     clearInterval(multipartSweep);
+    clearInterval(reminderTimer);
     // Stop accepting; let requests in flight finish (a tus PATCH keeps what arrived even when cut at
     // the end of the grace period); then the worker, the database, our spool files; exit 0.
     const { cut } = await drain(config.shutdownGraceMs);

@@ -54,6 +54,16 @@ export const AREAS = {
   broadcastDesk: ['tv', 'admin'],
   /** the audit log of every action */
   audit: ['admin'],
+  /** 人人会唱: report the own school's learning progress */
+  learningReport: ['school'],
+  /** 人人会唱: coverage per county and school (a county sees its own schools) */
+  learningStats: ['county', 'admin'],
+  /** 人人会唱: set the reporting deadline */
+  learningSettings: ['admin'],
+  /** 获奖证书: download the own school's / county's certificates (the city all) */
+  certificates: ['school', 'county', 'admin'],
+  /** 获奖证书: issue, revoke, seal, round ZIP and print sheet */
+  certificatesManage: ['admin'],
   /** entry lists and pages */
   entries: ['school', 'county', 'admin', 'tv'],
   /** one's own messages (消息), email settings and to-do list */

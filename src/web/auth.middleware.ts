@@ -61,6 +61,8 @@ const MULTIPART_FORM_ROUTES = [
   /^\/api\/v1\/entries\/[^/]+\/consent$/,
   /^\/results\/objections$/,
   /^\/api\/v1\/objections$/,
+  /^\/certificates\/seal$/,
+  /^\/api\/v1\/certificates\/seal$/,
 ];
 
 /**

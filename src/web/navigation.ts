@@ -12,6 +12,9 @@ const ITEMS: NavItem[] = [
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
+  { href: '/learning', label: '人人会唱', roles: ['school'] },
+  { href: '/learning/coverage', label: '人人会唱', roles: ['county', 'admin'] },
+  { href: '/certificates', label: '获奖证书', roles: ['school', 'county'] },
   { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/campaigns', label: '活动管理', roles: ['admin'] },
@@ -104,6 +107,12 @@ export const FLASH: Record<string, string> = {
   score_submitted: '评分已提交。截止前仍可修改。',
   score_next: '上一件作品的评分已提交。这是下一件。',
   scores_all_done: '评分已提交。您的作品已全部评完，谢谢！',
+  learning_reported: '学唱进度已上报。之后可以随时更新，以最近一次上报为准。',
+  learning_deadline_saved: '上报截止日期已保存。',
+  learning_deadline_invalid: '上报截止日期格式不正确，请选择一个日期。',
+  certificates_issued: '证书已制作，正在生成 PDF，稍后刷新即可下载。',
+  seal_saved: '公章图片已保存，之后生成的证书会盖上此章（已制作的证书请点「制作 / 更新证书」重新生成）。',
+  seal_invalid: '公章图片须为不超过 2 MB 的 PNG 图片。',
   conflict_declared: '已声明回避，这件作品将由其他评委评分。',
 };
 

@@ -6,6 +6,8 @@ import { consentOperations } from '../consent/consent.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
 import { objectionOperations } from '../judging/objection.contract';
+import { learningOperations } from '../learning/learning.contract';
+import { certificateOperations } from '../certificates/certificate.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import { notificationOperations } from '../notifications/notification.contract';
@@ -103,6 +105,8 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...broadcastOperations,
   ...notificationOperations,
   ...consentOperations,
+  ...learningOperations,
+  ...certificateOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

@@ -35,6 +35,7 @@ interface Fixtures {
   sparePeriod: string;
   /** a submitted entry of `:school` with an authorisation and a signed scan */
   entry: string;
+  round: string;
 }
 type Body = (f: Fixtures) => Record<string, unknown>;
 interface Row {
@@ -45,6 +46,8 @@ interface Row {
   /** multipart upload of a one-school CSV instead of a body */
   upload?: boolean;
   expect: Statuses;
+  /** the problem code of an error answer, when not the status's usual one */
+  code?: string;
 }
 
 let n = 0;
@@ -54,6 +57,7 @@ const uniqueUser = () => `matrix${Date.now().toString(36)}${++n}`;
 const schoolBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi' });
 const renameBody: Body = () => ({ name: uniqueName(), countyId: 'c-lishi', level: 'primary' });
 const accountBody: Body = (f) => ({ username: uniqueUser(), password: 'matrix-pass-1', displayName: '矩阵账号', role: 'school', schoolId: f.school });
+const learningBody: Body = () => ({ teachers: 10, classes: 4, songs: [] });
 const periodForm: Body = () => ({ name: '第一期报送', quota: '12', submitBy: '2031-05-20T18:00', forwardBy: '2031-05-27T18:00' });
 
 const robotBody: Body = () => ({
@@ -163,7 +167,7 @@ const MATRIX: Row[] = [
   api('GET',   '/periods/:period/quotas',             [401, 403,  200,   200,  403, 403, 200]),
   api('GET',   '/periods/:period/quotas?campaignId=:spare', [401, 403, 404, 404, 403, 403, 404]),
   // The closed campaign refuses every write, whoever asks (after the role gate): 409 campaign_closed.
-  api('PATCH', '/periods/:sparePeriod',               [401, 403,  403,   403,  403, 403, 409], { body: () => ({ quota: 12 }) }),
+  api('PATCH', '/periods/:sparePeriod',               [401, 403,  403,   403,  403, 403, 409], { body: () => ({ quota: 12 }), code: 'campaign_closed' }),
   // Naming a campaign that does not exist is answered before anything else.
   api('GET',   '/entries?campaignId=no-such-campaign', [404, 404, 404,   404,  404, 404, 404]),
 
@@ -182,9 +186,44 @@ const MATRIX: Row[] = [
   api('GET',   '/schools/:school/export.zip',         [401, 200,  403,   403,  403, 403, 403]),
   api('GET',   '/schools/:cityDirectSchool/export.zip', [401, 404, 403,   403,  403, 403, 403]),
   api('POST',  '/schools/:cityDirectSchool/erase-personal-data', [401, 403, 403, 403, 403, 403, 200], { body: () => ({ reason: '矩阵测试申请' }) }),
+
+  // 人人会唱: a school reports for itself only (the matrix's school is :school; a valid body is checked
+  // in test/http/learning.test.ts: here an empty song list → 400 shows the caller got past authorization).
+  page('GET',  '/learning',                           [303, 200,  303,   303,  403, 403, 303]),
+  page('POST', '/learning',                           [303, 400,  403,   403,  403, 403, 403], { body: () => ({ teachers: '10', classes: '4' }) }),
+  page('GET',  '/learning/coverage',                  [303, 403,  200,   200,  403, 403, 200]),
+  page('POST', '/learning/deadline',                  [303, 403,  403,   403,  403, 403, 303], { body: () => ({ deadline: '2099-06-30' }) }),
+  api('GET',   '/schools/:school/learning',           [401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/schools/:cityDirectSchool/learning', [401, 404,  404,   404,  403, 403, 200]),
+  api('PUT',   '/schools/:school/learning',           [401, 400,  403,   404,  403, 403, 403], { body: learningBody }),
+  api('PUT',   '/schools/:cityDirectSchool/learning', [401, 404,  404,   404,  403, 403, 403], { body: learningBody }),
+  api('GET',   '/learning/deadline',                  [401, 200,  200,   200,  403, 403, 200]),
+  api('PUT',   '/learning/deadline',                  [401, 403,  403,   403,  403, 403, 200], { body: () => ({ deadline: '2099-06-30' }) }),
+  api('GET',   '/stats/learning',                     [401, 403,  200,   200,  403, 403, 200]),
+  api('GET',   '/exports/learning.xlsx',              [401, 403,  200,   200,  403, 403, 200]),
+
+  // 获奖证书: the city makes them; a school / county downloads its own; the number is public.
+  page('GET',  '/rounds/:round/certificates',         [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/rounds/:round/certificates',         [303, 403,  403,   403,  403, 403, 303]),
+  page('GET',  '/certificates',                       [303, 200,  200,   200,  403, 403, 200]),
+  page('POST', '/certificates/NOPE-00001/revoke',     [303, 403,  403,   403,  403, 403, 404], { body: () => ({ reason: '矩阵' }) }),
+  // The upload is a CSV, not a PNG: the city is told so on its page (303 with a message).
+  page('POST', '/certificates/seal',                  [303, 403,  403,   403,  403, 403, 303], { upload: true }),
+  api('POST',  '/rounds/:round/certificates',         [401, 403,  403,   403,  403, 403, 202], { body: () => ({}) }),
+  api('GET',   '/rounds/:round/certificates',         [401, 403,  403,   403,  403, 403, 200]),
+  api('GET',   '/rounds/:round/certificates.zip',     [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/rounds/:round/certificates/print.pdf', [401, 403, 403,  403,  403, 403, 409]),
+  api('GET',   '/schools/:school/certificates',       [401, 200,  200,   404,  403, 403, 200]),
+  api('GET',   '/schools/:cityDirectSchool/certificates', [401, 404, 404, 404,  403, 403, 200]),
+  api('GET',   '/schools/:school/certificates.zip',   [401, 404,  404,   404,  403, 403, 404]),
+  api('GET',   '/certificates/NOPE-00001',            [404, 404,  404,   404,  404, 404, 404]),
+  api('GET',   '/certificates/NOPE-00001/pdf',        [401, 404,  404,   404,  403, 403, 404]),
+  api('POST',  '/certificates/NOPE-00001/revoke',     [401, 403,  403,   403,  403, 403, 404], { body: () => ({ reason: '矩阵' }) }),
+  api('PUT',   '/certificates/seal',                  [401, 403,  403,   403,  403, 403, 400], { upload: true }),
+  api('DELETE', '/certificates/seal',                 [401, 403,  403,   403,  403, 403, 200]),
 ];
 
-const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'campaign_closed' };
+const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'invalid_state' };
 const PAGE_TITLE: Record<number, string> = { 403: '没有权限', 404: '未找到' };
 
 const cases = MATRIX.flatMap((row) => CALLERS.map((caller, i) => ({ row, caller, status: row.expect[i], name: `${row.method} ${row.path}` })));
@@ -211,6 +250,11 @@ describe('authorization matrix: every route × every caller', () => {
     const adminUser = { id: admin.id, username: 'admin', displayName: 'admin', role: 'admin' as const, countyId: null, schoolId: null };
     const robot = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
     const robot2 = await t.container.notifications.addRobot(adminUser, robotBody({} as Fixtures));
+    const round = await t.container.database.db
+      .insertInto('rounds')
+      .values({ campaign_id: 'main', name: '矩阵轮次', judges_per_entry: 1, blind: true, aggregation: 'mean', rubric: '[]', awards_confirmed_at: new Date() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     f = {
       school: school.id,
       account: account.id,
@@ -222,6 +266,7 @@ describe('authorization matrix: every route × every caller', () => {
       robot: robot.id,
       robot2: robot2.id,
       entry: '',
+      round: round.id,
     };
 
     const users: Record<Exclude<Caller, 'anonymous'>, string> = {
@@ -282,7 +327,7 @@ describe('authorization matrix: every route × every caller', () => {
     expect({ status: res.status, body: res.status >= 400 ? res.body : undefined }).toMatchObject({ status });
     if (row.kind === 'api' && status >= 400) {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body.code).toBe(PROBLEM_CODE[status]);
+      expect(res.body.code).toBe(row.code ?? PROBLEM_CODE[status]);
     }
     if (row.kind === 'page') {
       if (caller === 'anonymous') expect(res.headers.location).toMatch(/^\/login\?next=/);

@@ -5,6 +5,8 @@ import type { ConsentTables } from '../../consent/consent.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
 import type { ResultsTables } from '../../judging/results.schema';
+import type { LearningTables } from '../../learning/learning.schema';
+import type { CertificateTables } from '../../certificates/certificate.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
@@ -161,4 +163,15 @@ export interface FoundationTables {
 }
 
 export interface DB
-  extends FoundationTables, QueueTables, EntryTables, JudgingTables, ResultsTables, BroadcastTables, NotificationTables, RetentionTables, ConsentTables {}
+  extends
+    FoundationTables,
+    QueueTables,
+    EntryTables,
+    JudgingTables,
+    ResultsTables,
+    BroadcastTables,
+    NotificationTables,
+    RetentionTables,
+    ConsentTables,
+    LearningTables,
+    CertificateTables {}

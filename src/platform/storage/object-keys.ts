@@ -23,4 +23,10 @@ export const objectKeys = {
   tusParts: (uploadId: string) => `tus/${uploadId}/`,
   /** One part of a resumable upload, named by its first byte (16 digits, so names sort by offset). */
   tusPart: (uploadId: string, startByte: number) => `tus/${uploadId}/${String(startByte).padStart(16, '0')}`,
+  /** A certificate's PDF, keyed by its `certificates` row. */
+  certificate: (certificateId: string) => `certificates/${certificateId}.pdf`,
+  /** The bureau's seal image (PNG), a new key per upload. */
+  certificateSeal: (uploadId: string) => `certificates/seals/${uploadId}.png`,
+  /** A round's print sheet (every live certificate in one PDF), a new key per making. */
+  certificatePrint: (roundId: string, madeId: string) => `certificates/prints/${roundId}/${madeId}.pdf`,
 } as const;

@@ -13,6 +13,8 @@ import { buildJobHandlers, type AppJobQueue, type JobPayloads } from '../../../s
 import { loadConfig } from '../../../src/config';
 import { createLogger } from '../../../src/platform/logger';
 import type { DB } from '../../../src/platform/db/schema';
+import { LEARNING_REMIND_JOB } from '../../../src/learning/learning.job';
+import { CERTIFICATES_JOB } from '../../../src/certificates/certificate.job';
 
 // Never called: only type-checked.
 export function enqueueIsTyped(queue: AppJobQueue, trx: Transaction<DB>) {
@@ -38,7 +40,15 @@ describe('the job registry', () => {
       store: null as never,
       logger: createLogger('silent'),
     });
-    const types: Array<keyof JobPayloads> = [BROADCAST_JOB, INGEST_JOB, NOTIFY_DELIVER_JOB, ROUND_REMINDER_JOB, RETENTION_JOB];
+    const types: Array<keyof JobPayloads> = [
+      BROADCAST_JOB,
+      INGEST_JOB,
+      NOTIFY_DELIVER_JOB,
+      ROUND_REMINDER_JOB,
+      RETENTION_JOB,
+      LEARNING_REMIND_JOB,
+      CERTIFICATES_JOB,
+    ];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
   });
