@@ -12,6 +12,7 @@ import { reviewApi, reviewPages, reviewPanel } from './review/review.routes';
 import { judgingApi } from './judging/judging.routes';
 import { judgingPages } from './judging/judging.pages';
 import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadcast.routes';
+import { newMediaApi, newMediaPages } from './newmedia/newmedia.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -100,6 +101,7 @@ export function buildApp(c: Container): express.Express {
   api.use(reviewApi(c));
   api.use(judgingApi(c));
   api.use(broadcastApi(c));
+  api.use(newMediaApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, cookieSecure: c.config.security.cookieSecure }));
@@ -111,6 +113,7 @@ export function buildApp(c: Container): express.Express {
   app.use(reviewPages(c));
   app.use(judgingPages(c));
   app.use(broadcastPages(c));
+  app.use(newMediaPages(c));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -23,6 +23,7 @@ import { createRoundService } from './judging/round.service';
 import { createScoringService } from './judging/scoring.service';
 import { createResultsService } from './judging/results.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
+import { createNewMediaService } from './newmedia/newmedia.service';
 import { createStatsService } from './review/stats.service';
 import { createWorker, type Worker } from './platform/queue/worker';
 import type { ObjectStore } from './platform/storage/object-store';
@@ -69,6 +70,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const results = createResultsService(db);
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: () => campaign.get(), onEnqueued: () => worker?.nudge() });
+  const newMedia = createNewMediaService(db, {
+    store,
+    queue,
+    entries,
+    campaign: () => campaign.get(),
+    maxBytes: config.media.packMaxBytes,
+    onEnqueued: () => worker?.nudge(),
+  });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -109,6 +118,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     scoring,
     results,
     broadcast,
+    newMedia,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

@@ -1,5 +1,7 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
+import { createPackJob, PACK_JOB, type PackPayload } from './newmedia/newmedia.job';
+import { cjkFontPath } from './platform/documents/fonts';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
@@ -12,6 +14,7 @@ import type { WorkerProcessDeps } from './platform/queue/worker-process';
 export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
+  [PACK_JOB]: PackPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -42,6 +45,15 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
       tmpDir,
       limits: { maxDurationS: deps.config.media.maxDurationS },
       logger: deps.logger.child({ job: INGEST_JOB }),
+    }),
+    [PACK_JOB]: createPackJob({
+      db: deps.db,
+      store: deps.store,
+      runner,
+      capabilities,
+      fonts: () => ({ regular: cjkFontPath('regular'), bold: cjkFontPath('bold') }),
+      tmpDir,
+      logger: deps.logger.child({ job: PACK_JOB }),
     }),
   };
 }

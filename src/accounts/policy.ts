@@ -42,10 +42,12 @@ export const AREAS = {
   broadcastSelect: ['admin'],
   /** the TV desk: selected entries, masters, programme sheet, aired dates */
   broadcastDesk: ['tv', 'admin'],
+  /** the new-media desk: make, restart and download packs of awarded entries (WeChat, 视频号) */
+  mediaPack: ['newmedia', 'admin'],
   /** the audit log of every action */
   audit: ['admin'],
   /** entry lists and pages */
-  entries: ['school', 'county', 'admin', 'tv'],
+  entries: ['school', 'county', 'admin', 'tv', 'newmedia'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Area = keyof typeof AREAS;
@@ -118,6 +120,8 @@ export function accountScope(user: CurrentUser): 'all' | { schoolCountyId: strin
 
 /** Statuses a TV account may see: only entries selected for broadcast. */
 export const BROADCAST_STATUSES = ['broadcast_selected', 'aired'] as const;
+/** An entry that won an award, whether or not it was selected for TV since. */
+export const AWARDED_STATUSES = ['awarded', 'broadcast_selected', 'aired'] as const;
 
 export interface EntryFacts {
   schoolId: string;
@@ -127,10 +131,12 @@ export interface EntryFacts {
 
 /**
  * Which entries a user may see: a school its own; a county its own schools' entries once
- * submitted (drafts stay private to the school); the city all; tv only broadcast selections.
+ * submitted (drafts stay private to the school); the city all; tv only broadcast selections;
+ * new media only awarded entries.
  * Judges see entries only through their assignments (judging), never here.
  */
-export type EntryScope = { kind: 'all' } | { kind: 'school'; schoolId: string } | { kind: 'county'; countyId: string } | { kind: 'broadcast' };
+export type EntryScope =
+  { kind: 'all' } | { kind: 'school'; schoolId: string } | { kind: 'county'; countyId: string } | { kind: 'broadcast' } | { kind: 'awarded' };
 
 export function entryScope(user: CurrentUser): EntryScope | null {
   switch (user.role) {
@@ -142,6 +148,8 @@ export function entryScope(user: CurrentUser): EntryScope | null {
       return user.countyId ? { kind: 'county', countyId: user.countyId } : null;
     case 'tv':
       return { kind: 'broadcast' };
+    case 'newmedia':
+      return { kind: 'awarded' };
     default:
       return null;
   }
@@ -159,6 +167,8 @@ export function canSeeEntry(user: CurrentUser, entry: EntryFacts): boolean {
       return entry.countyId === scope.countyId && entry.status !== 'draft';
     case 'broadcast':
       return (BROADCAST_STATUSES as readonly string[]).includes(entry.status);
+    case 'awarded':
+      return (AWARDED_STATUSES as readonly string[]).includes(entry.status);
   }
 }
 

@@ -8,11 +8,12 @@ interface NavItem {
 }
 
 const ITEMS: NavItem[] = [
-  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
+  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv', 'newmedia'] },
   { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
   { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
   { href: '/stats', label: '统计', roles: ['county', 'admin'] },
   { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'] },
+  { href: '/newmedia', label: '新媒体展播', roles: ['newmedia', 'admin'] },
   { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
   { href: '/org/counties', label: '县区', roles: ['admin'] },
   { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
@@ -55,6 +56,7 @@ export const FLASH: Record<string, string> = {
   reason_required: '退回时请填写退回原因。',
   aired_saved: '播出日期已保存。',
   broadcast_selected: '已选送电视台，正在制作广播母版。',
+  media_pack_started: '新媒体包已开始制作，完成后可在本页下载。',
   entry_withdrawn: '作品已撤回，可以修改后重新提交。',
   round_created: '评审轮次已创建。',
   round_updated: '轮次设置已保存。',

@@ -4,6 +4,7 @@ import { broadcastOperations } from '../broadcast/broadcast.contract';
 import { campaignOperations } from '../campaign/campaign.contract';
 import { entryOperations } from '../entries/entry.contract';
 import { judgingOperations } from '../judging/judging.contract';
+import { newMediaOperations } from '../newmedia/newmedia.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import type { ErrorCode } from '../platform/errors';
@@ -93,6 +94,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...reviewOperations,
   ...judgingOperations,
   ...broadcastOperations,
+  ...newMediaOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

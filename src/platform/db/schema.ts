@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { BroadcastTables } from '../../broadcast/broadcast.schema';
 import type { EntryTables } from '../../entries/entry.schema';
 import type { JudgingTables } from '../../judging/judging.schema';
+import type { NewMediaTables } from '../../newmedia/newmedia.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
@@ -147,4 +148,4 @@ export interface FoundationTables {
   period_county_quotas: PeriodCountyQuotasTable;
 }
 
-export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables {}
+export interface DB extends FoundationTables, QueueTables, EntryTables, JudgingTables, BroadcastTables, NotificationTables, NewMediaTables {}

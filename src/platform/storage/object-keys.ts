@@ -13,6 +13,8 @@ export const objectKeys = {
   poster: (videoId: string) => `posters/${videoId}.jpg`,
   /** A broadcast master, keyed by the `masters` row (a re-selection makes a new row and a new key). */
   master: (masterId: string, profile: string, extension: 'mxf' | 'mp4') => `masters/${masterId}/${profile}.${extension}`,
+  /** One file of a new-media pack, keyed by the `media_packs` row (a restart makes a new row and new keys). */
+  packFile: (packId: string, file: 'oa.mp4' | 'vertical.mp4' | 'cover-wide.jpg' | 'cover-square.jpg') => `packs/${packId}/${file}`,
   /** The prefix of one resumable upload's parts in the bucket. */
   tusParts: (uploadId: string) => `tus/${uploadId}/`,
   /** One part of a resumable upload, named by its first byte (16 digits, so names sort by offset). */
