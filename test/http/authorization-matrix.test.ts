@@ -103,6 +103,16 @@ const MATRIX: Row[] = [
   api('GET',   '/users/no-such-user',                 [401, 403,  404,   404,  403, 403, 404]),
   api('PATCH', '/users/:account',                     [401, 403,  200,   404,  403, 403, 200], { body: () => ({ displayName: '接口改名' }) }),
   api('POST',  '/users/:account/unlock',              [401, 403,  403,   404,  403, 403, 200]),
+  // New-media packs (issue 19): the city here (the 新媒体编辑 role is checked in test/http/newmedia.test.ts).
+  // `:school` is not an entry: for the city that is the same 404 as an entry that is not awarded.
+  page('GET',  '/newmedia',                           [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/newmedia/entries/:school/pack',      [303, 403,  403,   403,  403, 403, 404]),
+  api('POST',  '/entries/:school/media-pack',         [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/entries/:school/media-pack',         [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/entries/:school/media-pack.zip',     [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/media-packs',                        [401, 403,  403,   403,  403, 403, 200]),
+  // No pack is ready in this database: the city gets 404 "还没有制作完成的新媒体包。"
+  api('GET',   '/media-packs.zip',                    [401, 403,  403,   403,  403, 403, 404]),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found' };
