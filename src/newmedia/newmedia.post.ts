@@ -71,7 +71,7 @@ export function packTexts(f: PackFacts): PackTextSet {
     `${CREDIT_LABELS.form}：${f.formLabel}`,
     `${CREDIT_LABELS.performers}：${f.performerCount} 人`,
     ...(teachers ? [`${CREDIT_LABELS.teachers}：${teachers}`] : []),
-    ...(f.awardLabel ? [`${CREDIT_LABELS.award}：${f.campaignTitle}${f.awardLabel}`] : []),
+    ...(f.awardLabel ? [`${CREDIT_LABELS.award}：${f.awardLabel}`] : []),
   ];
   const body = [CAMPAIGN_WORDING, `本期展播的是${schoolWithCounty(f)}的${f.formLabel}《${f.songTitle}》。`, credits.join('\n'), CAMPAIGN_CLOSING].join('\n\n');
   return { cards, post: { title, summary, body } };
