@@ -8,7 +8,8 @@ import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { objectKeys } from '../platform/storage/object-keys';
 import { tempName } from '../platform/temp-files';
-import { PACK_GENERIC_FAILURE, PACK_INFRA_FAILURE } from './newmedia.messages';
+import { notify } from '../notifications/notify';
+import { PACK_GENERIC_FAILURE, PACK_INFRA_FAILURE, packFailedTitle, packReadyTitle } from './newmedia.messages';
 import * as repo from './newmedia.repository';
 import type { PackFileKind, PackOutputs } from './newmedia.schema';
 
@@ -108,6 +109,17 @@ export function createPackJob(deps: {
             ready_at: new Date(),
             updated_at: new Date(),
           });
+          // The editor who started it (the desk shows it too; the message tells them without watching).
+          if (pack.requested_by) {
+            await notify(trx, {
+              kind: 'media_pack.ready',
+              recipients: { userIds: [pack.requested_by] },
+              title: packReadyTitle(pack.texts.cards.coverTitle),
+              link: '/newmedia',
+              entryId: pack.entry_id,
+              dedupeKey: `media_pack.ready:${pack.id}`,
+            });
+          }
           await ctx.complete(trx);
           return false;
         });
@@ -133,16 +145,24 @@ export function createPackJob(deps: {
     async onFinalFailure(job, reason, trx, cause) {
       const p = await repo.lockPack(trx, job.payload.packId);
       if (!p || p.status === 'ready') return;
-      await repo.updateUnfinishedPack(trx, p.id, {
-        status: 'failed',
-        error:
-          p.status === 'failed' && p.error
-            ? p.error
-            : reason === INFRA_FAILURE_REASON
-              ? PACK_INFRA_FAILURE
-              : (packFailureOf(cause)?.message.slice(0, 1000) ?? PACK_GENERIC_FAILURE),
-        updated_at: new Date(),
-      });
+      const error =
+        p.status === 'failed' && p.error
+          ? p.error
+          : reason === INFRA_FAILURE_REASON
+            ? PACK_INFRA_FAILURE
+            : (packFailureOf(cause)?.message.slice(0, 1000) ?? PACK_GENERIC_FAILURE);
+      await repo.updateUnfinishedPack(trx, p.id, { status: 'failed', error, updated_at: new Date() });
+      if (p.requested_by) {
+        await notify(trx, {
+          kind: 'media_pack.failed',
+          recipients: { userIds: [p.requested_by] },
+          title: packFailedTitle(p.texts.cards.coverTitle),
+          body: error,
+          link: '/newmedia',
+          entryId: p.entry_id,
+          dedupeKey: `media_pack.failed:${p.id}`,
+        });
+      }
     },
   };
 }

@@ -35,3 +35,7 @@ export const CREDIT_LABELS = {
   teachers: '指导教师',
   award: '获奖情况',
 } as const;
+
+/** Messages to the editor who started a pack (notify kinds media_pack.ready / media_pack.failed). */
+export const packReadyTitle = (song: string) => `新媒体包已制作完成：《${song}》`;
+export const packFailedTitle = (song: string) => `新媒体包制作失败：《${song}》`;

@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { DB } from '../platform/db/schema';
+import type { EntryStatus } from '../entries/entry.schema';
 import type { MediaPacksTable } from './newmedia.schema';
 
 /** Packs as rows (Kysely); the rules live in newmedia.service.ts and newmedia.job.ts. */
@@ -44,13 +45,18 @@ export function findPackForJob(q: Q, packId: string) {
   return q
     .selectFrom('media_packs as p')
     .innerJoin('videos as v', 'v.id', 'p.video_id')
-    .select(['p.id', 'p.entry_id', 'p.status', 'p.texts', 'p.max_bytes', 'v.original_key', 'v.loudness'])
+    .select(['p.id', 'p.entry_id', 'p.status', 'p.texts', 'p.max_bytes', 'p.requested_by', 'v.original_key', 'v.loudness'])
     .where('p.id', '=', packId)
     .executeTakeFirst();
 }
 
 export function lockPack(trx: Transaction<DB>, packId: string) {
-  return trx.selectFrom('media_packs').select(['id', 'status', 'error']).where('id', '=', packId).forUpdate().executeTakeFirst();
+  return trx
+    .selectFrom('media_packs')
+    .select(['id', 'entry_id', 'status', 'error', 'texts', 'requested_by'])
+    .where('id', '=', packId)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** Updates a pack unless it is already `ready` (a finished pack is never touched again). */
@@ -72,4 +78,22 @@ export async function logDownload(
     .insertInto('downloads')
     .values({ ...row, range: null })
     .execute();
+}
+
+/** For the to-do home: packs that failed, and awarded entries without a pack (two counts, one query each). */
+export async function todoCounts(q: Q, campaignId: string, awardedStatuses: readonly EntryStatus[]): Promise<{ failed: number; unpacked: number }> {
+  const failed = await q
+    .selectFrom('media_packs')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('campaign_id', '=', campaignId)
+    .where('status', '=', 'failed')
+    .executeTakeFirstOrThrow();
+  const unpacked = await q
+    .selectFrom('entries as e')
+    .leftJoin('media_packs as p', 'p.entry_id', 'e.id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('e.status', 'in', [...awardedStatuses])
+    .where('p.id', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { failed: Number(failed.n), unpacked: Number(unpacked.n) };
 }

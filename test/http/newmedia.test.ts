@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { packTexts } from '../../src/newmedia/newmedia.post';
+import { todoItems } from '../../src/newmedia/newmedia.todo';
 import { objectKeys } from '../../src/platform/storage/object-keys';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
@@ -171,4 +172,18 @@ test('when other roles call the new-media API, then school, county, judge and tv
     const res = await request(t.app)[method](p).set(editor).expect(404);
     expect(res.body.code).toBe('not_found');
   }
+});
+
+test('when a pack failed and an awarded entry has none, then the editor’s to-do lists both, and other roles get nothing', async () => {
+  const db = t.container.database.db;
+  const me = await db.selectFrom('users').selectAll().where('id', '=', editorUser.id).executeTakeFirstOrThrow();
+  const asUser = { id: me.id, username: me.username, role: me.role, displayName: me.display_name, schoolId: me.school_id, countyId: me.county_id };
+  await db.updateTable('media_packs').set({ status: 'failed', error: '测试' }).where('entry_id', '=', entries.aired).execute();
+  await db.deleteFrom('media_packs').where('entry_id', '=', entries.awarded).execute();
+  const items = await todoItems(db, asUser);
+  expect(items).toEqual([
+    { key: 'media_pack.failed', label: '新媒体包制作失败，待重试', count: 1, href: '/newmedia', tone: 'danger' },
+    { key: 'media_pack.unpacked', label: '获奖作品待制作新媒体包', count: 1, href: '/newmedia', tone: 'info' },
+  ]);
+  expect(await todoItems(db, { ...asUser, role: 'school' })).toEqual([]);
 });

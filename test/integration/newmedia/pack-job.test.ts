@@ -177,6 +177,14 @@ test('when the new-media editor packs an awarded entry, then the ZIP holds both 
     { kind: 'media_pack', entry_id: ids.landscape, user_id: editorId },
     { kind: 'media_pack_archive', entry_id: null, user_id: editorId },
   ]);
+  // The editor was told when it was ready.
+  const told = await t.container.database.db
+    .selectFrom('notifications')
+    .select(['kind', 'title', 'link'])
+    .where('user_id', '=', editorId)
+    .where('entry_id', '=', ids.landscape)
+    .execute();
+  expect(told).toEqual([{ kind: 'media_pack.ready', title: expect.stringMatching(/^新媒体包已制作完成：《.+》$/), link: '/newmedia' }]);
 });
 
 test('when a clip is far too quiet, then the pack fails with the measured value, and a retry queues it again', async () => {
@@ -188,6 +196,19 @@ test('when a clip is far too quiet, then the pack fails with the measured value,
   const retry = await request(t.app).post(`/api/v1/entries/${ids.quiet}/media-pack`).set(editor).expect(202);
   expect(retry.body).toMatchObject({ status: 'queued', error: null, progress: 0 });
   expect((await waitForPack(ids.quiet)).pack.status).toBe('failed');
+  // The message is written when the job is finally given up (a moment after the status shows 失败).
+  let told: Array<{ kind: string; body: string }> = [];
+  for (let i = 0; i < 100 && told.length < 2; i++) {
+    told = await t.container.database.db
+      .selectFrom('notifications')
+      .select(['kind', 'body'])
+      .where('user_id', '=', editorId)
+      .where('entry_id', '=', ids.quiet)
+      .execute();
+    if (told.length < 2) await sleep(100);
+  }
+  expect(told).toHaveLength(2);
+  expect(told.every((n) => n.kind === 'media_pack.failed' && n.body.includes('音量过低'))).toBe(true);
 });
 
 test('when an entry has not won an award, then it cannot be packed (409), and the TV desk may not pack at all (403)', async () => {
