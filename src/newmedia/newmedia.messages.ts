@@ -16,6 +16,7 @@ export const PACK_FILE_NAMES = {
 
 export const PACK_NOT_ALLOWED = '只有获奖作品可以制作新媒体包。';
 export const PACK_NO_VIDEO = '作品没有可用的视频。';
+export const PACK_NONE_YET = '这件作品还没有制作新媒体包。';
 export const PACK_NOT_READY = '新媒体包还没有制作完成。';
 export const PACK_NONE_READY = '还没有制作完成的新媒体包。';
 export const PACK_NOT_FOUND = '作品不存在，或不是获奖作品。';

@@ -17,7 +17,7 @@ import { sanitizeFileName } from '../platform/storage';
 import { parse, type PageQuery } from '../platform/validate';
 import { archiveQuery } from './newmedia.contract';
 import { PACK_JOB } from './newmedia.job';
-import { PACK_FILE_NAMES, PACK_NONE_READY, PACK_NOT_ALLOWED, PACK_NOT_FOUND, PACK_NOT_READY, PACK_NO_VIDEO } from './newmedia.messages';
+import { PACK_FILE_NAMES, PACK_NONE_READY, PACK_NONE_YET, PACK_NOT_ALLOWED, PACK_NOT_FOUND, PACK_NOT_READY, PACK_NO_VIDEO } from './newmedia.messages';
 import { packTexts, postText, type PostDraft } from './newmedia.post';
 import * as repo from './newmedia.repository';
 import type { PackFileKind, PackOutputs, PackStatus } from './newmedia.schema';
@@ -218,7 +218,7 @@ export function createNewMediaService(
     async item(actor: CurrentUser, entryId: string): Promise<PackView> {
       const entry = await loadPackEntry(actor, entryId);
       const p = await repo.findPackOfEntry(db, entryId);
-      if (!p) throw notFound('这件作品还没有制作新媒体包。');
+      if (!p) throw notFound(PACK_NONE_YET);
       return packView(entry, formLabelOf(await deps.campaign(), entry), p);
     },
 
