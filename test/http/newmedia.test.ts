@@ -187,3 +187,23 @@ test('when a pack failed and an awarded entry has none, then the editor’s to-d
   ]);
   expect(await todoItems(db, { ...asUser, role: 'school' })).toEqual([]);
 });
+
+test('when an entry’s permission for new media is withdrawn (removePack), then its pack row and files are gone and the removal is audited', async () => {
+  const db = t.container.database.db;
+  const packId = await readyPack(entries.awarded);
+  const admin = await db.selectFrom('users').selectAll().where('username', '=', 'admin').executeTakeFirstOrThrow();
+  await t.container.newMedia.removePack(
+    { id: admin.id, username: admin.username, role: admin.role, displayName: admin.display_name, schoolId: null, countyId: null },
+    entries.awarded,
+  );
+  expect(await db.selectFrom('media_packs').select('id').where('entry_id', '=', entries.awarded).executeTakeFirst()).toBeUndefined();
+  expect(await t.container.store.head(objectKeys.packFile(packId, 'vertical.mp4'))).toBeNull();
+  const audit = await db
+    .selectFrom('audit_log')
+    .select('action')
+    .where('object_id', '=', entries.awarded)
+    .where('action', '=', 'entry.media_pack_removed')
+    .execute();
+  expect(audit).toHaveLength(1);
+  await request(t.app).get(`/api/v1/entries/${entries.awarded}/media-pack`).set(editor).expect(404);
+});
