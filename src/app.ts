@@ -20,6 +20,7 @@ import { broadcastApi, broadcastPages, broadcastPanel } from './broadcast/broadc
 import { consentApi, consentPages, consentPanel } from './consent/consent.routes';
 import { learningApi, learningPages } from './learning/learning.routes';
 import { certificateApi, certificatePages } from './certificates/certificate.routes';
+import { newMediaApi, newMediaPages } from './newmedia/newmedia.routes';
 import type { CurrentUser } from './accounts/account.types';
 import type { EntryView } from './entries/entry.types';
 import { authenticate, csrfProtection } from './web/auth.middleware';
@@ -136,6 +137,7 @@ export function buildApp(c: Container): express.Express {
   api.use(consentApi(consentDeps));
   api.use(learningApi(c));
   api.use(certificateApi({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
+  api.use(newMediaApi(c));
   app.use('/api/v1', api);
 
   app.use(authPages({ auth: c.auth, sessions: c.sessions, users: c.users, cookieSecure: c.config.security.cookieSecure }));
@@ -155,6 +157,7 @@ export function buildApp(c: Container): express.Express {
   app.use(consentPages(consentDeps));
   app.use(learningPages(c));
   app.use(certificatePages({ ...c, tmpDir: c.config.uploads.tmpDir, publicUrl: c.config.publicUrl }));
+  app.use(newMediaPages(c));
 
   app.use(notFoundHandler);
   app.use(errorHandler(c.logger));

@@ -39,7 +39,13 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly storage: StorageConfig;
-  readonly media: { readonly ffmpegPath?: string; readonly ffprobePath?: string; readonly maxDurationS: number };
+  readonly media: {
+    readonly ffmpegPath?: string;
+    readonly ffprobePath?: string;
+    readonly maxDurationS: number;
+    /** Size limit of a new-media pack's videos (PACK_MAX_MB, default 200 MB: the official-account upload limit). */
+    readonly packMaxBytes: number;
+  };
   readonly worker: {
     readonly inProcess: boolean;
     readonly concurrency: number;
@@ -157,7 +163,12 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     database,
     storage,
-    media: { ffmpegPath: env.FFMPEG_PATH || undefined, ffprobePath: env.FFPROBE_PATH || undefined, maxDurationS: int(env, 'MAX_VIDEO_SECONDS', 900, 1) },
+    media: {
+      ffmpegPath: env.FFMPEG_PATH || undefined,
+      ffprobePath: env.FFPROBE_PATH || undefined,
+      maxDurationS: int(env, 'MAX_VIDEO_SECONDS', 900, 1),
+      packMaxBytes: int(env, 'PACK_MAX_MB', 200, 1) * 1024 * 1024,
+    },
     worker: {
       inProcess: bool(env, 'IN_PROCESS_WORKER', database.kind === 'pglite'),
       concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),

@@ -27,6 +27,7 @@ import { createObjectionService } from './judging/objection.service';
 import { createFeedbackService } from './judging/feedback.service';
 import { createReportService } from './judging/report.service';
 import { createBroadcastService } from './broadcast/broadcast.service';
+import { createNewMediaService } from './newmedia/newmedia.service';
 import { createStatsService } from './review/stats.service';
 import { createNotificationService } from './notifications/notification.service';
 import { createTodoService } from './todo/todo.service';
@@ -87,6 +88,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });
   const consent = createConsentService({ db, store, entries, campaign: (id) => campaign.get(id) });
   const certificates = createCertificateService(db, { store, queue, onEnqueued: () => worker?.nudge() });
+  const newMedia = createNewMediaService(db, {
+    store,
+    queue,
+    entries,
+    campaign: (id) => campaign.get(id),
+    maxBytes: config.media.packMaxBytes,
+    onEnqueued: () => worker?.nudge(),
+  });
   const uploads = createVideoUploadService({ db, store, queue, entries, onEnqueued: () => worker?.nudge() });
   // Unfinished uploads' bytes: in the bucket when the object store is S3 (production), else in TUS_DIR.
   const tusStorage =
@@ -136,6 +145,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     notifications,
     todo,
     consent,
+    newMedia,
     db,
     /** The in-process worker of the embedded default (separate processes run workers/main.ts). */
     startWorker(): Worker {

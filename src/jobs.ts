@@ -6,6 +6,8 @@ import { NOTIFY_DELIVER_JOB, type NotifyDeliverPayload } from './notifications/n
 import { createReminderJob, ROUND_REMINDER_JOB, type RoundReminderPayload } from './judging/reminder.job';
 import { CERTIFICATES_JOB, createCertificatesJob, type CertificatesPayload } from './certificates/certificate.job';
 import { createLearningRemindJob, LEARNING_REMIND_JOB, type LearningRemindPayload } from './learning/learning.job';
+import { createPackJob, PACK_JOB, type PackPayload } from './newmedia/newmedia.job';
+import { cjkFontPath } from './platform/documents/fonts';
 import { createMediaRunner, mediaCapabilities, resolveMediaBinaries, type MediaCapabilities } from './platform/media';
 import type { JobHandlersFor } from './platform/queue/job-handler';
 import type { JobQueue } from './platform/queue/queue';
@@ -23,6 +25,7 @@ export interface JobPayloads {
   [RETENTION_JOB]: RetentionPayload;
   [LEARNING_REMIND_JOB]: LearningRemindPayload;
   [CERTIFICATES_JOB]: CertificatesPayload;
+  [PACK_JOB]: PackPayload;
 }
 
 /** The application's queue: typed by JobPayloads. */
@@ -59,5 +62,14 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
     [RETENTION_JOB]: createRetentionJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: RETENTION_JOB }) }),
     [CERTIFICATES_JOB]: createCertificatesJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: CERTIFICATES_JOB }) }),
     [LEARNING_REMIND_JOB]: createLearningRemindJob({ db: deps.db, logger: deps.logger.child({ job: LEARNING_REMIND_JOB }) }),
+    [PACK_JOB]: createPackJob({
+      db: deps.db,
+      store: deps.store,
+      runner,
+      capabilities,
+      fonts: () => ({ regular: cjkFontPath('regular'), bold: cjkFontPath('bold') }),
+      tmpDir,
+      logger: deps.logger.child({ job: PACK_JOB }),
+    }),
   };
 }

@@ -52,6 +52,8 @@ export const AREAS = {
   broadcastSelect: ['admin'],
   /** the TV desk: selected entries, masters, programme sheet, aired dates */
   broadcastDesk: ['tv', 'admin'],
+  /** the new-media desk: make, restart and download packs of awarded entries (WeChat, 视频号) */
+  mediaPack: ['newmedia', 'admin'],
   /** the audit log of every action */
   audit: ['admin'],
   /** 人人会唱: report the own school's learning progress */
@@ -65,7 +67,7 @@ export const AREAS = {
   /** 获奖证书: issue, revoke, seal, round ZIP and print sheet */
   certificatesManage: ['admin'],
   /** entry lists and pages */
-  entries: ['school', 'county', 'admin', 'tv'],
+  entries: ['school', 'county', 'admin', 'tv', 'newmedia'],
   /** one's own messages (消息), email settings and to-do list */
   messages: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'],
   /** group robots (企业微信 / 钉钉) and the delivery log */
@@ -154,6 +156,8 @@ export function accountScope(user: CurrentUser): 'all' | { schoolCountyId: strin
 
 /** Statuses a TV account may see: only entries selected for broadcast. */
 export const BROADCAST_STATUSES = ['broadcast_selected', 'aired'] as const;
+/** An entry that won an award, whether or not it was selected for TV since. */
+export const AWARDED_STATUSES = ['awarded', 'broadcast_selected', 'aired'] as const;
 
 export interface EntryFacts {
   schoolId: string;
@@ -163,10 +167,12 @@ export interface EntryFacts {
 
 /**
  * Which entries a user may see: a school its own; a county its own schools' entries once
- * submitted (drafts stay private to the school); the city all; tv only broadcast selections.
+ * submitted (drafts stay private to the school); the city all; tv only broadcast selections;
+ * new media only awarded entries.
  * Judges see entries only through their assignments (judging), never here.
  */
-export type EntryScope = { kind: 'all' } | { kind: 'school'; schoolId: string } | { kind: 'county'; countyId: string } | { kind: 'broadcast' };
+export type EntryScope =
+  { kind: 'all' } | { kind: 'school'; schoolId: string } | { kind: 'county'; countyId: string } | { kind: 'broadcast' } | { kind: 'awarded' };
 
 export function entryScope(user: CurrentUser): EntryScope | null {
   switch (user.role) {
@@ -178,6 +184,8 @@ export function entryScope(user: CurrentUser): EntryScope | null {
       return user.countyId ? { kind: 'county', countyId: user.countyId } : null;
     case 'tv':
       return { kind: 'broadcast' };
+    case 'newmedia':
+      return { kind: 'awarded' };
     default:
       return null;
   }
@@ -195,6 +203,8 @@ export function canSeeEntry(user: CurrentUser, entry: EntryFacts): boolean {
       return entry.countyId === scope.countyId && entry.status !== 'draft';
     case 'broadcast':
       return (BROADCAST_STATUSES as readonly string[]).includes(entry.status);
+    case 'awarded':
+      return (AWARDED_STATUSES as readonly string[]).includes(entry.status);
   }
 }
 

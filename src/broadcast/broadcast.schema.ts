@@ -28,7 +28,7 @@ export interface DownloadsTable {
   at: DefaultTimestamp;
   user_id: string | null;
   username: string;
-  kind: 'master' | 'programme_xlsx' | 'programme_csv' | 'archive';
+  kind: 'master' | 'programme_xlsx' | 'programme_csv' | 'archive' | 'media_pack' | 'media_pack_archive';
   entry_id: string | null;
   range: string | null;
 }

@@ -70,6 +70,7 @@ export async function listEntries(db: Q, scope: EntryScope, filter: EntryFilter,
   if (scope.kind === 'school') q = q.where('e.school_id', '=', scope.schoolId);
   if (scope.kind === 'county') q = q.where('e.county_id', '=', scope.countyId).where('e.status', '!=', 'draft');
   if (scope.kind === 'broadcast') q = q.where('e.status', 'in', ['broadcast_selected', 'aired']);
+  if (scope.kind === 'awarded') q = q.where('e.status', 'in', ['awarded', 'broadcast_selected', 'aired']);
   if (filter.status) q = q.where('e.status', '=', filter.status);
   if (filter.periodId) q = q.where('e.period_id', '=', filter.periodId);
   if (filter.countyId === 'city') q = q.where('e.county_id', 'is', null);

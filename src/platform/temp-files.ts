@@ -9,7 +9,7 @@ import path from 'node:path';
  * mid-multipart (the spool file) — without touching what live processes on the same machine are
  * using. UPLOAD_TMP_DIR is local to one machine (or container).
  */
-export const KINDS = ['ingest', 'master', 'upload', 'import', 'tus'] as const;
+export const KINDS = ['ingest', 'master', 'upload', 'import', 'tus', 'pack'] as const;
 export type TempKind = (typeof KINDS)[number];
 
 export function tempName(kind: TempKind, pid = process.pid): string {

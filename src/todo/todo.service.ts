@@ -5,6 +5,7 @@ import { todoItems as campaignTodo } from '../campaign/campaign.todo';
 import { todoItems as consentTodo } from '../consent/consent.todo';
 import { todoItems as entriesTodo } from '../entries/entries.todo';
 import { todoItems as learningTodo } from '../learning/learning.todo';
+import { todoItems as newMediaTodo } from '../newmedia/newmedia.todo';
 import { todoItems as judgingTodo } from '../judging/judging.todo';
 import { countUnread } from '../notifications/notification.repository';
 import type { Db } from '../platform/db/database';
@@ -12,7 +13,16 @@ import { todoItems as reviewTodo, worklistCounts } from '../review/review.todo';
 import type { TodoItem, TodoProvider } from './todo.types';
 
 /** Every component's provider (`<component>.todo.ts`); a new one is one more line here. */
-export const TODO_PROVIDERS: readonly TodoProvider[] = [entriesTodo, reviewTodo, judgingTodo, broadcastTodo, campaignTodo, consentTodo, learningTodo];
+export const TODO_PROVIDERS: readonly TodoProvider[] = [
+  entriesTodo,
+  reviewTodo,
+  judgingTodo,
+  broadcastTodo,
+  campaignTodo,
+  consentTodo,
+  learningTodo,
+  newMediaTodo,
+];
 
 const TONE_ORDER = { danger: 0, warn: 1, info: 2 } as const;
 

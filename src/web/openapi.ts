@@ -8,6 +8,7 @@ import { judgingOperations } from '../judging/judging.contract';
 import { objectionOperations } from '../judging/objection.contract';
 import { learningOperations } from '../learning/learning.contract';
 import { certificateOperations } from '../certificates/certificate.contract';
+import { newMediaOperations } from '../newmedia/newmedia.contract';
 import { orgOperations } from '../org/org.contract';
 import { reviewOperations } from '../review/review.contract';
 import { notificationOperations } from '../notifications/notification.contract';
@@ -107,6 +108,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...consentOperations,
   ...learningOperations,
   ...certificateOperations,
+  ...newMediaOperations,
 ];
 
 function routeConfig(op: ApiOperation): RouteConfig {

@@ -221,6 +221,16 @@ const MATRIX: Row[] = [
   api('POST',  '/certificates/NOPE-00001/revoke',     [401, 403,  403,   403,  403, 403, 404], { body: () => ({ reason: '矩阵' }) }),
   api('PUT',   '/certificates/seal',                  [401, 403,  403,   403,  403, 403, 400], { upload: true }),
   api('DELETE', '/certificates/seal',                 [401, 403,  403,   403,  403, 403, 200]),
+  // New-media packs (issue 19): the city here (the 新媒体编辑 role is checked in test/http/newmedia.test.ts).
+  // `:school` is not an entry: for the city that is the same 404 as an entry that is not awarded.
+  page('GET',  '/newmedia',                           [303, 403,  403,   403,  403, 403, 200]),
+  page('POST', '/newmedia/entries/:school/pack',      [303, 403,  403,   403,  403, 403, 404]),
+  api('POST',  '/entries/:school/media-pack',         [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/entries/:school/media-pack',         [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/entries/:school/media-pack.zip',     [401, 403,  403,   403,  403, 403, 404]),
+  api('GET',   '/media-packs',                        [401, 403,  403,   403,  403, 403, 200]),
+  // No pack is ready in this database: the city gets 404 "还没有制作完成的新媒体包。"
+  api('GET',   '/media-packs.zip',                    [401, 403,  403,   403,  403, 403, 404]),
 ];
 
 const PROBLEM_CODE: Record<number, string> = { 400: 'validation_failed', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 409: 'invalid_state' };

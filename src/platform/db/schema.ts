@@ -7,6 +7,7 @@ import type { JudgingTables } from '../../judging/judging.schema';
 import type { ResultsTables } from '../../judging/results.schema';
 import type { LearningTables } from '../../learning/learning.schema';
 import type { CertificateTables } from '../../certificates/certificate.schema';
+import type { NewMediaTables } from '../../newmedia/newmedia.schema';
 import type { NotificationTables } from '../../notifications/notification.schema';
 import type { QueueTables } from '../queue/queue.schema';
 
@@ -174,4 +175,5 @@ export interface DB
     RetentionTables,
     ConsentTables,
     LearningTables,
-    CertificateTables {}
+    CertificateTables,
+    NewMediaTables {}

@@ -12,3 +12,5 @@ export * from './qc';
 export * from './runner';
 export * from './sniff';
 export * from './source-analysis';
+export * from './pack';
+export * from './pack-args';

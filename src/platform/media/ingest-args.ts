@@ -120,7 +120,7 @@ function fraction(text: string, fallback: number): [number, number] {
 }
 
 /** zscale-based HDR (PQ/HLG) → SDR BT.709 chain (MEDIA.md), from the probed colour tags. */
-function tonemapChain(probe: ProbeResult): string {
+export function tonemapChain(probe: ProbeResult): string {
   const tin = probe.colorTransfer ?? 'arib-std-b67';
   const pin = probe.colorPrimaries && probe.colorPrimaries !== 'unknown' ? probe.colorPrimaries : 'bt2020';
   const min = probe.colorSpace && probe.colorSpace !== 'unknown' ? probe.colorSpace : 'bt2020nc';
