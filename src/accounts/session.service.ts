@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 import type { Db } from '../platform/db/database';
 import type { CurrentUser } from './account.types';
-import { toCurrentUser } from './user.repository';
+import * as repo from './session.repository';
+
+function toUser(u: repo.SessionUser): CurrentUser {
+  return { id: u.id, username: u.username, displayName: u.display_name, role: u.role, countyId: u.county_id, schoolId: u.school_id };
+}
 
 /**
  * Server-side browser sessions and API bearer tokens. Clients hold a random secret; the database
@@ -29,11 +33,6 @@ const TOUCH_INTERVAL_MS = 60_000;
 export function createSessionService(db: Db, opts: SessionOptions) {
   const now = opts.now ?? (() => new Date());
 
-  async function activeUser(userId: string): Promise<CurrentUser | null> {
-    const row = await db.selectFrom('users').selectAll().where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
-    return row ? toCurrentUser(row) : null;
-  }
-
   return {
     /** A new session (a new id every login: the old one, if any, is destroyed by the caller). */
     async create(userId: string): Promise<{ secret: string; csrfToken: string; expiresAt: Date }> {
@@ -49,16 +48,17 @@ export function createSessionService(db: Db, opts: SessionOptions) {
 
     async resolve(secret: string): Promise<ResolvedSession | null> {
       const id = sha256(secret);
-      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      // The session and its (active) user in one statement: every browser request runs this.
+      const row = await repo.sessionWithUser(db, id);
       if (!row) return null;
       const t = now().getTime();
-      const lastSeen = new Date(row.last_seen_at).getTime();
-      if (new Date(row.expires_at).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
+      const lastSeen = new Date(row.lastSeenAt).getTime();
+      if (new Date(row.expiresAt).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
         await db.deleteFrom('sessions').where('id', '=', id).execute();
         return null;
       }
-      const user = await activeUser(row.user_id);
-      if (!user) return null;
+      if (!row.user) return null;
+      const user = toUser(row.user);
       if (t - lastSeen > TOUCH_INTERVAL_MS) {
         await db
           .updateTable('sessions')
@@ -66,7 +66,7 @@ export function createSessionService(db: Db, opts: SessionOptions) {
           .where('id', '=', id)
           .execute();
       }
-      return { user, sessionId: id, csrfToken: row.csrf_token };
+      return { user, sessionId: id, csrfToken: row.csrfToken };
     },
 
     async destroy(secret: string): Promise<void> {
@@ -89,19 +89,12 @@ export function createSessionService(db: Db, opts: SessionOptions) {
     },
 
     async resolveApiToken(token: string): Promise<CurrentUser | null> {
-      const row = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('id', '=', sha256(token))
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now())
-        .executeTakeFirst();
+      // The token and its (active) user in one statement: every bearer request runs this.
+      const id = sha256(token);
+      const row = await repo.liveTokenWithUser(db, id, now());
       if (!row) return null;
-      const user = await activeUser(row.user_id);
-      if (user && (!row.last_used_at || now().getTime() - new Date(row.last_used_at).getTime() > TOUCH_INTERVAL_MS)) {
-        await db.updateTable('api_tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
-      }
-      return user;
+      if (!row.lastUsedAt || now().getTime() - new Date(row.lastUsedAt).getTime() > TOUCH_INTERVAL_MS) await repo.touchToken(db, id, now());
+      return toUser(row.user);
     },
 
     async revokeApiToken(token: string): Promise<void> {
