@@ -11,9 +11,13 @@ import { STATUS_TONE } from '../entries/entry.types';
 import { formatBytes, formatDuration } from '../platform/format';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
+import { pageQuery } from '../platform/validate';
+import { pageLinks } from '../web/view-helpers';
 import { PROFILES } from './broadcast.contract';
 import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS } from './broadcast.messages';
 import type { BroadcastService } from './broadcast.service';
+
+const DESK_PAGE_SIZE = 50;
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -74,7 +78,9 @@ export function broadcastPanel(user: CurrentUser, entry: EntryView) {
 export function broadcastPages(deps: BroadcastDeps): Router {
   const router = Router();
   router.get('/broadcast', async (req, res) => {
-    const items = await deps.broadcast.desk(currentUser(req));
+    // Pages of 50: the desk lists every selected entry as a card with its forms.
+    const desk = await deps.broadcast.deskPage(currentUser(req), pageQuery(req.query as Record<string, unknown>, DESK_PAGE_SIZE));
+    const items = desk.items;
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     res.render('broadcast/desk', {
       title: '电视台展播',
@@ -90,7 +96,8 @@ export function broadcastPages(deps: BroadcastDeps): Router {
         durationText: typeof it.entry.video?.probe?.durationS === 'number' ? formatDuration(it.entry.video.probe.durationS) : '',
         sizeText: it.master?.sizeBytes ? formatBytes(it.master.sizeBytes) : '',
       })),
-      anyReady: items.some((i) => i.master?.status === 'ready'),
+      anyReady: desk.anyReady,
+      pagination: pageLinks('/broadcast', req.query as Record<string, unknown>, desk.page, desk.pageSize, desk.total),
     });
   });
   router.post('/broadcast/entries/:id/aired', async (req, res) => {

@@ -63,7 +63,7 @@ async function byCursor(limit: number): Promise<QueueItem[]> {
   const seen: QueueItem[] = [];
   let url: string | undefined = `/api/v1/judging/assignments?limit=${limit}`;
   while (url) {
-    const res = await request(t.app).get(url).set(judge).expect(200);
+    const res: request.Response = await request(t.app).get(url).set(judge).expect(200);
     seen.push(...(res.body as QueueItem[]));
     url = /<([^>]+)>; rel="next"/.exec(res.headers.link ?? '')?.[1];
   }
