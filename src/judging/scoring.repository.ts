@@ -63,8 +63,8 @@ function visibleQueue(q: Q, judgeId: string) {
 /**
  * Where a queue row sorts: unsubmitted first, then by round (oldest first), then label (blind) or
  * code, then id. All but the first are fixed per assignment and kept on it (migration 0015:
- * `queue_round_at` is the round's creation time, `queue_key` the label or code), so this is the
- * order of the index `assignments_queue_idx` after `judge_id`.
+ * `queue_round_at` is the round's creation time, `queue_key` the label or code); the index
+ * `assignments_queue_idx` holds them all.
  */
 const PLACE = sql`(a.status = 'submitted'), a.queue_round_at, a.round_id, a.queue_key, a.id`;
 
@@ -79,9 +79,9 @@ export interface QueuePosition {
 
 /**
  * One page of the judge's queue, in queue order: by offset (the HTML page's numbered pages) or
- * after a position (the API's cursor). One statement: the page's ids come from an ordered scan of
- * the judge's part of `assignments_queue_idx` that stops after the page (the visibility check
- * joins the round by key), and only those rows get the wide join, by primary key.
+ * after a position (the API's cursor). One statement: the page's ids come from an index-only scan
+ * of the judge's part of `assignments_queue_idx` and a top-N sort (the visibility check joins the
+ * round by key), and only those rows get the wide join, by primary key.
  */
 export async function queuePage(
   q: Q,
