@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { DB, UsersTable } from '../platform/db/schema';
 
 /** Sessions and API tokens as rows (Kysely); expiry and touching rules live in session.service.ts. */
@@ -49,4 +49,41 @@ export async function sessionWithUser(q: Q, sessionId: string) {
         ? null
         : ({ id, username, display_name, role, county_id, school_id } as SessionUser),
   };
+}
+
+export async function insertSession(q: Q, row: Insertable<DB['sessions']>): Promise<void> {
+  await q.insertInto('sessions').values(row).execute();
+}
+
+export async function touchSession(q: Q, sessionId: string, at: Date): Promise<void> {
+  await q.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', sessionId).execute();
+}
+
+export async function deleteSession(q: Q, sessionId: string): Promise<void> {
+  await q.deleteFrom('sessions').where('id', '=', sessionId).execute();
+}
+
+export async function deleteSessionsOf(q: Q, userId: string): Promise<void> {
+  await q.deleteFrom('sessions').where('user_id', '=', userId).execute();
+}
+
+export async function insertToken(q: Q, row: Insertable<DB['api_tokens']>): Promise<void> {
+  await q.insertInto('api_tokens').values(row).execute();
+}
+
+export async function revokeToken(q: Q, tokenHash: string, at: Date): Promise<void> {
+  await q.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', tokenHash).where('revoked_at', 'is', null).execute();
+}
+
+export async function revokeTokensOf(q: Q, userId: string, at: Date): Promise<void> {
+  await q.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
+/** Housekeeping: sessions past their absolute or idle expiry, tokens past theirs. */
+export async function sweepExpired(q: Q, now: Date, idleCutoff: Date): Promise<void> {
+  await q
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', idleCutoff)]))
+    .execute();
+  await q.deleteFrom('api_tokens').where('expires_at', '<=', now).execute();
 }

@@ -39,10 +39,7 @@ export function createSessionService(db: Db, opts: SessionOptions) {
       const secret = randomSecret();
       const csrfToken = randomSecret();
       const expiresAt = new Date(now().getTime() + opts.absoluteHours * 3600_000);
-      await db
-        .insertInto('sessions')
-        .values({ id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() })
-        .execute();
+      await repo.insertSession(db, { id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() });
       return { secret, csrfToken, expiresAt };
     },
 
@@ -54,37 +51,30 @@ export function createSessionService(db: Db, opts: SessionOptions) {
       const t = now().getTime();
       const lastSeen = new Date(row.lastSeenAt).getTime();
       if (new Date(row.expiresAt).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
-        await db.deleteFrom('sessions').where('id', '=', id).execute();
+        await repo.deleteSession(db, id);
         return null;
       }
       if (!row.user) return null;
       const user = toUser(row.user);
       if (t - lastSeen > TOUCH_INTERVAL_MS) {
-        await db
-          .updateTable('sessions')
-          .set({ last_seen_at: new Date(t) })
-          .where('id', '=', id)
-          .execute();
+        await repo.touchSession(db, id, new Date(t));
       }
       return { user, sessionId: id, csrfToken: row.csrfToken };
     },
 
     async destroy(secret: string): Promise<void> {
-      await db.deleteFrom('sessions').where('id', '=', sha256(secret)).execute();
+      await repo.deleteSession(db, sha256(secret));
     },
 
     async destroyAllFor(userId: string): Promise<void> {
-      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
-      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await repo.deleteSessionsOf(db, userId);
+      await repo.revokeTokensOf(db, userId, now());
     },
 
     async createApiToken(userId: string): Promise<{ token: string; expiresAt: Date }> {
       const token = `cxt_${randomSecret()}`;
       const expiresAt = new Date(now().getTime() + opts.apiTokenDays * 86400_000);
-      await db
-        .insertInto('api_tokens')
-        .values({ id: sha256(token), user_id: userId, expires_at: expiresAt })
-        .execute();
+      await repo.insertToken(db, { id: sha256(token), user_id: userId, expires_at: expiresAt });
       return { token, expiresAt };
     },
 
@@ -98,17 +88,13 @@ export function createSessionService(db: Db, opts: SessionOptions) {
     },
 
     async revokeApiToken(token: string): Promise<void> {
-      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('id', '=', sha256(token)).where('revoked_at', 'is', null).execute();
+      await repo.revokeToken(db, sha256(token), now());
     },
 
     /** Housekeeping: drop expired sessions and tokens. */
     async sweep(): Promise<void> {
       const idleCutoff = new Date(now().getTime() - opts.idleMinutes * 60_000);
-      await db
-        .deleteFrom('sessions')
-        .where((eb) => eb.or([eb('expires_at', '<=', now()), eb('last_seen_at', '<=', idleCutoff)]))
-        .execute();
-      await db.deleteFrom('api_tokens').where('expires_at', '<=', now()).execute();
+      await repo.sweepExpired(db, now(), idleCutoff);
     },
   };
 }
