@@ -2,10 +2,12 @@
 // no-floating-promises and no-misused-promises can see promises), plus a few house rules.
 // Formatting is Prettier's job (.prettierrc.json), so no stylistic rules here.
 import eslint from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'public/**', 'coverage/**', 'deploy/**', '**/*.mjs', '**/*.js'] },
+  // Linted: TypeScript (with types), the pages' scripts in public/ and the .mjs files (without).
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'public/vendor/**', 'deploy/**/*.js', 'jest*.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -40,5 +42,25 @@ export default tseslint.config(
     // password, a fatal start-up error); everything else logs through platform/logger.
     files: ['test/**', 'test-faults/**', 'bench/**', 'src/main.ts', 'src/*-cli.ts', 'src/platform/db/migrate-cli.ts', 'workers/main.ts'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The pages' scripts: plain browser scripts (no modules, no build step), linted without types.
+    files: ['public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'script', globals: { ...globals.browser } },
+  },
+  {
+    // Node ES modules outside the TypeScript project (this file, deploy's smoke journey).
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'module', globals: { ...globals.node } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off' },
+  },
+  {
+    // Child-process fixtures of the tests: plain CommonJS run by node directly.
+    files: ['test/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-console': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -1,7 +1,11 @@
 import crypto from 'node:crypto';
 import type { Db } from '../platform/db/database';
 import type { CurrentUser } from './account.types';
-import { toCurrentUser } from './user.repository';
+import * as repo from './session.repository';
+
+function toUser(u: repo.SessionUser): CurrentUser {
+  return { id: u.id, username: u.username, displayName: u.display_name, role: u.role, countyId: u.county_id, schoolId: u.school_id };
+}
 
 /**
  * Server-side browser sessions and API bearer tokens. Clients hold a random secret; the database
@@ -29,93 +33,68 @@ const TOUCH_INTERVAL_MS = 60_000;
 export function createSessionService(db: Db, opts: SessionOptions) {
   const now = opts.now ?? (() => new Date());
 
-  async function activeUser(userId: string): Promise<CurrentUser | null> {
-    const row = await db.selectFrom('users').selectAll().where('id', '=', userId).where('disabled_at', 'is', null).executeTakeFirst();
-    return row ? toCurrentUser(row) : null;
-  }
-
   return {
     /** A new session (a new id every login: the old one, if any, is destroyed by the caller). */
     async create(userId: string): Promise<{ secret: string; csrfToken: string; expiresAt: Date }> {
       const secret = randomSecret();
       const csrfToken = randomSecret();
       const expiresAt = new Date(now().getTime() + opts.absoluteHours * 3600_000);
-      await db
-        .insertInto('sessions')
-        .values({ id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() })
-        .execute();
+      await repo.insertSession(db, { id: sha256(secret), user_id: userId, csrf_token: csrfToken, expires_at: expiresAt, last_seen_at: now() });
       return { secret, csrfToken, expiresAt };
     },
 
     async resolve(secret: string): Promise<ResolvedSession | null> {
       const id = sha256(secret);
-      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      // The session and its (active) user in one statement: every browser request runs this.
+      const row = await repo.sessionWithUser(db, id);
       if (!row) return null;
       const t = now().getTime();
-      const lastSeen = new Date(row.last_seen_at).getTime();
-      if (new Date(row.expires_at).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
-        await db.deleteFrom('sessions').where('id', '=', id).execute();
+      const lastSeen = new Date(row.lastSeenAt).getTime();
+      if (new Date(row.expiresAt).getTime() <= t || lastSeen + opts.idleMinutes * 60_000 <= t) {
+        await repo.deleteSession(db, id);
         return null;
       }
-      const user = await activeUser(row.user_id);
-      if (!user) return null;
+      if (!row.user) return null;
+      const user = toUser(row.user);
       if (t - lastSeen > TOUCH_INTERVAL_MS) {
-        await db
-          .updateTable('sessions')
-          .set({ last_seen_at: new Date(t) })
-          .where('id', '=', id)
-          .execute();
+        await repo.touchSession(db, id, new Date(t));
       }
-      return { user, sessionId: id, csrfToken: row.csrf_token };
+      return { user, sessionId: id, csrfToken: row.csrfToken };
     },
 
     async destroy(secret: string): Promise<void> {
-      await db.deleteFrom('sessions').where('id', '=', sha256(secret)).execute();
+      await repo.deleteSession(db, sha256(secret));
     },
 
     async destroyAllFor(userId: string): Promise<void> {
-      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
-      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await repo.deleteSessionsOf(db, userId);
+      await repo.revokeTokensOf(db, userId, now());
     },
 
     async createApiToken(userId: string): Promise<{ token: string; expiresAt: Date }> {
       const token = `cxt_${randomSecret()}`;
       const expiresAt = new Date(now().getTime() + opts.apiTokenDays * 86400_000);
-      await db
-        .insertInto('api_tokens')
-        .values({ id: sha256(token), user_id: userId, expires_at: expiresAt })
-        .execute();
+      await repo.insertToken(db, { id: sha256(token), user_id: userId, expires_at: expiresAt });
       return { token, expiresAt };
     },
 
     async resolveApiToken(token: string): Promise<CurrentUser | null> {
-      const row = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('id', '=', sha256(token))
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now())
-        .executeTakeFirst();
+      // The token and its (active) user in one statement: every bearer request runs this.
+      const id = sha256(token);
+      const row = await repo.liveTokenWithUser(db, id, now());
       if (!row) return null;
-      const user = await activeUser(row.user_id);
-      if (user && (!row.last_used_at || now().getTime() - new Date(row.last_used_at).getTime() > TOUCH_INTERVAL_MS)) {
-        await db.updateTable('api_tokens').set({ last_used_at: now() }).where('id', '=', row.id).execute();
-      }
-      return user;
+      if (!row.lastUsedAt || now().getTime() - new Date(row.lastUsedAt).getTime() > TOUCH_INTERVAL_MS) await repo.touchToken(db, id, now());
+      return toUser(row.user);
     },
 
     async revokeApiToken(token: string): Promise<void> {
-      await db.updateTable('api_tokens').set({ revoked_at: now() }).where('id', '=', sha256(token)).where('revoked_at', 'is', null).execute();
+      await repo.revokeToken(db, sha256(token), now());
     },
 
     /** Housekeeping: drop expired sessions and tokens. */
     async sweep(): Promise<void> {
       const idleCutoff = new Date(now().getTime() - opts.idleMinutes * 60_000);
-      await db
-        .deleteFrom('sessions')
-        .where((eb) => eb.or([eb('expires_at', '<=', now()), eb('last_seen_at', '<=', idleCutoff)]))
-        .execute();
-      await db.deleteFrom('api_tokens').where('expires_at', '<=', now()).execute();
+      await repo.sweepExpired(db, now(), idleCutoff);
     },
   };
 }

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../platform/db/errors';
 import { forbidden, notFound, validationFailed } from '../platform/errors';
 import { parse, parsePartial, type Page, type PageQuery } from '../platform/validate';
 import { passwordChangeInput, userCreateInput, userUpdateInput } from './account.contract';
-import { findSchool } from '../org/school.repository';
+import { findCounty, findSchool } from '../org/school.repository';
 import type { CurrentUser, Role, UserView } from './account.types';
 import { hashPassword, verifyPassword } from './password';
 import { accountScope, assertArea, canManageAccount, creatableRoles, type AccountTarget } from './policy';
@@ -23,7 +23,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
     }
     if (input.role === 'county') {
       if (!input.countyId) throw validationFailed([{ field: 'countyId', message: '县级账号必须选择所属县区' }]);
-      const county = await db.selectFrom('counties').select('id').where('id', '=', input.countyId).executeTakeFirst();
+      const county = await findCounty(db, input.countyId);
       if (!county) throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       return { role: 'county', countyId: county.id, schoolId: null };
     }
@@ -32,7 +32,7 @@ export function createUserService(db: Db, deps: { scryptLogN: number; sessions: 
       const school = input.schoolId ? await findSchool(db, input.schoolId) : undefined;
       if (input.schoolId && !school) throw validationFailed([{ field: 'schoolId', message: SCHOOL_NOT_FOUND }]);
       const countyId = school ? school.countyId : input.countyId;
-      if (countyId && !(await db.selectFrom('counties').select('id').where('id', '=', countyId).executeTakeFirst())) {
+      if (countyId && !(await findCounty(db, countyId))) {
         throw validationFailed([{ field: 'countyId', message: COUNTY_NOT_FOUND }]);
       }
       return { role: 'judge', countyId: countyId ?? null, schoolId: school?.id ?? null };

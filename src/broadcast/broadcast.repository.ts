@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { DB } from '../platform/db/schema';
+import type { EntryStatus } from '../entries/entry.schema';
 import type { DownloadsTable, MastersTable } from './broadcast.schema';
 
 /** Masters, airing dates and the download log as rows (Kysely); the rules live in broadcast.service.ts and broadcast.job.ts. */
@@ -18,6 +19,20 @@ export async function mastersAndAiring(q: Q, entryIds: readonly string[]): Promi
     .where('e.id', 'in', entryIds)
     .execute();
   return new Map(rows.map(({ e_id, e_aired_on, ...m }) => [e_id, { airedOn: e_aired_on, master: m.id === null ? null : (m as MasterRow) }]));
+}
+
+/** Whether any entry in one of these statuses has a ready master (one indexed probe). */
+export async function anyReadyMaster(q: Q, campaignId: string, entryStatuses: readonly EntryStatus[]): Promise<boolean> {
+  const row = await q
+    .selectFrom('masters as m')
+    .innerJoin('entries as e', 'e.id', 'm.entry_id')
+    .select('m.id')
+    .where('m.status', '=', 'ready')
+    .where('e.campaign_id', '=', campaignId)
+    .where('e.status', 'in', entryStatuses)
+    .limit(1)
+    .executeTakeFirst();
+  return Boolean(row);
 }
 
 export function findMasterOfEntry(q: Q, entryId: string): Promise<MasterRow | undefined> {

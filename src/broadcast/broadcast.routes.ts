@@ -12,12 +12,14 @@ import { STATUS_TONE } from '../entries/entry.types';
 import { formatBytes, formatDuration } from '../platform/format';
 import { AWARD_LABELS } from '../judging/judging.messages';
 import type { AwardTier } from '../judging/judging.schema';
-import { PROFILES } from './broadcast.contract';
-import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS, SELECT_CONFIRMATION, SELECT_MANY_CONFIRMATION, selectManyMessage } from './broadcast.messages';
 import { pageQuery } from '../platform/validate';
 import { pageLinks } from '../web/view-helpers';
+import { PROFILES } from './broadcast.contract';
+import { MASTER_STATUS_LABELS, NO_MASTER, PROFILE_LABELS, SELECT_CONFIRMATION, SELECT_MANY_CONFIRMATION, selectManyMessage } from './broadcast.messages';
 import { confirmStep } from '../web/confirm';
 import { consentText, type BroadcastService } from './broadcast.service';
+
+const DESK_PAGE_SIZE = 50;
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -89,7 +91,9 @@ export function broadcastPages(deps: BroadcastDeps): Router {
   const router = Router();
   router.get('/broadcast', async (req, res) => {
     const user = currentUser(req);
-    const items = await deps.broadcast.desk(user, requestCampaign(req).id);
+    // Pages of 50: the desk lists every selected entry as a card with its forms.
+    const desk = await deps.broadcast.deskPage(user, requestCampaign(req).id, pageQuery(req.query as Record<string, unknown>, DESK_PAGE_SIZE));
+    const items = desk.items;
     // The city: awarded entries still to select, several at once (the TV desk sees only what was selected).
     const awaiting = canUse(user, 'broadcastSelect')
       ? await deps.broadcast.awaitingSelection(user, requestCampaign(req).id, pageQuery(req.query as Record<string, unknown>, 50))
@@ -117,7 +121,8 @@ export function broadcastPages(deps: BroadcastDeps): Router {
       },
       profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })),
       selectConfirm: SELECT_MANY_CONFIRMATION,
-      anyReady: items.some((i) => i.master?.status === 'ready'),
+      anyReady: desk.anyReady,
+      pagination: pageLinks('/broadcast', req.query as Record<string, unknown>, desk.page, desk.pageSize, desk.total),
     });
   });
   router.post('/broadcast/entries/:id/aired', async (req, res) => {

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { DefaultTimestamp, Json, NullableJson, NullableTimestamp } from '../platform/db/schema';
 import type { AggregationMethod } from './judging.types';
 
@@ -58,6 +58,9 @@ export interface AssignmentsTable {
   reopened_at: NullableTimestamp;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  /** The assignment's fixed place in its judge's queue (migration 0015): written by triggers only. */
+  queue_round_at: ColumnType<Date | null, never, never>;
+  queue_key: ColumnType<string | null, never, never>;
 }
 
 export interface JudgeConflictsTable {

@@ -108,7 +108,7 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
         durationS: r.duration_s,
         previewUrl: ready ? `/api/v1/judging/assignments/${r.id}/preview` : null,
         posterUrl: ready ? `/api/v1/judging/assignments/${r.id}/poster` : null,
-        ...(!r.blind && { school: { name: r.school_name }, county: r.county_name ? { name: r.county_name } : null }),
+        ...(!r.blind && { school: { name: r.school_name ?? '' }, county: r.county_name ? { name: r.county_name } : null }),
       },
       scores: (r.scores as Record<string, number> | null) ?? null,
       comment: r.comment,

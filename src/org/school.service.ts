@@ -22,7 +22,7 @@ export function createSchoolService(db: Db) {
   async function validateRefs(input: { countyId?: string | null; level?: string | null }): Promise<void> {
     const errors: FieldError[] = [];
     if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: COUNTY_NOT_FOUND });
-    if (input.level && !(await db.selectFrom('levels').select('code').where('code', '=', input.level).executeTakeFirst())) {
+    if (input.level && !(await repo.levelExists(db, input.level))) {
       errors.push({ field: 'level', message: '学段不存在' });
     }
     if (errors.length) throw validationFailed(errors);

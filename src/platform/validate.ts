@@ -260,8 +260,13 @@ export function queryChoice<T extends string>(values: readonly T[]) {
   return z.preprocess((v) => ((values as readonly unknown[]).includes(v) ? v : undefined), z.enum(values as [T, ...T[]]).optional());
 }
 
+/** The page schemas by default size, built once: a zod schema costs more to build than to run. */
+const pageSchemas = new Map<number, ReturnType<typeof pageQuerySchema>>();
+
 export function pageQuery(query: Record<string, unknown>, defaultSize = 50): PageQuery {
-  return parse(pageQuerySchema(defaultSize), query);
+  let schema = pageSchemas.get(defaultSize);
+  if (!schema) pageSchemas.set(defaultSize, (schema = pageQuerySchema(defaultSize)));
+  return parse(schema, query);
 }
 
 export interface Page<T> {

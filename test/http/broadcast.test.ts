@@ -423,6 +423,28 @@ describe('authorization', () => {
     expect(res.text).not.toContain('获奖未选送');
   });
 
+  test('when the desk has more selected entries than fit a page, then the page lists one page of them with links to the others, and the pages together list every one', async () => {
+    const user = await t.createUser('tv');
+    const { agent } = await t.browser(user.username);
+    const all = (await request(t.app).get('/api/v1/broadcast/entries').set(as('tv')).expect(200)).body as Array<{ entry: { code: string } }>;
+    expect(all.length).toBeGreaterThan(1);
+    const shown: string[] = [];
+    const pages = all.length;
+    for (let page = 1; page <= pages; page++) {
+      const html = (await agent.get(`/broadcast?pageSize=1&page=${page}`).expect(200)).text;
+      const codes = [...html.matchAll(/<h2><code>([^<]+)<\/code>/g)].map((m) => m[1]!);
+      expect(codes).toHaveLength(1);
+      shown.push(...codes);
+      expect(html).toContain(`共 ${all.length} 条`);
+      const links = html.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+      if (page < pages) expect(links).toContain(`href="/broadcast?pageSize=1&page=${page + 1}">下一页</a>`);
+      else expect(html).not.toContain('下一页');
+      // Ready masters exist on other pages too: the "download all" button is on every page.
+      expect(html).toContain('打包下载全部母版');
+    }
+    expect(shown).toEqual(all.map((i) => i.entry.code));
+  });
+
   test('when tv asks for an entry that was not selected, then 404 on the item, the master and aired — as for an id that does not exist', async () => {
     for (const id of [awardedOnly.id, draft.id, crypto.randomUUID()]) {
       await request(t.app).get(`/api/v1/broadcast/entries/${id}`).set(as('tv')).expect(404);
