@@ -20,6 +20,7 @@ import { resolveMediaBinaries } from '../../../src/platform/media/binaries';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip, type ClipKind } from '../../support/clips';
 import { createEntry, schoolWithToken, sleep, uploadFile, waitForVideo } from '../../support/entries';
+import { recordFullConsent } from '../../support/factories';
 import { downloadBinary } from '../../support/xlsx';
 
 jest.setTimeout(240_000);
@@ -83,6 +84,8 @@ beforeAll(async () => {
     .set({ status: 'awarded', award: 'first' })
     .where('id', 'in', [...entries.values()])
     .execute();
+  // The guardians allowed TV broadcast (selection needs it).
+  for (const id of entries.values()) await recordFullConsent(t, id);
   for (const { kind, body } of CASES) {
     const res = await request(t.app)
       .post(`/api/v1/entries/${entries.get(kind)}/broadcast`)
