@@ -69,34 +69,3 @@ export function methodApplied(aggregation: AggregationMethod, judgesPerEntry: nu
 /** Objections (异议) during the 公示期: the steps of their handling and the outcomes. */
 export const OBJECTION_STATUS_LABELS = { submitted: '待受理', accepted: '已受理', reviewing: '复核中', concluded: '已有结论' } as const;
 export const OBJECTION_OUTCOME_LABELS = { upheld: '异议成立', rejected: '异议不成立' } as const;
-
-/** What the round's audit trail shows 监督 for each action (unknown codes are shown as they are). */
-export const ROUND_AUDIT_LABELS: Record<string, string> = {
-  'round.create': '创建轮次',
-  'entry.judging': '作品进入评审',
-  'assignment.add': '增加分配',
-  'assignment.remove': '删除分配',
-  'assignment.conflict': '评委声明回避',
-  'round.update': '修改轮次设置',
-  'round.entries': '添加作品',
-  'round.judges': '设定评委',
-  'round.assign': '分配评审任务',
-  'round.open': '开始评审',
-  'round.close': '结束评审',
-  'round.shortlist': '确定入围名单',
-  'round.publish': '公示',
-  'round.unpublish': '撤回公示',
-  'round.results_frozen': '冻结公示结果',
-  'round.results_revised': '修订公示结果',
-  'entry.award': '评定奖项',
-  'entry.award_revoked': '撤销奖项',
-  'score.reopen': '重新开放评分',
-  'score.submit': '提交评分',
-  'objection.submit': '收到异议',
-  'objection.accept': '受理异议',
-  'objection.review': '复核异议',
-  'objection.conclude': '异议结论',
-};
-
-/** The kinds of object in a round's audit trail. */
-export const AUDIT_OBJECT_LABELS: Record<string, string> = { round: '轮次', entry: '作品', objection: '异议', assignment: '评分任务' };

@@ -12,7 +12,8 @@ const REVISION_REASON_NEEDED = '结果已公示，再次改动将作为一次修
 import { DEFAULT_SPREAD_FLAG, rankRound } from './aggregation';
 import { judgeProgress } from './round.repository';
 import * as repo from './results.repository';
-import { AUDIT_OBJECT_LABELS, AWARDED_TITLE, AWARD_LABELS, ROUND_AUDIT_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { AWARDED_TITLE, AWARD_LABELS, ROUND_NOT_FOUND } from './judging.messages';
+import { AUDIT_ACTION_LABELS, AUDIT_OBJECT_LABELS } from '../review/review.messages';
 import { notify } from '../notifications/notify';
 import type { AwardTier } from './judging.schema';
 import { parse } from '../platform/validate';
@@ -471,7 +472,7 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
           at: new Date(r.at).toISOString(),
           actor: r.actor_name,
           action: r.action,
-          actionLabel: ROUND_AUDIT_LABELS[r.action] ?? r.action,
+          actionLabel: AUDIT_ACTION_LABELS[r.action] ?? '其他操作',
           objectType: r.object_type,
           objectLabel: AUDIT_OBJECT_LABELS[r.object_type] ?? r.object_type,
           objectId: r.object_id,

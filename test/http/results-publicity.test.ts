@@ -121,7 +121,7 @@ describe('公示 with objections, frozen results and revisions', () => {
     expect(pub.text).not.toContain(PHONE);
     expect(pub.text).not.toContain('王建国');
     const html = await request(t.app).get('/results').expect(200);
-    expect(html.text).toContain('收到异议');
+    expect(html.text).toContain('收到公示异议');
     expect(html.text).not.toContain(PHONE);
   });
 
