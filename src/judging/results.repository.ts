@@ -318,3 +318,15 @@ export async function publicScopeCodes(q: Q, roundIds: string[]): Promise<Set<st
     .execute();
   return new Set(rows.map((r) => r.code));
 }
+
+/** Revokes an entry's live certificates (award and director) of one round: its award was withdrawn or changed. */
+export async function revokeCertificatesOfEntry(trx: Transaction<DB>, roundId: string, entryId: string, reason: string, at: Date): Promise<number> {
+  const r = await trx
+    .updateTable('certificates')
+    .set({ revoked_at: at, revoked_reason: reason })
+    .where('round_id', '=', roundId)
+    .where('entry_id', '=', entryId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

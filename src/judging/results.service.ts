@@ -295,6 +295,8 @@ export function createResultsService(db: Db, deps: { now?: () => Date } = {}) {
         // An entry no longer awarded (or awarded a different tier) loses what this round gave it.
         for (const b of before) {
           if (kept.get(b.entry_id) === b.award) continue;
+          // Its certificates of this round say so on /verify (已撤销 with the reason); a new tier gets a new number on re-issue.
+          await repo.revokeCertificatesOfEntry(trx, id, b.entry_id, `奖项已修订：${revisionReason ?? '重新评定奖项'}`, now());
           if (!kept.has(b.entry_id) && (await repo.revokeAward(trx, b.entry_id, b.award!, b.shortlisted, now()))) {
             revoked.push(b.entry_id);
             await recordAudit(trx, {

@@ -121,7 +121,7 @@ describe('公示 with objections, frozen results and revisions', () => {
     expect(pub.text).not.toContain(PHONE);
     expect(pub.text).not.toContain('王建国');
     const html = await request(t.app).get('/results').expect(200);
-    expect(html.text).toContain('收到公示异议');
+    expect(html.text).toContain('收到异议');
     expect(html.text).not.toContain(PHONE);
   });
 
@@ -212,7 +212,7 @@ describe('公示 with objections, frozen results and revisions', () => {
     expect(await todoItems(t.container.db, { ...adminUser, role: 'school' }, 'main')).toEqual([]);
   });
 
-  test('when awards are re-confirmed after the 公示, then a reason is needed, the dropped entry loses its award and cannot go to broadcast, and revision 1 is listed', async () => {
+  test('when awards are re-confirmed after the 公示, then a reason is needed, the dropped entry loses its award and its certificate and cannot go to broadcast, and revision 1 is listed', async () => {
     const before = (await as().get('/api/v1/results').expect(200)).body[0].snapshotSha256;
     const tiers = [
       { award: 'first', count: 1 },
@@ -223,10 +223,31 @@ describe('公示 with objections, frozen results and revisions', () => {
     const dropped = r.entries[2];
     expect((await as(r.admin).get(`/api/v1/entries/${dropped.id}`).expect(200)).body).toMatchObject({ status: 'awarded', award: 'third' });
 
+    // Its certificate was issued with the first confirmation.
+    await as(r.admin).post(`/api/v1/rounds/${r.roundId}/certificates`, {}).expect(202);
+    const certs = (await as(r.admin).get(`/api/v1/rounds/${r.roundId}/certificates`).expect(200)).body.items as Json[];
+    const droppedCert = certs.find((c) => c.entryId === dropped.id && c.kind === 'entry')!.number as string;
+
     const res = await as(r.admin)
       .post(`/api/v1/rounds/${r.roundId}/awards`, { tiers, revisionReason: '经复核，三等奖作品超出时长要求，取消其奖项。' })
       .expect(200);
     expect(res.body).toMatchObject({ revoked: [dropped.id], revision: 1 });
+    // The revision revokes its certificate at once: /verify says 已撤销 with the reason.
+    const verified = (
+      await as()
+        .get(`/api/v1/certificates/${encodeURIComponent(droppedCert)}`)
+        .expect(200)
+    ).body;
+    expect(verified).toMatchObject({ revoked: true, revokedReason: '奖项已修订：经复核，三等奖作品超出时长要求，取消其奖项。' });
+    expect(certs.filter((c) => c.entryId !== dropped.id).length).toBeGreaterThan(0);
+    for (const kept of certs.filter((c) => c.entryId !== dropped.id && c.kind === 'entry'))
+      expect(
+        (
+          await as()
+            .get(`/api/v1/certificates/${encodeURIComponent(kept.number as string)}`)
+            .expect(200)
+        ).body.revoked,
+      ).toBe(false);
     const entry = (await as(r.admin).get(`/api/v1/entries/${dropped.id}`).expect(200)).body;
     expect(entry.status).not.toBe('awarded');
     expect(entry.award).toBeNull();
