@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { AWARD_LABELS } from '../judging/judging.messages';
+import type { AwardTier } from '../judging/judging.schema';
 import type { CampaignService } from '../campaign/campaign.service';
 import type { TodoService } from '../todo/todo.service';
 import type { EntryService } from '../entries/entry.service';
@@ -32,9 +34,25 @@ export function homePages(deps: { campaign: CampaignService; todo: TodoService; 
             reason: e.returnReason,
           }))
         : [];
+    // …and which prizes its entries won (一等奖 …), once awarded.
+    const awarded =
+      user.role === 'school'
+        ? (await deps.entries.list(user, { campaignId, statuses: ['awarded', 'broadcast_selected', 'aired'] }, { page: 1, pageSize: 20 })).items
+            .filter((e) => e.award)
+            .map((e) => ({ id: e.id, title: e.title, awardLabel: AWARD_LABELS[e.award as AwardTier] ?? '' }))
+        : [];
     const todo = items.map((i) => ({ ...i, tone: i.tone ?? 'info', done: i.count === 0, dueText: i.due ? dueText(i.due, now) : null }));
     const openPeriods = campaign.periods.filter((p) => p.submitBy.getTime() > now);
-    res.render('home', { title: '首页', todo, returned, campaign, openPeriods, designated: campaign.songs.filter((s) => s.designated), role: user.role });
+    res.render('home', {
+      title: '首页',
+      todo,
+      returned,
+      awarded,
+      campaign,
+      openPeriods,
+      designated: campaign.songs.filter((s) => s.designated),
+      role: user.role,
+    });
   });
   return router;
 }

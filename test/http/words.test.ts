@@ -71,11 +71,13 @@ describe('words people read', () => {
     expect(page5).toContain('<dt>计分方法</dt><dd>去掉一个最高分和一个最低分后取平均');
   });
 
-  test('when a school’s entry won 一等奖 and went on to the TV desk, then its list and entry page still say 一等奖', async () => {
+  test('when a school’s entry won 一等奖 and went on to the TV desk, then its home, list and entry page still say 一等奖', async () => {
     const school = await schoolWithToken(t);
     const entry = await createEntry(t, school.token, { title: '获奖的合唱' });
     await t.container.database.db.updateTable('entries').set({ status: 'broadcast_selected', award: 'first' }).where('id', '=', entry.id).execute();
     const { agent } = await t.browser(school.username);
+    const home = (await agent.get('/').expect(200)).text;
+    expect(home).toMatch(/<ul class="plain" id="awarded"><li><a href="\/entries\/[^"]+">《获奖的合唱》<\/a> <span class="badge badge-award">一等奖<\/span>/);
     expect((await agent.get('/entries').expect(200)).text).toContain('<span class="badge badge-award">一等奖</span>');
     const page = (await agent.get(`/entries/${entry.id}`).expect(200)).text;
     expect(page).toMatch(/<div class="page-head">[\s\S]*?<span class="badge badge-award">一等奖<\/span>[\s\S]*?已选送电视台/);
