@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import archiver from 'archiver';
 import ExcelJS from 'exceljs';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canSeeEntry } from '../accounts/policy';
@@ -10,6 +9,7 @@ import type { DB } from '../platform/db/schema';
 import type { Transaction } from 'kysely';
 import { invalidState, notFound, validationFailed } from '../platform/errors';
 import type { AppJobQueue } from '../jobs';
+import { streamZip } from '../platform/storage/zip-stream';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
 import type { EntryService } from '../entries/entry.service';
@@ -325,53 +325,16 @@ export function createBroadcastService(
       if (!items.length) throw notFound('还没有可下载的母版。');
       await logDownload(actor, 'archive', null);
       beforeWrite?.();
-      const zip = archiver('zip', { store: true });
-      // The client may go away mid-archive (a TV desk on a slow line): stop reading the store then,
-      // instead of waiting forever for an `entry` event that backpressure will never let come.
-      let gone = false;
-      out.once('close', () => {
-        if (!out.writableFinished) {
-          gone = true;
-          zip.abort();
-        }
-      });
-      const done = new Promise<void>((resolve, reject) => {
-        out.on('close', resolve);
-        out.on('finish', resolve);
-        zip.on('error', reject);
-      });
-      zip.pipe(out);
       const used = new Set<string>();
-      for (const { item: it, objectKey } of items) {
-        if (gone) return;
-        let name = it.master!.fileName;
-        if (used.has(name)) name = name.replace(/(\.[a-z0-9]+)$/, `_${it.entry.code}$1`);
-        used.add(name);
-        const { body } = await deps.store.get(objectKey!);
-        if (gone) {
-          body.destroy();
-          return;
-        }
-        zip.append(body, { name });
-        // One file at a time: wait until the archiver has consumed this stream (or the client left).
-        // Listeners are removed each time (they used to pile up: one `error` listener per file).
-        await new Promise<void>((resolve, reject) => {
-          const cleanup = () => {
-            zip.off('entry', onEntry);
-            zip.off('error', onError);
-            out.off('close', onClose);
-          };
-          const onEntry = () => (cleanup(), resolve());
-          const onError = (err: Error) => (cleanup(), reject(err));
-          const onClose = () => (cleanup(), body.destroy(), resolve());
-          zip.on('entry', onEntry);
-          zip.on('error', onError);
-          out.on('close', onClose);
-        });
-      }
-      if (gone) return;
-      await zip.finalize();
-      await done;
+      await streamZip(
+        out,
+        items.map(({ item: it, objectKey }) => {
+          let name = it.master!.fileName;
+          if (used.has(name)) name = name.replace(/(\.[a-z0-9]+)$/, `_${it.entry.code}$1`);
+          used.add(name);
+          return { name, open: async () => (await deps.store.get(objectKey!)).body };
+        }),
+      );
     },
   };
 }

@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import archiver from 'archiver';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
+import { streamZip } from '../platform/storage/zip-stream';
 import { objectKeys } from '../platform/storage/object-keys';
 import { parse } from '../platform/validate';
 import type { AppJobQueue } from '../jobs';
@@ -131,41 +131,10 @@ export function createCertificateService(db: Db, deps: { store: ObjectStore; que
     const ready = rows.filter((r) => r.status === 'ready' && r.object_key && r.revoked_at === null);
     if (!ready.length) throw notFound(M.noCertificates);
     beforeWrite?.();
-    const zip = archiver('zip', { store: true });
-    let gone = false;
-    out.once('close', () => {
-      if (!out.writableFinished) {
-        gone = true;
-        zip.abort();
-      }
-    });
-    const done = new Promise<void>((resolve, reject) => {
-      out.on('close', resolve);
-      out.on('finish', resolve);
-      zip.on('error', reject);
-    });
-    zip.pipe(out);
-    for (const r of ready) {
-      if (gone) return;
-      const { body } = await deps.store.get(r.object_key!);
-      zip.append(body, { name: pdfFileName(r) });
-      await new Promise<void>((resolve, reject) => {
-        const cleanup = () => {
-          zip.off('entry', onEntry);
-          zip.off('error', onError);
-          out.off('close', onClose);
-        };
-        const onEntry = () => (cleanup(), resolve());
-        const onError = (err: Error) => (cleanup(), reject(err));
-        const onClose = () => (cleanup(), body.destroy(), resolve());
-        zip.on('entry', onEntry);
-        zip.on('error', onError);
-        out.on('close', onClose);
-      });
-    }
-    if (gone) return;
-    await zip.finalize();
-    await done;
+    await streamZip(
+      out,
+      ready.map((r) => ({ name: pdfFileName(r), open: async () => (await deps.store.get(r.object_key!)).body })),
+    );
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
-import archiver from 'archiver';
+import { streamZip, type ZipEntry } from '../platform/storage/zip-stream';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
@@ -137,55 +137,24 @@ export async function writeSchoolExport(
     '本文件含未成年人的肖像和声音，请妥善保管，不要转发。',
   ].join('\r\n');
 
-  const zip = archiver('zip', { store: true });
-  let gone = false;
-  out.once('close', () => {
-    if (!out.writableFinished) {
-      gone = true;
-      zip.abort();
-    }
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('close', resolve);
-    out.on('finish', resolve);
-    zip.on('error', reject);
-  });
-  zip.pipe(out);
-  zip.append(readme, { name: '说明.txt' });
-  zip.append(JSON.stringify({ school: { name: school.name }, campaign: campaign.title, entries: json }, null, 2), { name: '作品.json' });
-  zip.append(entriesCsv, { name: '作品.csv' });
-  zip.append(historyCsv, { name: '操作记录.csv' });
   const files: Array<{ key: string; name: string }> = [];
   for (const e of entries) {
     if (e.original_key) files.push({ key: e.original_key, name: videoName(e) });
     if (e.scan_key && e.scan_type) files.push({ key: e.scan_key, name: scanName(e) });
   }
-  for (const f of files) {
-    if (gone) return;
-    const body = await openOrNull(deps.store, f.key);
-    if (!body) continue; // an original already removed (retention): the listing still names it
-    if (gone) {
-      body.destroy();
-      return;
+  const store = deps.store;
+  const schoolName = school.name;
+  async function* contents(): AsyncGenerator<ZipEntry> {
+    yield { name: '说明.txt', data: readme };
+    yield { name: '作品.json', data: JSON.stringify({ school: { name: schoolName }, campaign: campaign.title, entries: json }, null, 2) };
+    yield { name: '作品.csv', data: entriesCsv };
+    yield { name: '操作记录.csv', data: historyCsv };
+    for (const f of files) {
+      const body = await openOrNull(store, f.key);
+      if (body) yield { name: f.name, open: async () => body }; // an original already removed (retention): the listing still names it
     }
-    zip.append(body, { name: f.name });
-    await new Promise<void>((resolve, reject) => {
-      const cleanup = () => {
-        zip.off('entry', onEntry);
-        zip.off('error', onError);
-        out.off('close', onClose);
-      };
-      const onEntry = () => (cleanup(), resolve());
-      const onError = (err: Error) => (cleanup(), reject(err));
-      const onClose = () => (cleanup(), body.destroy(), resolve());
-      zip.on('entry', onEntry);
-      zip.on('error', onError);
-      out.on('close', onClose);
-    });
   }
-  if (gone) return;
-  await zip.finalize();
-  await done;
+  await streamZip(out, contents());
 }
 
 async function openOrNull(store: ObjectStore, key: string): Promise<Readable | null> {

@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import archiver from 'archiver';
 import type { CurrentUser } from '../accounts/account.types';
 import { AWARDED_STATUSES, assertArea, canSeeEntry } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
@@ -12,6 +11,7 @@ import type { AwardTier } from '../judging/judging.schema';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { invalidState, notFound } from '../platform/errors';
+import { streamZip } from '../platform/storage/zip-stream';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { sanitizeFileName } from '../platform/storage';
 import { parse, type PageQuery } from '../platform/validate';
@@ -110,52 +110,17 @@ export function createNewMediaService(
 
   /** Streams ZIP entries from the store one at a time (stored, not compressed: video does not shrink). */
   async function writeZip(out: Writable, folders: Array<{ name: string; outputs: PackOutputs; post: PostDraft }>): Promise<void> {
-    const zip = archiver('zip', { store: true });
-    let gone = false;
-    out.once('close', () => {
-      if (!out.writableFinished) {
-        gone = true;
-        zip.abort();
-      }
-    });
-    const done = new Promise<void>((resolve, reject) => {
-      out.on('close', resolve);
-      out.on('finish', resolve);
-      zip.on('error', reject);
-    });
-    zip.pipe(out);
-    const waitEntry = () =>
-      new Promise<void>((resolve, reject) => {
-        const cleanup = () => {
-          zip.off('entry', onEntry);
-          zip.off('error', onError);
-          out.off('close', onClose);
-        };
-        const onEntry = () => (cleanup(), resolve());
-        const onError = (err: Error) => (cleanup(), reject(err));
-        const onClose = () => (cleanup(), resolve());
-        zip.on('entry', onEntry);
-        zip.on('error', onError);
-        out.on('close', onClose);
-      });
-    for (const f of folders) {
-      for (const kind of ['oa', 'vertical', 'coverWide', 'coverSquare'] as const) {
-        if (gone) return;
-        const { body } = await deps.store.get(f.outputs[kind].key);
-        if (gone) {
-          body.destroy();
-          return;
-        }
-        zip.append(body, { name: `${f.name}/${PACK_FILE_NAMES[kind]}` });
-        await waitEntry();
-      }
-      if (gone) return;
-      zip.append(Buffer.from(postText(f.post), 'utf8'), { name: `${f.name}/${PACK_FILE_NAMES.post}` });
-      await waitEntry();
-    }
-    if (gone) return;
-    await zip.finalize();
-    await done;
+    const store = deps.store;
+    await streamZip(
+      out,
+      folders.flatMap((f) => [
+        ...(['oa', 'vertical', 'coverWide', 'coverSquare'] as const).map((kind) => ({
+          name: `${f.name}/${PACK_FILE_NAMES[kind]}`,
+          open: async () => (await store.get(f.outputs[kind].key)).body,
+        })),
+        { name: `${f.name}/${PACK_FILE_NAMES.post}`, data: Buffer.from(postText(f.post), 'utf8') },
+      ]),
+    );
   }
 
   return {

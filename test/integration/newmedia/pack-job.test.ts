@@ -16,6 +16,7 @@ import { resolveMediaBinaries } from '../../../src/platform/media/binaries';
 import { createTestApp, type TestApp } from '../../support/app';
 import { makeClip } from '../../support/clips';
 import { createEntry, schoolWithToken, sleep, uploadFile, waitForVideo } from '../../support/entries';
+import { recordFullConsent } from '../../support/factories';
 import { downloadBinary } from '../../support/xlsx';
 
 jest.setTimeout(300_000);
@@ -27,6 +28,7 @@ let dir: string;
 let editor: { Authorization: string };
 const ids = { landscape: '', quiet: '', notAwarded: '' };
 let editorId = '';
+let schoolToken = '';
 
 interface PackView {
   status: string;
@@ -46,6 +48,7 @@ beforeAll(async () => {
   editorId = user.id;
   editor = { Authorization: `Bearer ${await t.token(user.username)}` };
   const school = await schoolWithToken(t);
+  schoolToken = school.token;
   for (const kind of ['landscape', 'quiet'] as const) {
     const entry = await createEntry(t, school.token, { title: `新媒体 ${kind}` });
     await uploadFile(t, school.token, entry.id, await makeClip(kind, dir)).expect(202);
@@ -61,6 +64,8 @@ beforeAll(async () => {
     .set({ status: 'awarded', award: 'first', director_name: '王晓燕、李明', performer_count: 42 })
     .where('id', 'in', [ids.landscape, ids.quiet])
     .execute();
+  // The guardians allowed every channel, new media included (packing needs it).
+  for (const id of [ids.landscape, ids.quiet]) await recordFullConsent(t, id);
 });
 
 afterAll(async () => {
@@ -223,4 +228,20 @@ test('when an entry has not won an award, then it cannot be packed (409), and th
     .post(`/api/v1/entries/${ids.landscape}/media-pack`)
     .set({ Authorization: `Bearer ${await t.token(tv.username)}` })
     .expect(403);
+});
+
+test('when the school withdraws the new-media permission, then the pack leaves the desk and its downloads, and a new pack is refused', async () => {
+  // The first test made this entry's pack.
+  await request(t.app).get(`/api/v1/entries/${ids.landscape}/media-pack.zip`).set(editor).expect(200);
+  await request(t.app)
+    .post(`/api/v1/entries/${ids.landscape}/consent/withdraw`)
+    .set({ Authorization: `Bearer ${schoolToken}` })
+    .send({ scopes: ['newmedia'], reason: '家长要求不在公众号发布' })
+    .expect(200);
+  const zip = await request(t.app).get(`/api/v1/entries/${ids.landscape}/media-pack.zip`).set(editor).expect(409);
+  expect(zip.body.code).toBe('consent_required');
+  const desk = await request(t.app).get('/api/v1/media-packs').set(editor).expect(200);
+  expect((desk.body.items as Array<{ entry: { id: string } }>).map((i) => i.entry.id)).not.toContain(ids.landscape);
+  const again = await request(t.app).post(`/api/v1/entries/${ids.landscape}/media-pack`).set(editor).expect(409);
+  expect(again.body.code).toBe('consent_required');
 });
