@@ -4,8 +4,8 @@ import type { DB, UsersTable } from '../platform/db/schema';
 /** Sessions and API tokens as rows (Kysely); expiry and touching rules live in session.service.ts. */
 type Q = Kysely<DB> | Transaction<DB>;
 
-const USER_COLUMNS = ['u.id', 'u.username', 'u.display_name', 'u.role', 'u.county_id', 'u.school_id'] as const;
-export type SessionUser = Pick<Selectable<UsersTable>, 'id' | 'username' | 'display_name' | 'role' | 'county_id' | 'school_id'>;
+const USER_COLUMNS = ['u.id', 'u.username', 'u.display_name', 'u.role', 'u.county_id', 'u.school_id', 'u.must_change_password'] as const;
+export type SessionUser = Pick<Selectable<UsersTable>, 'id' | 'username' | 'display_name' | 'role' | 'county_id' | 'school_id' | 'must_change_password'>;
 
 /**
  * A live API token (not revoked, not expired) with its user, if the user is not disabled: one
@@ -39,7 +39,7 @@ export async function sessionWithUser(q: Q, sessionId: string) {
     .where('x.id', '=', sessionId)
     .executeTakeFirst();
   if (!row) return null;
-  const { expires_at, last_seen_at, csrf_token, id, username, display_name, role, county_id, school_id } = row;
+  const { expires_at, last_seen_at, csrf_token, id, username, display_name, role, county_id, school_id, must_change_password } = row;
   return {
     expiresAt: expires_at,
     lastSeenAt: last_seen_at,
@@ -47,7 +47,7 @@ export async function sessionWithUser(q: Q, sessionId: string) {
     user:
       id === null || username === null || display_name === null || role === null
         ? null
-        : ({ id, username, display_name, role, county_id, school_id } as SessionUser),
+        : ({ id, username, display_name, role, county_id, school_id, must_change_password: must_change_password ?? false } as SessionUser),
   };
 }
 

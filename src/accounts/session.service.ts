@@ -4,7 +4,15 @@ import type { CurrentUser } from './account.types';
 import * as repo from './session.repository';
 
 function toUser(u: repo.SessionUser): CurrentUser {
-  return { id: u.id, username: u.username, displayName: u.display_name, role: u.role, countyId: u.county_id, schoolId: u.school_id };
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.display_name,
+    role: u.role,
+    countyId: u.county_id,
+    schoolId: u.school_id,
+    mustChangePassword: u.must_change_password,
+  };
 }
 
 /**

@@ -94,8 +94,8 @@ describeBrowser('公示, objections and 监督 in a browser', () => {
     await see(sup.locator('nav')).toContainText('监督');
     await sup.goto(`${s.baseUrl}/supervision/rounds/${r.roundId}`);
     await see(sup.locator('main')).toContainText(receipt);
-    await see(sup.locator('main')).toContainText('异议结论');
-    await see(sup.locator('main')).toContainText('冻结公示结果');
+    await see(sup.locator('main')).toContainText('对公示异议作出结论');
+    await see(sup.locator('main')).toContainText('冻结了公示结果');
     expect(await sup.locator('main form[method="post"]').count()).toBe(0);
     await shoot(sup, 'supervision-round');
     await sup.goto(`${s.baseUrl}/objections`);

@@ -44,7 +44,7 @@ describe('migration 0011: labels for existing rounds', () => {
     }
     const db = t.container.database.db;
     // Back to the shape before 0011, then run its SQL as the migrator does.
-    await sql`ALTER TABLE round_entries DROP COLUMN label`.execute(db);
+    await sql`ALTER TABLE round_entries DROP COLUMN label CASCADE`.execute(db); // with the queue-order trigger of 0015 that reads it
     const text = fs.readFileSync(path.join(resolveMigrationsDir(), '0011_round_entry_labels.sql'), 'utf8');
     await sql.raw(`${SCRIPT_MARKER}\n${text}`).execute(db);
 

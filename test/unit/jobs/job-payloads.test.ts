@@ -15,6 +15,7 @@ import { createLogger } from '../../../src/platform/logger';
 import type { DB } from '../../../src/platform/db/schema';
 import { LEARNING_REMIND_JOB } from '../../../src/learning/learning.job';
 import { CERTIFICATES_JOB } from '../../../src/certificates/certificate.job';
+import { PACK_JOB } from '../../../src/newmedia/newmedia.job';
 
 // Never called: only type-checked.
 export function enqueueIsTyped(queue: AppJobQueue, trx: Transaction<DB>) {
@@ -48,6 +49,7 @@ describe('the job registry', () => {
       RETENTION_JOB,
       LEARNING_REMIND_JOB,
       CERTIFICATES_JOB,
+      PACK_JOB,
     ];
     expect(Object.keys(handlers).sort()).toEqual([...types].sort());
     for (const t of types) expect(typeof handlers[t].run).toBe('function');
