@@ -4,6 +4,7 @@ import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertOwnSchoolEntry, assertSeeEntry } from '../accounts/policy';
 import type { Campaign } from '../campaign/campaign.service';
 import type { EntryService } from '../entries/entry.service';
+import { deletePack } from '../newmedia/newmedia.repository';
 import { notify } from '../notifications/notify';
 import { allowArchiveWrite } from '../platform/db/archive-guard';
 import { recordAudit } from '../platform/audit';
@@ -115,7 +116,8 @@ export function createConsentService(deps: {
 
   /**
    * What losing scopes does, in the caller's transaction: a broadcast selection is cancelled (back to
-   * 获奖, the master removed — its object key is returned for deletion after commit), the TV and the
+   * 获奖, the master removed; new media: the pack removed — their object keys are returned for deletion
+   * after commit), the TV and the
    * new-media editors are told when the entry was theirs, and the change is audited.
    */
   async function applyLoss(
@@ -123,12 +125,13 @@ export function createConsentService(deps: {
     actor: CurrentUser,
     entry: NonNullable<Awaited<ReturnType<typeof repo.lockEntry>>>,
     lost: ConsentScope[],
-  ): Promise<string | null> {
-    let staleMaster: string | null = null;
+  ): Promise<string[]> {
+    const stale: string[] = [];
     const label = `《${entry.title}》（${entry.code}）`;
     if (lost.includes('broadcast')) {
       if (entry.status === 'broadcast_selected') {
-        staleMaster = await repo.deleteMaster(trx, entry.id);
+        const masterKey = await repo.deleteMaster(trx, entry.id);
+        if (masterKey) stale.push(masterKey);
         await repo.setEntryStatus(trx, entry.id, 'awarded');
         await recordAudit(trx, {
           actor,
@@ -150,6 +153,14 @@ export function createConsentService(deps: {
         });
       }
     }
+    if (lost.includes('newmedia')) {
+      // The entry's new-media pack goes too: its row now, its files after commit.
+      const pack = await deletePack(trx, entry.id);
+      if (pack) {
+        stale.push(...Object.values((pack.outputs ?? {}) as Record<string, { key: string }>).map((o) => o.key));
+        await recordAudit(trx, { actor, action: 'entry.media_pack_removed', objectType: 'entry', objectId: entry.id, reason: '监护人撤回新媒体发布授权' });
+      }
+    }
     if (lost.includes('newmedia') && ['awarded', 'broadcast_selected', 'aired'].includes(entry.status)) {
       await notify(trx, {
         kind: 'consent.newmedia_withdrawn',
@@ -158,7 +169,7 @@ export function createConsentService(deps: {
         entryId: entry.id,
       });
     }
-    return staleMaster;
+    return stale;
   }
 
   async function storeScan(entryId: string, file: ScanFile): Promise<{ key: string; type: ScanType }> {
@@ -228,7 +239,7 @@ export function createConsentService(deps: {
               scan_bytes: scan ? scan.bytes : before?.scan_bytes === undefined || before.scan_bytes === null ? null : Number(before.scan_bytes),
               recorded_by: actor.id,
             });
-            const staleMaster = lost.length ? await applyLoss(trx, actor, entry, lost) : null;
+            const staleKeys = lost.length ? await applyLoss(trx, actor, entry, lost) : [];
             // Names are personal data: the audit keeps what was granted, not who signed.
             await recordAudit(trx, {
               actor,
@@ -239,7 +250,7 @@ export function createConsentService(deps: {
               to: input.scopes.join(',') || 'none',
               detail: { declaration: input.declaration, scan: Boolean(scan) || keepsScan, scanReplaced: Boolean(scan && before?.scan_key), lost },
             });
-            stale = [staleMaster, scan && before?.scan_key ? before.scan_key : null];
+            stale = [...staleKeys, scan && before?.scan_key ? before.scan_key : null];
           });
         } catch (err) {
           if (scan) await store.delete(scan.key).catch(() => undefined);
@@ -260,7 +271,7 @@ export function createConsentService(deps: {
       else assertSeeEntry(actor, loaded);
       const input = parse(withdrawInput, body);
       const whole = input.scopes.length === 0;
-      let staleMaster: string | null = null;
+      let staleKeys: string[] = [];
       await db.transaction().execute(async (trx) => {
         // A guardian's withdrawal holds after the campaign closed, too.
         await allowArchiveWrite(trx);
@@ -278,7 +289,7 @@ export function createConsentService(deps: {
           ...(lost.includes('public') && { scope_public: false }),
           ...(whole && { withdrawn_at: now(), withdrawal_reason: input.reason }),
         });
-        staleMaster = await applyLoss(trx, actor, entry, lost);
+        staleKeys = await applyLoss(trx, actor, entry, lost);
         await recordAudit(trx, {
           actor,
           action: 'consent.withdraw',
@@ -300,7 +311,7 @@ export function createConsentService(deps: {
           });
         }
       });
-      if (staleMaster) await store.delete(staleMaster).catch(() => undefined);
+      for (const key of staleKeys) await store.delete(key).catch(() => undefined);
       return view(entryId);
     },
 

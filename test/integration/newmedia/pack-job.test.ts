@@ -230,9 +230,12 @@ test('when an entry has not won an award, then it cannot be packed (409), and th
     .expect(403);
 });
 
-test('when the school withdraws the new-media permission, then the pack leaves the desk and its downloads, and a new pack is refused', async () => {
+test('when the school withdraws the new-media permission, then the pack and its files are deleted, it leaves the desk and its downloads, and a new pack is refused', async () => {
   // The first test made this entry's pack.
   await request(t.app).get(`/api/v1/entries/${ids.landscape}/media-pack.zip`).set(editor).expect(200);
+  const row = await t.container.db.selectFrom('media_packs').select('outputs').where('entry_id', '=', ids.landscape).executeTakeFirstOrThrow();
+  const keys = Object.values(row.outputs as Record<string, { key: string }>).map((o) => o.key);
+  expect(keys).toHaveLength(4);
   await request(t.app)
     .post(`/api/v1/entries/${ids.landscape}/consent/withdraw`)
     .set({ Authorization: `Bearer ${schoolToken}` })
@@ -242,6 +245,9 @@ test('when the school withdraws the new-media permission, then the pack leaves t
   expect(zip.body.code).toBe('consent_required');
   const desk = await request(t.app).get('/api/v1/media-packs').set(editor).expect(200);
   expect((desk.body.items as Array<{ entry: { id: string } }>).map((i) => i.entry.id)).not.toContain(ids.landscape);
+  // The pack itself is gone: its row and its four files in the bucket.
+  await request(t.app).get(`/api/v1/entries/${ids.landscape}/media-pack`).set(editor).expect(404);
+  for (const key of keys) expect(await t.container.store.head(key)).toBeNull();
   const again = await request(t.app).post(`/api/v1/entries/${ids.landscape}/media-pack`).set(editor).expect(409);
   expect(again.body.code).toBe('consent_required');
 });
