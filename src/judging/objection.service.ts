@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { notify } from '../notifications/notify';
+import { formatDateTime } from '../platform/format';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { AppError, invalidState, notFound, rateLimited, validationFailed } from '../platform/errors';
@@ -37,16 +38,7 @@ export function sniffAttachment(head: Buffer): { type: string; ext: string } | n
 const RECEIPT_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 const fmtDay = (d: Date) =>
   new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d).replace(/-/g, '');
-const fmtTime = (d: Date) =>
-  new Intl.DateTimeFormat('zh-CN', {
-    timeZone: 'Asia/Shanghai',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(d);
+const fmtTime = formatDateTime;
 
 export interface UploadedAttachment {
   path: string;

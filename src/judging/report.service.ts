@@ -8,6 +8,7 @@ import { forbidden, notFound } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
 import { objectKeys } from '../platform/storage/object-keys';
 import { formatScore } from './aggregation';
+import { formatDateTime } from '../platform/format';
 import { AWARD_LABELS } from './judging.messages';
 import type { RubricCriterion } from './judging.types';
 import { renderDocument, type Block } from './report.pdf';
@@ -16,16 +17,7 @@ import type { ResultsService } from './results.service';
 
 const two = (x: number | null) => (x === null ? '—' : formatScore(x));
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : '—');
-const stamp = (d: Date) =>
-  new Intl.DateTimeFormat('zh-CN', {
-    timeZone: 'Asia/Shanghai',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(d);
+const stamp = formatDateTime;
 
 export type ReportFigures = Awaited<ReturnType<typeof repo.reportFigures>>;
 
