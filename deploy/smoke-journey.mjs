@@ -88,7 +88,12 @@ async function main() {
     expect: 201,
   });
 
-  const token = (await api('POST', '/api/v1/auth/token', { json: { username, password: schoolPassword } })).token;
+  // A password the admin typed must be replaced at first sign-in (403 password_change_required until then).
+  const first = (await api('POST', '/api/v1/auth/token', { json: { username, password: schoolPassword } })).token;
+  await api('GET', '/api/v1/entries', { token: first, expect: 403 });
+  const ownPassword = randomBytes(12).toString('base64url');
+  await api('POST', '/api/v1/me/password', { token: first, json: { currentPassword: schoolPassword, newPassword: ownPassword }, expect: 204 });
+  const token = (await api('POST', '/api/v1/auth/token', { json: { username, password: ownPassword } })).token;
   const song = campaign.songs.find((s) => s.designated) ?? campaign.songs[0];
   const entry = await api('POST', '/api/v1/entries', {
     token,
