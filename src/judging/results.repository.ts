@@ -5,14 +5,19 @@ import type { DB } from '../platform/db/schema';
 /** What ranking reads (Kysely); the aggregation itself is aggregation.ts, pure. */
 type Q = Kysely<DB> | Transaction<DB>;
 
-/** A round's entries with what the ranking table shows of them. */
-export function rankingEntries(q: Q, roundId: string) {
+/** A round's entries joined to what a person reads of them: school, county, song. */
+function roundEntriesNamed(q: Q) {
   return q
     .selectFrom('round_entries as re')
     .innerJoin('entries as e', 'e.id', 're.entry_id')
     .innerJoin('schools as s', 's.id', 'e.school_id')
     .leftJoin('counties as c', 'c.id', 'e.county_id')
-    .leftJoin('songs as g', 'g.id', 'e.song_id')
+    .leftJoin('songs as g', 'g.id', 'e.song_id');
+}
+
+/** A round's entries with what the ranking table shows of them. */
+export function rankingEntries(q: Q, roundId: string) {
+  return roundEntriesNamed(q)
     .select([
       'e.id',
       'e.code',
@@ -181,12 +186,7 @@ export function awardedEntriesOf(q: Kysely<DB> | Transaction<DB>, roundId: strin
 
 /** The awarded entries of one round as the 公示 shows them (read inside the caller's transaction). */
 export function roundAwards(q: Q, roundId: string) {
-  return q
-    .selectFrom('round_entries as re')
-    .innerJoin('entries as e', 'e.id', 're.entry_id')
-    .innerJoin('schools as s', 's.id', 'e.school_id')
-    .leftJoin('counties as c', 'c.id', 'e.county_id')
-    .leftJoin('songs as g', 'g.id', 'e.song_id')
+  return roundEntriesNamed(q)
     .leftJoin('performance_forms as f', 'f.code', 'e.form')
     .select([
       'e.code',
