@@ -1,3 +1,4 @@
+import { progressWriter } from '../platform/queue/progress';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../platform/db/database';
@@ -74,8 +75,8 @@ export function createBroadcastJob(deps: {
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(master.original_key, source);
-        let lastAt = 0;
-        let saving: Promise<void> = Promise.resolve();
+        // Only while the master is `processing` (the repository's write never touches a `ready` one).
+        const progress = progressWriter((p) => repo.writeMasterProgress(db, master.id, p));
         const result = await makeBroadcastMaster({
           runner: deps.runner,
           caps: await deps.capabilities(),
@@ -87,15 +88,10 @@ export function createBroadcastJob(deps: {
           signal: ctx.signal,
           onProgress(percent) {
             ctx.progress(percent);
-            if (Date.now() - lastAt > 2000) {
-              lastAt = Date.now();
-              // A hint, one write at a time, and only while the master is `processing` (never after `ready`).
-              const p = Math.min(99, Math.floor(percent));
-              saving = saving.then(() => repo.writeMasterProgress(db, master.id, p).catch(() => undefined));
-            }
+            progress.report(percent);
           },
         });
-        await saving;
+        await progress.flushed();
         const key = masterKey(master.id, master.profile);
         const { sizeBytes } = await store.putFile(key, result.outputPath, {
           contentType: master.profile === 'xdcam-hd422' ? 'application/mxf' : 'video/mp4',

@@ -1,3 +1,4 @@
+import { progressWriter } from '../platform/queue/progress';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../platform/db/database';
@@ -81,9 +82,7 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
         const source = path.join(workDir, 'source');
         await store.downloadToFile(video.original_key, source);
 
-        let lastSaved = 0;
-        let lastAt = 0;
-        let saving: Promise<void> = Promise.resolve();
+        const progress = progressWriter((p) => updateVideo(db, videoId, { progress: p }), 1500);
         const result = await ingestVideo({
           runner: deps.runner,
           caps: await deps.capabilities(),
@@ -92,17 +91,11 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
           limits: deps.limits,
           signal: ctx.signal,
           onProgress(percent) {
-            const p = Math.min(99, Math.floor(percent));
-            ctx.progress(p);
-            if (p > lastSaved && Date.now() - lastAt > 1500) {
-              lastSaved = p;
-              lastAt = Date.now();
-              // Progress is a hint: written outside any transaction, one write at a time.
-              saving = saving.then(() => updateVideo(db, videoId, { progress: p }).catch(() => undefined));
-            }
+            ctx.progress(Math.min(99, Math.floor(percent)));
+            progress.report(percent);
           },
         });
-        await saving;
+        await progress.flushed();
 
         await store.putFile(objectKeys.preview(videoId), result.previewPath, { contentType: 'video/mp4' });
         await store.putFile(objectKeys.poster(videoId), result.posterPath, { contentType: 'image/jpeg' });

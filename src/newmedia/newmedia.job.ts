@@ -1,3 +1,4 @@
+import { progressWriter } from '../platform/queue/progress';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../platform/db/database';
@@ -67,8 +68,7 @@ export function createPackJob(deps: {
       try {
         const source = path.join(workDir, 'source');
         await store.downloadToFile(pack.original_key, source);
-        let lastAt = 0;
-        let saving: Promise<void> = Promise.resolve();
+        const progress = progressWriter((p) => repo.writePackProgress(db, pack.id, p));
         const result = await makeMediaPack({
           runner: deps.runner,
           caps: await deps.capabilities(),
@@ -81,14 +81,10 @@ export function createPackJob(deps: {
           signal: ctx.signal,
           onProgress(percent) {
             ctx.progress(percent);
-            if (Date.now() - lastAt > 2000) {
-              lastAt = Date.now();
-              const p = Math.min(99, Math.floor(percent));
-              saving = saving.then(() => repo.writePackProgress(db, pack.id, p).catch(() => undefined));
-            }
+            progress.report(percent);
           },
         });
-        await saving;
+        await progress.flushed();
         const outputs = {} as PackOutputs;
         for (const kind of Object.keys(FILES) as PackFileKind[]) {
           const key = objectKeys.packFile(pack.id, FILES[kind].name);
