@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,6 +60,51 @@ export async function startS3rver(bucket = 'changxiang-test'): Promise<S3rverHan
       const closing = server.close();
       server.httpServer?.closeAllConnections();
       await closing;
+      await fsp.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts s3rver in its own Node process (same options as {@link startS3rver}). For tests that
+ * measure this process's memory: an in-process s3rver's request and file buffers would count
+ * against the code under test (a 200 MiB round trip once measured 112 MiB of "growth" that way).
+ * `stop()` ends the process and removes the directory.
+ */
+export async function startS3rverProcess(bucket = 'changxiang-test'): Promise<S3rverHandle> {
+  const directory = await fsp.mkdtemp(path.join(os.tmpdir(), 'cx-s3rver-'));
+  const script = `
+    const S3rver = require('s3rver');
+    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true,
+      directory: process.argv[1], configureBuckets: [{ name: process.argv[2] }] });
+    server.run().then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'));
+    process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['-e', script, directory, bucket], {
+    cwd: path.resolve(__dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve((JSON.parse(out) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver process exited (${code}) before listening`)));
+  });
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
       await fsp.rm(directory, { recursive: true, force: true });
     },
   };
