@@ -41,7 +41,7 @@ import { buildIngestArgs, createMediaRunner, normalizeProbe, planPreview, resolv
 import { createObjectStore } from '../src/platform/storage';
 import { videoUploadMiddleware } from '../src/entries/video-upload';
 import type { ObjectStore } from '../src/platform/storage/object-store';
-import { bareUploadHandler, freshDatabase, webNodeFlags } from './support';
+import { bareUploadHandler, freshDatabase, webNodeFlags, passwordsChosen } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = envInt('BENCH_UPLOAD_MIB', 1024) * MiB;
@@ -136,6 +136,7 @@ async function appChild(): Promise<void> {
   const username = 'bench-teacher';
   await container.users.create(system, { username, password: PASSWORD, displayName: '基准测试', role: 'school', countyId: null, schoolId: school.id });
 
+  await passwordsChosen(container.database.db);
   const app = buildApp(container);
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && /\/video$/.test(req.url ?? '')) {

@@ -52,7 +52,7 @@ import { createLogger } from '../src/platform/logger';
 import { rankRound } from '../src/judging/aggregation';
 import { DEFAULT_RUBRIC } from '../src/judging/judging.types';
 import { rankingEntries, submittedScores } from '../src/judging/results.repository';
-import { freshDatabase, webNodeFlags } from './support';
+import { freshDatabase, webNodeFlags, passwordsChosen } from './support';
 
 const ENTRIES = envInt('BENCH_ENTRIES', 10_000);
 const JUDGES = envInt('BENCH_JUDGES', 50);
@@ -179,6 +179,9 @@ async function seedPagesData(db: Awaited<ReturnType<typeof createContainer>>['da
             SELECT id, video_id, 'xdcam-hd422', 'black', 'ready', 100, 'masters/' || id || '/xdcam-hd422.mxf', 3000000000, '{"integratedLufs":-24.0,"truePeakDbtp":-3.1}'::jsonb, now()
             FROM picked`.execute(db);
   await sql`UPDATE entries SET status = 'broadcast_selected', award = 'first' WHERE id IN (SELECT entry_id FROM masters)`.execute(db);
+  // Only entries whose guardians allowed broadcast reach the desk (issue 16): a declaration for each.
+  await sql`INSERT INTO entry_consents (entry_id, campaign_id, school_id, declaration, signer_name, signer_post, scope_broadcast, scope_newmedia, scope_public)
+            SELECT e.id, e.campaign_id, e.school_id, true, '校长', '校长', true, true, true FROM entries e JOIN masters m ON m.entry_id = e.id`.execute(db);
   await sql`ANALYZE`.execute(db);
   console.log(`seeded ${EXTRA_ROUNDS} more rounds and ${DESK_ITEMS} desk items in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -368,6 +371,7 @@ async function main(): Promise<void> {
       countyId: null,
       schoolId: null,
     });
+    await passwordsChosen(db);
     const roundId = await seed(
       db,
       judges.map((j) => j.id),

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Db } from '../src/platform/db/database';
 import { adminQuery, databaseUrl } from '../src/platform/db/server-admin';
 
 export interface BenchDatabase {
@@ -22,6 +23,14 @@ export async function freshDatabase(serverUrl: string, prefix = 'cx_bench'): Pro
   const name = `${prefix}_${crypto.randomBytes(5).toString('hex')}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
   return { url: databaseUrl(serverUrl, name), drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * Marks every account as having chosen its own password. Accounts an admin creates must change
+ * theirs first (every request but the change answers 403), and a bench's accounts are nobody's.
+ */
+export async function passwordsChosen(db: Db): Promise<void> {
+  await db.updateTable('users').set({ must_change_password: false }).execute();
 }
 
 /**

@@ -40,7 +40,7 @@ import { createContainer } from '../src/container';
 import { toCurrentUser } from '../src/accounts/user.repository';
 import { createLogger } from '../src/platform/logger';
 import { resolveMediaBinaries } from '../src/platform/media';
-import { bareUploadHandler, freshDatabase, settleDisk, webNodeFlags, type BenchDatabase } from './support';
+import { bareUploadHandler, freshDatabase, settleDisk, webNodeFlags, type BenchDatabase, passwordsChosen } from './support';
 
 const MiB = 1024 * 1024;
 const UPLOAD_BYTES = Number(process.env.BENCH_UPLOAD_MIB || 1024) * MiB;
@@ -68,6 +68,7 @@ async function appChild(): Promise<void> {
     countyId: null,
     schoolId: school.id,
   });
+  await passwordsChosen(container.database.db);
   const actorRow = await container.database.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
   const actor = toCurrentUser(actorRow);
   const campaign = await container.campaign.get();
