@@ -4,7 +4,15 @@ import path from 'node:path';
  * The one place where the environment is read. Everything else receives a frozen Config.
  * Embedded defaults (PGlite + local object store + in-process worker) live here and only here.
  */
-export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; timeouts?: DatabaseTimeouts };
+export type DatabaseConfig =
+  | { kind: 'pglite'; dir: string }
+  | {
+      kind: 'postgres';
+      url: string;
+      timeouts?: DatabaseTimeouts;
+      /** Named prepared statements, planned once per connection (DB_PREPARED_STATEMENTS, default on; src/platform/db/prepared.ts). */
+      preparedStatements?: boolean;
+    };
 
 /** PostgreSQL limits that make an outage or a partition fail fast (defaults in loadConfig, README). */
 export interface DatabaseTimeouts {
@@ -136,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
           statementMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5_000, 100),
           idleInTransactionMs: int(env, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 100),
         },
+        preparedStatements: bool(env, 'DB_PREPARED_STATEMENTS', true),
       }
     : { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
 

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig, DatabaseTimeouts } from '../../config';
 import { PGliteDialect } from './pglite-dialect';
+import { namePreparedStatements } from './prepared';
 import type { DB } from './schema';
 
 export type Db = Kysely<DB>;
@@ -22,7 +23,7 @@ pg.types.setTypeParser(1082, (value: string) => value);
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgres') {
-    const pool = createPool(config.url, config.timeouts);
+    const pool = createPool(config.url, config.timeouts, { preparedStatements: config.preparedStatements ?? true });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }
@@ -54,8 +55,10 @@ const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 5_00
  *   the statement timeout: a partition (no answer at all) fails fast instead of hanging. A client
  *   whose query timed out that way is destroyed, so the pool never hands out a stuck connection.
  * - TCP keepalive, so a dead peer is noticed on idle connections too.
+ * - With `preparedStatements` (the app's pool; DB_PREPARED_STATEMENTS), Kysely's statements are sent
+ *   as named prepared statements, planned once per connection (./prepared.ts).
  */
-export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS): pg.Pool {
+export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS, opts: { preparedStatements?: boolean } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -75,7 +78,7 @@ export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIM
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const guarded = (...args: unknown[]) => {
       const result = query(...args);
       if (result && typeof (result as Promise<unknown>).catch === 'function') {
         (result as Promise<unknown>).catch((err: unknown) => {
@@ -86,6 +89,7 @@ export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIM
       }
       return result;
     };
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = opts.preparedStatements ? namePreparedStatements(guarded) : guarded;
   });
   return pool;
 }
