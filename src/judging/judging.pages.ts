@@ -476,12 +476,12 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────
 
   /** Labels the judge reads (表演形式, 学段) instead of their codes. */
-  type Words = { forms: Array<{ code: string; label: string }>; levels: Array<{ code: string; label: string }> };
-  function assignmentView(a: JudgeAssignment, words: Words) {
+  /** The queue row and score page of one assignment (its form and level are labels already). */
+  function assignmentView(a: JudgeAssignment) {
     return {
       ...a,
-      formLabel: words.forms.find((f) => f.code === a.entry.form)?.label ?? a.entry.form,
-      levelLabel: words.levels.find((l) => l.code === a.entry.level)?.label ?? a.entry.level,
+      formLabel: a.entry.form,
+      levelLabel: a.entry.level,
       statusLabel: ASSIGNMENT_STATUS[a.status].label,
       statusTone: ASSIGNMENT_STATUS[a.status].tone,
       durationText: a.entry.durationS === null ? '—' : formatDuration(a.entry.durationS),
@@ -490,8 +490,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
 
   router.get('/judging', async (req, res) => {
     const user = currentUser(req);
-    const [queue, campaign] = await Promise.all([scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50)), deps.campaign.get()]);
-    const views = queue.items.map((a) => assignmentView(a, campaign));
+    const queue = await scoring.queue(user, pageQuery(req.query as Record<string, unknown>, 50));
+    const views = queue.items.map(assignmentView);
     res.render('judging/queue', {
       title: '我的评审',
       items: views,
@@ -504,8 +504,8 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   });
 
   async function scorePageData(user: CurrentUser, id: string, typed?: Record<string, unknown>) {
-    const [a, campaign] = await Promise.all([scoring.get(user, id), deps.campaign.get()]);
-    const view = assignmentView(a, campaign);
+    const a = await scoring.get(user, id);
+    const view = assignmentView(a);
     const criteria = a.rubric.map((c) => {
       const typedValue = typed?.[`score_${c.key}`];
       const stored = a.scores?.[c.key];
