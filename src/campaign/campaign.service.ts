@@ -64,10 +64,36 @@ export function toCampaignRef(row: repo.CampaignRow): CampaignRef {
 /** A new campaign's id: readable in URLs and logs (`2027-3f9a1c`). */
 const newCampaignId = (year: number) => `${year}-${crypto.randomBytes(3).toString('hex')}`;
 
+/**
+ * How long this process reuses the campaign list. Every request resolves its campaign against the
+ * list (current-campaign.ts): without the cache that is one statement per request for a table that
+ * changes a few times a year. This process's own changes drop it at once (after their commit);
+ * another process's change (a second web process) is seen within this time.
+ */
+export const CAMPAIGN_LIST_TTL_MS = 2_000;
+
 export function createCampaignService(db: Db) {
+  let listed: { at: number; rows: Promise<repo.CampaignRow[]> } | undefined;
+
+  /** Every campaign, newest first: from the cache while it is fresh, else one statement (a failure is not kept). */
+  function campaignRows(): Promise<repo.CampaignRow[]> {
+    if (listed && Date.now() - listed.at < CAMPAIGN_LIST_TTL_MS) return listed.rows;
+    const entry = { at: Date.now(), rows: repo.listCampaigns(db) };
+    listed = entry;
+    entry.rows.catch(() => {
+      if (listed === entry) listed = undefined;
+    });
+    return entry.rows;
+  }
+
+  /** After a change of campaigns (committed or not): the next request reads the list again. */
+  const forgetList = () => {
+    listed = undefined;
+  };
+
   /** The campaign nobody chose: the one open for submissions, else the newest not closed, else the newest (as current-campaign.ts). */
   async function defaultId(): Promise<string> {
-    const rows = await repo.listCampaigns(db);
+    const rows = await campaignRows();
     const row = rows.find((c) => c.status === 'open') ?? rows.find((c) => c.status !== 'closed') ?? rows[0];
     if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
     return row.id;
@@ -105,8 +131,11 @@ export function createCampaignService(db: Db) {
 
     /** Every campaign (the nav's switcher and the admin page). */
     async list(): Promise<CampaignRef[]> {
-      return (await repo.listCampaigns(db)).map(toCampaignRef);
+      return (await campaignRows()).map(toCampaignRef);
     },
+
+    /** Forget the cached list now (after campaigns were written by hand, as a test does). */
+    forgetList,
 
     /** The campaign open for submissions, or a 409 a school understands. */
     async openForSubmissions(): Promise<CampaignRef> {
@@ -157,22 +186,25 @@ export function createCampaignService(db: Db) {
       if (input.copyFrom && !source) throw validationFailed([{ field: 'copyFrom', message: '要复制的活动不存在' }]);
       if (!source && (input.copySongs || input.copyPeriods || input.copyRubric)) throw validationFailed([{ field: 'copyFrom', message: '请选择要复制的活动' }]);
       const id = newCampaignId(input.year);
-      await db.transaction().execute(async (trx) => {
-        const rubric = source && input.copyRubric ? await repo.rubricOf(trx, source.id) : null;
-        await repo.insertCampaign(trx, {
-          id,
-          title: input.title,
-          year: input.year,
-          status: 'preparing',
-          max_duration_s: source?.max_duration_s,
-          rubric: rubric ? JSON.stringify(rubric) : null,
-          copied_from: source?.id ?? null,
-        });
-        const songs = source && input.copySongs ? await repo.copySongs(trx, source.id, id) : 0;
-        const periods = source && input.copyPeriods ? await repo.copyPeriods(trx, source.id, id, input.year - source.year) : 0;
-        const detail = { title: input.title, year: input.year, copyFrom: source?.id ?? null, songs, periods, rubric: Boolean(rubric) };
-        await recordAudit(trx, { actor, action: 'campaign.create', objectType: 'campaign', objectId: id, to: 'preparing', detail });
-      });
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          const rubric = source && input.copyRubric ? await repo.rubricOf(trx, source.id) : null;
+          await repo.insertCampaign(trx, {
+            id,
+            title: input.title,
+            year: input.year,
+            status: 'preparing',
+            max_duration_s: source?.max_duration_s,
+            rubric: rubric ? JSON.stringify(rubric) : null,
+            copied_from: source?.id ?? null,
+          });
+          const songs = source && input.copySongs ? await repo.copySongs(trx, source.id, id) : 0;
+          const periods = source && input.copyPeriods ? await repo.copyPeriods(trx, source.id, id, input.year - source.year) : 0;
+          const detail = { title: input.title, year: input.year, copyFrom: source?.id ?? null, songs, periods, rubric: Boolean(rubric) };
+          await recordAudit(trx, { actor, action: 'campaign.create', objectType: 'campaign', objectId: id, to: 'preparing', detail });
+        })
+        .finally(forgetList);
       return ref(id);
     },
 
@@ -205,7 +237,8 @@ export function createCampaignService(db: Db) {
           // Two campaigns opened at the same moment: the one-open index lets only one through.
           if (isUniqueViolation(err)) throw invalidState('另一个活动刚刚开放了报送，请刷新页面后再试。');
           throw err;
-        });
+        })
+        .finally(forgetList);
       return ref(id);
     },
 
@@ -214,16 +247,19 @@ export function createCampaignService(db: Db) {
       assertArea(actor, 'campaignAdmin');
       const { confirm } = parse(closeInput, body);
       if (!confirm) throw validationFailed([{ field: 'confirm', message: '关闭后该活动只能查看、不能再修改，请勾选确认' }]);
-      await db.transaction().execute(async (trx) => {
-        const row = await repo.lockCampaign(trx, id);
-        if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
-        if (row.status === 'closed') throw invalidState('该活动已经关闭。');
-        const busy = await repo.unfinishedWork(trx, id);
-        if (busy.openRounds > 0) throw invalidState(`还有 ${busy.openRounds} 个评审轮次正在进行，请先结束评审再关闭活动。`);
-        if (busy.pendingMasters > 0) throw invalidState(`还有 ${busy.pendingMasters} 个播出母版正在制作，请等制作完成后再关闭活动。`);
-        await repo.updateCampaign(trx, id, { status: 'closed', closed_at: new Date() });
-        await recordAudit(trx, { actor, action: 'campaign.close', objectType: 'campaign', objectId: id, from: row.status, to: 'closed' });
-      });
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          const row = await repo.lockCampaign(trx, id);
+          if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
+          if (row.status === 'closed') throw invalidState('该活动已经关闭。');
+          const busy = await repo.unfinishedWork(trx, id);
+          if (busy.openRounds > 0) throw invalidState(`还有 ${busy.openRounds} 个评审轮次正在进行，请先结束评审再关闭活动。`);
+          if (busy.pendingMasters > 0) throw invalidState(`还有 ${busy.pendingMasters} 个播出母版正在制作，请等制作完成后再关闭活动。`);
+          await repo.updateCampaign(trx, id, { status: 'closed', closed_at: new Date() });
+          await recordAudit(trx, { actor, action: 'campaign.close', objectType: 'campaign', objectId: id, from: row.status, to: 'closed' });
+        })
+        .finally(forgetList);
       return ref(id);
     },
 
@@ -231,20 +267,23 @@ export function createCampaignService(db: Db) {
     async setRetention(actor: CurrentUser, id: string, body: unknown): Promise<CampaignRef> {
       assertArea(actor, 'campaignAdmin');
       const input = parse(retentionInput, body);
-      await db.transaction().execute(async (trx) => {
-        const row = await repo.lockCampaign(trx, id);
-        if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
-        await repo.updateCampaign(trx, id, { retention_days: input.days, retention_not_awarded: input.includeNotAwarded });
-        await recordAudit(trx, {
-          actor,
-          action: 'campaign.retention',
-          objectType: 'campaign',
-          objectId: id,
-          from: row.retention_days === null ? null : String(row.retention_days),
-          to: String(input.days),
-          detail: { includeNotAwarded: input.includeNotAwarded },
-        });
-      });
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          const row = await repo.lockCampaign(trx, id);
+          if (!row) throw notFound(CAMPAIGN_NOT_FOUND);
+          await repo.updateCampaign(trx, id, { retention_days: input.days, retention_not_awarded: input.includeNotAwarded });
+          await recordAudit(trx, {
+            actor,
+            action: 'campaign.retention',
+            objectType: 'campaign',
+            objectId: id,
+            from: row.retention_days === null ? null : String(row.retention_days),
+            to: String(input.days),
+            detail: { includeNotAwarded: input.includeNotAwarded },
+          });
+        })
+        .finally(forgetList);
       return ref(id);
     },
   };

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { CAMPAIGN_LIST_TTL_MS } from '../../src/campaign/campaign.service';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
 import { downloadBinary, readXlsx } from '../support/xlsx';
@@ -263,6 +264,25 @@ describe('campaigns', () => {
       await as(token).post('/api/v1/campaigns', { title: '越权', year: 2040 }).expect(403);
       await as(token).post(`/api/v1/campaigns/${b.id}/status`, { status: 'running' }).expect(403);
       await as(token).post(`/api/v1/campaigns/${b.id}/close`, { confirm: true }).expect(403);
+    }
+  });
+
+  it('when another process adds a campaign, then this one lists it once its cached list is older than CAMPAIGN_LIST_TTL_MS', async () => {
+    const listed = async () => ((await as(admin).get('/api/v1/campaigns').expect(200)).body.items as Array<{ id: string }>).map((c) => c.id);
+    await listed(); // the list is now cached
+    // Another web process's change: written past this process's service.
+    await t.container.database.db
+      .insertInto('campaigns')
+      .values({ id: 'other-process-2035', title: '别的进程建的活动', year: 2035, status: 'preparing' })
+      .execute();
+
+    expect(await listed()).not.toContain('other-process-2035');
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + CAMPAIGN_LIST_TTL_MS + 1);
+    try {
+      expect(await listed()).toContain('other-process-2035');
+    } finally {
+      clock.mockRestore();
     }
   });
 });
