@@ -63,6 +63,18 @@ export interface AssignmentsTable {
   queue_key: ColumnType<string | null, never, never>;
 }
 
+/**
+ * Per round: how many entries, judges, assignments and submitted assignments it has (migration
+ * 0028). Kept by statement triggers on round_entries, round_judges and assignments; read only.
+ */
+export interface RoundTalliesTable {
+  round_id: string;
+  entries: ColumnType<number, never, never>;
+  judges: ColumnType<number, never, never>;
+  assignments: ColumnType<number, never, never>;
+  submitted: ColumnType<number, never, never>;
+}
+
 export interface JudgeConflictsTable {
   round_id: string;
   entry_id: string;
@@ -77,4 +89,5 @@ export interface JudgingTables {
   round_judges: RoundJudgesTable;
   assignments: AssignmentsTable;
   judge_conflicts: JudgeConflictsTable;
+  round_tallies: RoundTalliesTable;
 }
