@@ -92,3 +92,12 @@ test('when the cursor or the limit is not valid, then 400 with a Chinese message
   await request(t.app).get('/api/v1/judging/assignments?limit=0').set(judge).expect(400);
   await request(t.app).get('/api/v1/judging/assignments?limit=201').set(judge).expect(400);
 });
+
+test("when the judge's page is read 3 at a time and past the end, then every page shows the whole queue's counts", async () => {
+  const whole = (await request(t.app).get('/api/v1/judging/assignments').set(judge).expect(200)).body as Array<{ status: string }>;
+  const counts = `已提交 ${whole.filter((a) => a.status === 'submitted').length} / ${whole.length}`;
+  for (const page of [1, 2, 3, 4]) {
+    const html = (await request(t.app).get(`/judging?page=${page}&pageSize=3`).set(judge).expect(200)).text;
+    expect(html).toContain(counts);
+  }
+});
