@@ -144,3 +144,26 @@ test('when an entry code or a blind label changes in the database, then the queu
   expect(blindAfter[0]!.id).toBe(lastBlind.id);
   expect(blindAfter[0]!.entry.label).toBe('0-000');
 });
+
+test('when a round is not blind, then its queue rows name the school and county; in a blind round they do not', async () => {
+  const open = await roundOf('己轮', 2, { blind: false, open: true });
+  const blind = await roundOf('庚轮', 2, { blind: true, open: true });
+  const school = await t.container.database.db
+    .selectFrom('entries as e')
+    .innerJoin('schools as s', 's.id', 'e.school_id')
+    .leftJoin('counties as c', 'c.id', 'e.county_id')
+    .select(['s.name as school', 'c.name as county'])
+    .where('e.id', '=', open.entryIds[0]!)
+    .executeTakeFirstOrThrow();
+  type Shown = QueueItem & { entry: { school?: { name: string }; county?: { name: string } | null } };
+  const items = (await whole()) as Shown[];
+
+  for (const a of items.filter((x) => x.roundId === open.id)) {
+    expect(a.entry.school).toEqual({ name: school.school });
+    expect(a.entry.county).toEqual(school.county ? { name: school.county } : null);
+  }
+  for (const a of items.filter((x) => x.roundId === blind.id)) {
+    expect(a.entry).not.toHaveProperty('school');
+    expect(a.entry).not.toHaveProperty('county');
+  }
+});
