@@ -23,7 +23,7 @@ pg.types.setTypeParser(1082, (value: string) => value);
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.kind === 'postgres') {
-    const pool = createPool(config.url, config.timeouts, { preparedStatements: config.preparedStatements ?? true });
+    const pool = createPool(config.url, config.timeouts, { preparedStatements: config.preparedStatements ?? true, max: config.poolMax });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', ping: () => ping(db), close: () => db.destroy() };
   }
@@ -58,10 +58,10 @@ const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectMs: 5_000, statementMs: 5_00
  * - With `preparedStatements` (the app's pool; DB_PREPARED_STATEMENTS), Kysely's statements are sent
  *   as named prepared statements, planned once per connection (./prepared.ts).
  */
-export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS, opts: { preparedStatements?: boolean } = {}): pg.Pool {
+export function createPool(url: string, timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS, opts: { preparedStatements?: boolean; max?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max: opts.max ?? 10,
     connectionTimeoutMillis: timeouts.connectMs,
     idleTimeoutMillis: 30000,
     statement_timeout: timeouts.statementMs,
