@@ -1,47 +1,106 @@
 import type { CurrentUser, Role } from '../accounts/account.types';
 
-/** The menu each role sees. Components add their own items here as they land. */
+/**
+ * The menu each role sees. Components add their own items here as they land.
+ *
+ * `group` files an item under a heading of the menus that are grouped (GROUPED_ROLES: the city
+ * and the counties, whose flat menus wrapped into two to four rows at 1280 px). On a grouped menu
+ * the groups stand where their first item stands, so ITEMS is kept in menu order; a group that
+ * holds one item of the role shows as that plain link. The other roles' menus stay flat.
+ */
 interface NavItem {
   href: string;
   label: string;
   roles: readonly Role[];
+  group?: NavGroupLabel;
 }
 
+type NavGroupLabel = '报送' | '评审' | '展播' | '组织' | '设置';
+
+const ALL: readonly Role[] = ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'];
+
 const ITEMS: NavItem[] = [
-  { href: '/', label: '首页', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'] },
-  { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'] },
-  { href: '/review', label: '审核与报送', roles: ['county', 'admin'] },
-  { href: '/stats', label: '统计', roles: ['county', 'admin'] },
-  { href: '/learning', label: '人人会唱', roles: ['school'] },
-  { href: '/learning/coverage', label: '人人会唱', roles: ['county', 'admin'] },
-  { href: '/certificates', label: '获奖证书', roles: ['school', 'county'] },
-  { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'] },
-  { href: '/newmedia', label: '新媒体展播', roles: ['newmedia', 'admin'] },
-  { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'] },
-  { href: '/campaigns', label: '活动管理', roles: ['admin'] },
-  { href: '/org/counties', label: '县区', roles: ['admin'] },
-  { href: '/org/schools', label: '学校', roles: ['county', 'admin'] },
-  { href: '/accounts', label: '账号', roles: ['county', 'admin'] },
-  { href: '/rounds', label: '评审轮次', roles: ['admin'] },
+  { href: '/', label: '首页', roles: ALL },
+  { href: '/entries', label: '作品', roles: ['school', 'county', 'admin'], group: '报送' },
+  { href: '/review', label: '审核与报送', roles: ['county', 'admin'], group: '报送' },
+  { href: '/stats', label: '统计', roles: ['county', 'admin'], group: '报送' },
+  { href: '/learning', label: '人人会唱', roles: ['school'], group: '报送' },
+  { href: '/learning/coverage', label: '人人会唱', roles: ['county', 'admin'], group: '报送' },
   { href: '/supervision', label: '监督', roles: ['supervisor'] },
-  { href: '/objections', label: '公示异议', roles: ['admin', 'supervisor'] },
-  { href: '/reports', label: '成绩单', roles: ['county', 'admin', 'supervisor'] },
+  { href: '/rounds', label: '评审轮次', roles: ['admin'], group: '评审' },
+  { href: '/objections', label: '公示异议', roles: ['admin', 'supervisor'], group: '评审' },
+  { href: '/reports', label: '成绩单', roles: ['county', 'admin', 'supervisor'], group: '评审' },
+  { href: '/certificates', label: '获奖证书', roles: ['school', 'county'], group: '评审' },
+  { href: '/broadcast', label: '电视台展播', roles: ['tv', 'admin'], group: '展播' },
+  { href: '/newmedia', label: '新媒体展播', roles: ['newmedia', 'admin'], group: '展播' },
+  { href: '/org/counties', label: '县区', roles: ['admin'], group: '组织' },
+  { href: '/org/schools', label: '学校', roles: ['county', 'admin'], group: '组织' },
+  { href: '/accounts', label: '账号', roles: ['county', 'admin'], group: '组织' },
+  { href: '/campaigns', label: '活动管理', roles: ['admin'], group: '设置' },
+  { href: '/campaign', label: '活动与报送期', roles: ['school', 'county', 'judge', 'admin', 'tv'], group: '设置' },
+  { href: '/consent/settings', label: '授权书要求', roles: ['admin'], group: '设置' },
+  { href: '/audit', label: '操作日志', roles: ['admin'], group: '设置' },
   { href: '/judging', label: '我的评审', roles: ['judge'] },
   { href: '/feedback', label: '评审反馈', roles: ['school'] },
-  { href: '/audit', label: '操作日志', roles: ['admin'] },
-  { href: '/notifications', label: '消息', roles: ['school', 'county', 'judge', 'admin', 'tv', 'supervisor', 'newmedia'] },
-  { href: '/consent/settings', label: '授权书要求', roles: ['admin'] },
   { href: '/my-data', label: '本校数据', roles: ['school'] },
+  // Never in a group: its unread badge stays in sight.
+  { href: '/notifications', label: '消息', roles: ALL },
 ];
 
+/** Roles whose menus are grouped; the others have at most eight items and fit one row flat. */
+export const GROUPED_ROLES: readonly Role[] = ['admin', 'county'];
+
+export interface NavLink {
+  kind: 'link';
+  href: string;
+  label: string;
+  /** The current page (the layout marks it aria-current="page"). */
+  active: boolean;
+  /** Unread messages on 消息 ("99+" past 99), else null. */
+  badge: string | null;
+}
+
+export interface NavGroup {
+  kind: 'group';
+  label: NavGroupLabel;
+  /** Holds the current page. */
+  active: boolean;
+  links: NavLink[];
+}
+
+export type NavEntry = NavLink | NavGroup;
+
 /** `unread`: the person's unread messages, shown as a badge on 消息. */
-export function navFor(user: CurrentUser | null, currentPath: string, unread = 0) {
+export function navFor(user: CurrentUser | null, currentPath: string, unread = 0): NavEntry[] {
   if (!user) return [];
-  return ITEMS.filter((i) => i.roles.includes(user.role)).map((i) => ({
-    ...i,
+  const items = ITEMS.filter((i) => i.roles.includes(user.role));
+  const link = (i: NavItem): NavLink => ({
+    kind: 'link',
+    href: i.href,
+    label: i.label,
     active: i.href === '/' ? currentPath === '/' : currentPath === i.href || currentPath.startsWith(`${i.href}/`),
     badge: i.href === '/notifications' && unread > 0 ? (unread > 99 ? '99+' : String(unread)) : null,
-  }));
+  });
+  if (!GROUPED_ROLES.includes(user.role)) return items.map(link);
+  const entries: NavEntry[] = [];
+  const groups = new Map<NavGroupLabel, NavGroup>();
+  for (const item of items) {
+    const l = link(item);
+    if (!item.group) {
+      entries.push(l);
+      continue;
+    }
+    let group = groups.get(item.group);
+    if (!group) {
+      group = { kind: 'group', label: item.group, active: false, links: [] };
+      groups.set(item.group, group);
+      entries.push(group);
+    }
+    group.links.push(l);
+    group.active ||= l.active;
+  }
+  // A group of one is just a detour: show its item as a plain link where the group would stand.
+  return entries.map((e) => (e.kind === 'group' && e.links.length === 1 ? e.links[0] : e));
 }
 
 /** Short confirmations shown after a redirect (`?msg=`). */

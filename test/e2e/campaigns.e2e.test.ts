@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, clickMenu } from '../support/browser';
 import { createEntry, schoolWithToken } from '../support/factories';
 
 /**
@@ -29,7 +29,7 @@ describeBrowser('campaigns in a browser', () => {
     const school = await schoolWithToken(suite.t, 'c-lishi');
     const old = await createEntry(suite.t, school.token, { title: '去年的作品' });
     const page = await login('admin');
-    await page.getByRole('link', { name: '活动管理' }).click();
+    await clickMenu(page, '活动管理');
     await page.getByLabel('活动名称').fill('2027年吕梁市中小学校园歌曲展播');
     const year = Number(await page.getByRole('spinbutton', { name: '年度' }).inputValue());
     await page.getByRole('button', { name: '创建活动' }).click();

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, clickMenu } from '../support/browser';
 import { attachReadyVideo, createEntry } from '../support/factories';
 import { pdfText } from '../support/pdf';
 import { readFile } from 'node:fs/promises';
@@ -80,7 +80,7 @@ describeBrowser('guardian authorisation in a browser', () => {
 
   test('when the city requires scans and opens a school’s personal data, then the pages say so', async () => {
     const page = await pageAs('admin', 1280);
-    await page.getByRole('link', { name: '授权书要求' }).click();
+    await clickMenu(page, '授权书要求');
     await page.getByLabel('必须上传签字的授权书扫描件').check();
     await page.getByRole('button', { name: '保存' }).click();
     await see(page.locator('.flash')).toContainText('授权书要求已保存');

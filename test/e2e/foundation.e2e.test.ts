@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { TEST_PASSWORD } from '../support/app';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, clickMenu } from '../support/browser';
 
 /**
  * In a real chromium: the city admin sets up a school and its account, and the school logs in.
@@ -25,7 +25,7 @@ describeBrowser('foundation in a browser', () => {
       await see(page.locator('.lead')).toHaveText('欢迎，市教育局管理员。');
 
       // A school in 离石区, from the counties page.
-      await page.getByRole('link', { name: '县区', exact: true }).click();
+      await clickMenu(page, '县区');
       await page.locator('tr', { hasText: '离石区' }).getByRole('link', { name: '新建学校' }).click();
       await see(page.getByLabel('所属县区')).toHaveValue('c-lishi');
       await page.getByLabel('学校名称').fill('离石区浏览器测试小学');

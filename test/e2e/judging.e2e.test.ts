@@ -116,7 +116,7 @@ describeBrowser('judging in a browser', () => {
 
     // The city creates the round.
     const admin = await login('admin');
-    await admin.getByRole('link', { name: '评审轮次', exact: true }).click();
+    await clickMenu(admin, '评审轮次');
     await admin.getByLabel('轮次名称').fill('市级初评');
     await admin.getByLabel('参评作品').selectOption({ label: '第一期报送全部已报送作品' });
     await admin.getByLabel('每件作品评委人数').fill('3');

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { TEST_PASSWORD } from '../support/app';
-import { browserSuite, describeBrowser, logIn, see } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, clickMenu } from '../support/browser';
 
 /**
  * 人人会唱 in a real chromium: a school reports its learning progress on a phone (390 px wide),
@@ -58,7 +58,7 @@ describeBrowser('人人会唱 in a browser', () => {
     const city = await desk.newPage();
     try {
       await logIn(city, suite.baseUrl, 'admin', TEST_PASSWORD);
-      await city.getByRole('link', { name: '人人会唱' }).click();
+      await clickMenu(city, '人人会唱');
       await see(city.locator('h1')).toHaveText('人人会唱 · 学唱覆盖');
       const row = city.locator('table.learning-schools tr', { hasText: '离石区会唱小学' });
       await see(row).toContainText('60 / 24');

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { browserSuite, describeBrowser, logIn, see, confirmDialog } from '../support/browser';
+import { browserSuite, describeBrowser, logIn, see, confirmDialog, clickMenu } from '../support/browser';
 import { attachReadyVideo } from '../support/factories';
 
 /**
@@ -42,7 +42,7 @@ describeBrowser('county review in a browser', () => {
 
     // The county returns it with a reason.
     const county = await login(reviewer.username);
-    await county.getByRole('link', { name: '审核与报送' }).click();
+    await clickMenu(county, '审核与报送');
     await county.getByRole('link', { name: '五年级合唱' }).click();
     await county.getByLabel('退回原因（学校会看到）').fill('开头两秒黑屏，请剪掉后重新上传');
     await county.getByRole('button', { name: '退回学校' }).click();

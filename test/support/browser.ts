@@ -175,9 +175,15 @@ export async function confirmDialog(page: Page, says?: string): Promise<string> 
   return text;
 }
 
-/** Clicks a link of the top menu; on a phone the menu is folded behind 菜单 first. */
+/**
+ * Clicks a link of the top menu; on a phone the menu is folded behind 菜单 first, and a link in a
+ * menu group (the city and the counties: 报送, 评审, …) needs its group opened first.
+ */
 export async function clickMenu(page: Page, name: string): Promise<void> {
   const toggle = page.locator('.nav-toggle-label');
   if ((await toggle.isVisible()) && !(await page.locator('#nav-toggle').isChecked())) await toggle.click();
-  await page.locator('nav.nav').getByRole('link', { name, exact: true }).click();
+  const nav = page.locator('nav.nav');
+  const group = nav.locator('details.nav-group').filter({ has: page.getByRole('link', { name, exact: true, includeHidden: true }) });
+  if ((await group.count()) > 0 && (await group.getAttribute('open')) === null) await group.locator('summary').click();
+  await nav.getByRole('link', { name, exact: true }).click();
 }
