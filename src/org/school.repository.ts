@@ -33,10 +33,6 @@ export async function findCounty(db: Q, id: string): Promise<County | undefined>
   return db.selectFrom('counties').select(['id', 'code', 'name']).where('id', '=', id).executeTakeFirst();
 }
 
-export async function levelExists(db: Q, code: string): Promise<boolean> {
-  return Boolean(await db.selectFrom('levels').select('code').where('code', '=', code).executeTakeFirst());
-}
-
 function schoolQuery(db: Q) {
   return db
     .selectFrom('schools as s')
