@@ -5,6 +5,11 @@ import type { County, School } from './org.types';
 
 type Q = Kysely<DB> | Transaction<DB>;
 
+/** Locks the school's row: serialises what must not run twice at once for one school (e.g. reserving upload bytes against its cap). */
+export async function lockSchool(trx: Transaction<DB>, id: string): Promise<void> {
+  await trx.selectFrom('schools').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 export async function listCounties(db: Q): Promise<County[]> {
   return db.selectFrom('counties').select(['id', 'code', 'name']).orderBy('sort').execute();
 }
