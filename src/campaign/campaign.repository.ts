@@ -55,6 +55,17 @@ export function nextSubmitPeriod(q: Q, campaignId: string, now: Date): Promise<{
     .executeTakeFirst();
 }
 
+/** The campaign's next submission deadline after `now` (null when every period's has passed). */
+export async function nextSubmitDeadline(q: Q, campaignId: string, now: Date): Promise<Date | null> {
+  const deadline = await q
+    .selectFrom('periods')
+    .select((eb) => eb.fn.min('submit_by').as('due'))
+    .where('campaign_id', '=', campaignId)
+    .where('submit_by', '>', now)
+    .executeTakeFirst();
+  return deadline?.due ? new Date(deadline.due as unknown as string) : null;
+}
+
 export async function updatePeriod(q: Q, id: string, values: Updateable<DB['periods']>): Promise<void> {
   await q.updateTable('periods').set(values).where('id', '=', id).execute();
 }

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { EntryScope } from '../accounts/policy';
 import type { DB } from '../platform/db/schema';
 import type { Page, PageQuery } from '../platform/validate';
@@ -255,3 +255,33 @@ export async function campaignIsClosed(db: Q, campaignId: string): Promise<boole
   return row?.status === 'closed';
 }
 
+/** The city's to-do: the campaign's entries whose current video failed processing. */
+export async function countFailedVideos(q: Q, campaignId: string): Promise<number> {
+  const row = await q
+    .selectFrom('entries as e')
+    .innerJoin('videos as v', 'v.id', 'e.video_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('e.campaign_id', '=', campaignId)
+    .where('v.status', '=', 'failed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** A school's to-do counts in the campaign (drafts without a video, ready, failed, warned, returned, waiting): one aggregate query. */
+export async function schoolTodoCounts(q: Q, schoolId: string, campaignId: string) {
+  const editable = sql`e.status IN ('draft', 'returned')`;
+  return q
+    .selectFrom('entries as e')
+    .leftJoin('videos as v', 'v.id', 'e.video_id')
+    .select([
+      sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND e.video_id IS NULL)`.as('no_video'),
+      sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND v.status = 'ready' AND v.qc_verdict IS DISTINCT FROM 'fail')`.as('ready'),
+      sql<string>`count(*) FILTER (WHERE ${editable} AND (v.status = 'failed' OR v.qc_verdict = 'fail'))`.as('failed'),
+      sql<string>`count(*) FILTER (WHERE ${editable} AND v.status = 'ready' AND v.qc_verdict = 'warn')`.as('warn'),
+      sql<string>`count(*) FILTER (WHERE e.status = 'returned')`.as('returned'),
+      sql<string>`count(*) FILTER (WHERE e.status IN ('submitted', 'forwarded'))`.as('waiting'),
+    ])
+    .where('e.campaign_id', '=', campaignId)
+    .where('e.school_id', '=', schoolId)
+    .executeTakeFirstOrThrow();
+}
