@@ -5,7 +5,19 @@ import { nameKey } from '../platform/validate';
 import type { CurrentUser } from './account.types';
 import { assertArea, canUse } from './policy';
 import { hashPassword, needsRehash, verifyPassword } from './password';
-import { findUserByUsername, toCurrentUser, updateUser } from './user.repository';
+import {
+  countAccountFailures,
+  deleteAccountFailures,
+  deleteFailure,
+  deletePairFailures,
+  failureCounts,
+  failuresByAddress,
+  insertFailure,
+  isKnownAddress,
+  rememberAddress,
+  sweepLoginRecords,
+} from './login-throttle.repository';
+import { findUserByUsername, findUsernameById, toCurrentUser, updateUser } from './user.repository';
 
 export interface AuthOptions {
   scryptLogN: number;
@@ -59,38 +71,8 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     const t = now().getTime();
     const since = new Date(t - windowMs);
     const remembered = new Date(t - PAIR_MEMORY_MS);
-    let q = db
-      .selectFrom('login_failures')
-      .select((eb) => [
-        eb.fn
-          .count<number>('id')
-          .filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)]))
-          .as('pair'),
-        eb.fn
-          .max<Date | null>('at')
-          .filterWhere((w) => w.and([w('username', '=', username), w('ip', '=', ip)]))
-          .as('pairLast'),
-        eb.fn
-          .count<number>('id')
-          .filterWhere((w) => w.and([w('username', '=', username), w('at', '>', since)]))
-          .as('account'),
-        eb.fn.max<Date | null>('at').filterWhere('username', '=', username).as('accountLast'),
-        eb.fn
-          .count<number>('id')
-          .filterWhere((w) => w.and([w('ip', '=', ip), w('at', '>', since)]))
-          .as('address'),
-      ])
-      .where('at', '>', remembered)
-      .where((eb) => eb.or([eb('username', '=', username), eb('ip', '=', ip)]));
-    if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
-    const r = await q.executeTakeFirstOrThrow();
-    const known = await db
-      .selectFrom('login_known_addresses')
-      .select('ip')
-      .where('username', '=', username)
-      .where('ip', '=', ip)
-      .where('last_success_at', '>', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000))
-      .executeTakeFirst();
+    const r = await failureCounts(db, { username, ip, since, remembered, exceptId });
+    const known = await isKnownAddress(db, username, ip, new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000));
     const time = (d: Date | string | null) => (d ? new Date(d).getTime() : 0);
     return {
       pair: Number(r.pair),
@@ -98,7 +80,7 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       account: Number(r.account),
       accountLast: time(r.accountLast),
       address: Number(r.address),
-      known: Boolean(known),
+      known,
     };
   }
 
@@ -142,11 +124,11 @@ export function createAuthService(db: Db, opts: AuthOptions) {
       await assertNotLimited(username, ip);
       // Record the attempt as a failure *before* the slow hash check, then count again: parallel
       // attempts see each other, so N concurrent guesses cannot all slip under the bound.
-      const attempt = await db.insertInto('login_failures').values({ username, ip, at: now() }).returning('id').executeTakeFirstOrThrow();
+      const attemptId = await insertFailure(db, username, ip, now());
       try {
-        await assertNotLimited(username, ip, attempt.id);
+        await assertNotLimited(username, ip, attemptId);
       } catch (err) {
-        await db.deleteFrom('login_failures').where('id', '=', attempt.id).execute();
+        await deleteFailure(db, attemptId);
         throw err;
       }
       const row = username ? await findUserByUsername(db, username) : undefined;
@@ -161,12 +143,8 @@ export function createAuthService(db: Db, opts: AuthOptions) {
         await auditBoundsReached(username, ip); // the recorded attempt stays as the failure
         throw badCredentials();
       }
-      await db.deleteFrom('login_failures').where('username', '=', username).where('ip', '=', ip).execute();
-      await db
-        .insertInto('login_known_addresses')
-        .values({ username, ip, last_success_at: now() })
-        .onConflict((oc) => oc.columns(['username', 'ip']).doUpdateSet({ last_success_at: now() }))
-        .execute();
+      await deletePairFailures(db, username, ip);
+      await rememberAddress(db, username, ip, now());
       if (needsRehash(row.password_hash, opts.scryptLogN)) {
         await updateUser(db, row.id, { password_hash: await hashPassword(password, opts.scryptLogN) });
       }
@@ -178,22 +156,11 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     async loginStatus(actor: CurrentUser, username: string): Promise<{ failures: number; addresses: number; limited: boolean } | null> {
       if (!canUse(actor, 'loginUnlock')) return null;
       const since = new Date(now().getTime() - PAIR_MEMORY_MS);
-      const rows = await db
-        .selectFrom('login_failures')
-        .select(['ip', (eb) => eb.fn.count<number>('id').as('n'), (eb) => eb.fn.max<Date>('at').as('last')])
-        .where('username', '=', username)
-        .where('at', '>', since)
-        .groupBy('ip')
-        .execute();
+      const rows = await failuresByAddress(db, username, since);
       const t = now().getTime();
       const failures = rows.reduce((a, r) => a + Number(r.n), 0);
-      const recent = await db
-        .selectFrom('login_failures')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('username', '=', username)
-        .where('at', '>', new Date(t - windowMs))
-        .executeTakeFirstOrThrow();
-      const limited = Number(recent.n) >= accountCeiling || rows.some((r) => Number(r.n) >= P && new Date(r.last).getTime() + pairDelayMs(Number(r.n)) > t);
+      const recent = await countAccountFailures(db, username, new Date(t - windowMs));
+      const limited = recent >= accountCeiling || rows.some((r) => Number(r.n) >= P && new Date(r.last).getTime() + pairDelayMs(Number(r.n)) > t);
       return { failures, addresses: rows.length, limited };
     },
 
@@ -201,12 +168,11 @@ export function createAuthService(db: Db, opts: AuthOptions) {
     async unlock(actor: CurrentUser, userId: string): Promise<{ cleared: number }> {
       assertArea(actor, 'accounts');
       assertArea(actor, 'loginUnlock', '只有管理员可以解除登录限制。');
-      const user = await db.selectFrom('users').select(['id', 'username']).where('id', '=', userId).executeTakeFirst();
+      const user = await findUsernameById(db, userId);
       if (!user) throw notFound('账号不存在。');
       const username = user.username.toLowerCase();
       return db.transaction().execute(async (trx) => {
-        const removed = await trx.deleteFrom('login_failures').where('username', '=', username).executeTakeFirst();
-        const cleared = Number(removed.numDeletedRows ?? 0);
+        const cleared = await deleteAccountFailures(trx, username);
         await recordAudit(trx, { actor, action: 'login.unlock', objectType: 'user', objectId: user.id, detail: { username, cleared } });
         return { cleared };
       });
@@ -214,11 +180,7 @@ export function createAuthService(db: Db, opts: AuthOptions) {
 
     async sweep(): Promise<void> {
       const since = new Date(now().getTime() - Math.max(windowMs, PAIR_MEMORY_MS));
-      await db.deleteFrom('login_failures').where('at', '<=', since).execute();
-      await db
-        .deleteFrom('login_known_addresses')
-        .where('last_success_at', '<', new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000))
-        .execute();
+      await sweepLoginRecords(db, since, new Date(now().getTime() - KNOWN_ADDRESS_DAYS * 86_400_000));
     },
   };
 }

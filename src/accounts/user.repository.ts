@@ -30,6 +30,11 @@ export async function findUserById(db: Q, id: string): Promise<UserRow | undefin
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Just the id and username of an account (for clearing its login failures). */
+export async function findUsernameById(db: Q, id: string): Promise<{ id: string; username: string } | undefined> {
+  return db.selectFrom('users').select(['id', 'username']).where('id', '=', id).executeTakeFirst();
+}
+
 export async function insertUser(db: Q, row: Insertable<UsersTable>): Promise<string> {
   const { id } = await db.insertInto('users').values(row).returning('id').executeTakeFirstOrThrow();
   return id;

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { DB } from '../platform/db/schema';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { DownloadsTable, MastersTable } from './broadcast.schema';
@@ -90,4 +90,18 @@ export async function updateUnfinishedMaster(q: Q, masterId: string, values: Upd
 /** Progress is only written while the master is being made. */
 export async function writeMasterProgress(q: Q, masterId: string, progress: number): Promise<void> {
   await q.updateTable('masters').set({ progress }).where('id', '=', masterId).where('status', '=', 'processing').execute();
+}
+
+/** The campaign's entries by their masters' state (ready and selected but not aired, in production, failed): the TV desk's to-do. */
+export async function masterTodoCounts(q: Q, campaignId: string) {
+  return q
+    .selectFrom('entries as e')
+    .innerJoin('masters as m', 'm.entry_id', 'e.id')
+    .select([
+      sql<string>`count(DISTINCT e.id) FILTER (WHERE m.status = 'ready' AND e.status = 'broadcast_selected')`.as('ready'),
+      sql<string>`count(DISTINCT e.id) FILTER (WHERE m.status IN ('queued', 'processing'))`.as('making'),
+      sql<string>`count(DISTINCT e.id) FILTER (WHERE m.status = 'failed')`.as('failed'),
+    ])
+    .where('e.campaign_id', '=', campaignId)
+    .executeTakeFirstOrThrow();
 }

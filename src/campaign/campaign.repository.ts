@@ -22,12 +22,48 @@ export function listLevels(q: Q) {
   return q.selectFrom('levels').select(['code', 'label']).orderBy('sort').execute();
 }
 
+/** Whether the song is one of the campaign's (an entry may only name its own campaign's songs). */
+export async function songInCampaign(q: Q, songId: string, campaignId: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('songs').select('id').where('id', '=', songId).where('campaign_id', '=', campaignId).executeTakeFirst());
+}
+
+export async function formExists(q: Q, code: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('performance_forms').select('code').where('code', '=', code).executeTakeFirst());
+}
+
+export async function levelExists(q: Q, code: string): Promise<boolean> {
+  return Boolean(await q.selectFrom('levels').select('code').where('code', '=', code).executeTakeFirst());
+}
+
 export function listPeriodRows(q: Q, campaignId: string): Promise<PeriodRow[]> {
   return q.selectFrom('periods').selectAll().where('campaign_id', '=', campaignId).orderBy('sort').orderBy('submit_by').execute();
 }
 
 export function findPeriod(q: Q, id: string): Promise<PeriodRow | undefined> {
   return q.selectFrom('periods').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The period an entry submitted now falls in: the campaign's earliest one still open for submissions. */
+export function nextSubmitPeriod(q: Q, campaignId: string, now: Date): Promise<{ id: string } | undefined> {
+  return q
+    .selectFrom('periods')
+    .select('id')
+    .where('campaign_id', '=', campaignId)
+    .where('submit_by', '>', now)
+    .orderBy('submit_by')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The campaign's next submission deadline after `now` (null when every period's has passed). */
+export async function nextSubmitDeadline(q: Q, campaignId: string, now: Date): Promise<Date | null> {
+  const deadline = await q
+    .selectFrom('periods')
+    .select((eb) => eb.fn.min('submit_by').as('due'))
+    .where('campaign_id', '=', campaignId)
+    .where('submit_by', '>', now)
+    .executeTakeFirst();
+  return deadline?.due ? new Date(deadline.due as unknown as string) : null;
 }
 
 export async function updatePeriod(q: Q, id: string, values: Updateable<DB['periods']>): Promise<void> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type * as TusUtilsModule from '@tus/utils' with { 'resolution-mode': 'import' };
 import type { DB } from '../platform/db/schema';
 import { outageOf } from '../platform/outage';
@@ -10,6 +10,7 @@ import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { TusStorage } from './resumable-upload';
 import { TusReply } from './tus-reply';
+import { deleteUploadParts, expiredUploadIds, insertUploadPart, listUploadParts, setUploadMetadata, uploadWithOffset } from './upload.repository';
 import { tempName } from '../platform/temp-files';
 
 /**
@@ -44,9 +45,6 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
   const { db, store } = deps;
   fs.mkdirSync(deps.tmpDir, { recursive: true });
 
-  const partsOf = (id: string) =>
-    db.selectFrom('resumable_upload_parts').select(['start_byte', 'size_bytes']).where('upload_id', '=', id).orderBy('start_byte').execute();
-
   class BucketTusStore extends DataStore {
     constructor() {
       super();
@@ -54,13 +52,8 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
     }
 
     override async create(upload: InstanceType<typeof Upload>) {
-      const updated = await db
-        .updateTable('resumable_uploads')
-        .set({ metadata: JSON.stringify(upload.metadata ?? {}) })
-        .where('id', '=', upload.id)
-        .executeTakeFirst();
       // onUploadCreate records the upload first; without its row there is nothing to attach bytes to.
-      if (Number(updated.numUpdatedRows) !== 1) throw ERRORS.FILE_NOT_FOUND;
+      if (!(await setUploadMetadata(db, upload.id, upload.metadata ?? {}))) throw ERRORS.FILE_NOT_FOUND;
       upload.storage = { type: 'bucket', path: objectKeys.tusParts(upload.id) };
       return upload;
     }
@@ -82,7 +75,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
             throw outageOf(err) === 'store' ? STORE_DOWN : ERRORS.FILE_WRITE_ERROR;
           }
           try {
-            await db.insertInto('resumable_upload_parts').values({ upload_id: id, start_byte: committed, size_bytes: body.length }).execute();
+            await insertUploadPart(db, id, committed, body.length);
           } catch (err) {
             await store.delete(key).catch(() => undefined); // the upload was cancelled or expired meanwhile: leave no orphan object
             throw err;
@@ -124,12 +117,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
     }
 
     override async getUpload(id: string) {
-      const row = await db
-        .selectFrom('resumable_uploads as u')
-        .select(['u.size_bytes', 'u.metadata', 'u.created_at'])
-        .select(sql<number>`(SELECT coalesce(sum(p.size_bytes), 0)::bigint FROM resumable_upload_parts p WHERE p.upload_id = u.id)`.as('offset'))
-        .where('u.id', '=', id)
-        .executeTakeFirst();
+      const row = await uploadWithOffset(db, id);
       if (!row) throw ERRORS.FILE_NOT_FOUND;
       return new Upload({
         id,
@@ -143,11 +131,11 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
 
     override async remove(id: string): Promise<void> {
       await store.deletePrefix(objectKeys.tusParts(id));
-      await db.deleteFrom('resumable_upload_parts').where('upload_id', '=', id).execute();
+      await deleteUploadParts(db, id);
     }
 
     override async deleteExpired(): Promise<number> {
-      const expired = await db.selectFrom('resumable_uploads').select('id').where('expires_at', '<', new Date()).execute();
+      const expired = await expiredUploadIds(db, new Date());
       for (const { id } of expired) await this.remove(id);
       return expired.length;
     }
@@ -164,7 +152,7 @@ export async function createBucketTusStorage(deps: { db: Kysely<DB>; store: Obje
       const file = path.join(deps.tmpDir, tempName('tus'));
       const out = fs.createWriteStream(file, { flags: 'wx' });
       try {
-        for (const part of await partsOf(id)) {
+        for (const part of await listUploadParts(db, id)) {
           const got = await store.get(objectKeys.tusPart(id, Number(part.start_byte)));
           await pipeline(got.body, out, { end: false });
         }

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { EntryScope } from '../accounts/policy';
 import type { DB } from '../platform/db/schema';
 import type { Page, PageQuery } from '../platform/validate';
@@ -160,6 +160,59 @@ export async function findReplacement(db: Q, entryId: string, currentVideoId: st
     .executeTakeFirst();
 }
 
+/** Locks the video's row; undefined when the video is gone (e.g. removed by a newer upload). */
+export async function lockVideo(trx: Transaction<DB>, id: string) {
+  return trx.selectFrom('videos').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** The created_at of a video, as a sub-select: compared in SQL (the database keeps microseconds, a JS Date only milliseconds). */
+function createdAtOf(q: Q, videoId: string) {
+  return q.selectFrom('videos').select('created_at').where('id', '=', videoId);
+}
+
+/** Another upload of the entry, newer than this video and not failed (it is still on its way, or ready). */
+export async function findNewerLiveVideo(q: Q, entryId: string, videoId: string) {
+  return q
+    .selectFrom('videos')
+    .select('id')
+    .where('entry_id', '=', entryId)
+    .where('id', '!=', videoId)
+    .where('created_at', '>', createdAtOf(q, videoId))
+    .where('status', '!=', 'failed')
+    .executeTakeFirst();
+}
+
+/** The entry's other videos not newer than this one (with their originals' keys, to delete after commit). */
+export async function listOlderVideos(q: Q, entryId: string, videoId: string) {
+  return q
+    .selectFrom('videos')
+    .select(['id', 'original_key'])
+    .where('entry_id', '=', entryId)
+    .where('id', '!=', videoId)
+    .where('created_at', '<=', createdAtOf(q, videoId))
+    .execute();
+}
+
+export async function deleteVideos(q: Q, ids: string[]): Promise<void> {
+  await q.deleteFrom('videos').where('id', 'in', ids).execute();
+}
+
+/** The entry's newest failed video (the one an admin's 重新处理 takes up). */
+export async function findNewestFailedVideo(q: Q, entryId: string) {
+  return q.selectFrom('videos').select('id').where('entry_id', '=', entryId).where('status', '=', 'failed').orderBy('created_at', 'desc').executeTakeFirst();
+}
+
+/** failed → processing, only if it is still failed: returns whether this call changed it. */
+export async function restartFailedVideo(q: Q, id: string): Promise<boolean> {
+  const changed = await q
+    .updateTable('videos')
+    .set({ status: 'processing', progress: 0, error: null, error_code: null, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .executeTakeFirst();
+  return Number(changed.numUpdatedRows) === 1;
+}
+
 export async function updateVideo(db: Q, id: string, patch: Updateable<VideosTable>): Promise<void> {
   await db
     .updateTable('videos')
@@ -200,4 +253,35 @@ export function entryHeadline(q: Q, id: string) {
 export async function campaignIsClosed(db: Q, campaignId: string): Promise<boolean> {
   const row = await db.selectFrom('campaigns').select('status').where('id', '=', campaignId).executeTakeFirst();
   return row?.status === 'closed';
+}
+
+/** The city's to-do: the campaign's entries whose current video failed processing. */
+export async function countFailedVideos(q: Q, campaignId: string): Promise<number> {
+  const row = await q
+    .selectFrom('entries as e')
+    .innerJoin('videos as v', 'v.id', 'e.video_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('e.campaign_id', '=', campaignId)
+    .where('v.status', '=', 'failed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** A school's to-do counts in the campaign (drafts without a video, ready, failed, warned, returned, waiting): one aggregate query. */
+export async function schoolTodoCounts(q: Q, schoolId: string, campaignId: string) {
+  const editable = sql`e.status IN ('draft', 'returned')`;
+  return q
+    .selectFrom('entries as e')
+    .leftJoin('videos as v', 'v.id', 'e.video_id')
+    .select([
+      sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND e.video_id IS NULL)`.as('no_video'),
+      sql<string>`count(*) FILTER (WHERE e.status = 'draft' AND v.status = 'ready' AND v.qc_verdict IS DISTINCT FROM 'fail')`.as('ready'),
+      sql<string>`count(*) FILTER (WHERE ${editable} AND (v.status = 'failed' OR v.qc_verdict = 'fail'))`.as('failed'),
+      sql<string>`count(*) FILTER (WHERE ${editable} AND v.status = 'ready' AND v.qc_verdict = 'warn')`.as('warn'),
+      sql<string>`count(*) FILTER (WHERE e.status = 'returned')`.as('returned'),
+      sql<string>`count(*) FILTER (WHERE e.status IN ('submitted', 'forwarded'))`.as('waiting'),
+    ])
+    .where('e.campaign_id', '=', campaignId)
+    .where('e.school_id', '=', schoolId)
+    .executeTakeFirstOrThrow();
 }

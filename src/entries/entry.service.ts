@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertOwnSchoolEntry, assertSeeEntry, entryScope } from '../accounts/policy';
 import { NO_OPEN_CAMPAIGN, NOT_OPEN_CAMPAIGN } from '../campaign/campaign.messages';
+import { findCampaign, formExists, levelExists, nextSubmitPeriod, openCampaignRow, songInCampaign } from '../campaign/campaign.repository';
 import { findSchool } from '../org/school.repository';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
@@ -52,17 +53,14 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
     if (full || 'songId' in input || 'customSongTitle' in input) {
       if (Boolean(input.songId) === Boolean(input.customSongTitle)) {
         errors.push({ field: 'songId', message: '请选择一首指定歌曲，或填写自选歌曲名称（二选一）' });
-      } else if (
-        input.songId &&
-        !(await db.selectFrom('songs').select('id').where('id', '=', input.songId).where('campaign_id', '=', campaignId).executeTakeFirst())
-      ) {
+      } else if (input.songId && !(await songInCampaign(db, input.songId, campaignId))) {
         errors.push({ field: 'songId', message: '歌曲不存在' });
       }
     }
-    if (input.form !== undefined && !(await db.selectFrom('performance_forms').select('code').where('code', '=', input.form).executeTakeFirst())) {
+    if (input.form !== undefined && !(await formExists(db, input.form))) {
       errors.push({ field: 'form', message: '表演形式不存在' });
     }
-    if (input.level !== undefined && !(await db.selectFrom('levels').select('code').where('code', '=', input.level).executeTakeFirst())) {
+    if (input.level !== undefined && !(await levelExists(db, input.level))) {
       errors.push({ field: 'level', message: '学段不存在' });
     }
     if (errors.length) throw validationFailed(errors);
@@ -81,7 +79,7 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
       assertArea(actor, 'entryCreate');
       const input = parse(entryInput, body);
       // Schools submit to the campaign open for submissions only, whichever one they are looking at.
-      const open = await db.selectFrom('campaigns').select('id').where('status', '=', 'open').executeTakeFirst();
+      const open = await openCampaignRow(db);
       if (!open) throw invalidState(NO_OPEN_CAMPAIGN);
       await validateRefs(open.id, input, true);
       const school = actor.schoolId ? await findSchool(db, actor.schoolId) : undefined;
@@ -177,16 +175,9 @@ export function createEntryService(db: Db, deps: { now?: () => Date } = {}) {
           const replacement = await repo.findReplacement(trx, entry.id, entry.video_id);
           if (replacement && replacement.status !== 'failed') throw invalidState('更换的视频还在处理中，处理完成后再提交（或等它处理失败后用当前视频提交）。');
           // Inside the transaction, every query goes through `trx` (PGlite has one connection).
-          const campaign = await trx.selectFrom('campaigns').select('status').where('id', '=', entry.campaign_id).executeTakeFirstOrThrow();
+          const campaign = await findCampaign(trx, entry.campaign_id);
           if (campaign.status !== 'open') throw invalidState(NOT_OPEN_CAMPAIGN);
-          const period = await trx
-            .selectFrom('periods')
-            .select('id')
-            .where('campaign_id', '=', entry.campaign_id)
-            .where('submit_by', '>', now())
-            .orderBy('submit_by')
-            .limit(1)
-            .executeTakeFirst();
+          const period = await nextSubmitPeriod(trx, entry.campaign_id, now());
           if (!period) throw invalidState('当前没有开放的报送期，不能提交。');
           const t = now();
           // A 市直 school's entry goes straight to the city: it needs the guardians' authorisation now.

@@ -16,7 +16,7 @@ import { PermanentJobError, type JobHandler } from '../platform/queue/job-handle
 import { INFRA_FAILURE_REASON } from '../platform/queue/queue';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
-import { findVideo, updateVideo } from './entry.repository';
+import { deleteVideos, findNewerLiveVideo, findVideo, listOlderVideos, lockVideo, updateEntry, updateVideo } from './entry.repository';
 import { notifyVideoOutcome } from './entry.notify';
 import { tempName } from '../platform/temp-files';
 
@@ -102,7 +102,7 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
 
         const outcome = await db.transaction().execute(async (trx) => {
           // A newer upload of the same entry may have become ready meanwhile and removed this one.
-          const still = await trx.selectFrom('videos').select('id').where('id', '=', videoId).forUpdate().executeTakeFirst();
+          const still = await lockVideo(trx, videoId);
           if (!still) {
             await ctx.complete(trx);
             return { superseded: true, older: [] };
@@ -122,40 +122,21 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
             ready_at: new Date(),
           });
           // A newer upload of the entry still on its way wins later; until then this one waits, ready.
-          // (Times compared in SQL: the database keeps microseconds, a JS Date only milliseconds.)
-          const createdAt = trx.selectFrom('videos').select('created_at').where('id', '=', videoId);
-          const newer = await trx
-            .selectFrom('videos')
-            .select('id')
-            .where('entry_id', '=', video.entry_id)
-            .where('id', '!=', videoId)
-            .where('created_at', '>', createdAt)
-            .where('status', '!=', 'failed')
-            .executeTakeFirst();
+          const newer = await findNewerLiveVideo(trx, video.entry_id, videoId);
           if (newer) {
             await ctx.complete(trx);
             return { superseded: false, older: [] };
           }
           // The newest upload is ready: it becomes the entry's video (a replacement takes over from
           // the ready video it was kept behind), and older videos go (rows now, objects after commit).
-          await trx.updateTable('entries').set({ video_id: videoId, updated_at: new Date() }).where('id', '=', video.entry_id).execute();
-          const older = await trx
-            .selectFrom('videos')
-            .select(['id', 'original_key'])
-            .where('entry_id', '=', video.entry_id)
-            .where('id', '!=', videoId)
-            .where('created_at', '<=', createdAt)
-            .execute();
+          await updateEntry(trx, video.entry_id, { video_id: videoId });
+          const older = await listOlderVideos(trx, video.entry_id, videoId);
           if (result.qc.verdict === 'warn') await notifyVideoOutcome(trx, video.entry_id, videoId, 'warn', null);
           if (older.length)
-            await trx
-              .deleteFrom('videos')
-              .where(
-                'id',
-                'in',
-                older.map((o) => o.id),
-              )
-              .execute();
+            await deleteVideos(
+              trx,
+              older.map((o) => o.id),
+            );
           await ctx.complete(trx);
           return { superseded: false, older };
         });
@@ -188,21 +169,16 @@ export function createIngestJob(deps: IngestJobDeps): JobHandler<IngestPayload> 
 
     /** Attempts exhausted (or the worker died on the last one): the teacher sees why, in Chinese. */
     async onFinalFailure(job, reason, trx) {
-      const video = await trx.selectFrom('videos').select(['status', 'error', 'entry_id']).where('id', '=', job.payload.videoId).executeTakeFirst();
+      const video = await findVideo(trx, job.payload.videoId);
       if (!video || video.status === 'ready') return;
       const known = (Object.values(INGEST_MESSAGES) as string[]).includes(reason) || reason === INFRA_FAILURE_REASON;
       const message = video.status === 'failed' && video.error ? video.error : known ? reason : GENERIC_FAILURE;
-      await trx
-        .updateTable('videos')
-        .set({
-          status: 'failed',
-          error: message,
-          error_code: video.status === 'failed' ? undefined : reason === INFRA_FAILURE_REASON ? 'system_unavailable' : 'processing_failed',
-          progress: 0,
-          updated_at: new Date(),
-        })
-        .where('id', '=', job.payload.videoId)
-        .execute();
+      await updateVideo(trx, job.payload.videoId, {
+        status: 'failed',
+        error: message,
+        error_code: video.status === 'failed' ? undefined : reason === INFRA_FAILURE_REASON ? 'system_unavailable' : 'processing_failed',
+        progress: 0,
+      });
       await notifyVideoOutcome(trx, video.entry_id, job.payload.videoId, 'failed', message);
     },
   };

@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../platform/db/schema';
 import type { Logger } from '../platform/logger';
 import { UploadLockTimeout } from './tus-reply';
+import { deleteExpiredUploadLocks, deleteUploadLock, renewUploadLock, requestUploadLockRelease, takeUploadLock } from './upload.repository';
 
 /**
  * The tus Locker for several web processes: a lease row per upload in `upload_locks`
@@ -53,22 +54,10 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
   const acquireTimeoutMs = options.acquireTimeoutMs ?? 30_000;
   const firstPollMs = options.pollMs ?? 50;
   const instance = crypto.randomBytes(4).toString('hex');
-  const leaseEnd = () => sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})`;
 
   /** Takes the row when free or expired; true when this holder has it now. */
   async function tryTake(id: string, holder: string): Promise<boolean> {
-    const row = await db
-      .insertInto('upload_locks')
-      .values({ upload_id: id, holder, expires_at: leaseEnd() })
-      .onConflict((oc) =>
-        oc
-          .column('upload_id')
-          .doUpdateSet({ holder, expires_at: leaseEnd(), acquired_at: sql`now()`, release_requested: false })
-          .where('upload_locks.expires_at', '<', sql<Date>`now()`),
-      )
-      .returning('holder')
-      .executeTakeFirst();
-    return row?.holder === holder;
+    return (await takeUploadLock(db, id, holder, ttlMs)) === holder;
   }
 
   const sleep = (ms: number, signal: AbortSignal) =>
@@ -96,21 +85,15 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
         };
         renewal = setInterval(
           () => {
-            db.updateTable('upload_locks')
-              .set({ expires_at: leaseEnd() })
-              .where('upload_id', '=', id)
-              .where('holder', '=', holder)
-              .returning('release_requested')
-              .executeTakeFirst()
-              .then(
-                (row) => {
-                  if (!row) {
-                    logger.warn('upload lock lost before release', { uploadId: id });
-                    ask();
-                  } else if (row.release_requested) ask();
-                },
-                (err: unknown) => logger.warn('upload lock renewal failed', { uploadId: id, err: String(err) }),
-              );
+            renewUploadLock(db, id, holder, ttlMs).then(
+              (row) => {
+                if (!row) {
+                  logger.warn('upload lock lost before release', { uploadId: id });
+                  ask();
+                } else if (row.release_requested) ask();
+              },
+              (err: unknown) => logger.warn('upload lock renewal failed', { uploadId: id, err: String(err) }),
+            );
           },
           Math.max(10, Math.floor(ttlMs / 4)),
         );
@@ -128,7 +111,7 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
               return;
             }
             // Someone else is writing this upload: ask them to finish (they see it at their next renewal).
-            await db.updateTable('upload_locks').set({ release_requested: true }).where('upload_id', '=', id).where('release_requested', '=', false).execute();
+            await requestUploadLockRelease(db, id);
             const left = deadline - Date.now();
             if (left <= 0) throw LOCK_TIMEOUT;
             await sleep(Math.min(wait, left), stopSignal);
@@ -138,17 +121,11 @@ export function createUploadLocker(db: Kysely<DB>, logger: Logger, options: Uplo
         async unlock() {
           clearInterval(renewal);
           renewal = undefined;
-          await db.deleteFrom('upload_locks').where('upload_id', '=', id).where('holder', '=', holder).execute();
+          await deleteUploadLock(db, id, holder);
         },
       };
     },
 
-    async sweep() {
-      const result = await db
-        .deleteFrom('upload_locks')
-        .where('expires_at', '<', sql<Date>`now()`)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
+    sweep: () => deleteExpiredUploadLocks(db),
   };
 }

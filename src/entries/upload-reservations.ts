@@ -1,5 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { lockSchool } from '../org/school.repository';
 import type { DB } from '../platform/db/schema';
+import { deleteExpiredReservations, deleteReservation, insertReservation, reservationOwner, reservedBytesOf } from './upload.repository';
 
 /**
  * Rows of `resumable_uploads` (migration 0007): who owns each unfinished resumable upload and how
@@ -33,53 +35,19 @@ export interface UploadReservations {
 }
 
 export function createUploadReservations(db: Kysely<DB>, expiryHours: number): UploadReservations {
-  const sumFor = async (executor: Kysely<DB>, schoolId: string) => {
-    const row = await executor
-      .selectFrom('resumable_uploads')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size_bytes'), sql<number>`0`).as('total'))
-      .where('school_id', '=', schoolId)
-      .where('expires_at', '>', sql<Date>`now()`)
-      .executeTakeFirstOrThrow();
-    return Number(row.total);
-  };
-
   return {
     reserve: (upload, capBytes) =>
       db.transaction().execute(async (trx) => {
-        await trx.selectFrom('schools').select('id').where('id', '=', upload.schoolId).forUpdate().executeTakeFirst();
-        const reservedBefore = await sumFor(trx, upload.schoolId);
+        await lockSchool(trx, upload.schoolId);
+        const reservedBefore = await reservedBytesOf(trx, upload.schoolId);
         if (reservedBefore + upload.sizeBytes > capBytes) return { accepted: false, reservedBefore };
-        await trx
-          .insertInto('resumable_uploads')
-          .values({
-            id: upload.id,
-            owner_id: upload.ownerId,
-            school_id: upload.schoolId,
-            entry_id: upload.entryId,
-            size_bytes: upload.sizeBytes,
-            expires_at: sql<Date>`now() + make_interval(hours => ${expiryHours})`,
-          })
-          .execute();
+        await insertReservation(trx, upload, expiryHours);
         return { accepted: true, reservedBefore };
       }),
 
-    async ownerOf(id) {
-      const row = await db.selectFrom('resumable_uploads').select('owner_id').where('id', '=', id).executeTakeFirst();
-      return row?.owner_id;
-    },
-
-    reservedBytes: (schoolId) => sumFor(db, schoolId),
-
-    async release(id) {
-      await db.deleteFrom('resumable_uploads').where('id', '=', id).execute();
-    },
-
-    async sweep() {
-      const result = await db
-        .deleteFrom('resumable_uploads')
-        .where('expires_at', '<', sql<Date>`now()`)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
+    ownerOf: (id) => reservationOwner(db, id),
+    reservedBytes: (schoolId) => reservedBytesOf(db, schoolId),
+    release: (id) => deleteReservation(db, id),
+    sweep: () => deleteExpiredReservations(db),
   };
 }

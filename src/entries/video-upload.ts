@@ -11,6 +11,7 @@ import type { Db } from '../platform/db/database';
 import { AppError, invalidState, notFound } from '../platform/errors';
 import { SNIFF_MESSAGES, sniffVideoFile } from '../platform/media';
 import type { AppJobQueue } from '../jobs';
+import { findJobIdByDedupeKey } from '../platform/queue/queue';
 import { objectKeys } from '../platform/storage/object-keys';
 import type { ObjectStore } from '../platform/storage/object-store';
 import type { EntryService } from './entry.service';
@@ -152,24 +153,12 @@ export function createVideoUploadService(deps: { db: Db; store: ObjectStore; que
       assertArea(actor, 'videoRetry', '只有管理员可以重新处理视频。');
       const entry = await deps.entries.load(entryId);
       if (!entry) throw notFound();
-      const failed = await db
-        .selectFrom('videos')
-        .select('id')
-        .where('entry_id', '=', entryId)
-        .where('status', '=', 'failed')
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst();
+      const failed = await repo.findNewestFailedVideo(db, entryId);
       if (!failed) throw invalidState('这个作品没有处理失败的视频。');
       await db.transaction().execute(async (trx) => {
-        const changed = await trx
-          .updateTable('videos')
-          .set({ status: 'processing', progress: 0, error: null, error_code: null, updated_at: new Date() })
-          .where('id', '=', failed.id)
-          .where('status', '=', 'failed')
-          .executeTakeFirst();
-        if (Number(changed.numUpdatedRows) !== 1) throw invalidState('这个视频已在重新处理。');
-        const job = await trx.selectFrom('jobs').select('id').where('dedupe_key', '=', `ingest:${failed.id}`).executeTakeFirst();
-        const requeued = job ? await queue.retry(trx, job.id) : false;
+        if (!(await repo.restartFailedVideo(trx, failed.id))) throw invalidState('这个视频已在重新处理。');
+        const jobId = await findJobIdByDedupeKey(trx, `ingest:${failed.id}`);
+        const requeued = jobId !== undefined ? await queue.retry(trx, jobId) : false;
         // No failed job to requeue (e.g. removed by an operator): a fresh job under a fresh key.
         if (!requeued)
           await queue.enqueue(trx, {

@@ -1,8 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import type { DB } from '../platform/db/schema';
 import type { TodoItem } from '../todo/todo.types';
 import { openCounts } from './objection.repository';
+import { countAwarded } from './results.repository';
+import { judgesBehind, roundTodoCounts } from './round.repository';
+import { judgeTodoCounts } from './scoring.repository';
 
 /**
  * A judge's to-do: entries to score and drafts in open rounds, and when the round closes; the
@@ -10,18 +13,7 @@ import { openCounts } from './objection.repository';
  */
 export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: string): Promise<TodoItem[]> {
   if (user.role === 'judge') {
-    const row = await db
-      .selectFrom('assignments as a')
-      .innerJoin('rounds as r', 'r.id', 'a.round_id')
-      .select([
-        sql<string>`count(*) FILTER (WHERE a.status = 'pending')`.as('pending'),
-        sql<string>`count(*) FILTER (WHERE a.status = 'draft')`.as('drafts'),
-        sql<Date | null>`min(r.closes_at) FILTER (WHERE a.status <> 'submitted')`.as('closes'),
-      ])
-      .where('a.judge_id', '=', user.id)
-      .where('r.status', '=', 'open')
-      .where('r.campaign_id', '=', campaignId)
-      .executeTakeFirstOrThrow();
+    const row = await judgeTodoCounts(db, user.id, campaignId);
     const due = row.closes ? new Date(row.closes) : null;
     return [
       { key: 'judging.pending', label: '待评的作品', count: Number(row.pending), href: '/judging', due, tone: 'warn' },
@@ -29,24 +21,8 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: s
     ];
   }
   if (user.role === 'admin') {
-    const now = new Date();
-    const rounds = await db
-      .selectFrom('rounds')
-      .select([
-        sql<string>`count(*) FILTER (WHERE status = 'draft')`.as('drafts'),
-        sql<string>`count(*) FILTER (WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= ${now})`.as('due_to_close'),
-        sql<string>`count(*) FILTER (WHERE status = 'closed' AND awards_confirmed_at IS NULL)`.as('awards'),
-      ])
-      .where('campaign_id', '=', campaignId)
-      .executeTakeFirstOrThrow();
-    const behind = await db
-      .selectFrom('assignments as a')
-      .innerJoin('rounds as r', 'r.id', 'a.round_id')
-      .select([sql<string>`count(DISTINCT a.judge_id)`.as('judges'), sql<Date | null>`min(r.closes_at)`.as('closes')])
-      .where('r.status', '=', 'open')
-      .where('r.campaign_id', '=', campaignId)
-      .where('a.status', '<>', 'submitted')
-      .executeTakeFirstOrThrow();
+    const rounds = await roundTodoCounts(db, campaignId, new Date());
+    const behind = await judgesBehind(db, campaignId);
     return [
       { key: 'judging.rounds_draft', label: '未开始的评审轮次', count: Number(rounds.drafts), href: '/rounds', tone: 'info' },
       { key: 'judging.rounds_due', label: '已到截止时间、待结束的轮次', count: Number(rounds.due_to_close), href: '/rounds', tone: 'warn' },
@@ -63,17 +39,12 @@ export async function todoItems(db: Kysely<DB>, user: CurrentUser, campaignId: s
     ];
   }
   if (user.role === 'supervisor' || user.role === 'newmedia') {
-    const row = await db
-      .selectFrom('entries')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('campaign_id', '=', campaignId)
-      .where('award', 'is not', null)
-      .executeTakeFirstOrThrow();
+    const awarded = await countAwarded(db, campaignId);
     return [
       {
         key: 'judging.awarded',
         label: user.role === 'newmedia' ? '获奖作品（可制作新媒体内容）' : '获奖作品（公示名单）',
-        count: Number(row.n),
+        count: awarded,
         href: '/results',
         tone: 'info',
       },

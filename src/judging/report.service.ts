@@ -3,6 +3,7 @@ import { Readable, type Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
+import { findCampaignRow } from '../campaign/campaign.repository';
 import type { Db } from '../platform/db/database';
 import { forbidden, notFound } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
@@ -60,7 +61,7 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
       const m = figures.criteria.find((x) => x.key === c.key);
       return { key: c.key, label: c.label, max: c.max, scope: m?.scope ?? null, city: m?.city ?? null, scoreCount: m?.scoreCount ?? 0 };
     });
-    const campaign = await db.selectFrom('campaigns').select('title').where('id', '=', campaignId).executeTakeFirst();
+    const campaign = await findCampaignRow(db, campaignId);
     return {
       scope: s,
       campaign: campaign?.title ?? '',

@@ -330,3 +330,14 @@ export async function revokeCertificatesOfEntry(trx: Transaction<DB>, roundId: s
     .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/** How many of the campaign's entries carry an award. */
+export async function countAwarded(q: Q, campaignId: string): Promise<number> {
+  const row = await q
+    .selectFrom('entries')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('campaign_id', '=', campaignId)
+    .where('award', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

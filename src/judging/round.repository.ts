@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { EntryStatus } from '../entries/entry.schema';
 import type { DB } from '../platform/db/schema';
 import type { RoundsTable } from './judging.schema';
@@ -283,4 +283,29 @@ export async function insertRoundEntries(trx: Transaction<DB>, roundId: string, 
 /** Forwarded entries that joined a round are `in_judging` now. */
 export async function markInJudging(trx: Transaction<DB>, entryIds: string[], at: Date): Promise<void> {
   await trx.updateTable('entries').set({ status: 'in_judging', updated_at: at }).where('id', 'in', entryIds).where('status', '=', 'forwarded').execute();
+}
+
+/** The city's to-do about the campaign's rounds: drafts, open rounds past their close at `now`, closed rounds with awards not confirmed. */
+export async function roundTodoCounts(q: Q, campaignId: string, now: Date) {
+  return q
+    .selectFrom('rounds')
+    .select([
+      sql<string>`count(*) FILTER (WHERE status = 'draft')`.as('drafts'),
+      sql<string>`count(*) FILTER (WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= ${now})`.as('due_to_close'),
+      sql<string>`count(*) FILTER (WHERE status = 'closed' AND awards_confirmed_at IS NULL)`.as('awards'),
+    ])
+    .where('campaign_id', '=', campaignId)
+    .executeTakeFirstOrThrow();
+}
+
+/** Judges with assignments not yet submitted in the campaign's open rounds, and the soonest close among those rounds. */
+export async function judgesBehind(q: Q, campaignId: string) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('rounds as r', 'r.id', 'a.round_id')
+    .select([sql<string>`count(DISTINCT a.judge_id)`.as('judges'), sql<Date | null>`min(r.closes_at)`.as('closes')])
+    .where('r.status', '=', 'open')
+    .where('r.campaign_id', '=', campaignId)
+    .where('a.status', '<>', 'submitted')
+    .executeTakeFirstOrThrow();
 }

@@ -211,3 +211,19 @@ export async function recordConflict(
 export function entryOrigin(q: Q, entryId: string) {
   return q.selectFrom('entries').select(['id', 'code', 'school_id', 'county_id']).where('id', '=', entryId).execute();
 }
+
+/** A judge's to-do in the campaign's open rounds: entries not yet scored, drafts, and the soonest close of a round with work left. */
+export async function judgeTodoCounts(q: Q, judgeId: string, campaignId: string) {
+  return q
+    .selectFrom('assignments as a')
+    .innerJoin('rounds as r', 'r.id', 'a.round_id')
+    .select([
+      sql<string>`count(*) FILTER (WHERE a.status = 'pending')`.as('pending'),
+      sql<string>`count(*) FILTER (WHERE a.status = 'draft')`.as('drafts'),
+      sql<Date | null>`min(r.closes_at) FILTER (WHERE a.status <> 'submitted')`.as('closes'),
+    ])
+    .where('a.judge_id', '=', judgeId)
+    .where('r.status', '=', 'open')
+    .where('r.campaign_id', '=', campaignId)
+    .executeTakeFirstOrThrow();
+}

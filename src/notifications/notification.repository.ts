@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../platform/db/schema';
+import type { NotificationEvent, Recipients } from './notify';
 
 type Q = Kysely<DB> | Transaction<DB>;
 
@@ -91,4 +92,27 @@ export async function countyExists(q: Q, id: string): Promise<boolean> {
 export async function linkOf(q: Q, userId: string, id: number): Promise<string | null> {
   const row = await q.selectFrom('notifications').select('link').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   return row?.link ?? null;
+}
+
+/**
+ * Writes one message for every active account among the recipients, in one INSERT … SELECT (no
+ * query per person); a person who already has a message under `dedupeKey` gets no second one.
+ * Returns how many messages were written (0, and no statement, when no recipients are named).
+ */
+export async function insertForRecipients(q: Q, recipients: Recipients, message: Omit<NotificationEvent, 'recipients'>, eventId: string): Promise<number> {
+  const { userIds, schoolId, countyId, roles } = recipients;
+  const who = [
+    userIds?.length ? sql`u.id IN (${sql.join(userIds.map((id) => sql`${id}`))})` : null,
+    schoolId ? sql`(u.role = 'school' AND u.school_id = ${schoolId})` : null,
+    countyId ? sql`(u.role = 'county' AND u.county_id = ${countyId})` : null,
+    roles?.length ? sql`u.role IN (${sql.join(roles.map((r) => sql`${r}`))})` : null,
+  ].filter((part) => part !== null);
+  if (who.length === 0) return 0;
+  const result = await sql`
+    INSERT INTO notifications (user_id, kind, title, body, link, entry_id, dedupe_key, event_id)
+    SELECT u.id, ${message.kind}, ${message.title}, ${message.body ?? ''}, ${message.link ?? null}, ${message.entryId ?? null}, ${message.dedupeKey ?? null}, ${eventId}
+    FROM users u
+    WHERE u.disabled_at IS NULL AND (${sql.join(who, sql` OR `)})
+    ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`.execute(q);
+  return Number(result.numAffectedRows ?? 0);
 }

@@ -8,9 +8,10 @@
  * digests) hangs off the same call, queued as jobs — never sent inside a request.
  */
 import crypto from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB, Role } from '../platform/db/schema';
 import { enqueueJob } from '../platform/queue/queue';
+import { insertForRecipients } from './notification.repository';
 
 /** The delivery job (email, robots): typed in JobPayloads (src/jobs.ts). */
 export const NOTIFY_DELIVER_JOB = 'notifications.deliver';
@@ -54,21 +55,8 @@ export interface NotificationEvent {
  * transaction; returns how many people got it.
  */
 export async function notify(q: Q, event: NotificationEvent, now: Date = new Date()): Promise<number> {
-  const { userIds, schoolId, countyId, roles } = event.recipients;
-  const who = [
-    userIds?.length ? sql`u.id IN (${sql.join(userIds.map((id) => sql`${id}`))})` : null,
-    schoolId ? sql`(u.role = 'school' AND u.school_id = ${schoolId})` : null,
-    countyId ? sql`(u.role = 'county' AND u.county_id = ${countyId})` : null,
-    roles?.length ? sql`u.role IN (${sql.join(roles.map((r) => sql`${r}`))})` : null,
-  ].filter((part) => part !== null);
-  if (who.length === 0) return 0;
-  const result = await sql`
-    INSERT INTO notifications (user_id, kind, title, body, link, entry_id, dedupe_key, event_id)
-    SELECT u.id, ${event.kind}, ${event.title}, ${event.body ?? ''}, ${event.link ?? null}, ${event.entryId ?? null}, ${event.dedupeKey ?? null}, ${crypto.randomUUID()}
-    FROM users u
-    WHERE u.disabled_at IS NULL AND (${sql.join(who, sql` OR `)})
-    ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`.execute(q);
-  const count = Number(result.numAffectedRows ?? 0);
+  const { recipients, ...message } = event;
+  const count = await insertForRecipients(q, recipients, message, crypto.randomUUID());
   if (count > 0) await scheduleDelivery(q, now);
   return count;
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { sql } from 'kysely';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
+import { listLevels } from '../campaign/campaign.repository';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
@@ -92,7 +92,7 @@ export function createSchoolImportService(db: Db) {
 
       const counties = await repo.listCounties(db);
       const countyByName = new Map(counties.map((c) => [c.name, c.id]));
-      const levels = await db.selectFrom('levels').select(['code', 'label']).execute();
+      const levels = await listLevels(db);
       const levelByLabel = new Map(
         levels.flatMap(
           (l) =>
@@ -136,15 +136,10 @@ export function createSchoolImportService(db: Db) {
       const alreadyThere = async (): Promise<ImportRowError[]> => {
         if (!valid.length) return [];
         // Compared as the unique index does: normalize(name, NFKC) (migrations/0009_names_nfkc.sql).
-        const existing = await db
-          .selectFrom('schools')
-          .select(['name', 'county_id'])
-          .where(
-            sql<string>`normalize(name, NFKC)`,
-            'in',
-            valid.map((v) => nameKey(v.name)),
-          )
-          .execute();
+        const existing = await repo.schoolsNamed(
+          db,
+          valid.map((v) => nameKey(v.name)),
+        );
         const existingKeys = new Set(existing.map((e) => `${e.county_id ?? ''}\u0000${nameKey(e.name)}`));
         return valid.flatMap((v, i) =>
           existingKeys.has(`${v.county_id ?? ''}\u0000${nameKey(v.name)}`) ? [{ row: validRows[i]!, message: `「${v.name}」已存在` }] : [],
@@ -157,10 +152,7 @@ export function createSchoolImportService(db: Db) {
       try {
         await db.transaction().execute(async (trx) => {
           for (let i = 0; i < valid.length; i += 500) {
-            await trx
-              .insertInto('schools')
-              .values(valid.slice(i, i + 500))
-              .execute();
+            await repo.insertSchools(trx, valid.slice(i, i + 500));
           }
           await recordAudit(trx, { actor, action: 'school.import', objectType: 'school', objectId: '*', detail: { count: valid.length } });
         });

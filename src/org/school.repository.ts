@@ -1,9 +1,14 @@
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { DB, SchoolsTable } from '../platform/db/schema';
 import type { Page, PageQuery } from '../platform/validate';
 import type { County, School } from './org.types';
 
 type Q = Kysely<DB> | Transaction<DB>;
+
+/** Locks the school's row: serialises what must not run twice at once for one school (e.g. reserving upload bytes against its cap). */
+export async function lockSchool(trx: Transaction<DB>, id: string): Promise<void> {
+  await trx.selectFrom('schools').select('id').where('id', '=', id).forUpdate().executeTakeFirst();
+}
 
 export async function listCounties(db: Q): Promise<County[]> {
   return db.selectFrom('counties').select(['id', 'code', 'name']).orderBy('sort').execute();
@@ -31,10 +36,6 @@ export async function countCityDirectSchools(db: Q): Promise<number> {
 
 export async function findCounty(db: Q, id: string): Promise<County | undefined> {
   return db.selectFrom('counties').select(['id', 'code', 'name']).where('id', '=', id).executeTakeFirst();
-}
-
-export async function levelExists(db: Q, code: string): Promise<boolean> {
-  return Boolean(await db.selectFrom('levels').select('code').where('code', '=', code).executeTakeFirst());
 }
 
 function schoolQuery(db: Q) {
@@ -75,6 +76,23 @@ export async function listSchools(db: Q, filter: SchoolFilter, page: PageQuery):
 export async function insertSchool(db: Q, row: Insertable<SchoolsTable>): Promise<string> {
   const { id } = await db.insertInto('schools').values(row).returning('id').executeTakeFirstOrThrow();
   return id;
+}
+
+/** Several schools in one statement (an import's batch). */
+export async function insertSchools(db: Q, rows: Insertable<SchoolsTable>[]): Promise<void> {
+  await db.insertInto('schools').values(rows).execute();
+}
+
+/**
+ * The schools (name and county) whose name is one of `nameKeys` (nameKey() of each name), compared
+ * as the unique index does: normalize(name, NFKC) (migrations/0009_names_nfkc.sql).
+ */
+export async function schoolsNamed(db: Q, nameKeys: readonly string[]) {
+  return db
+    .selectFrom('schools')
+    .select(['name', 'county_id'])
+    .where(sql<string>`normalize(name, NFKC)`, 'in', nameKeys)
+    .execute();
 }
 
 export async function updateSchool(db: Q, id: string, patch: Updateable<SchoolsTable>): Promise<void> {

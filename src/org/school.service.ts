@@ -1,5 +1,6 @@
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, assertManageSchool, schoolScope } from '../accounts/policy';
+import { levelExists } from '../campaign/campaign.repository';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { isUniqueViolation } from '../platform/db/errors';
@@ -22,7 +23,7 @@ export function createSchoolService(db: Db) {
   async function validateRefs(input: { countyId?: string | null; level?: string | null }): Promise<void> {
     const errors: FieldError[] = [];
     if (input.countyId && !(await repo.findCounty(db, input.countyId))) errors.push({ field: 'countyId', message: COUNTY_NOT_FOUND });
-    if (input.level && !(await repo.levelExists(db, input.level))) {
+    if (input.level && !(await levelExists(db, input.level))) {
       errors.push({ field: 'level', message: '学段不存在' });
     }
     if (errors.length) throw validationFailed(errors);

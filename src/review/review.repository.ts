@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../platform/db/schema';
 import type { EntryStatus } from '../entries/entry.schema';
 
@@ -96,4 +96,61 @@ export function countySchools(q: Q, countyId: string, limit: number) {
 
 export function findEntryForRank(q: Q, id: string) {
   return q.selectFrom('entries').select(['id', 'status', 'period_id', 'forward_rank']).where('id', '=', id).executeTakeFirst();
+}
+
+/** The county's entries waiting for review in the campaign (its to-do). */
+export async function countSubmitted(q: Q, campaignId: string, countyId: string): Promise<number> {
+  const waiting = await q
+    .selectFrom('entries')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('campaign_id', '=', campaignId)
+    .where('county_id', '=', countyId)
+    .where('status', '=', 'submitted')
+    .executeTakeFirstOrThrow();
+  return Number(waiting.n);
+}
+
+/**
+ * Per period still open for forwarding (after `now`), soonest deadline first: the county's quota
+ * (its override or the period's default) and the entries it has forwarded so far — one grouped query.
+ */
+export async function openPeriodQuotas(q: Q, campaignId: string, countyId: string, now: Date) {
+  return q
+    .selectFrom('periods as p')
+    .leftJoin('period_county_quotas as q', (j) => j.onRef('q.period_id', '=', 'p.id').on('q.county_id', '=', countyId))
+    .leftJoin('entries as e', (j) =>
+      j
+        .onRef('e.period_id', '=', 'p.id')
+        .on('e.county_id', '=', countyId)
+        .on(sql<boolean>`e.status NOT IN ('draft', 'submitted', 'returned')`),
+    )
+    .select(['p.id', 'p.name', 'p.forward_by', sql<number>`coalesce(q.quota, p.quota)`.as('quota'), sql<string>`count(e.id)`.as('used')])
+    .where('p.campaign_id', '=', campaignId)
+    .where('p.forward_by', '>', now)
+    .groupBy(['p.id', 'p.name', 'p.forward_by', 'q.quota', 'p.quota'])
+    .orderBy('p.forward_by')
+    .execute();
+}
+
+/** The city's forwarded entries not yet in a round (its to-do). */
+export async function countForwarded(q: Q, campaignId: string): Promise<number> {
+  const row = await q
+    .selectFrom('entries')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('campaign_id', '=', campaignId)
+    .where('status', '=', 'forwarded')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The campaign's entries per status, for one county (else the whole city) and one period (else all): one grouped query. */
+export async function countsByStatus(q: Q, campaignId: string, scope: { countyId?: string; periodId?: string }) {
+  let query = q
+    .selectFrom('entries')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy('status');
+  if (scope.countyId !== undefined) query = query.where('county_id', '=', scope.countyId);
+  if (scope.periodId) query = query.where('period_id', '=', scope.periodId);
+  return query.execute();
 }

@@ -165,6 +165,12 @@ export async function enqueueJob(executor: Executor, input: EnqueueInput, now: D
   return { id: existing.id, created: false };
 }
 
+/** The id of the job queued under this dedupe key, if there is one (e.g. to `retry` it). */
+export async function findJobIdByDedupeKey(executor: Executor, dedupeKey: string): Promise<number | undefined> {
+  const job = await executor.selectFrom('jobs').select('id').where('dedupe_key', '=', dedupeKey).executeTakeFirst();
+  return job?.id;
+}
+
 export function createJobQueue<P = Record<string, unknown>>(db: Kysely<DB>, options: JobQueueOptions = {}): JobQueue<P> {
   const clock = options.clock ?? { now: () => new Date() };
   const leaseMs = options.leaseMs ?? 60_000;
