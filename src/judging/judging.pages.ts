@@ -476,10 +476,23 @@ export function judgingPages(deps: JudgingPageDeps): Router {
   // ── Judges: the queue and the score page (blind: only what JudgeAssignment carries) ──────────
 
   /** Labels the judge reads (表演形式, 学段) instead of their codes. */
-  /** The queue row and score page of one assignment (its form and level are labels already). */
+  /**
+   * The queue row and score page of one assignment (its form and level are labels already). An
+   * explicit literal, not `{ ...a, … }`: see `present` in scoring.service.ts.
+   */
   function assignmentView(a: JudgeAssignment) {
     return {
-      ...a,
+      id: a.id,
+      roundId: a.roundId,
+      roundName: a.roundName,
+      status: a.status,
+      blind: a.blind,
+      rubric: a.rubric,
+      closesAt: a.closesAt,
+      editable: a.editable,
+      entry: a.entry,
+      scores: a.scores,
+      comment: a.comment,
       formLabel: a.entry.form,
       levelLabel: a.entry.level,
       statusLabel: ASSIGNMENT_STATUS[a.status].label,
