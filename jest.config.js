@@ -8,7 +8,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // *.media.test.ts: the long real-ffmpeg files, run by `npm run test:media` (jest.media.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.media\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs', ignoreDynamic: true } }] },
   testTimeout: 60000,
   maxWorkers: 2,
