@@ -94,34 +94,21 @@ export function createScoringService(db: Db, deps: { now?: () => Date } = {}) {
   function present(r: Row): JudgeAssignment {
     const ready = r.video_status === 'ready';
     // Blind: the round's label stands in for the code and the school's own title (API fields kept).
-    const song = { title: r.song_title ?? r.custom_song_title ?? '', designated: Boolean(r.designated) };
-    const previewUrl = ready ? `/api/v1/judging/assignments/${r.id}/preview` : null;
-    const posterUrl = ready ? `/api/v1/judging/assignments/${r.id}/poster` : null;
-    const entry: JudgeAssignment['entry'] = r.blind
-      ? {
-          code: r.label,
-          title: `作品 ${r.label}`,
-          label: r.label,
-          song,
-          form: r.form_label ?? '',
-          level: r.level_label ?? '',
-          durationS: r.duration_s,
-          previewUrl,
-          posterUrl,
-        }
-      : {
-          code: r.code,
-          title: r.title,
-          label: r.label,
-          song,
-          form: r.form_label ?? '',
-          level: r.level_label ?? '',
-          durationS: r.duration_s,
-          previewUrl,
-          posterUrl,
-          school: { name: r.school_name ?? '' },
-          county: r.county_name ? { name: r.county_name } : null,
-        };
+    const entry: JudgeAssignment['entry'] = {
+      code: r.blind ? r.label : r.code,
+      title: r.blind ? `作品 ${r.label}` : r.title,
+      label: r.label,
+      song: { title: r.song_title ?? r.custom_song_title ?? '', designated: Boolean(r.designated) },
+      form: r.form_label ?? '',
+      level: r.level_label ?? '',
+      durationS: r.duration_s,
+      previewUrl: ready ? `/api/v1/judging/assignments/${r.id}/preview` : null,
+      posterUrl: ready ? `/api/v1/judging/assignments/${r.id}/poster` : null,
+    };
+    if (!r.blind) {
+      entry.school = { name: r.school_name ?? '' };
+      entry.county = r.county_name ? { name: r.county_name } : null;
+    }
     return {
       id: r.id,
       roundId: r.round_id,
