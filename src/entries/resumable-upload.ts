@@ -168,6 +168,24 @@ export interface TusStorage {
 }
 
 /**
+ * The store as tus sees it, with `remove` (tus's DELETE) also releasing the upload's reservation,
+ * after the bytes are gone and before the answer. Every other member is the store's own.
+ */
+function releasingOnRemove<T extends { remove(id: string): Promise<void> }>(store: T, release: (id: string) => Promise<void>): T {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'remove')
+        return async (id: string) => {
+          await target.remove(id);
+          await release(id);
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
  * The embedded default: @tus/file-store in `dir` (a data file + `<id>.json` per upload). Several web
  * processes need `dir` on one shared volume.
  */
@@ -235,7 +253,10 @@ export async function createResumableUploads(deps: {
 
   const server = new Server({
     path: TUS_PATH,
-    datastore: storage.datastore,
+    // A cancelled upload (DELETE) frees its share of the school's cap before the 204: released in
+    // POST_TERMINATE, after the answer, a school that cancelled and started again at once could
+    // still be refused for the upload it had just cancelled (seen in CI).
+    datastore: releasingOnRemove(storage.datastore, (id) => deps.reservations.release(id)),
     locker: deps.locker,
     maxSize: deps.maxBytes,
     relativeLocation: true,
@@ -331,11 +352,6 @@ export async function createResumableUploads(deps: {
           return undefined;
       }
     },
-  });
-
-  // A cancelled upload (DELETE) no longer reserves anything.
-  server.on('POST_TERMINATE', (_req: unknown, _res: unknown, id: string) => {
-    deps.reservations.release(id).catch((err: unknown) => deps.logger.warn('could not release a cancelled upload', { uploadId: id, err: String(err) }));
   });
 
   const isAllowedPreflight = (req: Request) =>
