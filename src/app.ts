@@ -59,6 +59,9 @@ export function buildApp(c: Container): express.Express {
   });
   app.set('views', viewsDir);
   app.set('view engine', 'hbs');
+  // The templates are compiled once at start (createViewEngine), in every environment; without this
+  // Express would look each view's file up on disk (a stat) on every render unless NODE_ENV=production.
+  app.set('view cache', true);
 
   app.use(securityHeaders(mediaOrigins(c.config.storage)));
   // One input gate for every route: bad characters in the path/query (here), the body (below).

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ROLES, type CurrentUser, type Role } from '../../../src/accounts/account.types';
 import { GROUPED_ROLES, navFor, type NavEntry, type NavLink } from '../../../src/web/navigation';
 
@@ -115,3 +117,30 @@ test.each(ROLES.map((r) => [r]))('when %s has unread messages, then 消息 shows
   expect(navFor(user(role), '/', 120).find((e) => e.kind === 'link' && e.href === '/notifications')).toMatchObject({ badge: '99+' });
   expect(links(navFor(user(role), '/', 0)).every((l) => l.badge === null)).toBe(true);
 });
+
+test("when the README's menu table is read, then it lists each role's menu exactly as the code builds it", () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const header = '| menu item | path | group (city, county) |';
+  const lines = readme.slice(readme.indexOf(header)).split('\n');
+  const columns = lines[0].split('|').map((c) => c.trim());
+  const rows = lines
+    .slice(2)
+    .filter((l) => l.startsWith('|'))
+    .map((l) => l.split('|').map((c) => c.trim()));
+  expect(rows.length).toBeGreaterThan(10);
+  for (const role of ROLES) {
+    const column = columns.indexOf(role);
+    expect(column).toBeGreaterThan(0);
+    const documented = rows.filter((r) => r[column] === '✓').map((r) => `${r[1]} ${r[2].replace(/`/g, '')} ${r[3]}`);
+    const built = navFor(user(role), '/x').flatMap((e) =>
+      e.kind === 'group' ? e.links.map((l) => `${l.label} ${l.href} ${e.label}`) : [`${e.label} ${e.href} ${groupInMenus(e.href)}`],
+    );
+    expect({ role, items: [...documented].sort() }).toEqual({ role, items: [...built].sort() });
+  }
+});
+
+/** The group a flat link has in the grouped menus ('' when none): the README's column is one for all roles. */
+function groupInMenus(href: string): string {
+  for (const role of GROUPED_ROLES) for (const e of navFor(user(role), '/x')) if (e.kind === 'group' && e.links.some((l) => l.href === href)) return e.label;
+  return '';
+}
