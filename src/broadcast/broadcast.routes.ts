@@ -20,6 +20,7 @@ import { confirmStep } from '../web/confirm';
 import { consentText, type BroadcastService } from './broadcast.service';
 
 const DESK_PAGE_SIZE = 50;
+const AWAITING_PAGE_SIZE = 50;
 
 export interface BroadcastDeps {
   broadcast: BroadcastService;
@@ -95,8 +96,9 @@ export function broadcastPages(deps: BroadcastDeps): Router {
     const desk = await deps.broadcast.deskPage(user, requestCampaign(req).id, pageQuery(req.query as Record<string, unknown>, DESK_PAGE_SIZE));
     const items = desk.items;
     // The city: awarded entries still to select, several at once (the TV desk sees only what was selected).
+    // Its own page number (`awaitingPage`): paging one list leaves the other where it was.
     const awaiting = canUse(user, 'broadcastSelect')
-      ? await deps.broadcast.awaitingSelection(user, requestCampaign(req).id, pageQuery(req.query as Record<string, unknown>, 50))
+      ? await deps.broadcast.awaitingSelection(user, requestCampaign(req).id, pageQuery({ page: req.query.awaitingPage }, AWAITING_PAGE_SIZE))
       : null;
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
     res.render('broadcast/desk', {
@@ -117,7 +119,10 @@ export function broadcastPages(deps: BroadcastDeps): Router {
       })),
       awaiting: awaiting && {
         items: awaiting.items.map((e) => ({ ...e, awardLabel: e.award ? AWARD_LABELS[e.award as AwardTier] : '' })),
-        pagination: pageLinks('/broadcast', req.query as Record<string, unknown>, awaiting.page, awaiting.pageSize, awaiting.total),
+        pagination: pageLinks('/broadcast', req.query as Record<string, unknown>, awaiting.page, awaiting.pageSize, awaiting.total, {
+          param: 'awaitingPage',
+          fragment: 'awaiting',
+        }),
       },
       profiles: PROFILES.map((code) => ({ code, label: PROFILE_LABELS[code] })),
       selectConfirm: SELECT_MANY_CONFIRMATION,

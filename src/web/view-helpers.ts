@@ -30,13 +30,25 @@ export interface PageLink {
 }
 
 /** Links for a paginated list, keeping the other query parameters. */
-export function pageLinks(base: string, query: Record<string, unknown>, page: number, pageSize: number, total: number) {
+/**
+ * Numbered page links for a list. `param` names the list's page in the query string (a page with two
+ * lists gives each its own) and the links keep every other parameter; `fragment` brings the reader
+ * back to the list (`#awaiting`).
+ */
+export function pageLinks(
+  base: string,
+  query: Record<string, unknown>,
+  page: number,
+  pageSize: number,
+  total: number,
+  { param = 'page', fragment = '' }: { param?: string; fragment?: string } = {},
+) {
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const href = (p: number) => {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && k !== 'page' && k !== 'msg') params.set(k, v);
-    params.set('page', String(p));
-    return `${base}?${params.toString()}`;
+    for (const [k, v] of Object.entries(query)) if (typeof v === 'string' && v !== '' && k !== param && k !== 'msg') params.set(k, v);
+    params.set(param, String(p));
+    return `${base}?${params.toString()}${fragment && `#${fragment}`}`;
   };
   const from = Math.max(1, page - 3);
   const to = Math.min(pages, page + 3);

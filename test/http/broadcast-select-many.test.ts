@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/app';
 import { attachReadyVideo, createEntry, schoolWithToken } from '../support/factories';
@@ -75,6 +76,37 @@ describe('broadcast: select several awarded entries; the desk shows previews and
     expect((await t.container.database.db.selectFrom('entries').select('status').where('id', '=', ok).executeTakeFirstOrThrow()).status).toBe('awarded');
     const none = await agent.post('/broadcast/select').type('form').send(`_csrf=${csrf}`).expect(303);
     expect(none.headers.location).toBe('/broadcast?msg=broadcast_none_ticked');
+  });
+
+  test('when the city pages through the awaiting list, then the desk stays on its page, and each list keeps the other in its links', async () => {
+    const db = t.container.database.db;
+    const school = await schoolWithToken(t);
+    const model = await awarded(school.token, '待选送原件');
+    // 60 more awarded entries (copies of one, straight in the database): two pages of awaiting.
+    await sql`INSERT INTO entries
+              SELECT (jsonb_populate_record(e, jsonb_build_object('id', 'await-' || g, 'code', e.code || '-' || g, 'title', '待选送' || lpad(g::text, 2, '0')))).*
+                FROM entries e, generate_series(1, 60) g WHERE e.id = ${model}`.execute(db);
+    const { agent } = await t.browser('admin');
+    const awaitingOf = (html: string) =>
+      /<section class="card" id="awaiting">[\s\S]*?<\/section>/
+        .exec(html)![0]
+        .replace(/&#x3D;/g, '=')
+        .replace(/&amp;/g, '&');
+    const deskOf = (html: string) => html.slice(html.indexOf('<h2>已选送的节目</h2>'));
+    const titles = (html: string) => [...awaitingOf(html).matchAll(/<\/code> ([^<]+?) <span class="muted small">/g)].map((m) => m[1]);
+
+    const first = (await agent.get('/broadcast').expect(200)).text;
+    const second = (await agent.get('/broadcast?awaitingPage=2').expect(200)).text;
+    expect(titles(first)).toHaveLength(50);
+    expect(titles(second).length).toBeGreaterThan(10);
+    expect(titles(second).filter((x) => titles(first).includes(x))).toEqual([]);
+    // The desk below is the same first page either way.
+    expect(deskOf(second)).toBe(deskOf(first));
+    // The awaiting list's links page it (and come back to it), keeping the desk's page; the desk's keep the list's.
+    expect(awaitingOf(first)).toContain('href="/broadcast?awaitingPage=2#awaiting"');
+    const onDeskPage2 = (await agent.get('/broadcast?page=2&awaitingPage=2').expect(200)).text;
+    expect(awaitingOf(onDeskPage2)).toContain('href="/broadcast?page=2&awaitingPage=1#awaiting"');
+    expect(titles(onDeskPage2)).toEqual(titles(second));
   });
 
   test('when the TV desk opens, then it shows no selection list, and each programme has its poster, an inline preview and its master progress', async () => {
