@@ -1,5 +1,6 @@
 import { BROADCAST_JOB, createBroadcastJob, type BroadcastPayload } from './broadcast/broadcast.job';
 import { createRetentionJob, RETENTION_JOB, type RetentionPayload } from './campaign/retention.job';
+import { createDeadlineRemindJob, DEADLINE_REMIND_JOB, type DeadlineRemindPayload } from './entries/deadline.job';
 import { createIngestJob, INGEST_JOB, type IngestPayload } from './entries/ingest.job';
 import { createDeliveryJob } from './notifications/delivery.job';
 import { NOTIFY_DELIVER_JOB, type NotifyDeliverPayload } from './notifications/notify';
@@ -20,6 +21,7 @@ import type { WorkerProcessDeps } from './platform/queue/worker-process';
 export interface JobPayloads {
   [BROADCAST_JOB]: BroadcastPayload;
   [INGEST_JOB]: IngestPayload;
+  [DEADLINE_REMIND_JOB]: DeadlineRemindPayload;
   [NOTIFY_DELIVER_JOB]: NotifyDeliverPayload;
   [ROUND_REMINDER_JOB]: RoundReminderPayload;
   [RETENTION_JOB]: RetentionPayload;
@@ -59,6 +61,7 @@ export function buildJobHandlers(deps: JobHandlerDeps): JobHandlersFor<JobPayloa
     }),
     [NOTIFY_DELIVER_JOB]: createDeliveryJob({ db: deps.db, config: deps.config.notifications, logger: deps.logger.child({ job: NOTIFY_DELIVER_JOB }) }),
     [ROUND_REMINDER_JOB]: createReminderJob({ db: deps.db }),
+    [DEADLINE_REMIND_JOB]: createDeadlineRemindJob({ db: deps.db, logger: deps.logger.child({ job: DEADLINE_REMIND_JOB }) }),
     [RETENTION_JOB]: createRetentionJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: RETENTION_JOB }) }),
     [CERTIFICATES_JOB]: createCertificatesJob({ db: deps.db, store: deps.store, logger: deps.logger.child({ job: CERTIFICATES_JOB }) }),
     [LEARNING_REMIND_JOB]: createLearningRemindJob({ db: deps.db, logger: deps.logger.child({ job: LEARNING_REMIND_JOB }) }),

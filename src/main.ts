@@ -6,6 +6,7 @@ import { generatePassword } from './accounts/password';
 import { outageOf } from './platform/outage';
 import { removeOwnTemp, sweepStaleTemp } from './platform/temp-files';
 import { drainOnShutdown } from './web/graceful';
+import { scheduleDeadlineReminder } from './entries/deadline.job';
 import { scheduleLearningReminder } from './learning/learning.job';
 
 /** Entry: config → container → listen (+ the in-process worker in the embedded default). */
@@ -72,9 +73,11 @@ async function main(): Promise<void> {
       .catch((err) => logger.warn('multipart upload sweep failed', { err: err instanceof Error ? err.message : String(err) }));
   }, 6 * 3600_000);
   multipartSweep.unref();
-  // 人人会唱 reminders: one job per Beijing day (its dedupeKey), run by whichever worker claims it.
-  const scheduleReminder = () =>
+  // 人人会唱 and deadline reminders: one job each per Beijing day (its dedupeKey), run by whichever worker claims it.
+  const scheduleReminder = () => {
     void scheduleLearningReminder(container.queue, container.db).catch((err) => logger.warn('scheduling the learning reminder failed', { err: String(err) }));
+    void scheduleDeadlineReminder(container.queue, container.db).catch((err) => logger.warn('scheduling the deadline reminder failed', { err: String(err) }));
+  };
   scheduleReminder();
   const reminderTimer = setInterval(scheduleReminder, 3600_000);
   reminderTimer.unref();

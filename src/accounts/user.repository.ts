@@ -128,3 +128,29 @@ export async function listUserViews(db: Q, filter: UserFilter, page: PageQuery):
     .execute();
   return { items: rows.map(toView), total: Number(n), page: page.page, pageSize: page.pageSize };
 }
+
+/** Active school accounts of these schools (who a school-wide message reaches). */
+export async function activeSchoolAccounts(db: Q, schoolIds: readonly string[]) {
+  if (schoolIds.length === 0) return [];
+  return db
+    .selectFrom('users')
+    .select(['id', 'school_id'])
+    .where('role', '=', 'school')
+    .where('disabled_at', 'is', null)
+    .where('school_id', 'in', schoolIds)
+    .$narrowType<{ school_id: string }>()
+    .execute();
+}
+
+/** Active county accounts of these counties. */
+export async function activeCountyAccounts(db: Q, countyIds: readonly string[]) {
+  if (countyIds.length === 0) return [];
+  return db
+    .selectFrom('users')
+    .select(['id', 'county_id'])
+    .where('role', '=', 'county')
+    .where('disabled_at', 'is', null)
+    .where('county_id', 'in', countyIds)
+    .$narrowType<{ county_id: string }>()
+    .execute();
+}

@@ -66,6 +66,18 @@ export async function nextSubmitDeadline(q: Q, campaignId: string, now: Date): P
   return deadline?.due ? new Date(deadline.due as unknown as string) : null;
 }
 
+/** The campaign's periods whose school (`submit_by`) or county (`forward_by`) deadline falls in (from, to], earliest first. */
+export function periodsDue(q: Q, campaignId: string, deadline: 'submit_by' | 'forward_by', from: Date, to: Date) {
+  return q
+    .selectFrom('periods')
+    .select(['id', 'name', 'submit_by', 'forward_by'])
+    .where('campaign_id', '=', campaignId)
+    .where(deadline, '>', from)
+    .where(deadline, '<=', to)
+    .orderBy(deadline)
+    .execute();
+}
+
 export async function updatePeriod(q: Q, id: string, values: Updateable<DB['periods']>): Promise<void> {
   await q.updateTable('periods').set(values).where('id', '=', id).execute();
 }

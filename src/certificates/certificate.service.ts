@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
+import { beijingDay } from '../platform/format';
 import type { Db } from '../platform/db/database';
 import { forbidden, invalidState, notFound, validationFailed } from '../platform/errors';
 import type { ObjectStore } from '../platform/storage/object-store';
@@ -26,7 +27,6 @@ export interface CertificatesPayload {
 
 const SEAL_MAX_BYTES = 2 * 1024 * 1024;
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const beijingDay = (d: Date) => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 
 /** The number's prefix: the county code in capitals, SZ for 市直 schools and the city. */
 export const numberPrefix = (countyCode: string | null | undefined) => (countyCode ? countyCode.toUpperCase() : 'SZ');

@@ -91,3 +91,12 @@ export function submitConfirmation(entry: { county: { name: string } | null }) {
         confirmLabel: '确认提交',
       };
 }
+
+/** The reminders (消息) before a deadline: schools before 学校提交截止, counties before 县区报送截止. */
+export const DEADLINE_REMINDERS = {
+  submitTitle: (n: number, deadline: string) => `本校还有 ${n} 件作品未提交，${deadline} 截止`,
+  submitBody: (period: string) =>
+    `「${period}」学校提交截止前的提醒：草稿和被退回修改的作品，提交后才会进入县区审核（市直学校直接报送市教育局）；截止后不能再提交。`,
+  forwardTitle: (n: number, deadline: string) => `还有 ${n} 件作品待审核，${deadline} 截止报送市教育局`,
+  forwardBody: (period: string) => `「${period}」县区报送截止前的提醒：请在截止前审核学校提交的作品，报送市教育局或退回学校。`,
+};

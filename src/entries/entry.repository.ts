@@ -285,3 +285,28 @@ export async function schoolTodoCounts(q: Q, schoolId: string, campaignId: strin
     .where('e.school_id', '=', schoolId)
     .executeTakeFirstOrThrow();
 }
+
+/** Per school: the campaign's entries not yet submitted (drafts and returned ones). One aggregate. */
+export function unsubmittedBySchool(q: Q, campaignId: string) {
+  return q
+    .selectFrom('entries')
+    .select(['school_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('campaign_id', '=', campaignId)
+    .where('status', 'in', ['draft', 'returned'])
+    .groupBy('school_id')
+    .execute();
+}
+
+/** Per county and period: entries submitted to the county and not yet reviewed. One aggregate. */
+export async function awaitingReviewByCounty(q: Q, periodIds: readonly string[]) {
+  if (periodIds.length === 0) return [];
+  return q
+    .selectFrom('entries')
+    .select(['county_id', 'period_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('period_id', 'in', periodIds)
+    .where('status', '=', 'submitted')
+    .where('county_id', 'is not', null)
+    .groupBy(['county_id', 'period_id'])
+    .$narrowType<{ county_id: string; period_id: string }>()
+    .execute();
+}

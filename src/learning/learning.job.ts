@@ -3,7 +3,8 @@ import type { DB } from '../platform/db/schema';
 import type { Logger } from '../platform/logger';
 import type { JobHandler } from '../platform/queue/job-handler';
 import type { AppJobQueue } from '../jobs';
-import { beijingDay, createLearningService } from './learning.service';
+import { dailyJob } from '../platform/queue/queue';
+import { createLearningService } from './learning.service';
 
 /** The daily 人人会唱 reminder: schools not reported or below 100 %, close to the deadline. */
 export const LEARNING_REMIND_JOB = 'learning.remind';
@@ -27,12 +28,9 @@ export function createLearningRemindJob(deps: { db: Kysely<DB>; logger: Logger }
 }
 
 /**
- * Puts today's reminder on the queue (once per Beijing day, whoever calls it how often: its
- * dedupeKey names the day), to run at 09:00 Beijing or at once when that has passed.
- * main.ts calls it at start-up and every hour.
+ * Puts today's reminder on the queue (once per Beijing day, whoever calls it how often), to run at
+ * 09:00 Beijing or at once when that has passed. main.ts calls it at start-up and every hour.
  */
 export async function scheduleLearningReminder(queue: AppJobQueue, db: Kysely<DB>, now = new Date()) {
-  const day = beijingDay(now);
-  const runAt = new Date(`${day}T${String(REMIND_HOUR_BEIJING).padStart(2, '0')}:00:00+08:00`);
-  return queue.enqueue(db, { type: LEARNING_REMIND_JOB, payload: { day }, runAt: runAt > now ? runAt : now, dedupeKey: `${LEARNING_REMIND_JOB}:${day}` });
+  return queue.enqueue(db, dailyJob(LEARNING_REMIND_JOB, REMIND_HOUR_BEIJING, now));
 }

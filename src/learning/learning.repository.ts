@@ -260,16 +260,3 @@ export async function countNotReported(db: Q, campaignId: string, countyId: stri
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
-
-/** Active school accounts of these schools. */
-export async function schoolAccounts(db: Q, schoolIds: string[]) {
-  if (schoolIds.length === 0) return [];
-  return db
-    .selectFrom('users')
-    .select(['id', 'school_id'])
-    .where('role', '=', 'school')
-    .where('disabled_at', 'is', null)
-    .where('school_id', 'in', schoolIds)
-    .$narrowType<{ school_id: string }>()
-    .execute();
-}

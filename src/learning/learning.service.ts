@@ -1,7 +1,9 @@
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
+import { activeSchoolAccounts } from '../accounts/user.repository';
 import { listCampaigns, openCampaignRow } from '../campaign/campaign.repository';
 import { recordAudit } from '../platform/audit';
+import { beijingDay } from '../platform/format';
 import type { Db } from '../platform/db/database';
 import { forbidden, invalidState, notFound, validationFailed, type FieldError } from '../platform/errors';
 import { parse, type PageQuery } from '../platform/validate';
@@ -77,7 +79,6 @@ export function defaultDeadline(createdAt: Date): string {
 
 /** The end of a Beijing calendar day as a moment. */
 export const endOfBeijingDay = (day: string): Date => new Date(`${day}T23:59:59.999+08:00`);
-export const beijingDay = (d: Date): string => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 
 export function createLearningService(db: Db) {
   /**
@@ -339,7 +340,7 @@ export function createLearningService(db: Db) {
       if (msLeft < 0 || msLeft > REMINDER_WINDOW_DAYS * 86_400_000) return { schools: 0, notified: 0 };
       const today = beijingDay(now);
       const schools = await repo.schoolsToRemind(db, await learningCampaignId());
-      const accounts = await repo.schoolAccounts(
+      const accounts = await activeSchoolAccounts(
         db,
         schools.map((s) => s.id),
       );

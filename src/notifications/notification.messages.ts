@@ -19,6 +19,8 @@ export const KIND_LABELS: Record<string, string> = {
   'round.opened': '评审开始',
   'round.assigned': '评审分配',
   'round.reminder': '评审截止提醒',
+  'entries.submit_due': '提交截止提醒',
+  'entries.forward_due': '报送截止提醒',
   'entry.awarded': '获奖',
   'master.ready': '播出母版就绪',
 };

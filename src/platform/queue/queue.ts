@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/schema';
+import { beijingDay } from '../format';
 import type { JobStatus } from './queue.schema';
 
 /**
@@ -163,6 +164,16 @@ export async function enqueueJob(executor: Executor, input: EnqueueInput, now: D
     .where('dedupe_key', '=', input.dedupeKey ?? null)
     .executeTakeFirstOrThrow();
   return { id: existing.id, created: false };
+}
+
+/**
+ * A job that runs once a Beijing day, at `hour`:00 (or at once when that hour has passed): its
+ * dedupeKey names the day, so every process may call this every hour and the day still gets one job.
+ */
+export function dailyJob<T extends string>(type: T, hourBeijing: number, now: Date): { type: T; payload: { day: string }; runAt: Date; dedupeKey: string } {
+  const day = beijingDay(now);
+  const at = new Date(`${day}T${String(hourBeijing).padStart(2, '0')}:00:00+08:00`);
+  return { type, payload: { day }, runAt: at > now ? at : now, dedupeKey: `${type}:${day}` };
 }
 
 /** The id of the job queued under this dedupe key, if there is one (e.g. to `retry` it). */

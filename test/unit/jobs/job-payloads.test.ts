@@ -6,6 +6,7 @@
 import type { Transaction } from 'kysely';
 import { BROADCAST_JOB } from '../../../src/broadcast/broadcast.job';
 import { RETENTION_JOB } from '../../../src/campaign/retention.job';
+import { DEADLINE_REMIND_JOB } from '../../../src/entries/deadline.job';
 import { INGEST_JOB } from '../../../src/entries/ingest.job';
 import { ROUND_REMINDER_JOB } from '../../../src/judging/reminder.job';
 import { NOTIFY_DELIVER_JOB } from '../../../src/notifications/notify';
@@ -48,6 +49,7 @@ describe('the job registry', () => {
       ROUND_REMINDER_JOB,
       RETENTION_JOB,
       LEARNING_REMIND_JOB,
+      DEADLINE_REMIND_JOB,
       CERTIFICATES_JOB,
       PACK_JOB,
     ];
