@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { DB, UsersTable } from '../platform/db/schema';
 import type { Page, PageQuery } from '../platform/validate';
 import type { CurrentUser, Role, UserView } from './account.types';
@@ -129,28 +129,18 @@ export async function listUserViews(db: Q, filter: UserFilter, page: PageQuery):
   return { items: rows.map(toView), total: Number(n), page: page.page, pageSize: page.pageSize };
 }
 
-/** Active school accounts of these schools (who a school-wide message reaches). */
-export async function activeSchoolAccounts(db: Q, schoolIds: readonly string[]) {
-  if (schoolIds.length === 0) return [];
+/**
+ * Active accounts of these schools (role school) or counties (role county), each with its school or
+ * county as `unit`: who a school-wide or county-wide message reaches.
+ */
+export async function activeAccountsOf(db: Q, unit: 'school' | 'county', ids: readonly string[]): Promise<Array<{ id: string; unit: string }>> {
+  if (ids.length === 0) return [];
+  const column = unit === 'school' ? 'school_id' : 'county_id';
   return db
     .selectFrom('users')
-    .select(['id', 'school_id'])
-    .where('role', '=', 'school')
+    .select(['id', sql<string>`${sql.ref(column)}`.as('unit')])
+    .where('role', '=', unit)
     .where('disabled_at', 'is', null)
-    .where('school_id', 'in', schoolIds)
-    .$narrowType<{ school_id: string }>()
-    .execute();
-}
-
-/** Active county accounts of these counties. */
-export async function activeCountyAccounts(db: Q, countyIds: readonly string[]) {
-  if (countyIds.length === 0) return [];
-  return db
-    .selectFrom('users')
-    .select(['id', 'county_id'])
-    .where('role', '=', 'county')
-    .where('disabled_at', 'is', null)
-    .where('county_id', 'in', countyIds)
-    .$narrowType<{ county_id: string }>()
+    .where(column, 'in', ids)
     .execute();
 }

@@ -1,7 +1,7 @@
-import { activeCountyAccounts, activeSchoolAccounts } from '../accounts/user.repository';
+import { activeAccountsOf } from '../accounts/user.repository';
 import { openCampaignRow, periodsDue } from '../campaign/campaign.repository';
 import type { AppJobQueue } from '../jobs';
-import { notify } from '../notifications/notify';
+import { notifyByCount } from '../notifications/notify';
 import type { Db } from '../platform/db/database';
 import { formatDateTime } from '../platform/format';
 import type { Logger } from '../platform/logger';
@@ -25,15 +25,9 @@ export interface DeadlineRemindPayload {
 export const DEADLINE_NOTICE_MS = 3 * 86_400_000;
 const REMIND_HOUR_BEIJING = 9;
 
-/** Account ids grouped by their unit's count: one message per distinct count, not per person. */
-function byCount(accounts: Array<{ id: string; unit: string }>, counts: Map<string, number>): Map<number, string[]> {
-  const groups = new Map<number, string[]>();
-  for (const a of accounts) {
-    const n = counts.get(a.unit);
-    if (n) groups.set(n, [...(groups.get(n) ?? []), a.id]);
-  }
-  return groups;
-}
+/** Each account with the count of its school or county. */
+const withCounts = (accounts: Array<{ id: string; unit: string }>, counts: Map<string, number>) =>
+  accounts.map((a) => ({ userId: a.id, count: counts.get(a.unit) ?? 0 }));
 
 export async function remindDeadlines(db: Db, now: Date): Promise<{ schools: number; counties: number; notified: number }> {
   const campaign = await openCampaignRow(db);
@@ -45,24 +39,19 @@ export async function remindDeadlines(db: Db, now: Date): Promise<{ schools: num
     const [submit] = await periodsDue(trx, campaign.id, 'submit_by', now, horizon);
     const schoolCounts = submit ? new Map((await unsubmittedBySchool(trx, campaign.id)).map((r) => [r.school_id, Number(r.n)])) : new Map<string, number>();
     if (submit && schoolCounts.size) {
-      const accounts = await activeSchoolAccounts(trx, [...schoolCounts.keys()]);
       const deadline = formatDateTime(submit.submit_by);
-      for (const [n, userIds] of byCount(
-        accounts.map((a) => ({ id: a.id, unit: a.school_id })),
-        schoolCounts,
-      ))
-        notified += await notify(
-          trx,
-          {
-            kind: 'entries.submit_due',
-            recipients: { userIds },
-            title: M.submitTitle(n, deadline),
-            body: M.submitBody(submit.name),
-            link: '/entries?status=draft',
-            dedupeKey: `entries.submit_due:${submit.id}:${new Date(submit.submit_by).toISOString()}`,
-          },
-          now,
-        );
+      notified += await notifyByCount(
+        trx,
+        withCounts(await activeAccountsOf(trx, 'school', [...schoolCounts.keys()]), schoolCounts),
+        (n) => ({
+          kind: 'entries.submit_due',
+          title: M.submitTitle(n, deadline),
+          body: M.submitBody(submit.name),
+          link: '/entries?status=draft',
+          dedupeKey: `entries.submit_due:${submit.id}:${new Date(submit.submit_by).toISOString()}`,
+        }),
+        now,
+      );
     }
     // Counties: each period whose county deadline is near, for the entries of that period waiting for review.
     const forward = await periodsDue(trx, campaign.id, 'forward_by', now, horizon);
@@ -73,24 +62,19 @@ export async function remindDeadlines(db: Db, now: Date): Promise<{ schools: num
     for (const period of forward) {
       const counts = new Map(waiting.filter((w) => w.period_id === period.id).map((w) => [w.county_id, Number(w.n)]));
       if (!counts.size) continue;
-      const accounts = await activeCountyAccounts(trx, [...counts.keys()]);
       const deadline = formatDateTime(period.forward_by);
-      for (const [n, userIds] of byCount(
-        accounts.map((a) => ({ id: a.id, unit: a.county_id })),
-        counts,
-      ))
-        notified += await notify(
-          trx,
-          {
-            kind: 'entries.forward_due',
-            recipients: { userIds },
-            title: M.forwardTitle(n, deadline),
-            body: M.forwardBody(period.name),
-            link: '/review',
-            dedupeKey: `entries.forward_due:${period.id}:${new Date(period.forward_by).toISOString()}`,
-          },
-          now,
-        );
+      notified += await notifyByCount(
+        trx,
+        withCounts(await activeAccountsOf(trx, 'county', [...counts.keys()]), counts),
+        (n) => ({
+          kind: 'entries.forward_due',
+          title: M.forwardTitle(n, deadline),
+          body: M.forwardBody(period.name),
+          link: '/review',
+          dedupeKey: `entries.forward_due:${period.id}:${new Date(period.forward_by).toISOString()}`,
+        }),
+        now,
+      );
     }
     return { schools: submit ? schoolCounts.size : 0, counties: new Set(waiting.map((w) => w.county_id)).size, notified };
   });

@@ -4,7 +4,7 @@ import type { DB } from '../platform/db/schema';
 import { formatDateTime } from '../platform/format';
 import type { JobHandler } from '../platform/queue/job-handler';
 import { enqueueJob } from '../platform/queue/queue';
-import { notify } from '../notifications/notify';
+import { notifyByCount } from '../notifications/notify';
 import { REMINDER_BODY, REMINDER_TITLE } from './judging.messages';
 import * as repo from './reminder.repository';
 
@@ -40,21 +40,18 @@ export async function remindJudgesBehind(db: Db, payload: RoundReminderPayload):
     // Closed, reopened as draft, or its closing time moved: this reminder is stale (a newer one exists).
     if (!round || round.status !== 'open' || !round.closes_at || round.closes_at.toISOString() !== payload.closesAt) return 0;
     const behind = await repo.judgesBehind(trx, round.id);
-    // Grouped by how many are left: one notify() per distinct count, not per judge.
-    const byLeft = new Map<number, string[]>();
-    for (const b of behind) byLeft.set(Number(b.left), [...(byLeft.get(Number(b.left)) ?? []), b.judge_id]);
-    let told = 0;
-    for (const [left, judgeIds] of byLeft) {
-      told += await notify(trx, {
+    const closes = formatDateTime(round.closes_at);
+    return notifyByCount(
+      trx,
+      behind.map((b) => ({ userId: b.judge_id, count: Number(b.left) })),
+      (left) => ({
         kind: 'round.reminder',
-        recipients: { userIds: judgeIds },
         title: REMINDER_TITLE(round.name, left),
-        body: REMINDER_BODY(formatDateTime(round.closes_at)),
+        body: REMINDER_BODY(closes),
         link: '/judging',
         dedupeKey: `round.reminder:${round.id}:${payload.closesAt}`,
-      });
-    }
-    return told;
+      }),
+    );
   });
 }
 

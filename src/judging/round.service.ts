@@ -10,7 +10,7 @@ import { parse, parsePartial } from '../platform/validate';
 import { addEntriesInput, assignmentInput, judgesInput, roundInput } from './judging.contract';
 import { ROUND_NOT_FOUND } from './judging.messages';
 import { assignJudges } from './assignment';
-import { notify } from '../notifications/notify';
+import { notifyByCount } from '../notifications/notify';
 import { formatDateTime } from '../platform/format';
 import { ROUND_OPENED_BODY, ROUND_OPENED_TITLE } from './judging.messages';
 import { judgesBehind } from './reminder.repository';
@@ -402,18 +402,17 @@ export function createRoundService(db: Db, deps: { now?: () => Date } = {}) {
         await recordAudit(trx, { actor, action: 'round.open', objectType: 'round', objectId: id, from: 'draft', to: 'open' });
         // Every judge with assignments hears it opened (their 待评 count is on their home), and those
         // still behind are reminded before it closes.
-        const byCount = new Map<number, string[]>();
-        for (const j of await judgesBehind(trx, id)) byCount.set(Number(j.left), [...(byCount.get(Number(j.left)) ?? []), j.judge_id]);
-        for (const [count, judgeIds] of byCount) {
-          await notify(trx, {
+        await notifyByCount(
+          trx,
+          (await judgesBehind(trx, id)).map((j) => ({ userId: j.judge_id, count: Number(j.left) })),
+          (count) => ({
             kind: 'round.assigned',
-            recipients: { userIds: judgeIds },
             title: ROUND_OPENED_TITLE(r.name, count),
             body: ROUND_OPENED_BODY(r.closes_at ? formatDateTime(r.closes_at) : null),
             link: '/judging',
             dedupeKey: `round.opened:${id}`,
-          });
-        }
+          }),
+        );
         await scheduleRoundReminder(trx, id, r.closes_at, now());
       });
       return view(db, id);

@@ -1,6 +1,6 @@
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea, canUse } from '../accounts/policy';
-import { activeSchoolAccounts } from '../accounts/user.repository';
+import { activeAccountsOf } from '../accounts/user.repository';
 import { listCampaigns, openCampaignRow } from '../campaign/campaign.repository';
 import { recordAudit } from '../platform/audit';
 import { beijingDay } from '../platform/format';
@@ -340,12 +340,13 @@ export function createLearningService(db: Db) {
       if (msLeft < 0 || msLeft > REMINDER_WINDOW_DAYS * 86_400_000) return { schools: 0, notified: 0 };
       const today = beijingDay(now);
       const schools = await repo.schoolsToRemind(db, await learningCampaignId());
-      const accounts = await activeSchoolAccounts(
+      const accounts = await activeAccountsOf(
         db,
+        'school',
         schools.map((s) => s.id),
       );
       const notReported = new Set(schools.filter((s) => !s.report_id).map((s) => s.id));
-      const idsOf = (pick: (schoolId: string) => boolean) => accounts.filter((a) => pick(a.school_id)).map((a) => a.id);
+      const idsOf = (pick: (schoolId: string) => boolean) => accounts.filter((a) => pick(a.unit)).map((a) => a.id);
       // Two messages (not reported / below 100 %) to every account of those schools; the day's key
       // makes a second run on the same day a no-op for each of them.
       const notified = await db.transaction().execute(async (trx) => {

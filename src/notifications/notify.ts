@@ -61,6 +61,23 @@ export async function notify(q: Q, event: NotificationEvent, now: Date = new Dat
   return count;
 }
 
+/**
+ * A message whose words depend on a number per person ("还有 N 件…"): one notify() per distinct
+ * number, not per person. Returns how many people got it.
+ */
+export async function notifyByCount(
+  q: Q,
+  people: ReadonlyArray<{ userId: string; count: number }>,
+  message: (count: number) => Omit<NotificationEvent, 'recipients'>,
+  now: Date = new Date(),
+): Promise<number> {
+  const byCount = new Map<number, string[]>();
+  for (const p of people) if (p.count > 0) byCount.set(p.count, [...(byCount.get(p.count) ?? []), p.userId]);
+  let told = 0;
+  for (const [count, userIds] of byCount) told += await notify(q, { ...message(count), recipients: { userIds } }, now);
+  return told;
+}
+
 /** One delivery job per window (dedupe key = the window), run when the window ends. */
 export function scheduleDelivery(q: Q, now: Date) {
   const windowEnd = Math.floor(now.getTime() / DELIVERY_WINDOW_MS + 1) * DELIVERY_WINDOW_MS;
