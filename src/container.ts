@@ -82,7 +82,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const todo = createTodoService(db);
   const objections = createObjectionService(db, { store });
   const feedback = createFeedbackService(db);
-  const reports = createReportService(db, { store, results });
+  const reports = createReportService(db, { results });
   let worker: Worker | null = null;
   const broadcast = createBroadcastService(db, { store, queue, entries, campaign: (id) => campaign.get(id), onEnqueued: () => worker?.nudge() });
   const retention = createRetentionService(db, { store, queue, onEnqueued: () => worker?.nudge() });

@@ -1,15 +1,12 @@
 import { requestCampaign } from '../campaign/current-campaign';
 import { Router, type Request, type Response } from 'express';
 import { validationFailed } from '../platform/errors';
-import type { ObjectStore } from '../platform/storage/object-store';
 import { download, XLSX_TYPE } from '../web/download';
 import { currentUser } from '../web/request-context';
-import { sendObject } from '../web/send-object';
 import type { ReportService } from './report.service';
 
 export interface ReportDeps {
   reports: ReportService;
-  store: ObjectStore;
 }
 
 function roundQuery(req: Request): string | null {
@@ -19,13 +16,9 @@ function roundQuery(req: Request): string | null {
   return v;
 }
 
-async function sendPdf(req: Request, res: Response, deps: ReportDeps, made: { key: string; fileName: string }) {
-  await sendObject(req, res, deps.store, made.key, {
-    contentType: 'application/pdf',
-    disposition: 'attachment',
-    downloadName: made.fileName,
-    redirectToPresigned: false,
-  });
+/** A PDF made for this request, sent as an attachment with its Chinese file name. */
+function sendPdf(res: Response, made: { bytes: Uint8Array; fileName: string }) {
+  download(res, { fileName: made.fileName, asciiName: 'report.pdf', contentType: 'application/pdf' }).stream.end(Buffer.from(made.bytes));
 }
 
 /** 县区成绩单 (JSON / PDF / XLSX) per county and for the city, and the 评委签字表. */
@@ -35,7 +28,7 @@ export function reportApi(deps: ReportDeps): Router {
   const county = (req: Request) => (req.params.countyId === undefined ? null : (req.params.countyId as string));
   for (const base of ['/reports/counties/:countyId', '/reports/city']) {
     router.get(`${base}.pdf`, async (req, res) => {
-      await sendPdf(req, res, deps, await reports.pdf(currentUser(req), requestCampaign(req).id, county(req), roundQuery(req)));
+      sendPdf(res, await reports.pdf(currentUser(req), requestCampaign(req).id, county(req), roundQuery(req)));
     });
     router.get(`${base}.xlsx`, async (req, res) => {
       const user = currentUser(req);
@@ -50,7 +43,7 @@ export function reportApi(deps: ReportDeps): Router {
     });
   }
   router.get('/rounds/:id/judges/:judgeId/sign-sheet.pdf', async (req, res) => {
-    await sendPdf(req, res, deps, await reports.signSheet(currentUser(req), req.params.id as string, req.params.judgeId as string));
+    sendPdf(res, await reports.signSheet(currentUser(req), req.params.id as string, req.params.judgeId as string));
   });
   return router;
 }

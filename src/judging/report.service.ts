@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { CurrentUser } from '../accounts/account.types';
 import { assertArea } from '../accounts/policy';
 import { findCampaignRow } from '../campaign/campaign.repository';
 import type { Db } from '../platform/db/database';
 import { forbidden, notFound } from '../platform/errors';
-import type { ObjectStore } from '../platform/storage/object-store';
-import { objectKeys } from '../platform/storage/object-keys';
 import { formatScore } from './aggregation';
 import { formatDateTime } from '../platform/format';
 import { AWARD_LABELS } from './judging.messages';
@@ -24,10 +21,10 @@ export type ReportFigures = Awaited<ReturnType<typeof repo.reportFigures>>;
 
 /**
  * 县区成绩单 (issue 18): per county and for the city, the figures straight from the database at
- * the time of the request; as JSON, PDF (stored in the bucket, then streamed with a Chinese file
- * name) and XLSX (streamed, with the entries' raw and normalised scores). And the 评委签字表.
+ * the time of the request; as JSON, PDF (made per request and sent with a Chinese file name; nothing
+ * is kept) and XLSX (streamed, with the entries' raw and normalised scores). And the 评委签字表.
  */
-export function createReportService(db: Db, deps: { store: ObjectStore; results: ResultsService; now?: () => Date }) {
+export function createReportService(db: Db, deps: { results: ResultsService; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
   /** County: its own county only (another → 404); the city's report: city and 监督 only. */
@@ -166,12 +163,6 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
     return out;
   }
 
-  async function storePdf(bytes: Uint8Array): Promise<string> {
-    const key = objectKeys.report(randomUUID(), 'pdf');
-    await deps.store.putStream(key, Readable.from([Buffer.from(bytes)]), { contentType: 'application/pdf' });
-    return key;
-  }
-
   return {
     figures: build,
 
@@ -184,11 +175,14 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
       return { counties, city, rounds };
     },
 
-    /** The report as a PDF, stored in the bucket; returns its key and Chinese file name. */
-    async pdf(actor: CurrentUser, campaignId: string, countyId: string | null, roundId: string | null): Promise<{ key: string; fileName: string }> {
+    /**
+     * The report as a PDF (tens of kilobytes, made for this request and sent as it is: nothing is kept)
+     * and its Chinese file name.
+     */
+    async pdf(actor: CurrentUser, campaignId: string, countyId: string | null, roundId: string | null): Promise<{ bytes: Uint8Array; fileName: string }> {
       const rep = await build(actor, campaignId, countyId, roundId);
       const bytes = await renderDocument(blocks(rep), { title: `${rep.scope.name}成绩单`, footer: `${rep.campaign} · ${rep.scope.name}成绩单` });
-      return { key: await storePdf(bytes), fileName: `${rep.scope.name}成绩单.pdf` };
+      return { bytes, fileName: `${rep.scope.name}成绩单.pdf` };
     },
 
     /** The file name of the XLSX, checked before the first byte (the route sets the download headers from it). */
@@ -302,8 +296,8 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
       await wb.commit();
     },
 
-    /** 评委签字表: one judge's scores in a round, for signature (city and 监督). Stored, then streamed. */
-    async signSheet(actor: CurrentUser, roundId: string, judgeId: string): Promise<{ key: string; fileName: string }> {
+    /** 评委签字表: one judge's scores in a round, for signature (city and 监督), as a PDF and its file name. */
+    async signSheet(actor: CurrentUser, roundId: string, judgeId: string): Promise<{ bytes: Uint8Array; fileName: string }> {
       const user = assertArea(actor, 'reports');
       if (user.role === 'county') throw forbidden('评委签字表只有市教育局和监督人员可以下载。');
       const r = await repo.roundRow(db, roundId);
@@ -341,7 +335,7 @@ export function createReportService(db: Db, deps: { store: ObjectStore; results:
         { kind: 'signature', labels: ['评委签字：', '日期：'] },
       ];
       const bytes = await renderDocument(doc, { title: `评委签字表 · ${judge.display_name}`, footer: `${r.name} · 评委签字表 · ${judge.display_name}` });
-      return { key: await storePdf(bytes), fileName: `评委签字表-${judge.display_name}.pdf` };
+      return { bytes, fileName: `评委签字表-${judge.display_name}.pdf` };
     },
   };
 }

@@ -125,6 +125,8 @@ describe('县区成绩单 and 评委签字表', () => {
     ])
       expect(text).toContain(s);
     expect(text).toMatch(/累计退回 3 次；目前仍待学校修改 1 件。/);
+    // Made for the request and sent: no copy is left in the bucket, however often it is downloaded.
+    expect(await t.container.store.deletePrefix('reports/')).toBe(0);
     if (process.env.REPORT_PNG) fs.writeFileSync(process.env.REPORT_PNG, await pdfPagePng(bytes, 100));
   });
 

@@ -17,8 +17,6 @@ export const objectKeys = {
   consentScan: (entryId: string, scanId: string) => `consents/${entryId}/${scanId}`,
   /** An objection's attachment (image or PDF), private: read by the city and 监督 only. */
   objectionAttachment: (objectionId: string) => `objections/${objectionId}`,
-  /** A generated report or sign-off sheet (县区成绩单, 评委签字表), one object per request. */
-  report: (reportId: string, extension: 'pdf' | 'xlsx') => `reports/${reportId}.${extension}`,
   /** One file of a new-media pack, keyed by the `media_packs` row (a restart makes a new row and new keys). */
   packFile: (packId: string, file: 'oa.mp4' | 'vertical.mp4' | 'cover-wide.jpg' | 'cover-square.jpg') => `packs/${packId}/${file}`,
   /** The prefix of one resumable upload's parts in the bucket. */
