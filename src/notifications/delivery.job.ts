@@ -8,9 +8,10 @@ import type { NotifyDeliverPayload } from './notify';
 export { NOTIFY_DELIVER_JOB } from './notify';
 
 /**
- * The delivery job: one per window (notify() schedules it). Plans every message not yet planned,
- * sends every pending batch; a failed send throws, so the queue retries with backoff and only the
- * unsent batches go again.
+ * The delivery job: one per window (notify() schedules it, and a run whose sends failed schedules
+ * the next for when the earliest retry is due). Plans every message not yet planned, sends every
+ * batch that is due. A failed send does not fail the job: that batch waits (30 s, then longer, for
+ * about a day) and the job that is due then sends it.
  */
 export function createDeliveryJob(deps: {
   db: Db;
@@ -22,7 +23,7 @@ export function createDeliveryJob(deps: {
   return {
     async run() {
       const result = await delivery.run();
-      if (result.sent > 0) deps.logger.info('notifications delivered', { ...result });
+      if (result.sent > 0 || result.failed > 0) deps.logger.info('notifications delivered', { ...result });
     },
   };
 }

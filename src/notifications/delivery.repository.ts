@@ -4,8 +4,13 @@ import type { DeliveryChannel } from './notification.schema';
 
 type Q = Kysely<DB> | Transaction<DB>;
 
-/** Batches that failed this often are left for a person to look at (the settings page lists them). */
-export const MAX_BATCH_ATTEMPTS = 8;
+/**
+ * After a batch's n-th failed send, wait RETRY_BACKOFF_MS[n - 1] before the next (migration 0029):
+ * about a day in all. A batch that failed MAX_BATCH_ATTEMPTS times is left for a person to look at
+ * (the robots page lists it).
+ */
+export const RETRY_BACKOFF_MS: readonly number[] = [30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 28_800_000];
+export const MAX_BATCH_ATTEMPTS = RETRY_BACKOFF_MS.length + 1;
 
 /** Messages not yet planned, locked so two delivery jobs never plan the same one, with what routing needs. */
 export function lockUndispatched(trx: Transaction<DB>, limit: number) {
@@ -79,16 +84,29 @@ export async function markDispatched(trx: Transaction<DB>, ids: readonly number[
     .execute();
 }
 
-export function pendingBatches(q: Q, afterId: number, limit: number) {
+/** Batches to send now: pending, not given up, and due (never failed, or their wait is over). */
+export function pendingBatches(q: Q, afterId: number, limit: number, now: Date) {
   return q
     .selectFrom('notification_batches')
     .select(['id', 'channel', 'target', 'subject', 'body', 'item_count', 'attempts'])
     .where('status', '=', 'pending')
     .where('attempts', '<', MAX_BATCH_ATTEMPTS)
+    .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', now)]))
     .where('id', '>', afterId)
     .orderBy('id')
     .limit(limit)
     .execute();
+}
+
+/** When the earliest batch waiting for a retry is due (null: none waits). */
+export async function nextRetryAt(q: Q): Promise<Date | null> {
+  const row = await q
+    .selectFrom('notification_batches')
+    .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+    .where('status', '=', 'pending')
+    .where('attempts', '<', MAX_BATCH_ATTEMPTS)
+    .executeTakeFirst();
+  return row?.at ? new Date(row.at as unknown as string) : null;
 }
 
 export async function markBatchSent(q: Q, id: number, at: Date, note: string | null = null) {
@@ -99,10 +117,11 @@ export async function markBatchSent(q: Q, id: number, at: Date, note: string | n
     .execute();
 }
 
-export async function markBatchFailed(q: Q, id: number, error: string) {
+/** A failed send: one attempt more, its error, and when to try again (null: given up). */
+export async function markBatchFailed(q: Q, id: number, error: string, nextAttemptAt: Date | null) {
   await q
     .updateTable('notification_batches')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000) }))
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), next_attempt_at: nextAttemptAt }))
     .where('id', '=', id)
     .execute();
 }
@@ -120,11 +139,11 @@ export function robotById(q: Q, id: string) {
   return q.selectFrom('notification_robots').select(['id', 'kind', 'url', 'secret', 'enabled', 'name']).where('id', '=', id).executeTakeFirst();
 }
 
-/** Sends that gave up (for the admin's settings page), newest first. */
+/** Sends that failed: waiting for their next try, or given up (the robots page), newest first. */
 export function failedBatches(q: Q, limit: number) {
   return q
     .selectFrom('notification_batches')
-    .select(['id', 'channel', 'target', 'subject', 'attempts', 'last_error', 'created_at'])
+    .select(['id', 'channel', 'target', 'subject', 'attempts', 'last_error', 'created_at', 'next_attempt_at'])
     .where('status', '=', 'pending')
     .where('attempts', '>', 0)
     .orderBy('id', 'desc')

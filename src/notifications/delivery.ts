@@ -7,8 +7,9 @@
  *    ONE batch (a single message, or a digest of all that arrived in the window). The delivery log
  *    (notification_deliveries, primary key channel × target × item) is written in the same
  *    transaction: a notification reaches a channel's target once, ever.
- * 2. send — every pending batch is sent; success marks it sent, a failure counts an attempt and the
- *    job throws so the queue retries it with backoff (only the unsent batches go again).
+ * 2. send — every batch due is sent; success marks it sent, a failure counts an attempt and sets
+ *    when to try that batch again (30 s, then longer, over about a day: RETRY_BACKOFF_MS), and the
+ *    job puts a delivery job on the queue for the earliest such time.
  */
 import crypto from 'node:crypto';
 import nodemailer from 'nodemailer';
@@ -18,6 +19,7 @@ import type { Logger } from '../platform/logger';
 import * as repo from './delivery.repository';
 import type { DeliveryChannel, RobotKind } from './notification.schema';
 import { CITY_ROLES, DIGEST_SUBJECT, ROBOT_DIGEST_TITLE } from './notification.messages';
+import { scheduleDeliveryRetry } from './notify';
 
 /** What one batch carries, rendered per channel when sent. */
 interface Item {
@@ -135,12 +137,24 @@ export function robotPayload(kind: RobotKind, subject: string, markdown: string)
 export interface DeliveryResult {
   planned: number;
   sent: number;
+  /** sends that failed in this run (each batch is tried again later, or given up: see RETRY_BACKOFF_MS) */
   failed: number;
+  /** when the earliest batch waiting for a retry is due (a delivery job is queued for then), or null */
+  retryAt: Date | null;
 }
 
-export function createDelivery(deps: { db: Db; channels: DeliveryChannels; config: Config['notifications']; logger: Logger; now?: () => Date }) {
+export function createDelivery(deps: {
+  db: Db;
+  channels: DeliveryChannels;
+  config: Config['notifications'];
+  logger: Logger;
+  now?: () => Date;
+  /** waits after a batch's 1st, 2nd … failed send, the last one repeating (tests shorten them); default RETRY_BACKOFF_MS */
+  retryBackoffMs?: readonly number[];
+}) {
   const { db, channels, config, logger } = deps;
   const now = deps.now ?? (() => new Date());
+  const retryBackoffMs = deps.retryBackoffMs ?? repo.RETRY_BACKOFF_MS;
 
   /** Step 1: turns unplanned messages into batches (one per recipient × channel). Returns batches made. */
   async function plan(limit = 2000): Promise<{ messages: number; batches: number }> {
@@ -232,14 +246,14 @@ export function createDelivery(deps: { db: Db; channels: DeliveryChannels; confi
     await repo.markBatchSent(db, batch.id, now());
   }
 
-  /** Step 2: sends every pending batch; returns counts. */
+  /** Step 2: sends every batch due now; a failure sets when that batch is tried again. Returns counts. */
   async function send(): Promise<{ sent: number; failed: number; errors: string[] }> {
     let sent = 0;
     let failed = 0;
     const errors: string[] = [];
     let afterId = 0;
     for (;;) {
-      const batches = await repo.pendingBatches(db, afterId, 100);
+      const batches = await repo.pendingBatches(db, afterId, 100, now());
       if (batches.length === 0) break;
       for (const b of batches) {
         afterId = b.id;
@@ -250,8 +264,15 @@ export function createDelivery(deps: { db: Db; channels: DeliveryChannels; confi
           failed++;
           const message = err instanceof Error ? err.message : String(err);
           errors.push(`${b.channel} ${b.target}: ${message}`);
-          logger.warn('notification delivery failed; will retry', { batch: b.id, channel: b.channel, err: message });
-          await repo.markBatchFailed(db, b.id, message);
+          const givingUp = b.attempts + 1 >= repo.MAX_BATCH_ATTEMPTS;
+          const wait = retryBackoffMs[Math.min(b.attempts, retryBackoffMs.length - 1)];
+          logger.warn(givingUp ? 'notification delivery failed; giving up' : 'notification delivery failed; will retry', {
+            batch: b.id,
+            channel: b.channel,
+            attempt: b.attempts + 1,
+            err: message,
+          });
+          await repo.markBatchFailed(db, b.id, message, givingUp ? null : new Date(now().getTime() + wait));
         }
       }
     }
@@ -261,7 +282,10 @@ export function createDelivery(deps: { db: Db; channels: DeliveryChannels; confi
   return {
     plan,
     send,
-    /** The job's work: plan everything unplanned, then send. Throws when a send failed (the queue retries). */
+    /**
+     * The job's work: plan everything unplanned, send what is due, and when a batch waits for a
+     * retry, queue the delivery job for the earliest one (one job per moment, by its dedupe key).
+     */
     async run(): Promise<DeliveryResult> {
       let planned = 0;
       const limit = 2000;
@@ -276,8 +300,9 @@ export function createDelivery(deps: { db: Db; channels: DeliveryChannels; confi
       } finally {
         channels.close?.();
       }
-      if (result.failed > 0) throw new Error(`${result.failed} 条通知发送失败，稍后重试：${result.errors.slice(0, 3).join('；')}`);
-      return { planned, sent: result.sent, failed: 0 };
+      const retryAt = await repo.nextRetryAt(db);
+      if (retryAt) await scheduleDeliveryRetry(db, retryAt, now());
+      return { planned, sent: result.sent, failed: result.failed, retryAt };
     },
   };
 }

@@ -26,6 +26,10 @@ export const KIND_LABELS: Record<string, string> = {
 };
 export const kindLabel = (kind: string) => KIND_LABELS[kind] ?? '通知';
 
+/** A failed send on the robots page: when it is tried again, or that it was given up. */
+export const RETRY_AT = (at: string) => `${at} 重试`;
+export const RETRY_GAVE_UP = '已放弃（约一天内重试 10 次均失败）';
+
 export const ROBOT_NOT_FOUND = '没有找到这个群机器人，可能已被删除。';
 export const ROBOT_URL_HINT = {
   wecom: '企业微信群机器人的 Webhook 地址，形如 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…',

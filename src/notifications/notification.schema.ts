@@ -53,6 +53,8 @@ export interface NotificationBatchesTable {
   last_error: string | null;
   created_at: DefaultTimestamp;
   sent_at: NullableTimestamp;
+  /** after a failed send: not tried again before this (migration 0029); null: due now */
+  next_attempt_at: NullableTimestamp;
 }
 
 export interface NotificationDeliveriesTable {

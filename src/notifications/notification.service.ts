@@ -3,10 +3,11 @@ import { assertArea } from '../accounts/policy';
 import { recordAudit } from '../platform/audit';
 import type { Db } from '../platform/db/database';
 import { notFound, validationFailed } from '../platform/errors';
+import { formatDateTime } from '../platform/format';
 import { parse } from '../platform/validate';
-import { failedBatches } from './delivery.repository';
+import { failedBatches, MAX_BATCH_ATTEMPTS } from './delivery.repository';
 import { listQuery, markReadInput, preferencesInput, robotInput } from './notification.contract';
-import { CHANNEL_LABELS, kindLabel, ROBOT_NOT_FOUND } from './notification.messages';
+import { CHANNEL_LABELS, kindLabel, RETRY_AT, RETRY_GAVE_UP, ROBOT_NOT_FOUND } from './notification.messages';
 import * as repo from './notification.repository';
 
 export interface MessageView {
@@ -158,7 +159,11 @@ export function createNotificationService(db: Db, deps: { now?: () => Date; emai
     async failedDeliveries(actor: CurrentUser) {
       assertArea(actor, 'notificationSettings');
       const rows = await failedBatches(db, 50);
-      return rows.map((r) => ({ ...r, channelLabel: CHANNEL_LABELS[r.channel] }));
+      return rows.map((r) => ({
+        ...r,
+        channelLabel: CHANNEL_LABELS[r.channel],
+        retryLabel: r.attempts >= MAX_BATCH_ATTEMPTS || !r.next_attempt_at ? RETRY_GAVE_UP : RETRY_AT(formatDateTime(r.next_attempt_at)),
+      }));
     },
   };
 }

@@ -87,3 +87,11 @@ export function scheduleDelivery(q: Q, now: Date) {
     now,
   );
 }
+
+/**
+ * The delivery job for the moment a failed send is due again (delivery.ts). Keyed by that moment,
+ * not by a window: a window's key may belong to a job that has already run.
+ */
+export function scheduleDeliveryRetry(q: Q, at: Date, now: Date) {
+  return enqueueJob(q, { type: NOTIFY_DELIVER_JOB, payload: {}, runAt: at, maxAttempts: 8, dedupeKey: `${NOTIFY_DELIVER_JOB}:retry:${at.getTime()}` }, now);
+}

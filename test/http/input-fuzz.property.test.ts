@@ -260,6 +260,9 @@ describe('property: no input makes any route answer 5xx', () => {
 
     expect({ seed: SEED, failures }).toEqual({ seed: SEED, failures: [] });
     expect(requests).toBeGreaterThan(1000);
-    expect(Date.now() - started).toBeLessThan(30_000);
+    // ~1,100 requests in 15-25 s on an idle 2-core machine; the bound catches a route that hangs or
+    // crawls on bad input (100 ms a request would be 110 s), not the machine's load (35 s seen in CI
+    // while other work ran).
+    expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
