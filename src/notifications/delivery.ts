@@ -143,18 +143,9 @@ export interface DeliveryResult {
   retryAt: Date | null;
 }
 
-export function createDelivery(deps: {
-  db: Db;
-  channels: DeliveryChannels;
-  config: Config['notifications'];
-  logger: Logger;
-  now?: () => Date;
-  /** waits after a batch's 1st, 2nd … failed send, the last one repeating (tests shorten them); default RETRY_BACKOFF_MS */
-  retryBackoffMs?: readonly number[];
-}) {
+export function createDelivery(deps: { db: Db; channels: DeliveryChannels; config: Config['notifications']; logger: Logger; now?: () => Date }) {
   const { db, channels, config, logger } = deps;
   const now = deps.now ?? (() => new Date());
-  const retryBackoffMs = deps.retryBackoffMs ?? repo.RETRY_BACKOFF_MS;
 
   /** Step 1: turns unplanned messages into batches (one per recipient × channel). Returns batches made. */
   async function plan(limit = 2000): Promise<{ messages: number; batches: number }> {
@@ -265,7 +256,7 @@ export function createDelivery(deps: {
           const message = err instanceof Error ? err.message : String(err);
           errors.push(`${b.channel} ${b.target}: ${message}`);
           const givingUp = b.attempts + 1 >= repo.MAX_BATCH_ATTEMPTS;
-          const wait = retryBackoffMs[Math.min(b.attempts, retryBackoffMs.length - 1)];
+          const wait = repo.RETRY_BACKOFF_MS[Math.min(b.attempts, repo.RETRY_BACKOFF_MS.length - 1)];
           logger.warn(givingUp ? 'notification delivery failed; giving up' : 'notification delivery failed; will retry', {
             batch: b.id,
             channel: b.channel,
