@@ -47,6 +47,8 @@ describeBrowser('campaigns in a browser', () => {
     await page.locator('.campaign-switch').getByRole('button', { name: '切换' }).click();
     await page.waitForURL(`${suite.baseUrl}/entries`);
     await see(page.locator('main')).toContainText(old.code);
+    // A long title is cut in the top bar; the whole one shows on hover.
+    expect(await page.locator('.campaign-switch select').getAttribute('title')).toMatch(/^\d{4} · .+（.+）$/);
     await page.screenshot({ path: '/tmp/changxiang-campaign-switch-1280.png', fullPage: false });
     let w = await widths(page);
     expect(w.scrollWidth).toBeLessThanOrEqual(w.innerWidth);
