@@ -32,6 +32,17 @@ describe('words people read', () => {
     return id as string;
   }
 
+  test('when the first admin (named 市教育局管理员) opens a page, then the top bar names them once; a judge sees name and role', async () => {
+    const { agent } = await t.browser('admin');
+    const who = (html: string) => /<div class="who">[\s\S]*?<\/div>/.exec(html)![0];
+    expect(who((await agent.get('/').expect(200)).text).match(/市教育局管理员/g)).toHaveLength(1);
+    const judge = await t.createUser('judge', { displayName: '王老师' });
+    const { agent: judgeAgent } = await t.browser(judge.username);
+    const bar = who((await judgeAgent.get('/').expect(200)).text);
+    expect(bar).toContain('王老师');
+    expect(bar).toContain('<span class="badge badge-muted">评委</span>');
+  });
+
   test('when a judge opens the queue and a score page, then 表演形式 and 学段 are words, not codes', async () => {
     const school = await schoolWithToken(t);
     const entry = await createEntry(t, school.token, { level: 'junior', form: 'chorus' });
