@@ -65,24 +65,15 @@ async function master(
 
 /** The ingest's measurement chain (ingest-args.ts): stereo 48 kHz mix, ebur128=peak=true. */
 async function measureSourceLikeIngest(file: string): Promise<LoudnessMeasurement> {
-  const { stderr } = await exec(bins.ffmpeg, [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-i',
-    file,
-    '-map',
-    '0:a:0',
-    '-vn',
-    '-af',
-    'aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true',
-    '-f',
-    'null',
-    '-',
-  ]);
-  const m = ebur128(stderr);
+  const m = ebur128(await loudnessLog(file, 'aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo,ebur128=peak=true'));
   if (m.integratedLufs === null) throw new Error('source is silent');
   return { integratedLufs: m.integratedLufs, truePeakDbtp: m.truePeakDbtp, lra: m.lra };
+}
+
+/** ffmpeg's log of the first audio stream through `filter` (an ebur128 chain), decoded to nowhere. */
+async function loudnessLog(file: string, filter: string): Promise<string> {
+  const { stderr } = await exec(bins.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-i', file, '-map', '0:a:0', '-vn', '-af', filter, '-f', 'null', '-']);
+  return stderr;
 }
 
 /** The test's own ebur128 summary parser (the last summary in the log). */
@@ -113,21 +104,7 @@ async function measure(file: string): Promise<Measured> {
   const probe = JSON.parse(stdout) as { streams: Array<Record<string, string | number>>; format: Record<string, string> };
   const video = probe.streams.find((s) => s.codec_type === 'video');
   if (!video) throw new Error('no video');
-  const { stderr } = await exec(bins.ffmpeg, [
-    '-hide_banner',
-    '-nostdin',
-    '-nostats',
-    '-i',
-    file,
-    '-map',
-    '0:a:0',
-    '-vn',
-    '-af',
-    'ebur128=peak=true',
-    '-f',
-    'null',
-    '-',
-  ]);
+  const stderr = await loudnessLog(file, 'ebur128=peak=true');
   return {
     format: probe.format.format_name ?? '',
     video,
